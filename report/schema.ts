@@ -1,0 +1,105 @@
+// The report: the wire contract between agents (ours and the original Go agent) and the exporter.
+// The agent builds a WireReport; the exporter decodes any JSON body into a Report (decode.ts).
+// Keys of the compat part are the original's (snake_case, probe keys Capitalised); our own
+// additions are extra keys the original server ignored, so our agent stays a superset.
+
+export const NETWORKS = ['pod', 'host'] as const;
+export type Network = (typeof NETWORKS)[number];
+
+/** Original agents send this for a saturated Go duration (MaxInt64 ns in ms): unknown, not latency. */
+export const SATURATED_MS = 9223372036854;
+
+/** Limits both sides agree on; the exporter rejects reports beyond them. */
+export const LIMITS = {
+  intervalSeconds: { min: 1, max: 3600 },
+  nameMaxLength: 253,
+  stringMaxLength: 2048,
+  probesMax: 256,
+  interfacesMax: 4096,
+  addressesMax: 1024,
+  nestingMax: 16,
+} as const;
+
+/** One HTTP probe on the wire. Integer ms for the original keys; our agent adds precise phases. */
+export interface WireProbe {
+  URL: string;
+  ConnectionResult: number;
+  HTTPCode: number;
+  Total: number;
+  ContentTransfer: number;
+  TCPConnection: number;
+  DNSLookup: number;
+  Connect: number;
+  ServerProcessing: number;
+  /** Ours: the result class (ok, timeout, refused, ...). */
+  Result?: string;
+  /** Ours: phase durations in milliseconds with sub-millisecond precision. */
+  PhasesMs?: Partial<Record<Phase, number>>;
+}
+
+export interface WireReport {
+  report_interval: number;
+  nodename: string;
+  podname: string;
+  hostdate: string;
+  uptime?: number;
+  nslookup: Record<string, string[]> | null;
+  ips: Record<string, string[]> | null;
+  network_probes: WireProbe[] | null;
+  zero_extender: number[];
+  /** Ours: which network the agent runs in; the original derived it from the pod name. */
+  network?: Network;
+  /** Ours: agent version. */
+  agent_version?: string;
+}
+
+/** HTTP probe phases, in the order they happen. */
+export const PHASES = ['dns', 'connect', 'tls', 'first_byte', 'transfer', 'total'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** A decoded probe: milliseconds, null where unknown (missing or saturated). */
+export interface Probe {
+  url: string;
+  connectionResult: number;
+  httpCode: number;
+  totalMs: number | null;
+  contentTransferMs: number | null;
+  tcpConnectionMs: number | null;
+  dnsLookupMs: number | null;
+  connectMs: number | null;
+  serverProcessingMs: number | null;
+  result: string | null;
+  phasesMs: Partial<Record<Phase, number>> | null;
+}
+
+/** A decoded, validated report. */
+export interface Report {
+  intervalSeconds: number;
+  nodeName: string;
+  podName: string;
+  /** As sent, for the stored record. */
+  hostDate: string | null;
+  /** hostdate as epoch milliseconds, null when absent. */
+  hostDateMs: number | null;
+  uptimeSeconds: number | null;
+  nslookup: Record<string, string[]> | null;
+  ips: Record<string, string[]> | null;
+  probes: Probe[] | null;
+  network: Network | null;
+  agentVersion: string | null;
+}
+
+/**
+ * Kubernetes pod names are DNS subdomains (RFC 1123): lowercase alphanumerics, '-' and '.',
+ * starting and ending alphanumeric, at most 253 characters. That also rules out '/', '..' and '%'.
+ */
+const POD_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+
+export function isValidAgentName(name: string): boolean {
+  return name.length > 0 && name.length <= LIMITS.nameMaxLength && POD_NAME.test(name);
+}
+
+/** Network of an agent: what it says, else the original's rule (pod name contains "hostnet"). */
+export function networkOf(name: string, declared: Network | null): Network {
+  return declared ?? (name.includes('hostnet') ? 'host' : 'pod');
+}

@@ -1,0 +1,109 @@
+// `netchecker check`: asks an exporter (ours or the original server) for the verdict and prints
+// it for a person, or as JSON. Exit 0 pass, 1 fail, 2 no verdict (unreachable, error, bad answer).
+
+import { type FlagSpec, helpText, parseFlags } from '../lib/flags.js';
+
+export const checkFlags: readonly FlagSpec[] = [
+  { name: 'server', kind: 'string', metavar: 'URL', default: 'http://127.0.0.1:8081', env: 'NETCHECKER_SERVER', help: 'Exporter base URL.' },
+  { name: 'json', kind: 'bool', default: false, help: "Print the exporter's JSON answer instead of a summary." },
+  { name: 'timeout', kind: 'number', metavar: 'SECONDS', default: 10, help: 'Give up after this long (exit 2).' },
+];
+
+interface CheckAgent {
+  name: string;
+  node: string;
+  network: string;
+  state: string;
+  reason: string;
+  expected: boolean;
+}
+
+export interface CheckAnswer {
+  message: string;
+  absent: string[];
+  outdated: string[];
+  /** Our exporter's per-agent detail; empty from the original server. */
+  agents: CheckAgent[];
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+/** Validates the exporter's JSON: the three compat keys, and our per-agent list when present. */
+export function parseAnswer(body: string): CheckAnswer | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  if (typeof o.Message !== 'string') return null;
+  const absent = o.Absent ?? [];
+  const outdated = o.Outdated ?? [];
+  if (!isStrings(absent) || !isStrings(outdated)) return null;
+  const agents = Array.isArray(o.agents)
+    ? o.agents.filter((a): a is CheckAgent => typeof a === 'object' && a !== null && typeof (a as CheckAgent).name === 'string' && typeof (a as CheckAgent).state === 'string')
+    : [];
+  return { message: o.Message, absent, outdated, agents };
+}
+
+/** The summary a person reads: the message, then one line per agent that is not ok. */
+export function formatAnswer(a: CheckAnswer, pass: boolean): string {
+  const lines = [`${pass ? 'PASS' : 'FAIL'}: ${a.message}`];
+  if (a.agents.length > 0) {
+    const ok = a.agents.filter((x) => x.state === 'ok').length;
+    lines.push(`${a.agents.length} agents, ${ok} ok`);
+    for (const x of a.agents) {
+      if (x.state === 'ok') continue;
+      const where = [x.node && `node ${x.node}`, x.network && `${x.network} network`].filter(Boolean).join(', ');
+      lines.push(`  ${x.state.padEnd(9)} ${x.name}${where ? ` (${where})` : ''}: ${x.reason}${x.expected === false ? ' [not expected]' : ''}`);
+    }
+  } else {
+    for (const name of a.absent) lines.push(`  absent    ${name}`);
+    for (const name of a.outdated) lines.push(`  outdated  ${name}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const parsed = parseFlags(checkFlags, argv, env);
+  if (!parsed.ok) {
+    process.stderr.write(`netchecker check: ${parsed.error}\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(helpText('netchecker check [--server URL] [--json]', 'Prints the verdict of an exporter.', checkFlags));
+    return 0;
+  }
+  const timeout = parsed.values.timeout as number;
+  let url: URL;
+  try {
+    url = new URL('/api/v1/connectivity_check', String(parsed.values.server));
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+  } catch {
+    process.stderr.write(`netchecker check: --server must be an http(s) URL, got "${String(parsed.values.server)}"\n`);
+    return 2;
+  }
+  if (!(timeout > 0)) {
+    process.stderr.write('netchecker check: --timeout must be a positive number\n');
+    return 2;
+  }
+  let status: number;
+  let body: string;
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeout * 1000) });
+    status = res.status;
+    body = await res.text();
+  } catch (e) {
+    process.stderr.write(`netchecker check: cannot reach ${url.origin}: ${(e as Error).cause ? String((e as Error & { cause: unknown }).cause) : (e as Error).message}\n`);
+    return 2;
+  }
+  const answer = status === 200 || status === 400 ? parseAnswer(body) : null;
+  if (!answer) {
+    process.stderr.write(`netchecker check: no verdict from ${url.origin} (HTTP ${status}): ${body.slice(0, 500)}\n`);
+    return 2;
+  }
+  process.stdout.write(parsed.values.json ? `${body}\n` : formatAnswer(answer, status === 200));
+  return status === 200 ? 0 : 1;
+}

@@ -1,0 +1,45 @@
+// Reads a request body up to a byte limit. Refuses early on a declared Content-Length over the
+// limit, stops reading as soon as the limit is passed, and insists on valid UTF-8.
+
+import type { IncomingMessage } from 'node:http';
+import type { RejectReason } from './errors.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export type Body = { ok: true; text: string } | { ok: false; code: RejectReason };
+
+export function readBody(req: IncomingMessage, limitBytes: number): Promise<Body> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limitBytes) return Promise.resolve({ ok: false, code: 'body_too_large' });
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = (b: Body): void => {
+      req.off('data', onData).off('end', onEnd).off('error', onError).off('aborted', onError);
+      resolve(b);
+    };
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      if (size > limitBytes) {
+        req.pause();
+        done({ ok: false, code: 'body_too_large' });
+      } else chunks.push(c);
+    };
+    const onEnd = (): void => {
+      try {
+        done({ ok: true, text: utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)) });
+      } catch {
+        done({ ok: false, code: 'invalid_encoding' });
+      }
+    };
+    const onError = (): void => done({ ok: false, code: 'request_aborted' });
+    req.on('data', onData).on('end', onEnd).on('error', onError).on('aborted', onError);
+  });
+}
+
+/** Reports are JSON; a missing Content-Type is tolerated (old clients), anything else is refused. */
+export function isJsonContentType(header: string | undefined): boolean {
+  if (header === undefined || header === '') return true;
+  const type = (header.split(';')[0] as string).trim().toLowerCase();
+  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+}

@@ -1,0 +1,42 @@
+// GET /api/v1/connectivity_check: the compat verdict scripts read (three keys, in order, null on
+// pass), followed by our per-agent detail. 200 pass, 400 fail, 500 when discovery cannot say
+// which agents are expected.
+
+import type { ServerResponse } from 'node:http';
+import type { Discovery } from '../discovery/discovery.js';
+import type { Monitor } from '../monitor.js';
+import type { Verdict } from '../verdict/verdict.js';
+import { sendText } from './respond.js';
+
+export const FAIL_MESSAGE = 'Connectivity check fails. Reason: there are absent or outdated pods; look up the payload';
+export const ERROR_PREFIX = 'Error occurred while checking the agents. Details:';
+
+export function checkBody(v: Verdict): string {
+  return JSON.stringify({
+    Message: v.pass ? `All ${v.okCount} pods successfully reported back to the server` : FAIL_MESSAGE,
+    Absent: v.pass ? null : v.absent,
+    Outdated: v.pass ? null : v.outdated,
+    agents: v.agents.map((a) => ({
+      name: a.name,
+      node: a.node,
+      network: a.network,
+      state: a.state,
+      reason: a.reason,
+      expected: a.expected,
+      last_report_age_seconds: a.lastReportAgeSeconds === null ? null : Math.round(a.lastReportAgeSeconds * 1000) / 1000,
+      report_interval_seconds: a.intervalSeconds,
+    })),
+  });
+}
+
+export function checkHandler(monitor: Monitor, discovery: Discovery) {
+  // The body is built once per verdict, not once per request.
+  let cached: { verdict: Verdict; body: string } | null = null;
+  return (_req: unknown, res: ServerResponse): void => {
+    const error = discovery.error();
+    if (error !== null) return sendText(res, 500, `${ERROR_PREFIX} ${error}`);
+    const verdict = monitor.verdict();
+    if (cached?.verdict !== verdict) cached = { verdict, body: checkBody(verdict) };
+    sendText(res, verdict.pass ? 200 : 400, cached.body, 'application/json');
+  };
+}

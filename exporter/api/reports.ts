@@ -1,0 +1,89 @@
+// Reports in, stored records out: POST/GET /api/v1/agents/{name} and GET /api/v1/agents/.
+// Ingest is the hot path: one byte-limited read, one decode, one store put, no log per success.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { decodeReport } from '../../report/decode.js';
+import { isValidAgentName, type Report } from '../../report/schema.js';
+import type { Monitor } from '../monitor.js';
+import type { SelfMetrics } from '../metrics/self.js';
+import type { AgentRecord, Store } from '../store/store.js';
+import { isJsonContentType, readBody } from './body.js';
+import { type RejectReason, sendError } from './errors.js';
+import { sendJson } from './respond.js';
+
+export interface ReportsDeps {
+  readonly monitor: Monitor;
+  readonly store: Store;
+  readonly self: SelfMetrics;
+  readonly maxBodyBytes: number;
+}
+
+export function reportHandlers({ monitor, store, self, maxBodyBytes }: ReportsDeps) {
+  const reject = (res: ServerResponse, code: RejectReason, detail?: string): void => {
+    self.rejected(code);
+    // The rest of a refused body is not read: close the connection rather than drain it.
+    sendError(res, code, detail, { Connection: 'close' });
+  };
+
+  return {
+    async post(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+      if (!isValidAgentName(name)) return reject(res, 'invalid_agent_name');
+      if (!isJsonContentType(req.headers['content-type'])) return reject(res, 'unsupported_media_type');
+      const body = await readBody(req, maxBodyBytes);
+      if (!body.ok) return reject(res, body.code);
+      const decoded = decodeReport(body.text);
+      if (!decoded.ok) return reject(res, decoded.code, decoded.detail);
+      await monitor.ingest(name, decoded.value);
+      self.accepted();
+      res.writeHead(200, { 'Content-Length': 0 });
+      res.end();
+    },
+
+    getOne(_req: IncomingMessage, res: ServerResponse, name: string): void {
+      const record = isValidAgentName(name) ? store.get(name) : undefined;
+      if (!record) return sendError(res, isValidAgentName(name) ? 'agent_not_found' : 'invalid_agent_name');
+      sendJson(res, 200, recordJson(record));
+    },
+
+    list(_req: IncomingMessage, res: ServerResponse): void {
+      const all: Record<string, unknown> = {};
+      for (const r of store.records()) all[r.name] = recordJson(r);
+      sendJson(res, 200, all);
+    },
+  };
+}
+
+/** The stored record in the original's shape: report fields except zero_extender, plus last_updated. */
+export function recordJson({ report, receivedWallMs }: AgentRecord): Record<string, unknown> {
+  return {
+    report_interval: report.intervalSeconds,
+    nodename: report.nodeName,
+    podname: report.podName,
+    hostdate: report.hostDate,
+    ...(report.uptimeSeconds === null ? {} : { uptime: report.uptimeSeconds }),
+    nslookup: report.nslookup,
+    ips: report.ips,
+    network_probes: probesJson(report),
+    ...(report.network === null ? {} : { network: report.network }),
+    ...(report.agentVersion === null ? {} : { agent_version: report.agentVersion }),
+    last_updated: new Date(receivedWallMs).toISOString(),
+  };
+}
+
+function probesJson(report: Report): unknown[] | null {
+  return (
+    report.probes?.map((p) => ({
+      URL: p.url,
+      ConnectionResult: p.connectionResult,
+      HTTPCode: p.httpCode,
+      Total: p.totalMs,
+      ContentTransfer: p.contentTransferMs,
+      TCPConnection: p.tcpConnectionMs,
+      DNSLookup: p.dnsLookupMs,
+      Connect: p.connectMs,
+      ServerProcessing: p.serverProcessingMs,
+      ...(p.result === null ? {} : { Result: p.result }),
+      ...(p.phasesMs === null ? {} : { PhasesMs: p.phasesMs }),
+    })) ?? null
+  );
+}

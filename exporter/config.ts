@@ -1,0 +1,76 @@
+// Exporter configuration: the flag table, parsed once into a frozen, typed object.
+// Invalid values fail at start with a message naming the flag.
+
+import { type FlagSpec, parseFlags, parseHostPort, splitList } from '../lib/flags.js';
+import { isLogLevel, type LogLevel } from '../lib/log.js';
+import { stores } from './store/stores.js';
+
+export const DISCOVERIES = ['static'] as const;
+
+export const exporterFlags: readonly FlagSpec[] = [
+  { name: 'listen', kind: 'string', metavar: 'HOST:PORT', default: '0.0.0.0:8081', help: 'Address to serve the API and /metrics on; port 0 picks a free port.' },
+  { name: 'expect', kind: 'string', metavar: 'NAME[,NAME...]', default: '', help: 'Agent (pod) names that must report. Without --expect and --expect-file, the agents that have reported are expected.' },
+  { name: 'expect-file', kind: 'string', metavar: 'PATH', help: 'File with one expected agent name per line (# starts a comment).' },
+  { name: 'discovery', kind: 'string', default: 'static', help: `Where the expected set comes from: ${DISCOVERIES.join(', ')}.` },
+  { name: 'store', kind: 'string', default: 'memory', help: `Where reports are kept: ${Object.keys(stores).join(', ')}.` },
+  { name: 'report-ttl', kind: 'number', metavar: 'SECONDS', default: 300, help: 'Agents that are not expected and silent this long (and at least 3 intervals) are pruned from the store and /metrics.' },
+  { name: 'startup-grace', kind: 'number', metavar: 'SECONDS', default: 60, help: 'After the exporter starts, expected agents that have not reported yet are "starting", not "absent", for this long (one report interval; 60 is the original agent default).' },
+  { name: 'max-body-bytes', kind: 'number', metavar: 'BYTES', default: 4 * 1024 * 1024, help: 'Largest report body accepted; larger ones get 413.' },
+  { name: 'legacy-metrics', kind: 'bool', default: true, help: 'Serve the original server\'s ncagent_* series on /metrics (--no-legacy-metrics to turn off).' },
+  { name: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn or error.' },
+];
+
+export interface ExporterConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly expect: readonly string[];
+  readonly expectFile: string | undefined;
+  readonly discovery: (typeof DISCOVERIES)[number];
+  readonly store: string;
+  readonly reportTtlSeconds: number;
+  readonly startupGraceSeconds: number;
+  readonly maxBodyBytes: number;
+  readonly legacyMetrics: boolean;
+  readonly logLevel: LogLevel;
+}
+
+export type ConfigResult = { ok: true; config: ExporterConfig; help: boolean } | { ok: false; error: string };
+
+export function parseExporterConfig(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ConfigResult {
+  const parsed = parseFlags(exporterFlags, argv, env);
+  if (!parsed.ok) return parsed;
+  const v = parsed.values;
+  const listen = parseHostPort(String(v.listen));
+  if (!listen) return { ok: false, error: `--listen must be HOST:PORT, got "${String(v.listen)}"` };
+  const discovery = String(v.discovery);
+  if (!(DISCOVERIES as readonly string[]).includes(discovery)) return { ok: false, error: `--discovery must be one of ${DISCOVERIES.join(', ')}` };
+  const store = String(v.store);
+  if (!(store in stores)) return { ok: false, error: `--store must be one of ${Object.keys(stores).join(', ')}` };
+  const range = (name: string, min: number, max: number, integer = true): string | null => {
+    const n = v[name] as number;
+    return n >= min && n <= max && (!integer || Number.isInteger(n)) ? null : `--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`;
+  };
+  const bad =
+    range('report-ttl', 1, 86_400 * 30) ??
+    range('startup-grace', 0, 3600, false) ??
+    range('max-body-bytes', 1024, 256 * 1024 * 1024);
+  if (bad) return { ok: false, error: bad };
+  if (!isLogLevel(v['log-level'])) return { ok: false, error: '--log-level must be debug, info, warn or error' };
+  return {
+    ok: true,
+    help: parsed.help,
+    config: Object.freeze({
+      host: listen.host,
+      port: listen.port,
+      expect: splitList(v.expect as string),
+      expectFile: v['expect-file'] as string | undefined,
+      discovery: discovery as ExporterConfig['discovery'],
+      store,
+      reportTtlSeconds: v['report-ttl'] as number,
+      startupGraceSeconds: v['startup-grace'] as number,
+      maxBodyBytes: v['max-body-bytes'] as number,
+      legacyMetrics: v['legacy-metrics'] as boolean,
+      logLevel: v['log-level'],
+    }),
+  };
+}

@@ -1,0 +1,110 @@
+// `netchecker exporter`: builds the parts from the config, serves until SIGTERM/SIGINT.
+
+import type { AddressInfo } from 'node:net';
+import { helpText } from '../lib/flags.js';
+import { createLogger, type Logger } from '../lib/log.js';
+import { checkHandler } from './api/check.js';
+import { healthz, ping, readyz } from './api/health.js';
+import { reportHandlers } from './api/reports.js';
+import { sendText } from './api/respond.js';
+import { type ExporterConfig, exporterFlags, parseExporterConfig } from './config.js';
+import { expectedNames, StaticDiscovery } from './discovery/static.js';
+import { SelfMetrics } from './metrics/self.js';
+import { type Clock, Monitor, systemClock } from './monitor.js';
+import { createHttpServer, type Route } from './server.js';
+import { stores } from './store/stores.js';
+
+export const USAGE = 'netchecker exporter [flags]';
+export const SUMMARY = 'Receives agent reports, keeps the verdict and serves the API and Prometheus metrics.';
+
+export interface RunningExporter {
+  /** Base URL, e.g. http://127.0.0.1:8081 */
+  readonly url: string;
+  readonly monitor: Monitor;
+  close(): Promise<void>;
+}
+
+/** Starts an exporter; throws with a readable message when the config cannot be used. */
+export async function startExporter(config: ExporterConfig, log: Logger, clock: Clock = systemClock): Promise<RunningExporter> {
+  const discovery = new StaticDiscovery(await expectedNames(config.expect, config.expectFile));
+  const makeStore = stores[config.store];
+  if (!makeStore) throw new Error(`unknown store "${config.store}"`);
+  const store = makeStore();
+  const self = new SelfMetrics();
+  const monitor = new Monitor({
+    store,
+    discovery,
+    self,
+    log,
+    clock,
+    reportTtlSeconds: config.reportTtlSeconds,
+    startupGraceSeconds: config.startupGraceSeconds,
+    legacyMetrics: config.legacyMetrics,
+  });
+  const reports = reportHandlers({ monitor, store, self, maxBodyBytes: config.maxBodyBytes });
+  const metrics = async (_req: unknown, res: Parameters<typeof sendText>[0]): Promise<void> => {
+    const end = self.renderSeconds.startTimer();
+    const agents = monitor.metricsText();
+    end();
+    sendText(res, 200, agents + (await self.registry.metrics()), 'text/plain; version=0.0.4; charset=utf-8');
+  };
+  const routes: Route[] = [
+    { path: '/api/v1/agents/:name', methods: { POST: reports.post, GET: reports.getOne }, strictQuery: true },
+    { path: '/api/v1/agents', methods: { GET: reports.list }, strictQuery: true },
+    { path: '/api/v1/connectivity_check', methods: { GET: checkHandler(monitor, discovery) }, strictQuery: true },
+    { path: '/api/v1/ping', methods: { GET: ping } },
+    { path: '/metrics', methods: { GET: metrics } },
+    { path: '/healthz', methods: { GET: healthz } },
+    { path: '/readyz', methods: { GET: readyz(store, discovery) } },
+  ];
+  const server = createHttpServer(routes, log);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${config.host}:${config.port}: ${e.code ?? e.message}`)));
+    server.listen(config.port, config.host, resolve);
+  });
+  // The tick: states age without any request, so recompute once per second for logs and counters.
+  const tick = setInterval(() => monitor.verdict(), 1000);
+  const { port } = server.address() as AddressInfo;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info('exporter listening', { url, store: config.store, discovery: config.discovery, expected: discovery.expected()?.size ?? null });
+  return {
+    url,
+    monitor,
+    async close() {
+      clearInterval(tick);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await Promise.all([store.close(), discovery.close()]);
+    },
+  };
+}
+
+export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const parsed = parseExporterConfig(argv, env);
+  if (!parsed.ok) {
+    process.stderr.write(`netchecker exporter: ${parsed.error}\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(helpText(USAGE, SUMMARY, exporterFlags));
+    return 0;
+  }
+  const log = createLogger(parsed.config.logLevel, { component: 'exporter' });
+  let exporter: RunningExporter;
+  try {
+    exporter = await startExporter(parsed.config, log);
+  } catch (e) {
+    log.error('cannot start', { error: (e as Error).message });
+    return 1;
+  }
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info('shutting down', { signal });
+  await exporter.close();
+  return 0;
+}

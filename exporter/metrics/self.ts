@@ -1,0 +1,53 @@
+// The exporter's own metrics, through prom-client: build info, reports accepted and rejected,
+// render time, plus the standard process_* and nodejs_* metrics.
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { VERSION } from '../../lib/version.js';
+import { REJECT_REASONS, type RejectReason } from '../api/errors.js';
+
+export class SelfMetrics {
+  readonly registry = new Registry();
+  readonly #accepted: Counter;
+  readonly #rejected: Counter<'reason'>;
+  readonly renderSeconds: Histogram;
+  readonly verdictSeconds: Histogram;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: 'netchecker_build_info',
+      help: 'Always 1; labels carry the version of netchecker and of Node.js.',
+      labelNames: ['version', 'nodejs_version'],
+      registers,
+    }).set({ version: VERSION, nodejs_version: process.versions.node }, 1);
+    this.#accepted = new Counter({ name: 'netchecker_reports_accepted_total', help: 'Reports validated and stored.', registers });
+    this.#rejected = new Counter({
+      name: 'netchecker_reports_rejected_total',
+      help: 'Reports refused with a 4xx and not stored, by reason (the error code in the response).',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of REJECT_REASONS) this.#rejected.inc({ reason }, 0);
+    this.renderSeconds = new Histogram({
+      name: 'netchecker_metrics_render_seconds',
+      help: 'Time to render the agent series of one /metrics scrape, in seconds.',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    });
+    this.verdictSeconds = new Histogram({
+      name: 'netchecker_verdict_compute_seconds',
+      help: 'Time to compute the verdict over all agents, in seconds.',
+      buckets: [0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers,
+    });
+  }
+
+  accepted(): void {
+    this.#accepted.inc();
+  }
+
+  rejected(reason: RejectReason): void {
+    this.#rejected.inc({ reason });
+  }
+}

@@ -1,0 +1,65 @@
+// The HTTP layer: a table of routes (path -> method -> handler) served by polka. Known path with
+// another method: 405 with Allow; unknown path: 404; any thrown error: a logged 500 without
+// details. Server timeouts bound slow clients.
+
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
+import polka from 'polka';
+import type { Logger } from '../lib/log.js';
+import { sendError } from './api/errors.js';
+
+export type Handler = (req: IncomingMessage, res: ServerResponse, param: string) => void | Promise<void>;
+
+export interface Route {
+  /** polka pattern; a trailing slash is matched too. */
+  readonly path: string;
+  readonly methods: Readonly<Partial<Record<'GET' | 'POST', Handler>>>;
+  /** API routes take no query parameters; /metrics ignores them (scrapers may add some). */
+  readonly strictQuery?: boolean;
+}
+
+export const TIMEOUTS = {
+  headersMs: 10_000,
+  requestMs: 30_000,
+  keepAliveMs: 5_000,
+} as const;
+
+const CLIENT_ERRORS: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+};
+
+export function createHttpServer(routes: readonly Route[], log: Logger): Server {
+  const server = createServer();
+  server.headersTimeout = TIMEOUTS.headersMs;
+  server.requestTimeout = TIMEOUTS.requestMs;
+  server.keepAliveTimeout = TIMEOUTS.keepAliveMs;
+  server.maxHeadersCount = 100;
+  const app = polka({
+    server,
+    onNoMatch: (_req, res) => sendError(res, 'not_found'),
+    onError: (err, req, res) => {
+      log.error('request failed', { method: req.method, path: req.path, error: err instanceof Error ? err.message : String(err) });
+      if (!res.headersSent) sendError(res, 'internal');
+      else res.destroy();
+    },
+  });
+  for (const route of routes) {
+    const allow = [...Object.keys(route.methods), ...(route.methods.GET ? ['HEAD'] : [])].join(', ');
+    app.all(route.path, (req, res) => {
+      const method = req.method === 'HEAD' ? 'GET' : (req.method as 'GET' | 'POST');
+      const handler = route.methods[method];
+      if (!handler) return sendError(res, 'method_not_allowed', undefined, { Allow: allow });
+      if (route.strictQuery && req.search) return sendError(res, 'invalid_query');
+      return handler(req, res, req.params.name ?? '');
+    });
+  }
+  server.on('request', app.handler);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Malformed HTTP or a slow client: answer in plain HTTP if the socket can still take it.
+    const status = CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request';
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    else socket.destroy();
+  });
+  return server;
+}

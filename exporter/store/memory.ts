@@ -1,0 +1,34 @@
+// The embedded default store: a Map. State is lost on restart; agents fill it again within
+// one report interval.
+
+import type { AgentRecord, Store } from './store.js';
+
+export class MemoryStore implements Store {
+  readonly #records = new Map<string, AgentRecord>();
+
+  async put(record: AgentRecord): Promise<void> {
+    this.#records.set(record.name, record);
+  }
+
+  async delete(name: string): Promise<void> {
+    this.#records.delete(name);
+  }
+
+  get(name: string): AgentRecord | undefined {
+    return this.#records.get(name);
+  }
+
+  records(): IterableIterator<AgentRecord> {
+    return this.#records.values();
+  }
+
+  get size(): number {
+    return this.#records.size;
+  }
+
+  ready(): boolean {
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}

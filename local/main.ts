@@ -1,0 +1,118 @@
+// `netchecker local`: the quick start. Runs an exporter and two agents (pod-flavoured and
+// host-flavoured) as separate processes on loopback, prints where to look, and stops them all
+// on Ctrl-C. An agent that dies is reported and left dead (so a killed agent shows as outdated).
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import { createInterface } from 'node:readline';
+import { type FlagSpec, helpText, parseFlags, parseHostPort } from '../lib/flags.js';
+
+export const localFlags: readonly FlagSpec[] = [
+  { name: 'listen', kind: 'string', metavar: 'HOST:PORT', default: '127.0.0.1:8081', help: 'Exporter address (loopback); port 0 picks a free port.' },
+  { name: 'interval', kind: 'number', metavar: 'SECONDS', default: 5, help: 'Agents\' report interval.' },
+  { name: 'log-level', kind: 'string', default: 'info', help: 'Log level of the exporter and agents.' },
+];
+
+export const LOCAL_AGENTS = [
+  { name: 'netchecker-agent-local', network: 'pod' },
+  { name: 'netchecker-agent-hostnet-local', network: 'host' },
+] as const;
+
+/** Runs this same CLI (built or from source) as a child process. */
+function self(args: string[]): ChildProcess {
+  return spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], { stdio: ['ignore', 'inherit', 'pipe'] });
+}
+
+export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const parsed = parseFlags(localFlags, argv, env);
+  if (!parsed.ok) {
+    process.stderr.write(`netchecker local: ${parsed.error}\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(helpText('netchecker local [flags]', 'Starts an exporter and two agents on loopback; Ctrl-C stops them.', localFlags));
+    return 0;
+  }
+  const listen = parseHostPort(String(parsed.values.listen));
+  const interval = parsed.values.interval as number;
+  const logLevel = String(parsed.values['log-level']);
+  if (!listen) {
+    process.stderr.write('netchecker local: --listen must be HOST:PORT\n');
+    return 2;
+  }
+  if (!Number.isInteger(interval) || interval < 1 || interval > 3600) {
+    process.stderr.write('netchecker local: --interval must be an integer from 1 to 3600\n');
+    return 2;
+  }
+  const exporter = self([
+    'exporter',
+    `--listen=${String(parsed.values.listen)}`,
+    `--expect=${LOCAL_AGENTS.map((a) => a.name).join(',')}`,
+    `--startup-grace=${2 * interval}`,
+    `--log-level=${logLevel}`,
+  ]);
+  const url = await exporterUrl(exporter);
+  if (!url) {
+    process.stderr.write('netchecker local: the exporter did not start (see its log above)\n');
+    exporter.kill('SIGTERM');
+    return 1;
+  }
+  const agents = LOCAL_AGENTS.map((a) => {
+    const child = self(['agent', `--server=${url}`, `--name=${a.name}`, `--node=${hostname().toLowerCase()}`, `--network=${a.network}`, `--interval=${interval}`, `--log-level=${logLevel}`]);
+    child.stderr?.pipe(process.stderr);
+    child.on('exit', (code, signal) => process.stderr.write(`netchecker local: agent ${a.name} exited (${signal ?? `code ${code}`})\n`));
+    return { ...a, child };
+  });
+  process.stdout.write(
+    [
+      `netchecker local: exporter ${url} (pid ${exporter.pid})`,
+      ...agents.map((a) => `netchecker local: agent ${a.name} (${a.network} network, pid ${a.child.pid})`),
+      '',
+      'Open:',
+      `  ${url}/api/v1/connectivity_check`,
+      `  ${url}/metrics`,
+      `  ${url}/api/v1/agents/`,
+      `Or run: netchecker check --server ${url}`,
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n'),
+  );
+  const reason = await new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    exporter.once('exit', () => resolve('exporter exited'));
+  });
+  const children = [exporter, ...agents.map((a) => a.child)];
+  await Promise.all(children.map(stop));
+  process.stderr.write(`netchecker local: stopped (${reason})\n`);
+  return reason === 'exporter exited' ? 1 : 0;
+}
+
+/** Forwards the exporter's log and resolves with its URL from the "exporter listening" line. */
+function exporterUrl(exporter: ChildProcess): Promise<string | null> {
+  return new Promise((resolve) => {
+    const lines = createInterface({ input: exporter.stderr as NodeJS.ReadableStream });
+    lines.on('line', (line) => {
+      process.stderr.write(`${line}\n`);
+      try {
+        const entry = JSON.parse(line) as { msg?: unknown; url?: unknown };
+        if (entry.msg === 'exporter listening' && typeof entry.url === 'string') resolve(entry.url);
+      } catch {
+        // not a log line: forwarded as is
+      }
+    });
+    exporter.once('exit', () => resolve(null));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}

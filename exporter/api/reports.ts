@@ -40,12 +40,14 @@ export function reportHandlers({ monitor, store, self, maxBodyBytes }: ReportsDe
     },
 
     getOne(_req: IncomingMessage, res: ServerResponse, name: string): void {
+      monitor.verdict(); // prunes agents that are gone before we answer
       const record = isValidAgentName(name) ? store.get(name) : undefined;
       if (!record) return sendError(res, isValidAgentName(name) ? 'agent_not_found' : 'invalid_agent_name');
       sendJson(res, 200, recordJson(record));
     },
 
     list(_req: IncomingMessage, res: ServerResponse): void {
+      monitor.verdict();
       const all: Record<string, unknown> = {};
       for (const r of store.records()) all[r.name] = recordJson(r);
       sendJson(res, 200, all);

@@ -1,0 +1,67 @@
+// Starts a real exporter in this process on a free loopback port, with its log captured and an
+// optional fake clock; stopped when the test ends.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
+import { createLogger } from '../../lib/log.js';
+import { parseExporterConfig } from '../../exporter/config.js';
+import { type RunningExporter, startExporter } from '../../exporter/main.js';
+import type { Clock } from '../../exporter/monitor.js';
+
+export interface TestExporter extends RunningExporter {
+  readonly logs: Array<Record<string, unknown>>;
+}
+
+export async function startTestExporter(t: Test, args: string[] = [], clock?: Clock): Promise<TestExporter> {
+  const parsed = parseExporterConfig(['--listen', '127.0.0.1:0', ...args]);
+  if (!parsed.ok) throw new Error(parsed.error);
+  const logs: Array<Record<string, unknown>> = [];
+  const log = createLogger('debug', {}, (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
+  const exporter = await startExporter(parsed.config, log, clock);
+  t.teardown(() => exporter.close());
+  return Object.assign(Object.create(exporter) as RunningExporter, { url: exporter.url, monitor: exporter.monitor, close: () => exporter.close(), logs });
+}
+
+/** A clock the test moves by hand. */
+export class FakeClock implements Clock {
+  mono = 1_000_000;
+  wall = Date.parse('2026-11-26T07:17:36Z');
+  monoMs(): number {
+    return this.mono;
+  }
+  wallMs(): number {
+    return this.wall;
+  }
+  advance(seconds: number): void {
+    this.mono += seconds * 1000;
+    this.wall += seconds * 1000;
+  }
+}
+
+export const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+
+/** The original agent's recorded reports, as bytes, with the pod name each was sent for. */
+export function originalReports(): Array<{ name: string; body: Buffer; kind: 'pod' | 'hostnet' }> {
+  return (['pod', 'hostnet'] as const).map((kind) => {
+    const body = readFileSync(`${FIXTURES}original-agent/report-${kind}.json`);
+    return { name: (JSON.parse(body.toString()) as { podname: string }).podname, body, kind };
+  });
+}
+
+export async function postReport(url: string, name: string, body: string | Buffer, headers: Record<string, string> = { 'Content-Type': 'application/json' }): Promise<Response> {
+  return fetch(`${url}/api/v1/agents/${name}`, { method: 'POST', body, headers });
+}
+
+/** A minimal valid report body from our agent's point of view. */
+export function report(fields: Record<string, unknown> = {}): string {
+  return JSON.stringify({ report_interval: 2, nodename: 'node-a', podname: 'x', hostdate: new Date().toISOString(), ...fields });
+}
+
+/** Value of one series in an exposition text, or undefined. */
+export function sample(text: string, series: string): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+  }
+  return undefined;
+}

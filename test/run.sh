@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# The whole test suite, as README says: installs what the tests need (Debian packages via apt
+# when root, npm packages from the lock file), builds, type-checks, runs every tap test and ends
+# with one line "N passed, N failed". Anything missing that cannot be installed is a failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+# command -> Debian package that provides it
+PACKAGES=(
+  "promtool:prometheus"
+)
+
+die() {
+  echo "test/run.sh: $*" >&2
+  echo "0 passed, 1 failed"
+  exit 1
+}
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+[ "$node_major" -ge 20 ] || die "Node.js >= 20 with npm is required (found: $(node --version 2>/dev/null || echo none)); install it first, e.g. from nodejs.org or NodeSource."
+command -v npm >/dev/null || die "npm is required next to Node.js."
+
+missing=()
+for entry in "${PACKAGES[@]}"; do
+  command -v "${entry%%:*}" >/dev/null || missing+=("${entry#*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "test/run.sh: installing Debian packages: ${missing[*]}" >&2
+    # Installing a server package must not start its service on this machine.
+    policy=/usr/sbin/policy-rc.d
+    had_policy=0; [ -e "$policy" ] && had_policy=1
+    [ $had_policy = 1 ] || { printf '#!/bin/sh\nexit 101\n' > "$policy"; chmod +x "$policy"; }
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    rc=$?
+    [ $had_policy = 1 ] || rm -f "$policy"
+    [ $rc = 0 ] || die "apt-get install ${missing[*]} failed"
+  else
+    die "missing Debian packages: ${missing[*]} (run as root to install them, or: sudo apt-get install ${missing[*]})"
+  fi
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund >&2 || die "npm ci failed"
+fi
+npm run -s build >&2 || die "the build (tsc) failed"
+npx tsc -p tsconfig.test.json >&2 || die "type errors in the tests"
+
+mkdir -p .tap
+npx tap --reporter=tap --jobs=3 "$@" > .tap/last-run.tap 2>.tap/last-run.err
+rc=$?
+cat .tap/last-run.tap .tap/last-run.err >&2
+node test/summary.mjs .tap/last-run.tap
+exit $rc

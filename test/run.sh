@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 # command -> Debian package that provides it
 PACKAGES=(
   "promtool:prometheus"
+  "openssl:openssl"
 )
 
 die() {

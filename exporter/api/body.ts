@@ -37,9 +37,14 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Body
   });
 }
 
-/** Reports are JSON; a missing Content-Type is tolerated (old clients), anything else is refused. */
-export function isJsonContentType(header: string | undefined): boolean {
-  if (header === undefined || header === '') return true;
-  const type = (header.split(';')[0] as string).trim().toLowerCase();
-  return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
+/**
+ * Content types a report may come with. The original server never looked, so besides JSON we take
+ * none, text/plain and curl's default form type (`curl -d @report.json`); multipart, HTML and
+ * the like are refused.
+ */
+const REPORT_TYPES = new Set(['', 'application/json', 'text/plain', 'application/x-www-form-urlencoded']);
+
+export function isReportContentType(header: string | undefined): boolean {
+  const type = ((header ?? '').split(';')[0] as string).trim().toLowerCase();
+  return REPORT_TYPES.has(type) || (type.startsWith('application/') && type.endsWith('+json'));
 }

@@ -19,7 +19,7 @@ export const ERRORS = {
   },
   invalid_query: { status: 400, message: 'This endpoint takes no query parameters.' },
   body_too_large: { status: 413, message: 'The body is larger than the exporter accepts (--max-body-bytes).' },
-  unsupported_media_type: { status: 415, message: 'Reports must be sent as Content-Type: application/json.' },
+  unsupported_media_type: { status: 415, message: 'Reports must be sent as Content-Type: application/json (or text/plain, or with no type).' },
   request_aborted: { status: 400, message: 'The request body was not received completely.' },
   not_found: { status: 404, message: 'No such endpoint.' },
   agent_not_found: { status: 404, message: 'No report is stored for this agent.' },

@@ -7,7 +7,7 @@ import { isValidAgentName, type Report } from '../../report/schema.js';
 import type { Monitor } from '../monitor.js';
 import type { SelfMetrics } from '../metrics/self.js';
 import type { AgentRecord, Store } from '../store/store.js';
-import { isJsonContentType, readBody } from './body.js';
+import { isReportContentType, readBody } from './body.js';
 import { type RejectReason, sendError } from './errors.js';
 import { sendJson } from './respond.js';
 
@@ -28,7 +28,7 @@ export function reportHandlers({ monitor, store, self, maxBodyBytes }: ReportsDe
   return {
     async post(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
       if (!isValidAgentName(name)) return reject(res, 'invalid_agent_name');
-      if (!isJsonContentType(req.headers['content-type'])) return reject(res, 'unsupported_media_type');
+      if (!isReportContentType(req.headers['content-type'])) return reject(res, 'unsupported_media_type');
       const body = await readBody(req, maxBodyBytes);
       if (!body.ok) return reject(res, body.code);
       const decoded = decodeReport(body.text);

@@ -9,6 +9,8 @@ export class SeriesCache<V> {
   readonly #headers: readonly string[];
   /** key -> one chunk of sample lines per family, in family order. */
   readonly #chunks = new Map<string, string[]>();
+  /** Keys in sorted order for a stable exposition; rebuilt only when the key set changes. */
+  #order: string[] | null = null;
 
   constructor(families: readonly Family<V>[]) {
     this.#families = families;
@@ -17,6 +19,7 @@ export class SeriesCache<V> {
 
   set(key: string, labels: Labels, view: V): void {
     const base = formatLabels(labels);
+    if (!this.#chunks.has(key)) this.#order = null;
     this.#chunks.set(
       key,
       this.#families.map((f) => renderSamples(f, base, view)),
@@ -24,23 +27,17 @@ export class SeriesCache<V> {
   }
 
   delete(key: string): void {
-    this.#chunks.delete(key);
-  }
-
-  keys(): IterableIterator<string> {
-    return this.#chunks.keys();
-  }
-
-  get size(): number {
-    return this.#chunks.size;
+    if (this.#chunks.delete(key)) this.#order = null;
   }
 
   /** The whole text; families without samples are left out. */
   text(): string {
+    this.#order ??= [...this.#chunks.keys()].sort();
+    const rows = this.#order.map((k) => this.#chunks.get(k) as string[]);
     const parts: string[] = [];
     for (let i = 0; i < this.#families.length; i++) {
       const start = parts.push(this.#headers[i] as string);
-      for (const chunks of this.#chunks.values()) {
+      for (const chunks of rows) {
         const c = chunks[i] as string;
         if (c) parts.push(c);
       }

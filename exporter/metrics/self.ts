@@ -15,6 +15,10 @@ export class SelfMetrics {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    // prom-client names these gauges *_total, which reads as a counter; they are left out.
+    for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      this.registry.removeSingleMetric(name);
+    }
     new Gauge({
       name: 'netchecker_build_info',
       help: 'Always 1; labels carry the version of netchecker and of Node.js.',

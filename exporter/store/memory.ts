@@ -22,10 +22,6 @@ export class MemoryStore implements Store {
     return this.#records.values();
   }
 
-  get size(): number {
-    return this.#records.size;
-  }
-
   ready(): boolean {
     return true;
   }

@@ -19,7 +19,6 @@ export interface Store {
   delete(name: string): Promise<void>;
   get(name: string): AgentRecord | undefined;
   records(): IterableIterator<AgentRecord>;
-  readonly size: number;
   /** False while the backend cannot be used; /readyz reports it. */
   ready(): boolean;
   close(): Promise<void>;

@@ -50,7 +50,7 @@ export function originalReports(): Array<{ name: string; body: Buffer; kind: 'po
 }
 
 export async function postReport(url: string, name: string, body: string | Buffer, headers: Record<string, string> = { 'Content-Type': 'application/json' }): Promise<Response> {
-  return fetch(`${url}/api/v1/agents/${name}`, { method: 'POST', body, headers });
+  return fetch(`${url}/api/v1/agents/${name}`, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers });
 }
 
 /** A minimal valid report body from our agent's point of view. */

@@ -1,0 +1,138 @@
+// Agent configuration: the flag table (also printed by `netchecker agent --help`) and its parse
+// into one frozen, validated AgentConfig. Accepts the original Go agent's single-dash flags.
+
+import { helpText, parseFlags, parseHostPort, splitList, type FlagSpec } from '../lib/flags.js';
+import { isLogLevel, LOG_LEVELS, type LogLevel } from '../lib/log.js';
+import { isValidAgentName, LIMITS, NETWORKS, networkOf, type Network } from '../report/schema.js';
+
+export const DEFAULT_SERVER = 'http://netchecker-service:8081';
+const ZERO_EXTENDER_MAX = 1_000_000;
+
+export const AGENT_FLAGS: readonly FlagSpec[] = [
+  { name: 'server', kind: 'string', metavar: 'URL', help: `Exporter base URL that reports go to (default ${DEFAULT_SERVER}).` },
+  { name: 'serverendpoint', kind: 'string', metavar: 'HOST:PORT', help: "The original agent's form of --server: http://HOST:PORT." },
+  { name: 'interval', kind: 'number', metavar: 'SECONDS', aliases: ['reportinterval'], default: 60, help: 'Seconds between reports.' },
+  { name: 'probe-urls', kind: 'string', metavar: 'URLS', aliases: ['probeurls'], default: '', help: 'Extra http(s) URLs to probe, comma or semicolon separated.' },
+  { name: 'zero-extender-length', kind: 'number', metavar: 'N', aliases: ['zeroextenderlength'], default: 1500, help: 'Zeros padding each report so it exceeds the MTU.' },
+  { name: 'name', kind: 'string', env: 'MY_POD_NAME', help: 'Agent name: the pod name (required).' },
+  { name: 'node', kind: 'string', env: 'MY_NODE_NAME', default: '', help: 'Node name; may be empty.' },
+  { name: 'network', kind: 'string', metavar: 'pod|host', env: 'NETCHECKER_NETWORK', help: 'Network the agent runs in (default: host when the name contains "hostnet", else pod).' },
+  { name: 'timeout', kind: 'number', metavar: 'SECONDS', help: 'Timeout per probe and per send attempt; less than --interval (default min(5, interval/2)).' },
+  { name: 'log-level', kind: 'string', metavar: LOG_LEVELS.join('|'), default: 'info', help: 'Least severe log level written.' },
+];
+
+export interface AgentConfig {
+  /** Base URL without a trailing slash. */
+  readonly serverUrl: string;
+  /** Where reports are POSTed: `${serverUrl}/api/v1/agents/${name}`. */
+  readonly reportUrl: string;
+  /** The agent->server path check, probed last. */
+  readonly pingUrl: string;
+  readonly intervalSeconds: number;
+  readonly timeoutMs: number;
+  readonly probeUrls: readonly string[];
+  readonly zeroExtenderLength: number;
+  readonly name: string;
+  readonly nodeName: string;
+  readonly network: Network;
+  readonly logLevel: LogLevel;
+}
+
+export type ParsedAgentConfig =
+  | { ok: true; help: false; config: AgentConfig }
+  | { ok: true; help: true }
+  | { ok: false; error: string };
+
+export function agentHelpText(): string {
+  return helpText('netchecker agent [flags]', 'Probes the network and reports to the exporter every interval.', AGENT_FLAGS);
+}
+
+class ConfigError extends Error {}
+const invalid = (message: string): never => {
+  throw new ConfigError(message);
+};
+
+export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedAgentConfig {
+  const parsed = parseFlags(AGENT_FLAGS, argv, env);
+  if (!parsed.ok) return parsed;
+  if (parsed.help) return { ok: true, help: true };
+  const v = parsed.values;
+  try {
+    const serverUrl = server(v.server as string | undefined, v.serverendpoint as string | undefined);
+    const intervalSeconds = int(v.interval as number, 'interval', LIMITS.intervalSeconds.min, LIMITS.intervalSeconds.max);
+    const name = (v.name as string | undefined) ?? invalid('--name is required (or env MY_POD_NAME)');
+    if (!isValidAgentName(name)) invalid(`--name "${name}" is not a valid pod name (lowercase RFC 1123 subdomain)`);
+    const network = v.network as string | undefined;
+    if (network !== undefined && !NETWORKS.includes(network as Network)) invalid(`--network must be ${NETWORKS.join(' or ')}, got "${network}"`);
+    const logLevel = v['log-level'] as string;
+    if (!isLogLevel(logLevel)) invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+    const path = `/api/v1/agents/${name}`;
+    return {
+      ok: true,
+      help: false,
+      config: Object.freeze({
+        serverUrl,
+        reportUrl: `${serverUrl}${path}`,
+        pingUrl: `${serverUrl}/api/v1/ping`,
+        intervalSeconds,
+        timeoutMs: timeoutMs(v.timeout as number | undefined, intervalSeconds),
+        probeUrls: Object.freeze(splitList(v['probe-urls'] as string).map(probeUrl)),
+        zeroExtenderLength: int(v['zero-extender-length'] as number, 'zero-extender-length', 0, ZERO_EXTENDER_MAX),
+        name,
+        nodeName: v.node as string,
+        network: networkOf(name, (network as Network | undefined) ?? null),
+        logLevel: logLevel as LogLevel,
+      }),
+    };
+  } catch (e) {
+    if (e instanceof ConfigError) return { ok: false, error: e.message };
+    throw e;
+  }
+}
+
+function server(url: string | undefined, endpoint: string | undefined): string {
+  if (url !== undefined && endpoint !== undefined) invalid('give either --server or -serverendpoint, not both');
+  if (endpoint !== undefined) {
+    const hp = parseHostPort(endpoint);
+    // parseHostPort reads an empty host as 0.0.0.0 (a listen address); a server needs a real one.
+    const hostOk = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):/.test(endpoint);
+    if (!hp || !hostOk || hp.port === 0) {
+      invalid(`-serverendpoint must be HOST:PORT with a port from 1 to 65535, got "${endpoint}"`);
+    }
+    return baseUrl(`http://${endpoint}`, '-serverendpoint');
+  }
+  return baseUrl(url ?? DEFAULT_SERVER, '--server');
+}
+
+/** An http(s) URL with a host and no query or fragment, without its trailing slash. */
+function baseUrl(raw: string, flag: string): string {
+  const u = httpUrl(raw);
+  if (!u || u.search !== '' || u.hash !== '') invalid(`${flag} must be an http(s) URL without query, got "${raw}"`);
+  return (u as URL).href.replace(/\/+$/, '');
+}
+
+function probeUrl(raw: string): string {
+  return httpUrl(raw)?.href ?? invalid(`--probe-urls: "${raw}" is not an http(s) URL`);
+}
+
+function httpUrl(raw: string): URL | null {
+  try {
+    const u = new URL(raw);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '' ? u : null;
+  } catch {
+    return null;
+  }
+}
+
+function int(n: number, flag: string, min: number, max: number): number {
+  if (!Number.isInteger(n) || n < min || n > max) invalid(`--${flag} must be an integer from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
+function timeoutMs(seconds: number | undefined, intervalSeconds: number): number {
+  if (seconds === undefined) return Math.min(5, intervalSeconds / 2) * 1000;
+  if (!(seconds > 0 && seconds < intervalSeconds)) {
+    invalid(`--timeout must be more than 0 and less than --interval (${intervalSeconds} s), got ${seconds}`);
+  }
+  return Math.round(seconds * 1000);
+}

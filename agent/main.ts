@@ -1,0 +1,65 @@
+// `netchecker agent`: parses the config, then reports on a fixed schedule until SIGTERM/SIGINT.
+// Logs one line per change of delivery state, not one per report.
+
+import { createLogger, type Logger } from '../lib/log.js';
+import { VERSION } from '../lib/version.js';
+import { collectReport } from './collect.js';
+import { agentHelpText, parseAgentConfig, type AgentConfig } from './config.js';
+import { runSchedule } from './loop.js';
+import { sendReport, type SendResult } from './send.js';
+
+export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const parsed = parseAgentConfig(argv, env);
+  if (!parsed.ok) {
+    process.stderr.write(`netchecker agent: ${parsed.error}\n`);
+    return 2;
+  }
+  if (parsed.help) {
+    process.stdout.write(agentHelpText());
+    return 0;
+  }
+  const stop = new AbortController();
+  // Once only: a second signal gets Node's default and ends the process at once.
+  const onSignal = (): void => stop.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    await runAgent(parsed.config, { signal: stop.signal });
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+  return 0;
+}
+
+export interface RunAgentOptions {
+  /** Stops the agent: the report in flight is finished first. */
+  signal: AbortSignal;
+  log?: Logger;
+}
+
+type Delivery = 'unknown' | 'ok' | 'failing';
+
+export async function runAgent(config: AgentConfig, { signal, log }: RunAgentOptions): Promise<void> {
+  const logger = (log ?? createLogger(config.logLevel)).child({ agent: config.name });
+  logger.info('agent started', { version: VERSION, server: config.serverUrl, interval_seconds: config.intervalSeconds, network: config.network });
+  let delivery: Delivery = 'unknown';
+  await runSchedule(config.intervalSeconds * 1000, signal, async ({ index, deadlineMs }) => {
+    const report = await collectReport(config);
+    const sent = await sendReport(config.reportUrl, JSON.stringify(report), { timeoutMs: config.timeoutMs, deadlineMs, stop: signal });
+    logger.debug('report sent', { slot: index, ...sendFields(sent) });
+    delivery = logDelivery(logger, delivery, sent);
+  });
+  logger.info('agent stopped');
+}
+
+function logDelivery(log: Logger, was: Delivery, sent: SendResult): Delivery {
+  const now: Delivery = sent.ok ? 'ok' : 'failing';
+  if (now === was) return now;
+  if (now === 'failing') log.warn('reports failing', sendFields(sent));
+  else log.info(was === 'unknown' ? 'reports delivered' : 'reports succeeding again', sendFields(sent));
+  return now;
+}
+
+const sendFields = (s: SendResult): Record<string, unknown> =>
+  s.ok ? { status: s.status, attempts: s.attempts } : { status: s.status, error: s.error, detail: s.detail, attempts: s.attempts };

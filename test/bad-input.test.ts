@@ -57,7 +57,7 @@ const cases: Case[] = [
   { kind: 'deep nesting', body: deep, status: 400, code: 'too_deep' },
   { kind: 'body over the limit', body: report({ zero_extender: new Array(40_000).fill(0) }), status: 413, code: 'body_too_large' },
   { kind: 'invalid UTF-8', body: Buffer.concat([Buffer.from('{"report_interval":15,"nodename":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]), status: 400, code: 'invalid_encoding' },
-  { kind: 'form content type', body: report(), headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, status: 415, code: 'unsupported_media_type' },
+  { kind: 'multipart content type', body: report(), headers: { 'Content-Type': 'multipart/form-data; boundary=x' }, status: 415, code: 'unsupported_media_type' },
   { kind: 'name with capitals', name: 'Agent-A', body: report(), status: 400, code: 'invalid_agent_name' },
   { kind: 'name ..', name: '..', body: report(), status: 400, code: 'invalid_agent_name' },
   { kind: 'name with encoded slash', name: 'a%2Fb', body: report(), status: 400, code: 'invalid_agent_name' },

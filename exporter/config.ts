@@ -34,11 +34,12 @@ export interface ExporterConfig {
   readonly logLevel: LogLevel;
 }
 
-export type ConfigResult = { ok: true; config: ExporterConfig; help: boolean } | { ok: false; error: string };
+export type ConfigResult = { ok: true; help: false; config: ExporterConfig } | { ok: true; help: true } | { ok: false; error: string };
 
 export function parseExporterConfig(argv: readonly string[], env: NodeJS.ProcessEnv = {}): ConfigResult {
   const parsed = parseFlags(exporterFlags, argv, env);
   if (!parsed.ok) return parsed;
+  if (parsed.help) return { ok: true, help: true };
   const v = parsed.values;
   const listen = parseHostPort(String(v.listen));
   if (!listen) return { ok: false, error: `--listen must be HOST:PORT, got "${String(v.listen)}"` };
@@ -58,7 +59,7 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
   if (!isLogLevel(v['log-level'])) return { ok: false, error: '--log-level must be debug, info, warn or error' };
   return {
     ok: true,
-    help: parsed.help,
+    help: false,
     config: Object.freeze({
       host: listen.host,
       port: listen.port,

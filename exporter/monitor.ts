@@ -195,7 +195,7 @@ export class Monitor {
 
   #logChange(before: AgentVerdict, now: AgentVerdict): void {
     const fields = { agent: now.name, node: now.node, network: now.network, from: before.state, to: now.state, reason: now.reason };
-    if (now.state === 'ok') this.#o.log.info('agent is reporting again', fields);
+    if (now.state === 'ok') this.#o.log.info(before.state === 'outdated' ? 'agent is reporting again' : 'agent reported', fields);
     else this.#o.log.warn(`agent is ${now.state}`, fields);
   }
 }

@@ -30,10 +30,13 @@ const CLIENT_ERRORS: Record<string, string> = {
 };
 
 export function createHttpServer(routes: readonly Route[], log: Logger): Server {
-  const server = createServer();
-  server.headersTimeout = TIMEOUTS.headersMs;
-  server.requestTimeout = TIMEOUTS.requestMs;
-  server.keepAliveTimeout = TIMEOUTS.keepAliveMs;
+  const server = createServer({
+    headersTimeout: TIMEOUTS.headersMs,
+    requestTimeout: TIMEOUTS.requestMs,
+    keepAliveTimeout: TIMEOUTS.keepAliveMs,
+    // How often the two timeouts above are enforced (Node's default is 30 s).
+    connectionsCheckingInterval: 1000,
+  });
   server.maxHeadersCount = 100;
   const app = polka({
     server,

@@ -1,0 +1,30 @@
+# One image for the exporter and the agent: `netchecker exporter` / `netchecker agent`.
+# Build stage compiles TypeScript; the runtime stage has production dependencies only.
+FROM node:22-bookworm-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json cli.ts ./
+COPY lib lib
+COPY report report
+COPY exporter exporter
+COPY agent agent
+COPY local local
+COPY check check
+RUN npm run build && npm prune --omit=dev
+
+FROM node:22-bookworm-slim
+# iputils-ping: the agent's ICMP probes use the system ping.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends iputils-ping \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY --from=build /src/package.json ./
+COPY --from=build /src/node_modules node_modules
+COPY --from=build /src/dist dist
+RUN chmod +x dist/cli.js && ln -s /app/dist/cli.js /usr/local/bin/netchecker
+# Numeric, so Kubernetes can verify runAsNonRoot; the image's "node" user.
+USER 1000:1000
+EXPOSE 8081
+ENTRYPOINT ["netchecker"]
+CMD ["exporter"]

@@ -16,6 +16,7 @@ export interface TestExporter extends RunningExporter {
 export async function startTestExporter(t: Test, args: string[] = [], clock?: Clock): Promise<TestExporter> {
   const parsed = parseExporterConfig(['--listen', '127.0.0.1:0', ...args]);
   if (!parsed.ok) throw new Error(parsed.error);
+  if (parsed.help) throw new Error('--help is not a test exporter');
   const logs: Array<Record<string, unknown>> = [];
   const log = createLogger('debug', {}, (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
   const exporter = await startExporter(parsed.config, log, clock);

@@ -8,7 +8,20 @@ cd "$(dirname "$0")/.."
 # command -> Debian package that provides it
 PACKAGES=(
   "promtool:prometheus"
+  "alertmanager:prometheus-alertmanager"
+  "amtool:prometheus-alertmanager"
   "openssl:openssl"
+  "etcd:etcd-server"
+  "etcdctl:etcd-client"
+  "dnsmasq:dnsmasq-base"
+  "ping:iputils-ping"
+  "nft:nftables"
+  "ip:iproute2"
+  "ethtool:ethtool"
+  "shellcheck:shellcheck"
+  "wrk:wrk"
+  "faketime:faketime"
+  "kubectl:kubectl"
 )
 
 die() {

@@ -65,3 +65,45 @@ t.test('network from the name rule; node from the report', async (t) => {
   const v = computeVerdict({ ...base, expected: null, records: [rec('netchecker-agent-hostnet-x', 5, 0)], nowMonoMs: 0 });
   t.same([v.agents[0]?.network, v.agents[0]?.node], ['host', 'n1']);
 });
+
+t.test('churn explains silence; a fresh report wins over churn', async (t) => {
+  const cordoned = { reason: 'node_cordoned', detail: 'node n1 is cordoned (unschedulable)' } as const;
+  const expected = new Map<string, ExpectedAgent>([
+    ['fresh', { name: 'fresh', node: 'n1', churn: cordoned }],
+    ['late', { name: 'late', node: 'n1', churn: { reason: 'node_not_ready', detail: 'node n1 is not Ready: Ready=False' } }],
+    ['never', { name: 'never', node: 'n2', churn: { reason: 'terminating', detail: 'pod is being deleted' } }],
+  ]);
+  const v = computeVerdict({ ...base, expected, records: [rec('fresh', 15, 99_000), rec('late', 15, 0)], nowMonoMs: 100_000 });
+  t.same(v.agents.map((a) => [a.name, a.state]), [['fresh', 'ok'], ['late', 'node_not_ready'], ['never', 'terminating']]);
+  t.match(v.agents[1]?.reason, /^node n1 is not Ready: Ready=False; last report 100\.0 s ago$/);
+  t.equal(v.agents[1]?.missedInGap, 5, 'missed intervals still count');
+  t.equal(v.pass, true, 'churn does not fail the check by default');
+});
+
+t.test('--failing-states: any state can fail; never reported -> Absent, reported before -> Outdated', async (t) => {
+  const expected = new Map<string, ExpectedAgent>([
+    ['a', { name: 'a', churn: { reason: 'node_not_ready', detail: 'x' } }],
+    ['b', { name: 'b', churn: { reason: 'node_not_ready', detail: 'x' } }],
+    ['c', { name: 'c', churn: { reason: 'pod_not_running', detail: 'x' } }],
+  ]);
+  const input = { ...base, expected, records: [rec('b', 15, 0)], nowMonoMs: 100_000 };
+  const v = computeVerdict({ ...input, failing: new Set(['node_not_ready', 'absent', 'outdated'] as const) });
+  t.same([v.pass, v.absent, v.outdated], [false, ['a'], ['b']]);
+  t.same(computeVerdict({ ...input, failing: new Set(['pod_not_running'] as const) }).absent, ['c']);
+});
+
+t.test('starting grace counts from the pod coming up (sinceMonoMs), on the exporter clock', async (t) => {
+  const since = (ms: number): Map<string, ExpectedAgent> => new Map([['a', { name: 'a', sinceMonoMs: ms }]]);
+  const table: Array<[number, number, string]> = [
+    [200_000, 200_000, 'starting'],
+    [200_000, 259_999, 'starting'],
+    [200_000, 260_000, 'absent'],
+  ];
+  for (const [up, now, state] of table) {
+    const v = computeVerdict({ ...base, expected: since(up), records: [], nowMonoMs: now });
+    t.equal(v.agents[0]?.state, state, `up at ${up}, now ${now}`);
+  }
+  const back = computeVerdict({ ...base, expected: since(200_000), records: [rec('a', 15, 100_000)], nowMonoMs: 210_000 });
+  t.equal(back.agents[0]?.state, 'starting', 'an agent that reported before, back on a node Ready again: starting');
+  t.match(back.agents[0]?.reason, /waiting for a report; last report 110\.0 s ago/);
+});

@@ -2,14 +2,28 @@
 // clock. Pure: a function of its inputs, so tests drive it with a table and an injected clock.
 
 import { networkOf, type Network } from '../../report/schema.js';
-import type { ExpectedAgent } from '../discovery/discovery.js';
+import type { ChurnReason, ExpectedAgent } from '../discovery/discovery.js';
 import type { AgentRecord } from '../store/store.js';
 
-/** Every state an agent can be in; exactly one holds. The same strings are label values. */
-export const STATES = ['ok', 'starting', 'absent', 'outdated'] as const;
+/**
+ * Every state an agent can be in; exactly one holds. The same strings are label values. After
+ * `ok`: `starting` (grace), the network signals `absent` and `outdated`, then the churn reasons
+ * discovery gives for an agent that is not reporting (see docs/kubernetes.md).
+ */
+export const STATES = [
+  'ok',
+  'starting',
+  'absent',
+  'outdated',
+  'not_scheduled',
+  'pod_not_running',
+  'terminating',
+  'node_not_ready',
+  'node_cordoned',
+] as const satisfies readonly (ChurnReason | 'ok' | 'starting' | 'absent' | 'outdated')[];
 export type State = (typeof STATES)[number];
 
-/** States that fail connectivity_check (the compat Absent and Outdated lists). */
+/** States that fail connectivity_check by default (the compat Absent and Outdated lists); --failing-states changes it. */
 export const FAILING: ReadonlySet<State> = new Set<State>(['absent', 'outdated']);
 
 export interface AgentVerdict {
@@ -40,8 +54,10 @@ export interface VerdictInput {
   readonly records: Iterable<AgentRecord>;
   readonly nowMonoMs: number;
   readonly startedMonoMs: number;
-  /** How long after exporter start an expected agent that has not reported is `starting`, not `absent`. */
+  /** How long after exporter start (or after discovery's `sinceMonoMs`) a silent expected agent is `starting`. */
   readonly startupGraceMs: number;
+  /** States of expected agents that fail the check; FAILING when not given. */
+  readonly failing?: ReadonlySet<State>;
 }
 
 export function computeVerdict(input: VerdictInput): Verdict {
@@ -50,40 +66,45 @@ export function computeVerdict(input: VerdictInput): Verdict {
   for (const record of input.records) {
     seen.add(record.name);
     const known = input.expected?.get(record.name);
-    agents.push(reported(record, known, input.expected === null || known !== undefined, input.nowMonoMs));
+    agents.push(reported(record, known, input.expected === null || known !== undefined, input));
   }
   if (input.expected) {
-    const starting = input.nowMonoMs - input.startedMonoMs < input.startupGraceMs;
     for (const agent of input.expected.values()) {
-      if (!seen.has(agent.name)) agents.push(neverReported(agent, starting));
+      if (!seen.has(agent.name)) agents.push(neverReported(agent, input));
     }
   }
+  const failing = input.failing ?? FAILING;
   agents.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const absent: string[] = [];
   const outdated: string[] = [];
   let okCount = 0;
   for (const a of agents) {
     if (a.state === 'ok') okCount++;
-    if (!a.expected) continue;
-    if (a.state === 'absent') absent.push(a.name);
-    else if (a.state === 'outdated') outdated.push(a.name);
+    if (!a.expected || !failing.has(a.state)) continue;
+    // The compat lists: never reported -> Absent, reported before -> Outdated, whatever the reason.
+    if (a.lastReportAgeSeconds === null) absent.push(a.name);
+    else outdated.push(a.name);
   }
   return { agents, absent, outdated, pass: absent.length === 0 && outdated.length === 0, okCount };
 }
 
-function reported(record: AgentRecord, known: ExpectedAgent | undefined, expected: boolean, nowMonoMs: number): AgentVerdict {
+function reported(record: AgentRecord, known: ExpectedAgent | undefined, expected: boolean, input: VerdictInput): AgentVerdict {
   const { report } = record;
-  const age = Math.max(0, nowMonoMs - record.receivedMonoMs) / 1000;
+  const age = Math.max(0, input.nowMonoMs - record.receivedMonoMs) / 1000;
   const interval = report.intervalSeconds;
   const late = age > 2 * interval; // strict, as the original
+  // A fresh report wins over churn: an agent that reports is ok, even on a cordoned node.
+  const excused = late && known ? excuse(known, input, false) : null;
   return {
     name: record.name,
     node: known?.node ?? report.nodeName,
     network: known?.network ?? networkOf(record.name, report.network),
-    state: late ? 'outdated' : 'ok',
-    reason: late
-      ? `last report ${age.toFixed(1)} s ago, more than 2 x its ${interval} s interval`
-      : `reported ${age.toFixed(1)} s ago`,
+    state: excused?.state ?? (late ? 'outdated' : 'ok'),
+    reason: excused
+      ? `${excused.reason}; last report ${age.toFixed(1)} s ago`
+      : late
+        ? `last report ${age.toFixed(1)} s ago, more than 2 x its ${interval} s interval`
+        : `reported ${age.toFixed(1)} s ago`,
     expected,
     lastReportAgeSeconds: age,
     intervalSeconds: interval,
@@ -91,16 +112,35 @@ function reported(record: AgentRecord, known: ExpectedAgent | undefined, expecte
   };
 }
 
-function neverReported(agent: ExpectedAgent, starting: boolean): AgentVerdict {
+function neverReported(agent: ExpectedAgent, input: VerdictInput): AgentVerdict {
+  const excused = excuse(agent, input, true);
   return {
     name: agent.name,
     node: agent.node ?? '',
     network: agent.network ?? networkOf(agent.name, null),
-    state: starting ? 'starting' : 'absent',
-    reason: starting ? 'exporter started recently; waiting for the first report' : 'expected but has not reported',
+    state: excused?.state ?? 'absent',
+    reason: excused?.reason ?? 'expected but has not reported',
     expected: true,
     lastReportAgeSeconds: null,
     intervalSeconds: null,
     missedInGap: 0,
   };
+}
+
+/**
+ * Why a silent expected agent is not (yet) a network signal: churn discovery saw, else the
+ * `starting` grace (after the exporter started, for agents that never reported; after the pod
+ * started running or its node became Ready). Null: it is absent or outdated.
+ */
+function excuse(agent: ExpectedAgent, input: VerdictInput, neverReported: boolean): { state: State; reason: string } | null {
+  if (agent.churn) return { state: agent.churn.reason, reason: agent.churn.detail };
+  const { nowMonoMs, startupGraceMs } = input;
+  if (neverReported && nowMonoMs - input.startedMonoMs < startupGraceMs) {
+    return { state: 'starting', reason: 'exporter started recently; waiting for the first report' };
+  }
+  if (agent.sinceMonoMs !== undefined && nowMonoMs - agent.sinceMonoMs < startupGraceMs) {
+    const since = Math.max(0, nowMonoMs - agent.sinceMonoMs) / 1000;
+    return { state: 'starting', reason: `pod running (and node Ready) for ${since.toFixed(1)} s; waiting for a report` };
+  }
+  return null;
 }

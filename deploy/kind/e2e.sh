@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# End-to-end test on a real cluster (kind in Docker): builds the image, loads it into a kind
+# cluster (deploy/kind/cluster.yaml: 1 control plane + 3 workers), applies deploy/kind (the base
+# with that image), waits for the rollout, then asserts:
+#   1. /api/v1/agents/ holds 2 x nodes agents and connectivity_check answers 200;
+#   2. a cordoned worker keeps its agents `ok` and the check 200;
+#   3. a deleted agent pod is replaced: the new pod is `starting` or `ok`, the check stays 200;
+#   4. a frozen worker (docker pause: kubelet and agents stop) turns its silent agents to
+#      `node_not_ready` once the node controller marks it NotReady, and the check is 200 then;
+#      unpaused (the node keeps its address, unlike docker stop/start), they report `ok`.
+# Needs: docker, kind, kubectl, curl, jq. Usage: deploy/kind/e2e.sh   (KEEP_CLUSTER=1 keeps it)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cluster=${CLUSTER:-netchecker-e2e}
+image=netchecker:e2e
+port=${LOCAL_PORT:-18081}
+ns=netchecker
+pf_pid=
+
+log() { printf '%s e2e: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+fail() {
+  log "FAIL: $*"
+  kubectl -n "$ns" get pods -o wide >&2 || true
+  kubectl -n "$ns" logs deployment/netchecker-server --tail=50 >&2 || true
+  exit 1
+}
+
+cleanup() {
+  if [ -n "$pf_pid" ]; then kill "$pf_pid" 2>/dev/null || true; fi
+  if [ "${KEEP_CLUSTER:-0}" != 1 ]; then kind delete cluster --name "$cluster" >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+for tool in docker kind kubectl curl jq; do
+  command -v "$tool" >/dev/null || fail "$tool is required"
+done
+
+# until SECONDS DESCRIPTION COMMAND...: retries COMMAND every 2 s until it succeeds.
+until_ok() {
+  local limit=$1 what=$2
+  shift 2
+  local end=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$end" ] || fail "timed out after ${limit}s waiting for $what"
+    sleep 2
+  done
+  log "ok: $what"
+}
+
+api() { curl -fsS "http://127.0.0.1:$port$1"; }
+check_status() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/api/v1/connectivity_check"; }
+check_is() { [ "$(check_status)" = "$1" ]; }
+state_of() { curl -s "http://127.0.0.1:$port/api/v1/connectivity_check" | jq -r --arg n "$1" '.agents[] | select(.name == $n) | .state'; }
+state_in() {
+  local name=$1 s
+  shift
+  s=$(state_of "$name")
+  for want in "$@"; do [ "$s" = "$want" ] && return 0; done
+  return 1
+}
+agent_count_is() { [ "$(api /api/v1/agents/ | jq 'keys | length')" = "$1" ]; }
+agent_on() { kubectl -n "$ns" get pods -l "app=$1" --field-selector "spec.nodeName=$2" -o jsonpath='{.items[0].metadata.name}'; }
+# The pod-network agent on node $1 that is not pod $2 (the DaemonSet's replacement), or nothing.
+replacement() { kubectl -n "$ns" get pods -l app=netchecker-agent --field-selector "spec.nodeName=$1" -o name | sed 's|^pod/||' | grep -vx "$2" | head -n 1; }
+has_replacement() { [ -n "$(replacement "$1" "$2")" ]; }
+
+if ! kind get clusters | grep -qx "$cluster"; then
+  log "creating kind cluster $cluster"
+  kind create cluster --name "$cluster" --config "$here/cluster.yaml" --wait 120s
+fi
+kubectl config use-context "kind-$cluster" >/dev/null
+
+log "building $image"
+docker build -t "$image" "$root"
+kind load docker-image "$image" --name "$cluster"
+
+log "applying deploy/kind"
+kubectl apply -k "$here"
+kubectl -n "$ns" rollout status deployment/netchecker-server --timeout=180s
+kubectl -n "$ns" rollout status daemonset/netchecker-agent --timeout=180s
+kubectl -n "$ns" rollout status daemonset/netchecker-agent-hostnet --timeout=180s
+
+kubectl -n "$ns" port-forward service/netchecker-service "$port:8081" >/dev/null 2>&1 &
+pf_pid=$!
+until_ok 30 "port-forward to netchecker-service" api /healthz
+
+nodes=$(kubectl get nodes --no-headers | wc -l)
+until_ok 120 "2 x $nodes agents in /api/v1/agents/" agent_count_is $((2 * nodes))
+until_ok 60 "connectivity_check 200" check_is 200
+
+worker=$(kubectl get nodes --no-headers -o custom-columns=NAME:.metadata.name | grep -- -worker | head -n 1)
+log "cordoning $worker"
+kubectl cordon "$worker"
+pod=$(agent_on netchecker-agent "$worker")
+hostpod=$(agent_on netchecker-agent-hostnet "$worker")
+sleep 20
+state_in "$pod" ok || fail "$pod on cordoned $worker is $(state_of "$pod"), want ok"
+check_is 200 || fail "connectivity_check is $(check_status) with $worker cordoned, want 200"
+log "ok: agents on a cordoned node stay ok"
+
+log "deleting agent pod $pod"
+kubectl -n "$ns" delete pod "$pod" --wait=false
+until_ok 60 "a replacement agent pod on $worker" has_replacement "$worker" "$pod"
+newpod=$(replacement "$worker" "$pod")
+until_ok 60 "$newpod starting or ok" state_in "$newpod" starting ok
+check_is 200 || fail "connectivity_check is $(check_status) during the pod replacement, want 200"
+until_ok 60 "$newpod ok" state_in "$newpod" ok
+kubectl uncordon "$worker"
+
+log "freezing node $worker (docker pause)"
+docker pause "$worker" >/dev/null
+until_ok 180 "$hostpod node_not_ready" state_in "$hostpod" node_not_ready
+check_is 200 || fail "connectivity_check is $(check_status) with $worker NotReady, want 200"
+log "unfreezing node $worker"
+docker unpause "$worker" >/dev/null
+until_ok 180 "$hostpod ok again" state_in "$hostpod" ok
+until_ok 120 "connectivity_check 200 at the end" check_is 200
+
+log "PASS"

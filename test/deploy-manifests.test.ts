@@ -1,0 +1,240 @@
+// deploy/: every kustomization renders with `kubectl kustomize`, every rendered object validates
+// offline against the Kubernetes schemas (kubernetes-models), and the objects fit together:
+// selectors match pod labels, the DaemonSets carry the env and dnsPolicy the agent needs, RBAC is
+// read-only, every container runs as non-root, the pod-network agent meets Pod Security restricted.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import type { IObjectMeta } from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta';
+import type { IDaemonSet } from 'kubernetes-models/apps/v1/DaemonSet';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import type { IClusterRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/ClusterRoleBinding';
+import type { IPolicyRule } from 'kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule';
+import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IService } from 'kubernetes-models/v1/Service';
+import { parseAllDocuments } from 'yaml';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const IMAGE = 'ghcr.io/netchecker/netchecker:0.1.0';
+
+/** A rendered object; read through the kubernetes-models interfaces once validated. */
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: IObjectMeta;
+  [field: string]: unknown;
+}
+interface ServiceMonitor extends Obj {
+  spec: { selector: { matchLabels?: Record<string, string> }; endpoints: Array<{ port?: string }> };
+}
+interface PrometheusRule extends Obj {
+  spec?: { groups?: Array<{ rules?: Array<{ expr?: unknown; alert?: unknown; record?: unknown }> }> };
+}
+type Workload = (IDeployment | IDaemonSet) & Obj;
+const overlays = readdirSync(`${root}deploy/overlays`).map((d) => `deploy/overlays/${d}`);
+const DIRS = ['deploy/base', ...overlays, 'deploy/kind'];
+
+function render(dir: string): Obj[] {
+  const r = spawnSync('kubectl', ['kustomize', `${root}${dir}`], { encoding: 'utf8' });
+  if (r.error) throw new Error(`kubectl is required (kubectl v1.32 with kustomize): ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`kubectl kustomize ${dir} failed: ${r.stderr}`);
+  return parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+}
+
+const rendered = new Map<string, Obj[]>();
+for (const dir of DIRS) {
+  try {
+    rendered.set(dir, render(dir));
+  } catch (e) {
+    t.fail((e as Error).message);
+  }
+}
+
+const find = <T = Obj>(objs: Obj[], kind: string, name?: string): T[] =>
+  objs.filter((o) => o.kind === kind && (name === undefined || o.metadata?.name === name)) as T[];
+function one(objs: Obj[], kind: 'Deployment', name: string): IDeployment;
+function one(objs: Obj[], kind: 'DaemonSet', name: string): IDaemonSet;
+function one(objs: Obj[], kind: 'Service', name: string): IService;
+function one(objs: Obj[], kind: 'NetworkPolicy', name: string): INetworkPolicy;
+function one(objs: Obj[], kind: 'ClusterRoleBinding', name: string): IClusterRoleBinding;
+function one(objs: Obj[], kind: 'RoleBinding', name: string): IRoleBinding;
+function one(objs: Obj[], kind: 'ClusterRole' | 'Role', name: string): Obj & { rules?: IPolicyRule[] };
+function one(objs: Obj[], kind: string, name: string): unknown {
+  const found = find(objs, kind, name);
+  if (found.length !== 1) throw new Error(`expected one ${kind} ${name}, found ${found.length}`);
+  return found[0] as Obj;
+}
+const subset = (small: Record<string, string> | undefined, big: Record<string, string> | undefined): boolean =>
+  small !== undefined && Object.keys(small).length > 0 && Object.entries(small).every(([k, v]) => big?.[k] === v);
+const workloads = (objs: Obj[]): Workload[] => objs.filter((o) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(o.kind)) as Workload[];
+const OURS = ['netchecker-server', 'netchecker-agent', 'netchecker-agent-hostnet'];
+
+/** kubernetes-models 4.5 has the built-in kinds; the prometheus-operator CRDs are checked by hand below. */
+type Model = new (o: Obj) => { validate(): void };
+async function model(apiVersion: string, kind: string): Promise<Model | null> {
+  if (apiVersion.startsWith('monitoring.coreos.com/')) return null;
+  const mod = (await import(`kubernetes-models/${apiVersion}/${kind}`)) as Record<string, Model>;
+  return mod[kind] ?? null;
+}
+
+t.test('every kustomization renders and every object validates against the Kubernetes schemas', async (t) => {
+  t.ok(overlays.includes('deploy/overlays/kube-prometheus') && overlays.includes('deploy/overlays/kube-prometheus-stack') && overlays.includes('deploy/overlays/nodeport'));
+  for (const dir of DIRS) {
+    const objs = rendered.get(dir);
+    if (!objs) continue;
+    t.ok(objs.length > 0, `${dir} renders`);
+    for (const o of objs) {
+      const what = `${dir}: ${o.kind} ${o.metadata?.name}`;
+      const Model = await model(String(o.apiVersion), String(o.kind));
+      if (Model) {
+        t.doesNotThrow(() => new Model(o).validate(), what);
+      } else if (o.kind === 'ServiceMonitor') {
+        const sm = o as ServiceMonitor;
+        t.ok(sm.spec?.selector?.matchLabels && Array.isArray(sm.spec.endpoints) && sm.spec.endpoints.every((e) => typeof e.port === 'string'), what);
+      } else if (o.kind === 'PrometheusRule') {
+        const rules = ((o as PrometheusRule).spec?.groups ?? []).flatMap((g) => g.rules ?? []);
+        t.ok(rules.length > 0 && rules.every((r) => typeof r.expr === 'string' && (typeof r.alert === 'string' || typeof r.record === 'string')), what);
+      } else t.fail(`${what}: no schema to validate ${o.apiVersion} against`);
+      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind);
+      if (!clusterScoped) t.equal(o.metadata?.namespace, 'netchecker', `${what} is in namespace netchecker`);
+    }
+  }
+});
+
+t.test('selectors match pod labels; the names users rely on', async (t) => {
+  for (const [dir, objs] of rendered) {
+    for (const w of workloads(objs)) {
+      t.ok(subset(w.spec?.selector.matchLabels, w.spec?.template.metadata?.labels), `${dir}: ${w.kind} ${w.metadata.name} selects its own pods`);
+    }
+    const server = one(objs, 'Deployment', 'netchecker-server');
+    const podLabels = server.spec?.template.metadata?.labels ?? {};
+    t.equal(podLabels.app, 'netchecker-server');
+    const svc = one(objs, 'Service', 'netchecker-service');
+    t.ok(subset(svc.spec?.selector, podLabels), `${dir}: netchecker-service selects the exporter`);
+    const ports = svc.spec?.ports ?? [];
+    t.same(ports.map((p) => [p.name, p.port]), [['http', 8081]]);
+    const np = one(objs, 'NetworkPolicy', 'netchecker-server');
+    t.ok(subset(np.spec?.podSelector.matchLabels, podLabels), `${dir}: the NetworkPolicy guards the exporter`);
+    const fromAgents = (np.spec?.ingress ?? []).flatMap((r) => r.from ?? []).some((f) => f.podSelector?.matchLabels?.app === 'netchecker-agent' && !f.namespaceSelector);
+    t.ok(fromAgents, `${dir}: pod-network agents may reach the exporter`);
+    for (const sm of find<ServiceMonitor>(objs, 'ServiceMonitor')) {
+      t.ok(subset(sm.spec.selector.matchLabels, svc.metadata?.labels), `${dir}: the ServiceMonitor selects netchecker-service`);
+      t.ok(sm.spec.endpoints.every((e) => ports.some((p) => p.name === e.port)), `${dir}: ServiceMonitor ports exist`);
+    }
+    for (const ds of ['netchecker-agent', 'netchecker-agent-hostnet']) {
+      t.equal(one(objs, 'DaemonSet', ds).spec?.template.metadata?.labels?.app, ds, `${dir}: ${ds} pods carry app=${ds} (the discovery selector)`);
+    }
+  }
+});
+
+t.test('the DaemonSets carry the downward-API env, args, dnsPolicy and tolerations the agent needs', async (t) => {
+  for (const [dir, objs] of rendered) {
+    for (const name of ['netchecker-agent', 'netchecker-agent-hostnet']) {
+      const spec = one(objs, 'DaemonSet', name).spec?.template.spec;
+      const c = spec?.containers[0] as IContainer;
+      const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath]));
+      t.same(
+        env,
+        { MY_POD_NAME: 'metadata.name', MY_NODE_NAME: 'spec.nodeName', MY_POD_IP: 'status.podIP', MY_NODE_IP: 'status.hostIP', NETCHECKER_NETWORK: name.endsWith('hostnet') ? 'host' : 'pod' },
+        `${dir}: ${name} env`,
+      );
+      const port = name.endsWith('hostnet') ? 8091 : 8090; // the peer listener; MY_POD_IP is what peers dial
+      t.same(c.args, ['agent', '--server', 'http://netchecker-service:8081', '--interval', '15', '--listen', `0.0.0.0:${port}`], `${dir}: ${name} args`);
+      t.same(c.ports?.map((p) => p.containerPort), [port], `${dir}: ${name} declares the peer port`);
+      t.same(spec?.tolerations, [{ operator: 'Exists' }], `${dir}: ${name} runs on every node, tainted or not`);
+      t.equal(spec?.automountServiceAccountToken, false, `${dir}: agents get no API token`);
+      if (name.endsWith('hostnet')) {
+        t.equal(spec?.hostNetwork, true);
+        t.equal(spec?.dnsPolicy, 'ClusterFirstWithHostNet', `${dir}: the host-network agent resolves cluster names`);
+      } else t.notOk(spec?.hostNetwork, `${dir}: ${name} is in the pod network`);
+    }
+    const c = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.containers[0] as IContainer;
+    t.same(c.args?.slice(0, 3), ['exporter', '--discovery', 'kubernetes'], `${dir}: exporter args`);
+    t.same([c.readinessProbe?.httpGet?.path, c.livenessProbe?.httpGet?.path], ['/readyz', '/healthz']);
+    const r = c.resources;
+    t.ok(r?.requests?.cpu && r.requests.memory && r.limits?.cpu && r.limits.memory, `${dir}: requests and limits`);
+    const images = workloads(objs)
+      .filter((w) => OURS.includes(w.metadata.name ?? ''))
+      .flatMap((w) => (w.spec?.template.spec?.containers ?? []).map((x) => x.image));
+    t.same([...new Set(images)], [dir === 'deploy/kind' ? 'netchecker:e2e' : IMAGE], `${dir}: the image, set by kustomize images:`);
+  }
+});
+
+t.test('RBAC is read-only: no verb beyond get, list, watch; the exporter can read pods and nodes', async (t) => {
+  for (const [dir, objs] of rendered) {
+    for (const role of objs.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole') as Array<Obj & { rules?: IPolicyRule[] }>) {
+      for (const rule of role.rules ?? []) {
+        t.same(rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v)), [], `${dir}: ${role.kind} ${role.metadata.name} ${rule.resources}`);
+        t.notOk(rule.resources?.includes('*') || rule.resources?.includes('secrets') || rule.verbs.includes('*'), `${dir}: no wildcard, no secrets`);
+      }
+    }
+    const cr = one(objs, 'ClusterRole', 'netchecker-exporter');
+    t.same(cr.rules, [{ apiGroups: [''], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] }]);
+    const binding = one(objs, 'ClusterRoleBinding', 'netchecker-exporter');
+    const sa = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.serviceAccountName;
+    t.same(binding.subjects, [{ kind: 'ServiceAccount', name: sa, namespace: 'netchecker' }], `${dir}: bound to the exporter's service account`);
+    t.equal(find(objs, 'ServiceAccount', sa).length, 1);
+  }
+});
+
+t.test('every container runs as non-root with no privileges; the pod-network agent meets Pod Security restricted', async (t) => {
+  const SAFE_SYSCTLS = ['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range', 'net.ipv4.ip_local_reserved_ports', 'net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes'];
+  for (const [dir, objs] of rendered) {
+    for (const w of workloads(objs)) {
+      const pod = w.spec?.template.spec;
+      for (const c of [...(pod?.containers ?? []), ...(pod?.initContainers ?? [])]) {
+        const what = `${dir}: ${w.metadata.name}/${c.name}`;
+        const sc = c.securityContext ?? {};
+        t.ok(sc.runAsNonRoot ?? pod?.securityContext?.runAsNonRoot, `${what} runAsNonRoot`);
+        t.not(sc.runAsUser ?? pod?.securityContext?.runAsUser, 0, `${what} not uid 0`);
+        t.equal(sc.allowPrivilegeEscalation, false, `${what} no privilege escalation`);
+        t.same(sc.capabilities?.drop, ['ALL'], `${what} drops all capabilities`);
+        t.notOk(sc.privileged, `${what} not privileged`);
+        t.equal(sc.readOnlyRootFilesystem, true, `${what} read-only root filesystem`);
+        t.equal(sc.seccompProfile?.type ?? pod?.securityContext?.seccompProfile?.type, 'RuntimeDefault', `${what} seccomp RuntimeDefault`);
+      }
+    }
+    const agent = one(objs, 'DaemonSet', 'netchecker-agent').spec?.template.spec;
+    const containers = agent?.containers ?? [];
+    t.notOk(agent?.hostNetwork || agent?.hostPID || agent?.hostIPC, `${dir}: no host namespaces`);
+    t.notOk((agent?.volumes ?? []).some((v) => v.hostPath), `${dir}: no hostPath`);
+    t.ok(containers.every((c) => (c.securityContext?.capabilities?.add ?? []).every((a) => a === 'NET_BIND_SERVICE')), `${dir}: adds no capability beyond NET_BIND_SERVICE`);
+    t.ok((agent?.securityContext?.sysctls ?? []).every((s) => SAFE_SYSCTLS.includes(s.name)), `${dir}: only safe sysctls`);
+    t.ok(containers.every((c) => !c.ports?.some((p) => p.hostPort)), `${dir}: no host ports`);
+  }
+});
+
+t.test('overlays: NodePort 31081, the monitoring component, release label, Prometheus access', async (t) => {
+  const np = rendered.get('deploy/overlays/nodeport');
+  const svc = np && one(np, 'Service', 'netchecker-service').spec;
+  t.same([svc?.type, svc?.ports?.[0]?.nodePort], ['NodePort', 31081]);
+  for (const name of ['kube-prometheus', 'kube-prometheus-stack']) {
+    const k = readFileSync(`${root}deploy/overlays/${name}/kustomization.yaml`, 'utf8');
+    t.match(k, /components:\n\s+- \.\.\/\.\.\/components\/monitoring\n/, `${name} includes the monitoring component`);
+    const objs = rendered.get(`deploy/overlays/${name}`);
+    if (objs) t.equal(find(objs, 'ServiceMonitor').length, 1, `${name}: one ServiceMonitor`);
+  }
+  const stack = rendered.get('deploy/overlays/kube-prometheus-stack');
+  for (const o of stack?.filter((x) => x.kind === 'ServiceMonitor' || x.kind === 'PrometheusRule') ?? []) {
+    t.equal(o.metadata?.labels?.release, 'kube-prometheus-stack', `kube-prometheus-stack: ${o.kind} ${o.metadata.name} has the release label`);
+  }
+  const kp = rendered.get('deploy/overlays/kube-prometheus');
+  if (kp) {
+    const rb = one(kp, 'RoleBinding', 'prometheus-k8s');
+    t.same(rb.subjects, [{ kind: 'ServiceAccount', name: 'prometheus-k8s', namespace: 'monitoring' }]);
+    t.equal(rb.roleRef.name, one(kp, 'Role', 'prometheus-k8s').metadata?.name);
+  }
+});
+
+t.test('kind: 1 control plane + 3 workers; the e2e script is shellcheck-clean', async (t) => {
+  const cluster = parseAllDocuments(readFileSync(`${root}deploy/kind/cluster.yaml`, 'utf8'))[0]?.toJS() as { nodes?: Array<{ role?: string }> };
+  t.same(cluster.nodes?.map((n) => n.role), ['control-plane', 'worker', 'worker', 'worker']);
+  const script = `${root}deploy/kind/e2e.sh`;
+  t.ok(existsSync(script));
+  const r = spawnSync('shellcheck', [script], { encoding: 'utf8' });
+  if (r.error) return t.fail(`shellcheck is required (Debian package shellcheck): ${r.error.message}`);
+  t.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+});

@@ -1,0 +1,447 @@
+// A fake Kubernetes API server for tests and benchmarks: real HTTP (or HTTPS with its own CA,
+// `{ tls: true }`) on loopback, speaking the list/watch protocol of the real API server for pods
+// and nodes, so the real @kubernetes/client-node drives it exactly as it drives a cluster.
+//
+//   GET /api/v1/pods, /api/v1/namespaces/{ns}/pods, /api/v1/nodes
+//     list:  ?labelSelector=  -> {kind, apiVersion, metadata: {resourceVersion}, items}
+//     watch: ?watch=true&resourceVersion=R[&labelSelector=] -> JSON lines, one event each:
+//            the changes after R (ADDED, MODIFIED, DELETED; a selector change is ADDED/DELETED
+//            as the real server does), then live events; BOOKMARK when the test asks;
+//            R older than the last expire() -> an ERROR event with a 410 Status, then the end.
+//   every request needs the bearer token of the written kubeconfig (401 otherwise).
+//
+// Faults: forbid() (403 with a Status naming the verb and scope), failWith() (any status),
+// expire() (410), dropWatches() (clean end of the open watches), down()/up() (connection
+// refused, then the same port again). requests()/count() record every request answered, so a
+// test can assert "zero API calls per check". Objects are plain JSON; agentPod() and node()
+// build them. Serves 10,000 pods comfortably: a list is one JSON.stringify, events are O(1)
+// per open watch. Usable outside tap (bench/): FakeKube.start() without a test, then close().
+//
+//   const kube = await FakeKube.start(t);
+//   kube.apply('nodes', node('n1'));
+//   kube.apply('pods', agentPod('netchecker-agent-x', { node: 'n1' }));
+//   exporter args: discoveryArgs(kube)   // --discovery kubernetes --kubeconfig <written file>
+//   kube.count({ verb: 'list' })         // requests answered so far
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { matches, parseSelector, type Requirement } from '../../exporter/discovery/selector.js';
+
+export type Resource = 'pods' | 'nodes';
+export type Verb = 'list' | 'watch';
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** A Kubernetes object as JSON; only metadata.name is required. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    labels?: Record<string, string>;
+    creationTimestamp?: string;
+    deletionTimestamp?: string;
+  };
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+}
+
+/** One answered request. */
+export interface RequestRecord {
+  readonly verb: Verb | 'other';
+  readonly resource: Resource | null;
+  readonly namespace: string | null;
+  readonly status: number;
+}
+
+interface Change {
+  readonly rv: number;
+  readonly resource: Resource;
+  readonly type: EventType;
+  readonly obj: KubeObject;
+  readonly prev: KubeObject | null;
+}
+
+interface Watcher {
+  readonly res: ServerResponse;
+  readonly resource: Resource;
+  readonly namespace: string | null;
+  readonly selector: readonly Requirement[];
+}
+
+const TOKEN = 'netchecker-test-token';
+const KINDS: Record<Resource, string> = { pods: 'Pod', nodes: 'Node' };
+
+export class FakeKube {
+  /** Base URL, e.g. http://127.0.0.1:40123 */
+  readonly url: string;
+  /** A kubeconfig pointing at this server (removed on close). */
+  readonly kubeconfigPath: string;
+  readonly #server: Server;
+  readonly #port: number;
+  readonly #dir: string;
+  readonly #objects: Record<Resource, Map<string, KubeObject>> = { pods: new Map(), nodes: new Map() };
+  readonly #history: Change[] = [];
+  readonly #watchers = new Set<Watcher>();
+  readonly #sockets = new Set<Socket>();
+  readonly #requests: RequestRecord[] = [];
+  readonly #forbidden = new Set<string>();
+  #rv = 1;
+  #uid = 0;
+  #expiredBelow = 0;
+  #failStatus: number | null = null;
+  #listening = true;
+
+  private constructor(server: Server, port: number, dir: string, ca: string | null) {
+    this.#server = server;
+    this.#port = port;
+    this.#dir = dir;
+    this.url = `${ca ? 'https' : 'http'}://127.0.0.1:${port}`;
+    this.kubeconfigPath = join(dir, 'kubeconfig');
+    writeFileSync(this.kubeconfigPath, kubeconfig(this.url, ca));
+  }
+
+  /**
+   * Starts on a free loopback port; closed when the test ends (without a test, call close()).
+   * `tls: true` serves HTTPS with a fresh self-signed certificate (openssl) that the kubeconfig
+   * trusts as its certificate authority, as a real cluster does; plain HTTP otherwise.
+   */
+  static async start(t?: Pick<Test, 'teardown'>, options: { tls?: boolean } = {}): Promise<FakeKube> {
+    const dir = mkdtempSync(join(tmpdir(), `fake-kube-${process.pid}-`));
+    const tls = options.tls ? selfSigned(dir) : null;
+    const server = tls ? (createTlsServer(tls) as unknown as Server) : createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const fake = new FakeKube(server, (server.address() as AddressInfo).port, dir, tls?.cert ?? null);
+    fake.#attach(server);
+    t?.teardown(() => fake.close());
+    return fake;
+  }
+
+  // --- objects ---------------------------------------------------------------------------
+
+  /** Creates or replaces objects (ADDED or MODIFIED to the watches), one resource version each. */
+  apply(resource: Resource, ...objects: KubeObject[]): void {
+    for (const input of objects) {
+      const obj = structuredClone(input);
+      const key = keyOf(obj);
+      const prev = this.#objects[resource].get(key) ?? null;
+      obj.apiVersion = 'v1';
+      obj.kind = KINDS[resource];
+      obj.metadata.uid = obj.metadata.uid ?? prev?.metadata.uid ?? `uid-${++this.#uid}`;
+      obj.metadata.creationTimestamp = obj.metadata.creationTimestamp ?? prev?.metadata.creationTimestamp ?? new Date().toISOString();
+      obj.metadata.resourceVersion = String(++this.#rv);
+      this.#objects[resource].set(key, obj);
+      this.#publish({ rv: this.#rv, resource, type: prev ? 'MODIFIED' : 'ADDED', obj, prev });
+    }
+  }
+
+  /** Changes a stored object in place (a MODIFIED event); throws when it does not exist. */
+  update(resource: Resource, name: string, mutate: (obj: KubeObject) => void, namespace?: string): void {
+    const obj = this.get(resource, name, namespace);
+    if (!obj) throw new Error(`fake-kube: no ${resource} ${namespace ?? ''}/${name}`);
+    mutate(obj);
+    this.apply(resource, obj);
+  }
+
+  /** Deletes an object (DELETED to the watches); no-op when it does not exist. */
+  remove(resource: Resource, name: string, namespace?: string): void {
+    const key = `${namespace ?? ''}/${name}`;
+    const prev = this.#objects[resource].get(key);
+    if (!prev) return;
+    this.#objects[resource].delete(key);
+    const obj = structuredClone(prev);
+    obj.metadata.resourceVersion = String(++this.#rv);
+    this.#publish({ rv: this.#rv, resource, type: 'DELETED', obj, prev });
+  }
+
+  /** A copy of a stored object. */
+  get(resource: Resource, name: string, namespace?: string): KubeObject | undefined {
+    const obj = this.#objects[resource].get(`${namespace ?? ''}/${name}`);
+    return obj && structuredClone(obj);
+  }
+
+  // --- faults ----------------------------------------------------------------------------
+
+  /** Answers 403 to `verb` (both when left out) on `resource`, as missing RBAC does. */
+  forbid(resource: Resource, verb?: Verb): void {
+    for (const v of verb ? [verb] : (['list', 'watch'] as const)) this.#forbidden.add(`${v} ${resource}`);
+    if (!verb || verb === 'watch') this.dropWatches(resource);
+  }
+
+  /** Undoes forbid(). */
+  allow(resource: Resource, verb?: Verb): void {
+    for (const v of verb ? [verb] : (['list', 'watch'] as const)) this.#forbidden.delete(`${v} ${resource}`);
+  }
+
+  /** Answers every request with this status (e.g. 503) until failWith(null). Open watches end. */
+  failWith(status: number | null): void {
+    this.#failStatus = status;
+    if (status !== null) this.dropWatches();
+  }
+
+  /** Forgets the history (etcd compaction): open watches get ERROR 410 and end; older versions get 410. */
+  expire(): void {
+    this.#expiredBelow = this.#rv + 1;
+    this.#history.length = 0;
+    for (const w of this.#watchers) {
+      writeEvent(w.res, 'ERROR', gone(this.#rv));
+      w.res.end();
+    }
+    this.#watchers.clear();
+  }
+
+  /** Ends the open watch streams cleanly (as the API server does at its watch timeout). */
+  dropWatches(resource?: Resource): void {
+    for (const w of this.#watchers) {
+      if (resource && w.resource !== resource) continue;
+      w.res.end();
+      this.#watchers.delete(w);
+    }
+  }
+
+  /** Sends a BOOKMARK with the current resource version to every open watch. */
+  bookmark(): void {
+    for (const w of this.#watchers) {
+      writeEvent(w.res, 'BOOKMARK', { kind: KINDS[w.resource], apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) } });
+    }
+  }
+
+  /** The API goes away: the port refuses connections and every open connection is cut. */
+  async down(): Promise<void> {
+    if (!this.#listening) return;
+    this.#listening = false;
+    this.#watchers.clear();
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const s of this.#sockets) s.destroy();
+    await closed;
+  }
+
+  /** The API comes back on the same port, with the same objects. */
+  async up(): Promise<void> {
+    if (this.#listening) return;
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#port, '127.0.0.1', () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#listening = true;
+  }
+
+  // --- observation -----------------------------------------------------------------------
+
+  /** Every request answered so far, in order. */
+  requests(): readonly RequestRecord[] {
+    return [...this.#requests];
+  }
+
+  /** How many requests matched (all when no filter). */
+  count(filter: { verb?: RequestRecord['verb']; resource?: Resource; status?: number } = {}): number {
+    return this.#requests.filter(
+      (r) => (filter.verb === undefined || r.verb === filter.verb) && (filter.resource === undefined || r.resource === filter.resource) && (filter.status === undefined || r.status === filter.status),
+    ).length;
+  }
+
+  /** Watch streams open right now, per resource. */
+  openWatches(resource?: Resource): number {
+    return [...this.#watchers].filter((w) => !resource || w.resource === resource).length;
+  }
+
+  async close(): Promise<void> {
+    await this.down();
+    rmSync(this.#dir, { recursive: true, force: true });
+  }
+
+  // --- the server ------------------------------------------------------------------------
+
+  #attach(server: Server): void {
+    server.on('connection', (s) => {
+      this.#sockets.add(s);
+      s.once('close', () => this.#sockets.delete(s));
+    });
+    server.on('request', (req, res) => this.#handle(req, res));
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', this.url);
+    const m = /^\/api\/v1\/(?:namespaces\/([^/]+)\/(pods)|(pods|nodes))$/.exec(url.pathname);
+    const resource = (m?.[2] ?? m?.[3] ?? null) as Resource | null;
+    const namespace = m?.[1] ? decodeURIComponent(m[1]) : null;
+    const verb: RequestRecord['verb'] = req.method !== 'GET' || !resource ? 'other' : url.searchParams.get('watch') === 'true' ? 'watch' : 'list';
+    const answer = (status: number, body: unknown): void => {
+      this.#requests.push({ verb, resource, namespace, status });
+      sendJson(res, status, body);
+    };
+    if (req.headers.authorization !== `Bearer ${TOKEN}`) return answer(401, status(401, 'Unauthorized', 'Unauthorized'));
+    if (this.#failStatus !== null) return answer(this.#failStatus, status(this.#failStatus, 'InternalError', 'the fake API server is failing on purpose'));
+    if (verb === 'other' || !resource) return answer(404, status(404, 'NotFound', `the server could not find the requested resource`));
+    if (this.#forbidden.has(`${verb} ${resource}`)) {
+      const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
+      return answer(403, status(403, 'Forbidden', `${resource} is forbidden: User "system:serviceaccount:netchecker:netchecker-exporter" cannot ${verb} resource "${resource}" in API group "" ${scope}`));
+    }
+    const selector = parseSelector(url.searchParams.get('labelSelector') ?? '');
+    if (!selector.ok) return answer(400, status(400, 'BadRequest', `unable to parse requirement: ${selector.error}`));
+    const filter = { resource, namespace, selector: selector.value };
+    if (verb === 'list') {
+      const items = [...this.#objects[resource].values()].filter((o) => this.#selects(filter, o));
+      return answer(200, { kind: `${KINDS[resource]}List`, apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) }, items });
+    }
+    this.#requests.push({ verb, resource, namespace, status: 200 });
+    this.#watch(res, filter, url.searchParams.get('resourceVersion') ?? '');
+  }
+
+  #watch(res: ServerResponse, filter: Omit<Watcher, 'res'>, from: string): void {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.flushHeaders(); // as the API server does: the client knows the watch is open before any event
+    if (from === '' || from === '0') {
+      for (const obj of this.#objects[filter.resource].values()) if (this.#selects(filter, obj)) writeEvent(res, 'ADDED', obj);
+    } else {
+      const rv = Number(from);
+      if (!Number.isInteger(rv) || rv < this.#expiredBelow - 1) {
+        writeEvent(res, 'ERROR', gone(rv));
+        res.end();
+        return;
+      }
+      for (const change of this.#history) if (change.rv > rv) this.#send({ ...filter, res }, change);
+    }
+    const watcher: Watcher = { ...filter, res };
+    this.#watchers.add(watcher);
+    res.once('close', () => this.#watchers.delete(watcher));
+  }
+
+  #publish(change: Change): void {
+    this.#history.push(change);
+    for (const w of this.#watchers) this.#send(w, change);
+  }
+
+  /** Sends a change as the watcher sees it through its namespace and selector. */
+  #send(w: Watcher, change: Change): void {
+    if (w.resource !== change.resource) return;
+    const now = change.type !== 'DELETED' && this.#selects(w, change.obj);
+    const before = change.prev !== null && this.#selects(w, change.prev);
+    if (change.type === 'DELETED') {
+      if (before) writeEvent(w.res, 'DELETED', change.obj);
+    } else if (now) writeEvent(w.res, before ? 'MODIFIED' : 'ADDED', change.obj);
+    else if (before) writeEvent(w.res, 'DELETED', change.obj);
+  }
+
+  #selects(filter: Pick<Watcher, 'namespace' | 'selector'>, obj: KubeObject): boolean {
+    return (filter.namespace === null || obj.metadata.namespace === filter.namespace) && matches(filter.selector, obj.metadata.labels ?? {});
+  }
+}
+
+// --- object builders -------------------------------------------------------------------------
+
+export interface AgentPodOptions {
+  /** Node the pod is bound to; null: not scheduled. */
+  node: string | null;
+  hostNetwork?: boolean;
+  /** Pending, Running, Succeeded, Failed, Unknown; default Running. */
+  phase?: string;
+  namespace?: string;
+  /** The `app` label; default netchecker-agent or netchecker-agent-hostnet by hostNetwork. */
+  app?: string;
+  /** Sets metadata.deletionTimestamp (the pod is terminating). */
+  deleting?: boolean;
+}
+
+/** An agent pod as the DaemonSets create it. */
+export function agentPod(name: string, o: AgentPodOptions): KubeObject {
+  const app = o.app ?? (o.hostNetwork ? 'netchecker-agent-hostnet' : 'netchecker-agent');
+  return {
+    metadata: {
+      name,
+      namespace: o.namespace ?? 'netchecker',
+      labels: { app },
+      ...(o.deleting ? { deletionTimestamp: new Date().toISOString() } : {}),
+    },
+    spec: { ...(o.node !== null ? { nodeName: o.node } : {}), hostNetwork: o.hostNetwork ?? false, containers: [{ name: 'agent', image: 'netchecker' }] },
+    status: { phase: o.phase ?? 'Running', startTime: new Date().toISOString() },
+  };
+}
+
+export interface NodeOptions {
+  /** The Ready condition's status: true -> True, false -> False, null -> Unknown. Default true. */
+  ready?: boolean | null;
+  /** Cordoned: spec.unschedulable. */
+  cordoned?: boolean;
+}
+
+export function node(name: string, o: NodeOptions = {}): KubeObject {
+  const ready = o.ready === undefined ? true : o.ready;
+  return {
+    metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+    spec: o.cordoned ? { unschedulable: true } : {},
+    status: {
+      conditions: [
+        {
+          type: 'Ready',
+          status: ready === null ? 'Unknown' : ready ? 'True' : 'False',
+          reason: ready === null ? 'NodeStatusUnknown' : ready ? 'KubeletReady' : 'KubeletNotReady',
+        },
+      ],
+    },
+  };
+}
+
+// --- wire helpers ------------------------------------------------------------------------------
+
+function keyOf(obj: KubeObject): string {
+  return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
+}
+
+function status(code: number, reason: string, message: string): Record<string, unknown> {
+  return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+}
+
+function gone(rv: number): Record<string, unknown> {
+  return status(410, 'Expired', `too old resource version: ${rv}`);
+}
+
+function writeEvent(res: ServerResponse, type: EventType | 'BOOKMARK' | 'ERROR', object: unknown): void {
+  if (!res.writableEnded) res.write(`${JSON.stringify({ type, object })}\n`);
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** A key and a self-signed certificate for 127.0.0.1, made by openssl in `dir`. */
+function selfSigned(dir: string): { key: string; cert: string } {
+  const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+  const r = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=fake-kube', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+    { encoding: 'utf8' },
+  );
+  if (r.error || r.status !== 0) throw new Error(`fake-kube: openssl is required for tls (Debian package openssl): ${r.error?.message ?? r.stderr}`);
+  return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+}
+
+function kubeconfig(server: string, ca: string | null): string {
+  const trust = ca ? { 'certificate-authority-data': Buffer.from(ca).toString('base64') } : { 'insecure-skip-tls-verify': true };
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'fake', cluster: { server, ...trust } }],
+    users: [{ name: 'fake', user: { token: TOKEN } }],
+    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],
+    'current-context': 'fake',
+  });
+}
+
+/** The exporter flags that point --discovery kubernetes at this fake server. */
+export function discoveryArgs(fake: FakeKube): string[] {
+  return ['--discovery', 'kubernetes', '--kubeconfig', fake.kubeconfigPath];
+}

@@ -1,0 +1,240 @@
+// --discovery kubernetes against the fake API server, driven by the real client library: the
+// expected set follows pods and nodes, with a reason for every agent that is not reporting.
+import t from 'tap';
+import { eventually } from './helpers/cli.js';
+import { FakeClock, postReport, report, sample, startTestExporter } from './helpers/exporter.js';
+import { agentPod, discoveryArgs, FakeKube, node } from './helpers/fake-kube.js';
+
+interface CheckAgent {
+  name: string;
+  node: string;
+  network: string;
+  state: string;
+  reason: string;
+  expected: boolean;
+}
+interface Check {
+  status: number;
+  Message: string;
+  Absent: string[] | null;
+  Outdated: string[] | null;
+  agents: CheckAgent[];
+}
+
+async function check(url: string): Promise<Check> {
+  const res = await fetch(`${url}/api/v1/connectivity_check`);
+  const body = (await res.json()) as Omit<Check, 'status'>;
+  return { status: res.status, ...body };
+}
+
+const states = (c: Check): Record<string, string> => Object.fromEntries(c.agents.map((a) => [a.name, a.state]));
+
+/** Polls the check until `want` holds for its agents' states. */
+async function until(url: string, want: (s: Record<string, string>) => boolean, what: string): Promise<Check> {
+  return eventually(async () => {
+    const c = await check(url);
+    return want(states(c)) ? c : undefined;
+  }, 10_000, what);
+}
+
+const send = (url: string, name: string, nodeName: string): Promise<Response> => postReport(url, name, report({ nodename: nodeName, report_interval: 60 }));
+
+t.test('pods added and removed; network from spec.hostNetwork; node from the pod', async (t) => {
+  const kube = await FakeKube.start(t);
+  kube.apply('nodes', node('n1'), node('n2'));
+  kube.apply('pods', agentPod('netchecker-agent-a1', { node: 'n1' }), agentPod('netchecker-agent-hostnet-a1', { node: 'n1', hostNetwork: true }));
+  kube.apply('pods', agentPod('other-app', { node: 'n1', app: 'something-else' }));
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
+
+  let c = await until(ex.url, (s) => Object.keys(s).length === 2, 'the two agent pods');
+  t.equal(c.status, 400);
+  t.same([c.Absent, c.Outdated], [['netchecker-agent-a1', 'netchecker-agent-hostnet-a1'], []]);
+  t.same(c.agents.map((a) => [a.name, a.node, a.network, a.state, a.expected]), [
+    ['netchecker-agent-a1', 'n1', 'pod', 'absent', true],
+    ['netchecker-agent-hostnet-a1', 'n1', 'host', 'absent', true],
+  ]);
+  t.notOk(c.agents.some((a) => a.name === 'other-app'), 'pods outside the selector are not expected');
+
+  await send(ex.url, 'netchecker-agent-a1', 'n1');
+  await send(ex.url, 'netchecker-agent-hostnet-a1', 'n1');
+  c = await check(ex.url);
+  t.equal(c.status, 200);
+  t.equal(c.Message, 'All 2 pods successfully reported back to the server');
+
+  kube.apply('pods', agentPod('netchecker-agent-b2', { node: 'n2' }));
+  c = await until(ex.url, (s) => s['netchecker-agent-b2'] === 'absent', 'the new pod');
+  t.equal(c.status, 400);
+  t.same(c.Absent, ['netchecker-agent-b2']);
+
+  kube.remove('pods', 'netchecker-agent-b2', 'netchecker');
+  c = await until(ex.url, (s) => !('netchecker-agent-b2' in s), 'the pod to be gone');
+  t.equal(c.status, 200, 'a deleted pod is no longer expected');
+
+  kube.remove('pods', 'netchecker-agent-a1', 'netchecker');
+  c = await eventually(async () => {
+    const now = await check(ex.url);
+    return now.agents.find((a) => a.name === 'netchecker-agent-a1')?.expected === false ? now : undefined;
+  }, 10_000, 'a reporting agent whose pod is gone to be unexpected');
+  t.equal(c.status, 200, 'shown as not expected, never failing');
+
+  const metrics = await (await fetch(`${ex.url}/metrics`)).text();
+  t.equal(sample(metrics, 'netchecker_agents_expected{network="host"}'), 1);
+  t.equal(sample(metrics, 'netchecker_agents_expected{network="pod"}'), 0);
+});
+
+t.test('reporting agents stay ok on NotReady or cordoned nodes and while terminating; pending and unscheduled get reasons', async (t) => {
+  const kube = await FakeKube.start(t);
+  kube.apply('nodes', node('n1'), node('n2'), node('n3'));
+  const pods = ['a', 'b', 'c', 'd', 'e', 'f'].map((x) => `netchecker-agent-${x}`);
+  kube.apply(
+    'pods',
+    agentPod('netchecker-agent-a', { node: 'n1' }),
+    agentPod('netchecker-agent-b', { node: 'n2' }),
+    agentPod('netchecker-agent-c', { node: 'n3' }),
+    agentPod('netchecker-agent-d', { node: 'n1' , namespace: 'other' }),
+    agentPod('netchecker-agent-e', { node: null, phase: 'Pending' }),
+    agentPod('netchecker-agent-f', { node: 'n1', phase: 'Pending' }),
+  );
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
+  await until(ex.url, (s) => Object.keys(s).length === 6, 'six agents');
+  for (const name of pods.slice(0, 4)) await send(ex.url, name, 'n');
+
+  kube.update('nodes', 'n2', (n) => {
+    n.status = node('n2', { ready: false }).status;
+  });
+  kube.update('nodes', 'n3', (n) => {
+    n.spec = { unschedulable: true };
+  });
+  kube.update('pods', 'netchecker-agent-d', (p) => {
+    p.metadata.deletionTimestamp = new Date().toISOString();
+  }, 'other');
+  let c = await until(ex.url, (s) => s['netchecker-agent-f'] === 'pod_not_running' && s['netchecker-agent-d'] === 'ok', 'node changes seen');
+  t.same(states(c), {
+    'netchecker-agent-a': 'ok',
+    'netchecker-agent-b': 'ok',
+    'netchecker-agent-c': 'ok',
+    'netchecker-agent-d': 'ok',
+    'netchecker-agent-e': 'not_scheduled',
+    'netchecker-agent-f': 'pod_not_running',
+  }, 'agents that report are ok, whatever the churn around them');
+  t.equal(c.status, 200, 'churn never fails the check by default');
+  t.match(c.agents.find((a) => a.name === 'netchecker-agent-e')?.reason, /not scheduled/);
+});
+
+t.test('silent agents get their reason; --failing-states makes a reason fail', async (t) => {
+  const kube = await FakeKube.start(t);
+  kube.apply('nodes', node('ready'), node('notready', { ready: false }), node('cordoned', { cordoned: true }), node('unknown', { ready: null }));
+  kube.apply(
+    'pods',
+    agentPod('netchecker-agent-ok', { node: 'ready' }),
+    agentPod('netchecker-agent-nr', { node: 'notready' }),
+    agentPod('netchecker-agent-co', { node: 'cordoned' }),
+    agentPod('netchecker-agent-un', { node: 'unknown' }),
+    agentPod('netchecker-agent-te', { node: 'ready', deleting: true }),
+    agentPod('netchecker-agent-gone-node', { node: 'deleted-node' }),
+  );
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
+  let c = await until(ex.url, (s) => Object.keys(s).length === 6, 'six agents');
+  t.same(states(c), {
+    'netchecker-agent-co': 'node_cordoned',
+    'netchecker-agent-gone-node': 'node_not_ready',
+    'netchecker-agent-nr': 'node_not_ready',
+    'netchecker-agent-ok': 'absent',
+    'netchecker-agent-te': 'terminating',
+    'netchecker-agent-un': 'node_not_ready',
+  });
+  t.equal(c.status, 400);
+  t.same([c.Absent, c.Outdated], [['netchecker-agent-ok'], []], 'only the agent with no excuse fails');
+  t.match(c.agents.find((a) => a.name === 'netchecker-agent-un')?.reason, /node unknown is not Ready: Ready=Unknown \(NodeStatusUnknown\)/);
+  const metrics = await (await fetch(`${ex.url}/metrics`)).text();
+  t.equal(sample(metrics, 'netchecker_agent_state{agent="netchecker-agent-nr",node="notready",network="pod",state="node_not_ready"}'), 1);
+  t.equal(sample(metrics, 'netchecker_agents{network="pod",state="node_not_ready"}'), 3);
+
+  const strict = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0', '--failing-states', 'absent,outdated,node_not_ready']);
+  c = await until(strict.url, (s) => Object.keys(s).length === 6, 'six agents');
+  t.equal(c.status, 400);
+  t.same(c.Absent, ['netchecker-agent-gone-node', 'netchecker-agent-nr', 'netchecker-agent-ok', 'netchecker-agent-un']);
+});
+
+t.test('starting: grace from the pod coming up, on the exporter clock', async (t) => {
+  const kube = await FakeKube.start(t);
+  kube.apply('nodes', node('n1'));
+  const clock = new FakeClock();
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '30'], clock);
+  const tick = async (seconds: number): Promise<Check> => {
+    clock.advance(seconds);
+    await new Promise((r) => setTimeout(r, 50));
+    return check(ex.url);
+  };
+  await eventually(async () => ((await tick(0)).status === 200 ? true : undefined), 10_000, 'first lists');
+  clock.advance(40); // past the exporter's own startup grace
+  kube.apply('pods', agentPod('netchecker-agent-new', { node: 'n1', phase: 'Pending' }));
+  let c = await eventually(async () => {
+    const now = await tick(1);
+    return states(now)['netchecker-agent-new'] ? now : undefined;
+  }, 10_000, 'the pending pod');
+  t.equal(states(c)['netchecker-agent-new'], 'pod_not_running');
+  kube.update('pods', 'netchecker-agent-new', (p) => {
+    p.status = { phase: 'Running' };
+  }, 'netchecker');
+  c = await eventually(async () => {
+    const now = await tick(1);
+    return states(now)['netchecker-agent-new'] === 'starting' ? now : undefined;
+  }, 10_000, 'starting');
+  t.equal(c.status, 200, 'starting does not fail');
+  t.match(c.agents[0]?.reason, /pod running \(and node Ready\) for \d+\.\d s; waiting for a report/);
+  c = await tick(25);
+  t.equal(states(c)['netchecker-agent-new'], 'starting', 'still within 30 s');
+  c = await tick(10);
+  t.equal(states(c)['netchecker-agent-new'], 'absent', 'grace over');
+  t.equal(c.status, 400);
+
+  // The node going NotReady and back restarts the grace for its agents.
+  kube.update('nodes', 'n1', (n) => {
+    n.status = node('n1', { ready: false }).status;
+  });
+  await eventually(async () => (states(await tick(1))['netchecker-agent-new'] === 'node_not_ready' ? true : undefined), 10_000, 'node_not_ready');
+  kube.update('nodes', 'n1', (n) => {
+    n.status = node('n1').status;
+  });
+  await eventually(async () => (states(await tick(1))['netchecker-agent-new'] === 'starting' ? true : undefined), 10_000, 'starting again');
+  t.pass('node Ready again: starting, not absent');
+});
+
+t.test('--namespace and --agent-selector choose the pods; a relabelled pod leaves the set', async (t) => {
+  const kube = await FakeKube.start(t);
+  kube.apply('nodes', node('n1'));
+  kube.apply(
+    'pods',
+    agentPod('netchecker-agent-here', { node: 'n1', namespace: 'netchecker' }),
+    agentPod('netchecker-agent-there', { node: 'n1', namespace: 'elsewhere' }),
+    agentPod('custom-agent', { node: 'n1', namespace: 'netchecker', app: 'my-agent' }),
+  );
+  const ns = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0', '--namespace', 'netchecker']);
+  let c = await until(ns.url, (s) => Object.keys(s).length > 0, 'the namespaced set');
+  t.same(Object.keys(states(c)), ['netchecker-agent-here'], 'only the namespace asked for');
+  t.ok(kube.requests().every((r) => r.resource !== 'pods' || r.namespace === 'netchecker'), 'pods are only read in that namespace');
+
+  const custom = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0', '--agent-selector', 'app=my-agent']);
+  c = await until(custom.url, (s) => Object.keys(s).length > 0, 'the custom selector');
+  t.same(Object.keys(states(c)), ['custom-agent']);
+
+  kube.update('pods', 'custom-agent', (p) => {
+    p.metadata.labels = { app: 'retired' };
+  }, 'netchecker');
+  c = await until(custom.url, (s) => Object.keys(s).length === 0, 'the relabelled pod to leave');
+  t.equal(c.status, 200, 'nothing expected, nothing fails');
+});
+
+t.test('over HTTPS with the certificate authority from the kubeconfig, as in a cluster', async (t) => {
+  const kube = await FakeKube.start(t, { tls: true });
+  t.match(kube.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+  kube.apply('nodes', node('n1'));
+  kube.apply('pods', agentPod('netchecker-agent-tls', { node: 'n1' }));
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
+  const c = await until(ex.url, (s) => s['netchecker-agent-tls'] === 'absent', 'the pod over TLS');
+  t.equal(c.status, 400);
+  kube.remove('pods', 'netchecker-agent-tls', 'netchecker');
+  await until(ex.url, (s) => Object.keys(s).length === 0, 'the watch over TLS');
+  t.equal(await (await fetch(`${ex.url}/readyz`)).status, 200);
+});

@@ -1,7 +1,9 @@
 // The embedded default store: a Map. State is lost on restart; agents fill it again within
 // one report interval.
 
-import type { AgentRecord, Store } from './store.js';
+import type { AgentRecord, Store, StoreHealth } from './store.js';
+
+const HEALTHY: StoreHealth = Object.freeze({ up: true, queued: 0 });
 
 export class MemoryStore implements Store {
   readonly #records = new Map<string, AgentRecord>();
@@ -24,6 +26,17 @@ export class MemoryStore implements Store {
 
   ready(): boolean {
     return true;
+  }
+
+  synced(): boolean {
+    return true;
+  }
+
+  /** Nothing changes a Map behind this process's back. */
+  onChange(): void {}
+
+  health(): StoreHealth {
+    return HEALTHY;
   }
 
   async close(): Promise<void> {}

@@ -2,24 +2,57 @@
 // request (implementations keep a local cache), writes go through put/delete. `memory` is the
 // embedded default; other backends implement the same interface and run the same conformance test.
 
+import type { Logger } from '../../lib/log.js';
 import type { Report } from '../../report/schema.js';
+import type { ExporterConfig } from '../config.js';
+import type { Clock } from '../monitor.js';
 
 export interface AgentRecord {
   /** Agent name: the pod name from the URL, the agent's identity. */
   readonly name: string;
   readonly report: Report;
-  /** Receive time on the exporter's monotonic clock, ms; freshness is judged on this alone. */
+  /**
+   * Receive time on the exporter's monotonic clock, ms; freshness is judged on this alone. For a
+   * record received by another replica (or loaded at start) it is derived from receivedWallMs:
+   * now minus its wall-clock age, never later than now (record-codec.ts, monoFromWall).
+   */
   readonly receivedMonoMs: number;
   /** Receive time on the exporter's wall clock, epoch ms; shown to people, never used for freshness. */
   readonly receivedWallMs: number;
 }
 
 export interface Store {
+  /** Resolves once the record is stored, or queued to be written back (etcd outage); rejects otherwise. */
   put(record: AgentRecord): Promise<void>;
   delete(name: string): Promise<void>;
   get(name: string): AgentRecord | undefined;
   records(): IterableIterator<AgentRecord>;
-  /** False while the backend cannot be used; /readyz reports it. */
+  /** False while the backend cannot be used or writes wait for it; /readyz reports it. */
   ready(): boolean;
+  /** True once the cache holds the backend's state (memory: always); before that nobody is absent. */
+  synced(): boolean;
+  /** Called when records change without a put/delete here: another replica, lease expiry, reload. */
+  onChange(listener: () => void): void;
+  /** For self-metrics. */
+  health(): StoreHealth;
   close(): Promise<void>;
+}
+
+export interface StoreHealth {
+  /** The backend answers and this replica sees its changes. */
+  readonly up: boolean;
+  /** Records (or deletes) waiting to be written back once the backend answers again. */
+  readonly queued: number;
+}
+
+/** Store operations, the values of netchecker_store_errors_total's `op` label. */
+export const STORE_OPS = ['put', 'delete', 'load', 'watch', 'lease'] as const;
+export type StoreOp = (typeof STORE_OPS)[number];
+
+/** What a store backend is built from: the exporter's config and clock, a logger, an error sink. */
+export interface StoreContext {
+  readonly config: ExporterConfig;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly onError: (op: StoreOp) => void;
 }

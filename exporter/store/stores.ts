@@ -1,8 +1,12 @@
-// The table of store backends, keyed by the --store flag's values.
+// The table of store backends, keyed by the --store flag's values. A factory resolves once the
+// store can serve (etcd: the first load was tried, bounded by --etcd-timeout); it rejects only
+// for config it cannot use (unreadable TLS files).
 
 import { MemoryStore } from './memory.js';
-import type { Store } from './store.js';
+import type { Store, StoreContext } from './store.js';
 
-export const stores: Record<string, () => Store> = {
-  memory: () => new MemoryStore(),
+export const stores: Record<string, (context: StoreContext) => Promise<Store>> = {
+  memory: async () => new MemoryStore(),
+  // Loaded on use: the etcd client pulls in gRPC, which the memory store does not need.
+  etcd: async (context) => (await import('./etcd.js')).EtcdStore.open(context),
 };

@@ -1,0 +1,64 @@
+// A record as the etcd value: the JSON the API answers for the agent (the original's record shape,
+// `last_updated` being the exporter's wall-clock receipt time) plus our agent's additions in their
+// wire form. That is a valid report body, so reading it back goes through the one report decoder:
+// whatever is found in etcd is validated exactly as a report from the network is, and a record
+// read back is the record written (test/etcd-cache.test.ts checks the round trip). Pure: no I/O.
+
+import { decodeReport, rfc3339Ms } from '../../report/decode.js';
+import type { Report, WireReport } from '../../report/schema.js';
+import { recordJson } from '../api/reports.js';
+import type { AgentRecord } from './store.js';
+
+export interface StoredRecord {
+  readonly report: Report;
+  readonly receivedWallMs: number;
+}
+
+export type DecodedRecord = { ok: true; value: StoredRecord } | { ok: false; error: string };
+
+export function encodeRecord(record: AgentRecord): string {
+  return JSON.stringify({ ...recordJson(record), ...additions(record.report) });
+}
+
+type Additions = Partial<Pick<WireReport, 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'integrity'>>;
+
+/** What the API's record leaves out and peers, probe metrics and verdicts on other replicas need. */
+function additions(r: Report): Additions {
+  const out: Additions = {};
+  if (r.listen != null) out.listen = r.listen;
+  if (r.dns != null) out.dns = r.dns.map((q) => ({ server: q.server, name: q.name, result: q.result, latency_ms: q.latencyMs }));
+  if (r.peers != null) out.peers = r.peers.map((p) => ({ name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs }));
+  if (r.icmpAvailable != null) out.icmp_available = r.icmpAvailable;
+  if (r.pathMtu != null) out.path_mtu = { exporter: r.pathMtu.exporterBytes, peers: r.pathMtu.peersBytes };
+  if (r.integrity != null) out.integrity = { event_loop_lag_ms: r.integrity.eventLoopLagMs, cpu_throttled_ratio: r.integrity.cpuThrottledRatio, starved: r.integrity.starved };
+  return out;
+}
+
+const MAX_VALUE_BYTES = 1024 * 1024;
+
+export function decodeRecord(value: Buffer): DecodedRecord {
+  if (value.length > MAX_VALUE_BYTES) return { ok: false, error: `value larger than ${MAX_VALUE_BYTES} bytes` };
+  const text = value.toString('utf8');
+  const report = decodeReport(text);
+  if (!report.ok) return { ok: false, error: `${report.code}: ${report.detail}` };
+  // decodeReport parsed the text already, so this parse cannot throw.
+  const lastUpdated = (JSON.parse(text) as { last_updated?: unknown }).last_updated;
+  if (typeof lastUpdated !== 'string') return { ok: false, error: 'last_updated is missing' };
+  let receivedWallMs: number;
+  try {
+    receivedWallMs = rfc3339Ms(lastUpdated);
+  } catch {
+    return { ok: false, error: 'last_updated is not an RFC 3339 timestamp' };
+  }
+  return { ok: true, value: { report: report.value, receivedWallMs } };
+}
+
+/**
+ * The monotonic receipt time on this replica of a record received elsewhere (another replica, or
+ * this one before a restart): now minus its wall-clock age, the age never negative. Freshness
+ * stays on the monotonic clock; the one assumption is that replicas' wall clocks agree (NTP), and
+ * a skew shows as that much age error, never as a report from the future.
+ */
+export function monoFromWall(receivedWallMs: number, nowMonoMs: number, nowWallMs: number): number {
+  return nowMonoMs - Math.max(0, nowWallMs - receivedWallMs);
+}

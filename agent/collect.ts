@@ -6,12 +6,14 @@ import os from 'node:os';
 import type { WireReport } from '../report/schema.js';
 import type { AgentConfig } from './config.js';
 import { probeHttp } from './probes/http.js';
+import type { ExtraProbes } from './probes/round.js';
 import { buildReport } from './report.js';
 import { sleep } from './sleep.js';
 
-export async function collectReport(config: AgentConfig): Promise<WireReport> {
+export async function collectReport(config: AgentConfig, extraProbes?: ExtraProbes): Promise<WireReport> {
   const opts = { timeoutMs: config.timeoutMs };
-  const [ping, nslookup, ...probes] = await Promise.all([
+  const [extras, ping, nslookup, ...probes] = await Promise.all([
+    extraProbes?.collect(),
     probeHttp(config.pingUrl, opts),
     nslookupHost(new URL(config.serverUrl).hostname, config.timeoutMs),
     ...config.probeUrls.map((url) => probeHttp(url, opts)),
@@ -24,6 +26,7 @@ export async function collectReport(config: AgentConfig): Promise<WireReport> {
     interfaces: os.networkInterfaces(),
     nowMs: Date.now(),
     nodeUptimeSeconds: os.uptime(),
+    ...(extras ? { extras } : {}),
   });
 }
 

@@ -1,6 +1,7 @@
 // Agent configuration: the flag table (also printed by `netchecker agent --help`) and its parse
 // into one frozen, validated AgentConfig. Accepts the original Go agent's single-dash flags.
 
+import { isIP } from 'node:net';
 import { helpText, parseFlags, parseHostPort, splitList, type FlagSpec } from '../lib/flags.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { isValidAgentName, LIMITS, NETWORKS, networkOf, type Network } from '../report/schema.js';
@@ -19,7 +20,27 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { name: 'network', kind: 'string', metavar: 'pod|host', env: 'NETCHECKER_NETWORK', help: 'Network the agent runs in (default: host when the name contains "hostnet", else pod).' },
   { name: 'timeout', kind: 'number', metavar: 'SECONDS', help: 'Timeout per probe and per send attempt; less than --interval (default min(5, interval/2)).' },
   { name: 'log-level', kind: 'string', metavar: LOG_LEVELS.join('|'), default: 'info', help: 'Least severe log level written.' },
+  { name: 'dns-server', kind: 'string', metavar: 'IP[:PORT],...', help: 'Resolvers to probe (default: the nameservers of /etc/resolv.conf when running in Kubernetes, else no DNS probes).' },
+  { name: 'dns-names', kind: 'string', metavar: 'NAMES', help: "Names to look up on each resolver (default: the exporter's service name and kubernetes.default.svc.<cluster domain>); add an external name here to probe one." },
+  { name: 'cluster-domain', kind: 'string', default: 'cluster.local', help: 'Cluster DNS domain for the default --dns-names.' },
+  { name: 'listen', kind: 'string', metavar: 'HOST:PORT', env: 'NETCHECKER_LISTEN', help: 'Serve the listener peers probe here and probe the peers the exporter assigns (default: off).' },
+  { name: 'advertise', kind: 'string', metavar: 'IP', env: 'MY_POD_IP', help: "Address peers reach the listener on (default: the --listen host, or the first non-loopback IPv4 address)." },
+  { name: 'peer-attempts', kind: 'number', default: 3, help: 'HTTP round trips per peer per round; unanswered ones count as loss.' },
+  { name: 'mtu-sizes', kind: 'string', metavar: 'BYTES,...', default: '1200,1400,1450,1500', help: 'Packet sizes of the don\'t-fragment path MTU probes to the exporter and peers; empty turns them off.' },
+  { name: 'icmp', kind: 'bool', default: true, help: 'ICMP probes through the system ping (needs CAP_NET_RAW or ping_group_range); --no-icmp turns them off.' },
 ];
+
+/** Probes beyond the original's: DNS, peer mesh, ICMP and path MTU. */
+export interface ProbeConfig {
+  /** Null: no DNS probes. servers null: the nameservers of resolv.conf. */
+  readonly dns: { readonly servers: readonly string[] | null; readonly names: readonly string[] } | null;
+  /** Null: no listener and no peer probes. */
+  readonly listen: { readonly host: string; readonly port: number } | null;
+  readonly advertise: string | null;
+  readonly peerAttempts: number;
+  readonly mtuSizes: readonly number[];
+  readonly icmp: boolean;
+}
 
 export interface AgentConfig {
   /** Base URL without a trailing slash. */
@@ -36,6 +57,7 @@ export interface AgentConfig {
   readonly nodeName: string;
   readonly network: Network;
   readonly logLevel: LogLevel;
+  readonly probes: ProbeConfig;
 }
 
 export type ParsedAgentConfig =
@@ -82,6 +104,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
         nodeName: v.node as string,
         network: networkOf(name, (network as Network | undefined) ?? null),
         logLevel: logLevel as LogLevel,
+        probes: probeConfig(v, serverUrl, env),
       }),
     };
   } catch (e) {
@@ -135,4 +158,26 @@ function timeoutMs(seconds: number | undefined, intervalSeconds: number): number
     invalid(`--timeout must be more than 0 and less than --interval (${intervalSeconds} s), got ${seconds}`);
   }
   return Math.round(seconds * 1000);
+}
+
+/** The extra probes' flags; in Kubernetes (KUBERNETES_SERVICE_HOST set) DNS defaults to resolv.conf. */
+function probeConfig(v: Record<string, unknown>, serverUrl: string, env: NodeJS.ProcessEnv): ProbeConfig {
+  const servers = v['dns-server'] === undefined ? null : splitList(v['dns-server'] as string);
+  for (const s of servers ?? []) if (!isIP(s.replace(/^\[(.*)\]:\d+$/, '$1').replace(/^([^:]+):\d+$/, '$1'))) invalid(`--dns-server: "${s}" is not an IP address (optionally with :PORT)`);
+  const serviceHost = new URL(serverUrl).hostname;
+  const defaultNames = [...(isIP(serviceHost.replace(/^\[(.*)\]$/, '$1')) ? [] : [serviceHost]), `kubernetes.default.svc.${v['cluster-domain'] as string}`];
+  const names = v['dns-names'] === undefined ? defaultNames : splitList(v['dns-names'] as string);
+  const dnsOn = servers === null ? Boolean(env.KUBERNETES_SERVICE_HOST) : servers.length > 0;
+  const listenRaw = v.listen as string | undefined;
+  const listen = listenRaw === undefined || listenRaw === '' ? null : (parseHostPort(listenRaw) ?? invalid(`--listen must be HOST:PORT, got "${listenRaw}"`));
+  const advertise = (v.advertise as string | undefined) || null;
+  if (advertise !== null && !isIP(advertise)) invalid(`--advertise must be an IP address, got "${advertise}"`);
+  return Object.freeze({
+    dns: dnsOn && names.length > 0 ? Object.freeze({ servers: servers && Object.freeze(servers), names: Object.freeze(names) }) : null,
+    listen,
+    advertise,
+    peerAttempts: int(v['peer-attempts'] as number, 'peer-attempts', 1, LIMITS.peerAttemptsMax),
+    mtuSizes: Object.freeze(splitList(v['mtu-sizes'] as string).map((s) => int(Number(s), 'mtu-sizes', LIMITS.mtuBytes.min, LIMITS.mtuBytes.max))),
+    icmp: v.icmp as boolean,
+  });
 }

@@ -6,6 +6,7 @@ import { VERSION } from '../lib/version.js';
 import { collectReport } from './collect.js';
 import { agentHelpText, parseAgentConfig, type AgentConfig } from './config.js';
 import { runSchedule } from './loop.js';
+import { ExtraProbes } from './probes/round.js';
 import { sendReport, type SendResult } from './send.js';
 
 export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -25,6 +26,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   process.once('SIGINT', onSignal);
   try {
     await runAgent(parsed.config, { signal: stop.signal });
+  } catch (e) {
+    // Only startup can fail (the listener's address taken): a clear message, no stack trace.
+    process.stderr.write(`netchecker agent: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
@@ -44,12 +49,14 @@ export async function runAgent(config: AgentConfig, { signal, log }: RunAgentOpt
   const logger = (log ?? createLogger(config.logLevel)).child({ agent: config.name });
   logger.info('agent started', { version: VERSION, server: config.serverUrl, interval_seconds: config.intervalSeconds, network: config.network });
   let delivery: Delivery = 'unknown';
+  const extras = await ExtraProbes.start(config, logger);
   await runSchedule(config.intervalSeconds * 1000, signal, async ({ index, deadlineMs }) => {
-    const report = await collectReport(config);
+    const report = await collectReport(config, extras);
     const sent = await sendReport(config.reportUrl, JSON.stringify(report), { timeoutMs: config.timeoutMs, deadlineMs, stop: signal });
     logger.debug('report sent', { slot: index, ...sendFields(sent) });
     delivery = logDelivery(logger, delivery, sent);
   });
+  await extras.stop();
   logger.info('agent stopped');
 }
 

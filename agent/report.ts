@@ -6,6 +6,7 @@ import { VERSION } from '../lib/version.js';
 import type { WireProbe, WireReport } from '../report/schema.js';
 import type { AgentConfig } from './config.js';
 import type { ProbeOutcome } from './probes/probe.js';
+import type { ReportExtras } from './probes/round.js';
 
 export interface ReportInput {
   config: Pick<AgentConfig, 'intervalSeconds' | 'nodeName' | 'name' | 'network' | 'zeroExtenderLength'>;
@@ -21,6 +22,8 @@ export interface ReportInput {
   nowMs: number;
   /** os.uptime(): the node's uptime, not the agent's. */
   nodeUptimeSeconds: number;
+  /** Our probes beyond the original's (DNS, peers, ICMP, path MTU, integrity). */
+  extras?: ReportExtras;
 }
 
 export function buildReport(input: ReportInput): WireReport {
@@ -37,6 +40,7 @@ export function buildReport(input: ReportInput): WireReport {
     zero_extender: new Array<number>(config.zeroExtenderLength).fill(0),
     network: config.network,
     agent_version: VERSION,
+    ...input.extras,
   };
 }
 

@@ -2,7 +2,21 @@
 // Lenient where the original Go server was (key case, nulls, unknown keys, missing uptime,
 // saturated durations), strict on types and ranges. Pure: no I/O, never throws.
 
-import { LIMITS, NETWORKS, SATURATED_MS, type Network, type Phase, PHASES, type Probe, type Report } from './schema.js';
+import {
+  DNS_RESULTS,
+  type DnsQuery,
+  type DnsResult,
+  type Integrity,
+  LIMITS,
+  NETWORKS,
+  type Network,
+  type PeerResult,
+  type Phase,
+  PHASES,
+  type Probe,
+  type Report,
+  SATURATED_MS,
+} from './schema.js';
 
 export type DecodeErrorCode = 'invalid_json' | 'too_deep' | 'not_an_object' | 'missing_field' | 'invalid_field';
 export type Decoded<T> = { ok: true; value: T } | { ok: false; code: DecodeErrorCode; detail: string };
@@ -89,7 +103,104 @@ function reportFrom(o: Obj): Report {
     probes: probes(m.get('network_probes')),
     network: (network ?? null) as Network | null,
     agentVersion: optString(m.get('agent_version'), 'agent_version', 64),
+    listen: hostPort(m.get('listen')),
+    dns: list(m.get('dns'), 'dns', LIMITS.dnsQueriesMax, dnsQuery),
+    peers: list(m.get('peers'), 'peers', LIMITS.peersMax, peerResult),
+    icmpAvailable: optBool(m.get('icmp_available'), 'icmp_available'),
+    pathMtu: pathMtu(m.get('path_mtu')),
+    integrity: integrity(m.get('integrity')),
   };
+}
+
+// Our additions below. The original agent never sends them; each is null when absent.
+
+const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** Where peers reach the agent: HOST:PORT with a port from 1 to 65535. */
+function hostPort(v: unknown): string | null {
+  const s = optString(v, 'listen', LIMITS.nameMaxLength);
+  if (s === null) return null;
+  const port = Number(HOST_PORT.exec(s)?.[2] ?? 0);
+  if (port < 1 || port > 65535) fail('listen', 'must be HOST:PORT with a port from 1 to 65535');
+  return s;
+}
+
+function optBool(v: unknown, field: string): boolean | null {
+  if (v == null) return null;
+  if (typeof v !== 'boolean') fail(field, 'must be true or false');
+  return v as boolean;
+}
+
+function list<T>(v: unknown, field: string, max: number, item: (o: Map<string, unknown>, at: string) => T): T[] | null {
+  if (v == null) return null;
+  if (!Array.isArray(v)) return fail(field, 'must be an array');
+  if (v.length > max) fail(field, `must have at most ${max} entries`);
+  return v.map((x: unknown, i) => {
+    if (!isObj(x)) return fail(`${field}[${i}]`, 'must be an object');
+    return item(lowerKeys(x), `${field}[${i}]`);
+  });
+}
+
+function required(v: unknown, field: string, maxLength: number): string {
+  const s = optString(v, field, maxLength);
+  if (s === null) throw new Invalid('missing_field', `${field} is required`);
+  return s;
+}
+
+function oneOf<T extends string>(v: unknown, field: string, values: readonly T[]): T {
+  if (!values.includes(v as T)) fail(field, `must be one of ${values.join(', ')}`);
+  return v as T;
+}
+
+function dnsQuery(m: Map<string, unknown>, at: string): DnsQuery {
+  return {
+    server: required(m.get('server'), `${at}.server`, LIMITS.nameMaxLength),
+    name: required(m.get('name'), `${at}.name`, LIMITS.nameMaxLength),
+    result: oneOf<DnsResult>(m.get('result'), `${at}.result`, DNS_RESULTS),
+    latencyMs: duration(m.get('latency_ms'), `${at}.latency_ms`),
+  };
+}
+
+/** Peer result classes are label values: short lowercase words only. */
+const RESULT_WORD = /^[a-z_]{1,32}$/;
+
+function peerResult(m: Map<string, unknown>, at: string): PeerResult {
+  const result = m.get('result');
+  if (typeof result !== 'string' || !RESULT_WORD.test(result)) fail(`${at}.result`, 'must be a result class (lowercase letters and _)');
+  const sent = int(m.get('sent'), `${at}.sent`, 0, LIMITS.peerAttemptsMax);
+  return {
+    name: required(m.get('name'), `${at}.name`, LIMITS.nameMaxLength),
+    node: optString(m.get('node'), `${at}.node`, LIMITS.nameMaxLength) ?? '',
+    network: oneOf<Network>(m.get('network'), `${at}.network`, NETWORKS),
+    result: result as string,
+    sent,
+    lost: int(m.get('lost'), `${at}.lost`, 0, sent),
+    rttMs: duration(m.get('rtt_ms'), `${at}.rtt_ms`),
+  };
+}
+
+function mtuBytes(v: unknown, field: string): number | null {
+  return v == null ? null : int(v, field, LIMITS.mtuBytes.min, LIMITS.mtuBytes.max);
+}
+
+function pathMtu(v: unknown): NonNullable<Report['pathMtu']> | null {
+  if (v == null) return null;
+  if (!isObj(v)) return fail('path_mtu', 'must be an object');
+  return { exporterBytes: mtuBytes(v.exporter, 'path_mtu.exporter'), peersBytes: mtuBytes(v.peers, 'path_mtu.peers') };
+}
+
+function integrity(v: unknown): Integrity | null {
+  if (v == null) return null;
+  if (!isObj(v)) return fail('integrity', 'must be an object');
+  const lag = v.event_loop_lag_ms;
+  if (typeof lag !== 'number' || !Number.isFinite(lag) || lag < 0 || lag > LIMITS.lagMsMax) {
+    fail('integrity.event_loop_lag_ms', `must be a number of milliseconds from 0 to ${LIMITS.lagMsMax}`);
+  }
+  const ratio = v.cpu_throttled_ratio;
+  if (ratio != null && (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1))) fail('integrity.cpu_throttled_ratio', 'must be a number from 0 to 1');
+  const starved = optBool(v.starved, 'integrity.starved');
+  if (starved === null) throw new Invalid('missing_field', 'integrity.starved is required');
+  return { eventLoopLagMs: lag as number, cpuThrottledRatio: (ratio ?? null) as number | null, starved };
 }
 
 function int(v: unknown, field: string, min: number, max: number): number {

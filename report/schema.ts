@@ -18,7 +18,46 @@ export const LIMITS = {
   interfacesMax: 4096,
   addressesMax: 1024,
   nestingMax: 16,
+  dnsQueriesMax: 64,
+  peersMax: 256,
+  peerAttemptsMax: 100,
+  mtuBytes: { min: 68, max: 65535 },
+  lagMsMax: 3_600_000,
 } as const;
+
+/** DNS result classes: the rcode (or its absence) of one query, as JSON value and label value. */
+export const DNS_RESULTS = ['ok', 'nxdomain', 'servfail', 'refused', 'timeout', 'other'] as const;
+export type DnsResult = (typeof DNS_RESULTS)[number];
+
+/** Ours: one DNS query of the round. */
+export interface WireDns {
+  server: string;
+  name: string;
+  result: DnsResult;
+  /** null when no answer arrived. */
+  latency_ms: number | null;
+}
+
+/** Ours: the probes of one assigned peer in the round. */
+export interface WirePeer {
+  name: string;
+  node: string;
+  network: Network;
+  /** Result class of the peer (ok when at least one attempt answered, else the first failure's class). */
+  result: string;
+  sent: number;
+  lost: number;
+  /** Fastest HTTP round trip that answered; null when none did. */
+  rtt_ms: number | null;
+}
+
+/** Ours: the agent's view of its own health while it measured. */
+export interface WireIntegrity {
+  event_loop_lag_ms: number;
+  /** Throttled share of cgroup CPU periods in the round; null without cgroup cpu.stat. */
+  cpu_throttled_ratio: number | null;
+  starved: boolean;
+}
 
 /** One HTTP probe on the wire. Integer ms for the original keys; our agent adds precise phases. */
 export interface WireProbe {
@@ -51,6 +90,14 @@ export interface WireReport {
   network?: Network;
   /** Ours: agent version. */
   agent_version?: string;
+  /** Ours: where peers reach this agent's listener, HOST:PORT. */
+  listen?: string;
+  dns?: WireDns[];
+  peers?: WirePeer[];
+  icmp_available?: boolean;
+  /** Ours: largest don't-fragment size that passed, bytes; null when unknown. */
+  path_mtu?: { exporter: number | null; peers: number | null };
+  integrity?: WireIntegrity;
 }
 
 /** HTTP probe phases, in the order they happen. */
@@ -87,6 +134,36 @@ export interface Report {
   probes: Probe[] | null;
   network: Network | null;
   agentVersion: string | null;
+  /** Ours, optional so older stored records stay Reports; absent or null: not sent. */
+  listen?: string | null;
+  dns?: DnsQuery[] | null;
+  peers?: PeerResult[] | null;
+  icmpAvailable?: boolean | null;
+  pathMtu?: { exporterBytes: number | null; peersBytes: number | null } | null;
+  integrity?: Integrity | null;
+}
+
+export interface DnsQuery {
+  server: string;
+  name: string;
+  result: DnsResult;
+  latencyMs: number | null;
+}
+
+export interface PeerResult {
+  name: string;
+  node: string;
+  network: Network;
+  result: string;
+  sent: number;
+  lost: number;
+  rttMs: number | null;
+}
+
+export interface Integrity {
+  eventLoopLagMs: number;
+  cpuThrottledRatio: number | null;
+  starved: boolean;
 }
 
 /**

@@ -15,6 +15,7 @@ const defaults: AgentConfig = {
   nodeName: 'kind-worker',
   network: 'pod',
   logLevel: 'info',
+  probes: { dns: null, listen: null, advertise: null, peerAttempts: 3, mtuSizes: [1200, 1400, 1450, 1500], icmp: true },
 };
 
 const ok: Array<[string, string[], Record<string, string>, Partial<AgentConfig>]> = [

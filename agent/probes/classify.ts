@@ -1,5 +1,6 @@
-// The one table from Node error codes and HTTP statuses to probe result classes. Pure.
+// The one table from Node error codes, HTTP statuses and DNS rcodes to probe result classes. Pure.
 
+import type { DnsResult } from '../../report/schema.js';
 import type { ResultClass } from './probe.js';
 
 /** First match wins; codes are Node's `err.code` (libuv, getaddrinfo, OpenSSL, AbortSignal). */
@@ -24,4 +25,16 @@ export function classifyError(err: unknown): ResultClass {
 /** 2xx and 3xx (redirects are not followed) count as reachable; anything else is an HTTP error. */
 export function classifyStatus(status: number): ResultClass {
   return status >= 200 && status < 400 ? 'ok' : 'http_error';
+}
+
+/** DNS rcode (RFC 1035 / 6895 numbers) -> result class; rcodes not listed are `other`. */
+const DNS_RCODES: ReadonlyMap<number, DnsResult> = new Map([
+  [0, 'ok'], // NOERROR, with or without answers (NODATA still means the server works)
+  [2, 'servfail'],
+  [3, 'nxdomain'],
+  [5, 'refused'],
+]);
+
+export function classifyRcode(rcode: number): DnsResult {
+  return DNS_RCODES.get(rcode) ?? 'other';
 }

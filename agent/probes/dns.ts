@@ -1,0 +1,121 @@
+// DNS probe: one A query for a name to one resolver over UDP (dns-packet), retried over TCP when
+// the answer is truncated. The rcode becomes a result class (classify.ts); the latency is from
+// sending the query to the answer. Never throws. Also the pure resolv.conf reader.
+
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import dnsPacket from 'dns-packet';
+import type { DnsResult } from '../../report/schema.js';
+import { classifyRcode } from './classify.js';
+
+export interface DnsTarget {
+  /** Resolver address: an IP, or IP:PORT / [IPv6]:PORT (port 53 when absent). */
+  readonly server: string;
+  /** Fully qualified name to look up. */
+  readonly name: string;
+}
+
+export interface DnsOutcome {
+  readonly server: string;
+  readonly name: string;
+  readonly result: DnsResult;
+  /** Null when no answer arrived. */
+  readonly latencyMs: number | null;
+  readonly error?: string;
+}
+
+export interface DnsProbeOptions {
+  readonly timeoutMs: number;
+  readonly signal?: AbortSignal;
+}
+
+/** IP, IP:PORT or [IPv6]:PORT -> host and port; null when it is not an IP address. */
+export function parseResolver(server: string): { host: string; port: number } | null {
+  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(server) ?? /^([^:]+):(\d{1,5})$/.exec(server);
+  const host = m ? (m[1] as string) : server;
+  const port = m ? Number(m[2]) : 53;
+  return net.isIP(host) !== 0 && port >= 1 && port <= 65535 ? { host, port } : null;
+}
+
+/** nameserver and search lines of a resolv.conf text. Pure. */
+export function parseResolvConf(text: string): { nameservers: string[]; search: string[] } {
+  const nameservers: string[] = [];
+  let search: string[] = [];
+  for (const line of text.split('\n')) {
+    const [key, ...values] = line.replace(/[#;].*$/, '').trim().split(/\s+/);
+    if (key === 'nameserver' && values[0] && parseResolver(values[0])) nameservers.push(values[0]);
+    else if ((key === 'search' || key === 'domain') && values.length > 0) search = values;
+  }
+  return { nameservers, search };
+}
+
+export function probeDns(target: DnsTarget, { timeoutMs, signal }: DnsProbeOptions): Promise<DnsOutcome> {
+  const resolver = parseResolver(target.server);
+  const base = { server: target.server, name: target.name };
+  if (!resolver) return Promise.resolve({ ...base, result: 'other', latencyMs: null, error: 'resolver is not an IP address' });
+  const start = performance.now();
+  const timeout = AbortSignal.timeout(Math.ceil(timeoutMs));
+  const stop = signal ? AbortSignal.any([timeout, signal]) : timeout;
+  const id = Math.floor(Math.random() * 0x10000);
+  const query = { type: 'query' as const, id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A' as const, name: target.name }] };
+  const answered = (flags: number | undefined): DnsOutcome => ({ ...base, result: classifyRcode((flags ?? 0) & 0xf), latencyMs: performance.now() - start });
+  const failed = (err: unknown): DnsOutcome =>
+    stop.aborted
+      ? { ...base, result: 'timeout', latencyMs: null, error: `no answer within ${timeoutMs} ms` }
+      : { ...base, result: 'other', latencyMs: null, error: err instanceof Error ? err.message : String(err) };
+  return queryUdp(resolver, query, id, stop).then(
+    (p) => (p.flag_tc ? queryTcp(resolver, query, id, stop).then((t) => answered(t.flags), failed) : answered(p.flags)),
+    failed,
+  );
+}
+
+type Query = dnsPacket.Packet;
+
+/** One UDP exchange; an unconnected socket, so ICMP errors read as silence (a timeout), as for resolvers. */
+function queryUdp(r: { host: string; port: number }, query: Query, id: number, stop: AbortSignal): Promise<dnsPacket.DecodedPacket> {
+  return new Promise((resolve, reject) => {
+    const socket = dgram.createSocket(net.isIPv6(r.host) ? 'udp6' : 'udp4');
+    const done = (fn: () => void): void => {
+      stop.removeEventListener('abort', onAbort);
+      socket.close();
+      fn();
+    };
+    const onAbort = (): void => done(() => reject(new Error('aborted')));
+    stop.addEventListener('abort', onAbort, { once: true });
+    socket.on('error', (e) => done(() => reject(e)));
+    socket.on('message', (msg) => {
+      let p: dnsPacket.DecodedPacket;
+      try {
+        p = dnsPacket.decode(msg);
+      } catch {
+        return; // not a DNS answer: keep waiting
+      }
+      if (p.id === id && p.type === 'response') done(() => resolve(p));
+    });
+    socket.send(dnsPacket.encode(query), r.port, r.host, (e) => e && done(() => reject(e)));
+  });
+}
+
+/** One TCP exchange with the two-byte length prefix (RFC 1035 4.2.2). */
+function queryTcp(r: { host: string; port: number }, query: Query, id: number, stop: AbortSignal): Promise<dnsPacket.Packet> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: r.host, port: r.port, signal: stop });
+    let buf = Buffer.alloc(0);
+    socket.on('error', reject);
+    socket.on('connect', () => socket.write(dnsPacket.streamEncode(query)));
+    socket.on('data', (chunk: Buffer) => {
+      buf = Buffer.concat([buf, chunk]);
+      if (buf.length < 2 || buf.length < 2 + buf.readUInt16BE(0)) return;
+      socket.destroy();
+      try {
+        const p = dnsPacket.streamDecode(buf);
+        if (p.id === id) resolve(p);
+        else reject(new Error('answer for another query'));
+      } catch (e) {
+        reject(e);
+      }
+    });
+    socket.on('end', () => reject(new Error('connection closed before the answer')));
+  });
+}

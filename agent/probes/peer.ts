@@ -1,0 +1,77 @@
+// Peer probe: a few HTTP round trips to an assigned peer's listener (agent/listener.ts), each on
+// a fresh connection, sent together; how many got no answer is the loss, the fastest answer is
+// the RTT. Also fetches the peer list the exporter assigns (GET /api/v1/peers/{name}). Never throws.
+
+import { isValidAgentName, LIMITS, NETWORKS, type Network } from '../../report/schema.js';
+import { probeHttp } from './http.js';
+import type { ResultClass } from './probe.js';
+
+export interface Peer {
+  readonly name: string;
+  readonly node: string;
+  readonly network: Network;
+  /** HOST:PORT of the peer's listener. */
+  readonly address: string;
+}
+
+export interface PeerOutcome {
+  readonly name: string;
+  readonly node: string;
+  readonly network: Network;
+  /** ok when at least one attempt answered, else the first attempt's class. */
+  readonly result: ResultClass;
+  readonly sent: number;
+  readonly lost: number;
+  /** Fastest answered round trip (connect + request + response), ms; null when none answered. */
+  readonly rttMs: number | null;
+}
+
+export interface PeerProbeOptions {
+  readonly timeoutMs: number;
+  readonly attempts: number;
+  readonly signal?: AbortSignal;
+}
+
+export async function probePeer(peer: Peer, { timeoutMs, attempts, signal }: PeerProbeOptions): Promise<PeerOutcome> {
+  const url = `http://${peer.address}/`;
+  const outcomes = await Promise.all(Array.from({ length: attempts }, () => probeHttp(url, { timeoutMs, ...(signal ? { signal } : {}) })));
+  const answered = outcomes.filter((o) => o.result === 'ok');
+  return {
+    name: peer.name,
+    node: peer.node,
+    network: peer.network,
+    result: answered.length > 0 ? 'ok' : (outcomes[0]?.result ?? 'error'),
+    sent: attempts,
+    lost: attempts - answered.length,
+    rttMs: answered.length > 0 ? Math.min(...answered.map((o) => o.phasesMs.total)) : null,
+  };
+}
+
+const ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** Validates the exporter's answer: a peer list is external input like any other. */
+export function parsePeers(body: unknown): Peer[] | null {
+  const peers = typeof body === 'object' && body !== null && 'peers' in body ? body.peers : undefined;
+  if (!Array.isArray(peers) || peers.length > LIMITS.peersMax) return null;
+  const out: Peer[] = [];
+  for (const p of peers as unknown[]) {
+    if (typeof p !== 'object' || p === null) return null;
+    const { name, node, network, address } = p as Record<string, unknown>;
+    const port = Number(typeof address === 'string' ? (ADDRESS.exec(address)?.[2] ?? 0) : 0);
+    if (typeof name !== 'string' || !isValidAgentName(name) || typeof node !== 'string' || node.length > LIMITS.nameMaxLength) return null;
+    if (!NETWORKS.includes(network as Network) || port < 1 || port > 65535) return null;
+    out.push({ name, node, network: network as Network, address: address as string });
+  }
+  return out;
+}
+
+/** The agent's assigned peers; null when the exporter cannot be asked or answers nonsense. */
+export async function fetchPeers(serverUrl: string, name: string, timeoutMs: number): Promise<Peer[] | null> {
+  try {
+    const res = await fetch(`${serverUrl}/api/v1/peers/${name}`, { signal: AbortSignal.timeout(Math.ceil(timeoutMs)), headers: { accept: 'application/json' } });
+    if (res.status !== 200) return null;
+    return parsePeers(await res.json());
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,232 @@
+// The probe families (DNS, peers, ICMP, path MTU, integrity, the exporter probe) as data, plus
+// ProbeMetrics: the per-agent state they need (DNS counters, who reached whom) and the RTT
+// histograms per network pair. O(N): a constant number of series per agent; the only per-pair
+// series (netchecker_agent_peer_unreachable) exist while that pair fails. Pure: no I/O.
+
+import { DNS_RESULTS, type DnsResult, NETWORKS, type Network, networkOf, type Probe, type Report } from '../../report/schema.js';
+import type { AgentRecord } from '../store/store.js';
+import { SeriesCache } from './exposition.js';
+import { type Family, formatLabels, formatValue, gauge, gaugeEach, type Sample } from './family.js';
+
+export const PEER_STATUSES = ['reachable', 'unreachable'] as const;
+export const MTU_TARGETS = ['exporter', 'peers'] as const;
+export const EXPORTER_PHASES = ['dns', 'connect', 'tls', 'first_byte', 'transfer', 'total'] as const;
+/** Upper bounds of the RTT histogram, seconds: sub-millisecond LAN up to a 2.5 s stall. */
+export const RTT_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
+
+export interface ProbedBy {
+  readonly reachable: number;
+  readonly unreachable: number;
+}
+
+/** What the probe families read for one agent. */
+export interface ProbeView {
+  readonly report: Report;
+  readonly dnsCounts: Readonly<Record<DnsResult, number>>;
+  /** Null when the agent has no listener, so it is nobody's peer. */
+  readonly probedBy: ProbedBy | null;
+}
+
+const each = (name: string, help: string, labels: readonly string[], type: 'gauge' | 'counter', samples: (v: ProbeView) => readonly Sample[]): Family<ProbeView> =>
+  type === 'gauge' ? gaugeEach(name, help, labels, samples) : { name, help, type, extraLabels: labels, samples };
+
+/** Our agent's probe of the exporter's /api/v1/ping (sent last, with phases); the original's has none. */
+function exporterProbe(r: Report): Probe | undefined {
+  const probes = r.probes ?? [];
+  for (let i = probes.length - 1; i >= 0; i--) {
+    const p = probes[i] as Probe;
+    if (p.url.endsWith('/api/v1/ping')) return p.phasesMs ? p : undefined;
+  }
+  return undefined;
+}
+
+function peersBy(r: Report, network: Network): { reachable: number; unreachable: number; sent: number; lost: number } {
+  const out = { reachable: 0, unreachable: 0, sent: 0, lost: 0 };
+  for (const p of r.peers ?? []) {
+    if (p.network !== network) continue;
+    if (p.result === 'ok') out.reachable++;
+    else out.unreachable++;
+    out.sent += p.sent;
+    out.lost += p.lost;
+  }
+  return out;
+}
+
+export const probeFamilies: readonly Family<ProbeView>[] = [
+  gauge('netchecker_agent_dns_up', 'Whether every DNS query of the agent\'s last round was answered ok (1) or not (0).', (v) =>
+    v.report.dns && v.report.dns.length > 0 ? (v.report.dns.every((q) => q.result === 'ok') ? 1 : 0) : null,
+  ),
+  each('netchecker_agent_dns_queries_total', 'DNS queries the agent made since the exporter started, by result class.', ['result'], 'counter', (v) =>
+    v.report.dns ? DNS_RESULTS.map((result) => ({ labels: { result }, value: v.dnsCounts[result] })) : [],
+  ),
+  gauge('netchecker_agent_dns_latency_seconds', 'Slowest answered DNS query of the agent\'s last round, in seconds.', (v) => {
+    const answered = (v.report.dns ?? []).filter((q) => q.result !== 'timeout' && q.latencyMs !== null);
+    return answered.length === 0 ? null : Math.max(...answered.map((q) => q.latencyMs as number)) / 1000;
+  }),
+  each('netchecker_agent_peers', 'Assigned peers in each peer network that the agent reached or failed to reach in its last round.', ['peer_network', 'status'], 'gauge', (v) =>
+    v.report.peers
+      ? NETWORKS.flatMap((peer_network) => {
+          const c = peersBy(v.report, peer_network);
+          return PEER_STATUSES.map((status) => ({ labels: { peer_network, status }, value: c[status] }));
+        })
+      : [],
+  ),
+  each('netchecker_agent_probed_by', 'Other agents that reached or failed to reach this agent in their last round.', ['status'], 'gauge', (v) =>
+    v.probedBy ? PEER_STATUSES.map((status) => ({ labels: { status }, value: (v.probedBy as ProbedBy)[status] })) : [],
+  ),
+  each(
+    'netchecker_agent_peer_unreachable',
+    'Present (1) only while the agent fails to reach this peer; removed when the peer answers again.',
+    ['peer', 'peer_node', 'peer_network', 'result'],
+    'gauge',
+    (v) =>
+      (v.report.peers ?? [])
+        .filter((p) => p.result !== 'ok')
+        .map((p) => ({ labels: { peer: p.name, peer_node: p.node, peer_network: p.network, result: p.result }, value: 1 })),
+  ),
+  each('netchecker_agent_peer_loss_ratio', 'Share of the agent\'s peer probes in each peer network that got no answer in its last round (0 to 1).', ['peer_network'], 'gauge', (v) =>
+    v.report.peers
+      ? NETWORKS.flatMap((peer_network) => {
+          const c = peersBy(v.report, peer_network);
+          return c.sent === 0 ? [] : [{ labels: { peer_network }, value: c.lost / c.sent }];
+        })
+      : [],
+  ),
+  each('netchecker_agent_path_mtu_bytes', 'Largest don\'t-fragment packet that got through, in bytes: to the exporter, and the smallest among the peers.', ['target'], 'gauge', (v) => {
+    const m = v.report.pathMtu;
+    if (!m) return [];
+    const values = { exporter: m.exporterBytes, peers: m.peersBytes };
+    return MTU_TARGETS.flatMap((target) => (values[target] === null ? [] : [{ labels: { target }, value: values[target] }]));
+  }),
+  gauge('netchecker_agent_icmp_available', 'Whether the agent may send ICMP echo (1) or not (0); without it ICMP and path MTU are not measured.', (v) =>
+    v.report.icmpAvailable == null ? null : v.report.icmpAvailable ? 1 : 0,
+  ),
+  gauge('netchecker_agent_event_loop_lag_seconds', 'Largest event-loop delay of the agent during its last round, in seconds.', (v) =>
+    v.report.integrity ? v.report.integrity.eventLoopLagMs / 1000 : null,
+  ),
+  gauge('netchecker_agent_cpu_throttled_ratio', 'Share of the agent\'s cgroup CPU periods that were throttled during its last round (0 to 1).', (v) =>
+    v.report.integrity?.cpuThrottledRatio ?? null,
+  ),
+  gauge('netchecker_agent_starved', 'Whether the agent was starved of CPU in its last round (1): its latencies are then untrustworthy and left out of the RTT histogram.', (v) =>
+    v.report.integrity ? (v.report.integrity.starved ? 1 : 0) : null,
+  ),
+  each('netchecker_agent_exporter_probe_duration_seconds', 'Phases of the agent\'s last probe of the exporter\'s /api/v1/ping, in seconds.', ['phase'], 'gauge', (v) => {
+    const phases = exporterProbe(v.report)?.phasesMs;
+    if (!phases) return [];
+    return EXPORTER_PHASES.flatMap((phase) => (phases[phase] === undefined ? [] : [{ labels: { phase }, value: (phases[phase] as number) / 1000 }]));
+  }),
+  gauge('netchecker_agent_exporter_probe_success', 'Whether the agent\'s last probe of the exporter\'s /api/v1/ping succeeded (1) or not (0).', (v) => {
+    const p = exporterProbe(v.report);
+    return p ? (p.result === 'ok' ? 1 : 0) : null;
+  }),
+];
+
+export const rttFamilyName = 'netchecker_peer_rtt_seconds';
+const rttHelp = 'Round trip of peer HTTP probes that answered, per network pair (network of the prober, peer_network of the peer), in seconds; rounds of starved agents are left out.';
+
+/** RTT histograms per (network, peer_network): 4 histograms whatever the number of agents. */
+export class RttHistograms {
+  /** key "network/peer_network" -> cumulative-free bucket counts, then sum and count. */
+  readonly #h = new Map<string, { buckets: number[]; sum: number; count: number }>();
+
+  constructor() {
+    for (const n of NETWORKS) for (const p of NETWORKS) this.#h.set(`${n}/${p}`, { buckets: RTT_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 });
+  }
+
+  observe(network: Network, peerNetwork: Network, seconds: number): void {
+    const h = this.#h.get(`${network}/${peerNetwork}`);
+    if (!h) return;
+    const i = RTT_BUCKETS_SECONDS.findIndex((b) => seconds <= b);
+    if (i >= 0) h.buckets[i] = (h.buckets[i] as number) + 1;
+    h.sum += seconds;
+    h.count++;
+  }
+
+  text(): string {
+    let out = `# HELP ${rttFamilyName} ${rttHelp}\n# TYPE ${rttFamilyName} histogram\n`;
+    for (const [key, h] of this.#h) {
+      const [network, peer_network] = key.split('/') as [string, string];
+      const base = formatLabels({ network, peer_network });
+      let cumulative = 0;
+      RTT_BUCKETS_SECONDS.forEach((le, i) => {
+        cumulative += h.buckets[i] as number;
+        out += `${rttFamilyName}_bucket{${base},le="${le}"} ${cumulative}\n`;
+      });
+      out += `${rttFamilyName}_bucket{${base},le="+Inf"} ${h.count}\n${rttFamilyName}_sum{${base}} ${formatValue(h.sum)}\n${rttFamilyName}_count{${base}} ${h.count}\n`;
+    }
+    return out;
+  }
+}
+
+export interface ProbeAgent {
+  readonly name: string;
+  readonly node: string;
+  readonly network: Network;
+}
+
+const zeroCounts = (): Record<DnsResult, number> => Object.fromEntries(DNS_RESULTS.map((r) => [r, 0])) as Record<DnsResult, number>;
+
+/** Per agent: which agents probed it in their last round, and with what outcome. */
+export function probedByCounts(records: Iterable<AgentRecord>): Map<string, ProbedBy> {
+  const out = new Map<string, { reachable: number; unreachable: number }>();
+  for (const r of records) {
+    for (const p of r.report.peers ?? []) {
+      if (p.name === r.name) continue;
+      let c = out.get(p.name);
+      if (!c) out.set(p.name, (c = { reachable: 0, unreachable: 0 }));
+      if (p.result === 'ok') c.reachable++;
+      else c.unreachable++;
+    }
+  }
+  return out;
+}
+
+/** The probe series: fed by ingest (counters, histograms), rendered per agent on refresh. */
+export class ProbeMetrics {
+  readonly #series = new SeriesCache<ProbeView>(probeFamilies);
+  readonly #dns = new Map<string, Record<DnsResult, number>>();
+  readonly #rtt = new RttHistograms();
+  /** What each agent's series were last rendered from. */
+  readonly #rendered = new Map<string, { record: AgentRecord; node: string; network: Network; probedBy: string }>();
+
+  /** Counts a freshly accepted report: DNS results, and RTTs unless the agent was starved. */
+  ingest(name: string, report: Report): void {
+    let counts = this.#dns.get(name);
+    if (!counts) this.#dns.set(name, (counts = zeroCounts()));
+    for (const q of report.dns ?? []) counts[q.result]++;
+    if (report.integrity?.starved) return;
+    const network = networkOf(name, report.network);
+    for (const p of report.peers ?? []) if (p.rttMs !== null) this.#rtt.observe(network, p.network, p.rttMs / 1000);
+  }
+
+  /** Re-renders agents whose report, labels or probers changed; drops agents no longer present. */
+  refresh(agents: readonly ProbeAgent[], recordOf: (name: string) => AgentRecord | undefined): void {
+    const present = new Map<string, AgentRecord>();
+    for (const a of agents) {
+      const r = recordOf(a.name);
+      if (r) present.set(a.name, r);
+    }
+    const probedBy = probedByCounts(present.values());
+    for (const a of agents) {
+      const record = present.get(a.name);
+      if (!record) continue;
+      const by = record.report.listen ? (probedBy.get(a.name) ?? { reachable: 0, unreachable: 0 }) : null;
+      const memo = { record, node: a.node, network: a.network, probedBy: by ? `${by.reachable}/${by.unreachable}` : '' };
+      const b = this.#rendered.get(a.name);
+      if (b && b.record === memo.record && b.node === memo.node && b.network === memo.network && b.probedBy === memo.probedBy) continue;
+      const labels = { agent: a.name, node: a.node, network: a.network };
+      this.#series.set(a.name, labels, { report: record.report, dnsCounts: this.#dns.get(a.name) ?? zeroCounts(), probedBy: by });
+      this.#rendered.set(a.name, memo);
+    }
+    for (const name of this.#rendered.keys()) {
+      if (present.has(name)) continue;
+      this.#series.delete(name);
+      this.#rendered.delete(name);
+      this.#dns.delete(name);
+    }
+  }
+
+  text(): string {
+    return this.#series.text() + this.#rtt.text();
+  }
+}

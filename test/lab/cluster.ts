@@ -1,0 +1,158 @@
+// The lab cluster: on the lab network (netns.ts), the exporter and dnsmasq (cluster DNS) in the
+// exporter's namespace, and on every node a host-network agent (node namespace) and a pod-network
+// agent (pod namespace), all the real built CLI (`npm run build` first). The test reads the
+// exporter through a unix socket forwarded into its namespace: it never joins the lab network.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import http from 'node:http';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
+import { CLI } from '../helpers/cli.js';
+import { type LabNet, type LabNode, createLabNet } from './netns.js';
+
+export const INTERVAL_SECONDS = 2;
+export const PROXY = fileURLToPath(new URL('./tcp-proxy.mjs', import.meta.url));
+export const DNS_NAMES = ['kubernetes.default.svc.cluster.local', 'netchecker-service.default.svc.cluster.local'];
+
+export interface LabAgent {
+  readonly name: string;
+  readonly node: LabNode;
+  readonly network: 'pod' | 'host';
+}
+
+export interface LabCluster {
+  readonly net: LabNet;
+  readonly agents: readonly LabAgent[];
+  /** GET a path of the exporter; status and body. */
+  get(path: string): Promise<{ status: number; body: string }>;
+  metrics(): Promise<Metric[]>;
+  /** Starts a process inside a namespace; killed at teardown. */
+  spawnIn(ns: string, cmd: string[], ready?: RegExp): Promise<ChildProcess>;
+  startDns(): Promise<void>;
+  stopDns(): Promise<void>;
+}
+
+export interface Metric {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** Parses the text format (our own output: no escapes in lab label values). */
+export function parseMetrics(text: string): Metric[] {
+  const out: Metric[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\w+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="([^"]*)"/g)) labels[l[1] as string] = l[2] as string;
+    out.push({ name: m[1] as string, labels, value: Number(m[3]) });
+  }
+  return out;
+}
+
+/** Series of a family whose labels include all of `labels`. */
+export function select(ms: readonly Metric[], name: string, labels: Record<string, string> = {}): Metric[] {
+  return ms.filter((m) => m.name === name && Object.entries(labels).every(([k, v]) => m.labels[k] === v));
+}
+
+export async function startLabCluster(t: Test, nodeCount = 4): Promise<LabCluster> {
+  const net = await createLabNet(t, nodeCount);
+  const socket = `${tmpdir()}/${net.prefix}-exporter.sock`;
+  const children: ChildProcess[] = [];
+  t.teardown(() => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    rmSync(socket, { force: true });
+  });
+
+  const spawnIn = (ns: string, cmd: string[], ready?: RegExp): Promise<ChildProcess> =>
+    new Promise((resolve, reject) => {
+      const c = spawn('ip', ['netns', 'exec', ns, ...cmd], { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(c);
+      let out = '';
+      const onData = (d: Buffer): void => {
+        out = (out + d.toString()).slice(-8000);
+        if (ready?.test(out)) resolve(c);
+      };
+      c.stdout?.on('data', onData);
+      c.stderr?.on('data', onData);
+      c.once('exit', (code) => reject(new Error(`${cmd.join(' ')} in ${ns} exited (${code}): ${out}`)));
+      if (!ready) resolve(c);
+      else setTimeout(() => reject(new Error(`${cmd.join(' ')} in ${ns} not ready: ${out}`)), 15_000).unref();
+    });
+
+  const agents: LabAgent[] = net.nodes.flatMap((node) => [
+    { name: `agent-pod-n${node.index}`, node, network: 'pod' as const },
+    { name: `agent-hostnet-n${node.index}`, node, network: 'host' as const },
+  ]);
+  const ex = net.exporterIp;
+  let dns: ChildProcess | null = null;
+  const startDns = async (): Promise<void> => {
+    if (dns && dns.exitCode === null) return; // running already
+    const records = DNS_NAMES.map((n) => `--host-record=${n},${ex}`);
+    dns = await spawnIn(
+      net.exporterNs,
+      ['dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--pid-file=', '--user=root', `--listen-address=${ex}`, '--bind-interfaces', '--log-facility=-', ...records],
+      /started, version/,
+    );
+  };
+  const stopDns = async (): Promise<void> => {
+    const d = dns;
+    dns = null;
+    if (!d || d.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      d.removeAllListeners('exit');
+      d.once('exit', () => resolve());
+      d.kill('SIGTERM');
+    });
+  };
+  await startDns();
+  await spawnIn(
+    net.exporterNs,
+    [process.execPath, CLI, 'exporter', '--listen', '0.0.0.0:8081', '--expect', agents.map((a) => a.name).join(','), '--startup-grace', '10', '--log-level', 'warn'],
+  );
+  await spawnIn(net.exporterNs, [process.execPath, PROXY, `unix:${socket}`, '127.0.0.1:8081', '0'], /proxy listening/);
+  for (const a of agents) {
+    const ip = a.network === 'pod' ? a.node.podIp : a.node.hostIp;
+    await spawnIn(a.network === 'pod' ? a.node.podNs : a.node.hostNs, [
+      process.execPath, CLI, 'agent',
+      '--server', `http://${ex}:8081`,
+      '--name', a.name, '--node', a.node.node, '--network', a.network,
+      '--interval', String(INTERVAL_SECONDS),
+      '--listen', `${ip}:8090`, '--advertise', ip,
+      '--dns-server', ex, '--dns-names', DNS_NAMES.join(','),
+      '--timeout', '1.5',
+      '--mtu-sizes', '1400,1500',
+      '--log-level', 'warn',
+    ]);
+  }
+
+  const get = (path: string): Promise<{ status: number; body: string }> =>
+    new Promise((resolve, reject) => {
+      const req = http.get({ socketPath: socket, path, timeout: 3000 }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+    });
+  return { net, agents, get, metrics: async () => parseMetrics((await get('/metrics')).body), spawnIn, startDns, stopDns };
+}
+
+/** Polls until check() returns a value, or fails after limitMs; returns it and how long it took. */
+export async function within<T>(limitMs: number, what: string, check: () => Promise<T | undefined>): Promise<{ value: T; ms: number }> {
+  const start = Date.now();
+  let last: unknown = null;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v !== undefined) return { value: v, ms: Date.now() - start };
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() - start > limitMs) throw new Error(`not within ${limitMs} ms: ${what}${last ? ` (${String(last)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,90 @@
+// dnsmasq as a real resolver for tests: on loopback (a free port) or inside a lab namespace. It
+// serves only the records given, forwards nothing (no upstream: unknown names are REFUSED), and
+// never reads this machine's resolv.conf or hosts file. Stopped when the test ends.
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import dgram from 'node:dgram';
+import type { Test } from 'tap';
+import { probeDns } from '../../agent/probes/dns.js';
+
+export interface DnsmasqOptions {
+  /** Address to serve on (loopback or a namespace's address). */
+  readonly address: string;
+  /** 0: a free port (loopback only). */
+  readonly port: number;
+  /** name -> IPv4 address; a name may repeat (several A records). */
+  readonly records: ReadonlyArray<readonly [string, string]>;
+  /** Domains answered NXDOMAIN. */
+  readonly nxdomains?: readonly string[];
+  /** Run inside this network namespace (ip netns exec). */
+  readonly netns?: string;
+}
+
+export interface Dnsmasq {
+  /** IP:PORT for --dns-server. */
+  readonly server: string;
+  stop(): Promise<void>;
+  /** Starts it again after stop(), same address and port. */
+  start(): Promise<void>;
+}
+
+async function freeUdpPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
+  const { port } = s.address();
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+export async function startDnsmasq(t: Test, o: DnsmasqOptions): Promise<Dnsmasq> {
+  // A free UDP port may still be taken for TCP (dnsmasq wants both): try a few.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(t, o, o.port || (await freeUdpPort()));
+    } catch (e) {
+      if (o.port || attempt >= 5 || !/Address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startOn(t: Test, o: DnsmasqOptions, port: number): Promise<Dnsmasq> {
+  const server = `${o.address}:${port}`;
+  const args = [
+    '--keep-in-foreground', '--no-resolv', '--no-hosts', '--no-poll', '--conf-file=/dev/null', '--pid-file=', '--user=root',
+    `--listen-address=${o.address}`, '--bind-interfaces', `--port=${port}`, '--log-facility=-', '--cache-size=0',
+    ...o.records.map(([name, ip]) => `--host-record=${name},${ip}`),
+    ...(o.nxdomains ?? []).map((d) => `--address=/${d}/`),
+  ];
+  let child: ChildProcess | null = null;
+  let log = '';
+  const start = async (): Promise<void> => {
+    const [cmd, argv] = o.netns ? ['ip', ['netns', 'exec', o.netns, 'dnsmasq', ...args]] : ['dnsmasq', args];
+    const c = spawn(cmd as string, argv as string[], { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    c.on('error', (e) => (log += `\n${e.message}`));
+    c.stderr?.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-4000)));
+    // Ready when it answers (REFUSED for a name it does not know is an answer).
+    const probe = o.records[0]?.[0] ?? 'ready.invalid';
+    for (let i = 0; i < 50; i++) {
+      if (c.exitCode !== null) break;
+      const r = o.netns ? { result: 'ok' } : await probeDns({ server, name: probe }, { timeoutMs: 200 });
+      if (r.result !== 'timeout' && r.result !== 'other') {
+        if (o.netns) await new Promise((res) => setTimeout(res, 300));
+        return;
+      }
+    }
+    throw new Error(`dnsmasq did not start on ${server} (is the Debian package dnsmasq-base installed?):${log}`);
+  };
+  const stop = (): Promise<void> => {
+    const c = child;
+    child = null;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      c.once('exit', () => resolve());
+      c.kill('SIGTERM');
+    });
+  };
+  await start();
+  t.teardown(stop);
+  return { server, stop, start };
+}

@@ -1,0 +1,82 @@
+// O(N): the probe series per agent stay constant from 10 to 1,000 agents (each with its k=10
+// assigned peers, the RTT histograms per network pair shared), the number matches docs/metrics.md,
+// and a failing pair's sparse series lives only while the pair fails. Pure: no servers.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { ProbeMetrics } from '../exporter/metrics/probes.js';
+import { assignPeers, type PeerCandidate } from '../exporter/peers/assign.js';
+import type { AgentRecord } from '../exporter/store/store.js';
+import type { Network, Report } from '../report/schema.js';
+
+const doc = readFileSync(fileURLToPath(new URL('../docs/metrics.md', import.meta.url)), 'utf8');
+
+function agents(nodes: number): PeerCandidate[] {
+  return Array.from({ length: nodes }, (_, i) =>
+    (['pod', 'host'] as Network[]).map((network) => ({ name: `agent-${network}-${i}`, node: `node-${i}`, network, address: `198.18.0.1:${8000 + i}` })),
+  ).flat();
+}
+
+function fullReport(a: PeerCandidate, peers: readonly PeerCandidate[], failing: ReadonlySet<string> = new Set()): Report {
+  return {
+    intervalSeconds: 15, nodeName: a.node, podName: a.name, hostDate: null, hostDateMs: null, uptimeSeconds: null, nslookup: null, ips: null,
+    probes: [{ url: 'https://netchecker-service:8081/api/v1/ping', connectionResult: 1, httpCode: 200, totalMs: 5, contentTransferMs: 0, tcpConnectionMs: 1, dnsLookupMs: 1, connectMs: 2, serverProcessingMs: 1, result: 'ok', phasesMs: { dns: 1, connect: 1, tls: 2, first_byte: 1, transfer: 0.1, total: 5.1 } }],
+    network: a.network, agentVersion: '0.1.0', listen: a.address,
+    dns: [{ server: '198.18.0.2', name: 'kubernetes.default.svc.cluster.local', result: 'ok', latencyMs: 1.5 }],
+    peers: peers.map((p) => ({ name: p.name, node: p.node, network: p.network, result: failing.has(p.name) ? 'timeout' : 'ok', sent: 3, lost: failing.has(p.name) ? 3 : 0, rttMs: failing.has(p.name) ? null : 0.4 })),
+    icmpAvailable: true, pathMtu: { exporterBytes: 1500, peersBytes: 1450 },
+    integrity: { eventLoopLagMs: 2, cpuThrottledRatio: 0.01, starved: false },
+  };
+}
+
+function render(list: PeerCandidate[], failing: ReadonlySet<string> = new Set(), metrics = new ProbeMetrics()): { text: string; metrics: ProbeMetrics } {
+  const peers = assignPeers(list, 10);
+  const records = new Map<string, AgentRecord>();
+  for (const a of list) {
+    const report = fullReport(a, peers.get(a.name) ?? [], failing);
+    metrics.ingest(a.name, report);
+    records.set(a.name, { name: a.name, report, receivedMonoMs: 0, receivedWallMs: 0 });
+  }
+  metrics.refresh(list, (name) => records.get(name));
+  return { text: metrics.text(), metrics };
+}
+
+const perAgent = (text: string, name: string): number => text.split('\n').filter((l) => l.includes(`agent="${name}"`)).length;
+const documented = Number(/^## Probe series per agent: (\d+)$/m.exec(doc)?.[1]);
+
+t.test('series per agent are constant from 10 to 1,000 agents', async (t) => {
+  t.ok(documented > 0, 'docs/metrics.md states the number');
+  for (const nodes of [5, 50, 500]) {
+    const list = agents(nodes);
+    const { text } = render(list);
+    const counts = new Set(list.map((a) => perAgent(text, a.name)));
+    t.same([...counts], [documented], `${list.length} agents: ${documented} probe series each`);
+    const rtt = text.split('\n').filter((l) => l.startsWith('netchecker_peer_rtt_seconds')).length;
+    t.equal(rtt, 4 * (12 + 1 + 2), `${list.length} agents: RTT histograms only per network pair`);
+    t.equal(text.split('\n').filter((l) => l && !l.startsWith('#')).length, list.length * documented + rtt, 'nothing else grows');
+  }
+});
+
+t.test('a failing pair has one sparse series, removed when it recovers', async (t) => {
+  const list = agents(6);
+  const victim = 'agent-host-3';
+  const { text, metrics } = render(list, new Set([victim]));
+  const failing = text.split('\n').filter((l) => l.startsWith('netchecker_agent_peer_unreachable{'));
+  t.ok(failing.length >= 10, `every prober of ${victim} shows the pair (${failing.length})`);
+  t.ok(failing.every((l) => l.includes(`peer="${victim}",peer_node="node-3",peer_network="host",result="timeout"} 1`)));
+  t.match(text, new RegExp(`netchecker_agent_probed_by\\{agent="${victim}",node="node-3",network="host",status="unreachable"\\} ${failing.length}`));
+  t.match(text, /netchecker_agent_peers\{agent="agent-pod-0",[^}]*peer_network="host",status="unreachable"\} 1/);
+  const healed = render(list, new Set(), metrics).text;
+  t.notMatch(healed, /netchecker_agent_peer_unreachable\{/, 'recovered: the sparse series are gone');
+  t.match(healed, new RegExp(`netchecker_agent_probed_by\\{agent="${victim}",[^}]*status="unreachable"\\} 0`));
+});
+
+t.test('starved rounds stay out of the RTT histogram', async (t) => {
+  const m = new ProbeMetrics();
+  const [a] = agents(1) as [PeerCandidate];
+  const report = fullReport(a, agents(2).slice(2), new Set());
+  m.ingest(a.name, { ...report, integrity: { eventLoopLagMs: 900, cpuThrottledRatio: null, starved: true } });
+  t.match(m.text(), /netchecker_peer_rtt_seconds_count\{network="pod",peer_network="pod"\} 0/);
+  m.ingest(a.name, report);
+  t.match(m.text(), /netchecker_peer_rtt_seconds_count\{network="pod",peer_network="pod"\} 1/);
+});

@@ -1,0 +1,39 @@
+// Our probes travel in the report: what the agent builds, the exporter's decoder reads back exactly.
+import t from 'tap';
+import { buildReport } from '../agent/report.js';
+import type { ReportExtras } from '../agent/probes/round.js';
+import { decodeReport } from '../report/decode.js';
+
+t.test('the extra probe fields round-trip through the wire', async (t) => {
+  const extras: ReportExtras = {
+    listen: '198.18.0.11:8090',
+    dns: [{ server: '198.18.0.2', name: 'kubernetes.default.svc.cluster.local', result: 'nxdomain', latency_ms: 1.25 }],
+    peers: [{ name: 'agent-pod-n2', node: 'node-2', network: 'pod', result: 'timeout', sent: 3, lost: 3, rtt_ms: null }],
+    icmp_available: true,
+    path_mtu: { exporter: 1500, peers: 1400 },
+    integrity: { event_loop_lag_ms: 12.5, cpu_throttled_ratio: null, starved: false },
+  };
+  const ping = { url: 'http://198.18.0.2:8081/api/v1/ping', result: 'ok' as const, httpCode: 200, phasesMs: { connect: 0.3, first_byte: 0.5, transfer: 0.1, total: 0.9 } };
+  const wire = buildReport({
+    config: { intervalSeconds: 2, nodeName: 'node-1', name: 'agent-hostnet-n1', network: 'host', zeroExtenderLength: 0 },
+    probes: [],
+    ping,
+    nslookup: {},
+    interfaces: {},
+    nowMs: Date.parse('2026-11-26T09:00:00Z'),
+    nodeUptimeSeconds: 100,
+    extras,
+  });
+  const decoded = decodeReport(JSON.stringify(wire));
+  if (!decoded.ok) throw new Error(decoded.detail);
+  t.match(decoded.value, {
+    listen: '198.18.0.11:8090',
+    dns: [{ server: '198.18.0.2', name: 'kubernetes.default.svc.cluster.local', result: 'nxdomain', latencyMs: 1.25 }],
+    peers: [{ name: 'agent-pod-n2', node: 'node-2', network: 'pod', result: 'timeout', sent: 3, lost: 3, rttMs: null }],
+    icmpAvailable: true,
+    pathMtu: { exporterBytes: 1500, peersBytes: 1400 },
+    integrity: { eventLoopLagMs: 12.5, cpuThrottledRatio: null, starved: false },
+  });
+  const original = decodeReport('{"report_interval":15}');
+  t.match(original.ok && original.value, { listen: null, dns: null, peers: null, icmpAvailable: null, pathMtu: null, integrity: null }, 'the original agent sends none of them');
+});

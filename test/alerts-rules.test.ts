@@ -1,0 +1,106 @@
+// The alert rule files as a user loads them: promtool accepts them, the promtool unit tests in
+// alerts/tests/ pass and cover every alert (firing with labels and annotations, and a case where
+// it must stay quiet), and every alert carries what an on-call person needs.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { parse } from 'yaml';
+import { readRuleDir } from '../alerts/rules.js';
+import { DEFAULT_RUNBOOK_BASE_URL } from '../alerts/settings.js';
+import { requireBinary } from './helpers/prometheus.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RULE_FILES = readdirSync(`${ROOT}alerts/rules`).filter((f) => f.endsWith('.yaml')).map((f) => `alerts/rules/${f}`);
+const TEST_FILES = readdirSync(`${ROOT}alerts/tests`).filter((f) => f.endsWith('.test.yaml')).map((f) => `alerts/tests/${f}`);
+const alerts = readRuleDir(`${ROOT}alerts/rules`).flatMap((g) => g.rules.filter((r) => r.alert));
+
+function seconds(d: string): number {
+  const unit: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, d: 86400, w: 604800, y: 31536000 };
+  return [...d.matchAll(/(\d+)(ms|s|m|h|d|w|y)/g)].reduce((sum, m) => sum + Number(m[1]) * (unit[m[2] as string] ?? NaN), 0);
+}
+
+t.test('promtool check rules accepts every rule file, legacy included', async (t) => {
+  const promtool = requireBinary(t, 'prometheus', 'promtool');
+  if (!promtool) return;
+  const r = spawnSync(promtool, ['check', 'rules', ...RULE_FILES, 'alerts/legacy/ncagent.yaml'], { cwd: ROOT, encoding: 'utf8' });
+  t.equal(r.status, 0, r.stdout + r.stderr);
+  t.equal((r.stdout.match(/SUCCESS/g) ?? []).length, RULE_FILES.length + 1);
+});
+
+t.test('promtool test rules: every unit test passes', async (t) => {
+  const promtool = requireBinary(t, 'prometheus', 'promtool');
+  if (!promtool) return;
+  for (const file of TEST_FILES) {
+    const r = spawnSync(promtool, ['test', 'rules', file], { cwd: ROOT, encoding: 'utf8' });
+    t.equal(r.status, 0, `${file}\n${r.stdout}${r.stderr}`);
+  }
+});
+
+t.test('the unit tests would catch a broken alert (a shorter for: makes them fail)', async (t) => {
+  const promtool = requireBinary(t, 'prometheus', 'promtool');
+  if (!promtool) return;
+  const broken = readFileSync(`${ROOT}alerts/rules/presence.yaml`, 'utf8').replace(/(alert: NetcheckerAgentAbsent[\s\S]*?for: )5m/, '$11m');
+  t.not(broken, readFileSync(`${ROOT}alerts/rules/presence.yaml`, 'utf8'));
+  const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+  t.teardown(() => execFileSync('rm', ['-rf', dir]));
+  execFileSync('sh', ['-c', `mkdir -p ${dir}/rules ${dir}/tests && cp ${ROOT}alerts/rules/*.yaml ${dir}/rules/ && cp ${ROOT}alerts/tests/presence.test.yaml ${dir}/tests/`]);
+  execFileSync('sh', ['-c', `cat > ${dir}/rules/presence.yaml`], { input: broken });
+  const r = spawnSync(promtool, ['test', 'rules', 'tests/presence.test.yaml'], { cwd: dir, encoding: 'utf8' });
+  t.equal(r.status, 1, 'promtool test rules fails');
+  t.match(r.stdout + r.stderr, /alertname: NetcheckerAgentAbsent, time: 4m/);
+});
+
+t.test('every alert is covered by a firing test and a must-not-fire test', async (t) => {
+  interface AlertTest { alertname: string; exp_alerts: Array<{ exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }> }
+  const cases = TEST_FILES.flatMap((f) => {
+    const doc = parse(readFileSync(`${ROOT}${f}`, 'utf8')) as { tests: Array<{ alert_rule_test?: AlertTest[] }> };
+    return doc.tests.flatMap((x) => x.alert_rule_test ?? []);
+  });
+  for (const { alert } of alerts) {
+    const mine = cases.filter((c) => c.alertname === alert);
+    const firing = mine.filter((c) => c.exp_alerts.length > 0);
+    t.ok(firing.length > 0, `${alert} has a firing test`);
+    t.ok(firing.every((c) => c.exp_alerts.every((a) => a.exp_annotations && ['summary', 'description', 'runbook_url'].every((k) => k in (a.exp_annotations ?? {})))), `${alert}: firing tests check every annotation`);
+    t.ok(mine.some((c) => c.exp_alerts.length === 0), `${alert} has a must-not-fire test`);
+  }
+});
+
+t.test('every alert: name, severity, for:, annotations naming node or network and the value, runbook', async (t) => {
+  t.ok(alerts.length >= 17, `${alerts.length} alerts`);
+  for (const a of alerts) {
+    const name = a.alert as string;
+    t.match(name, /^Netchecker[A-Z][A-Za-z]+$/, 'name');
+    t.match(a.labels?.severity, /^(critical|warning|info)$/, `${name} severity`);
+    t.ok(a.for && seconds(a.for) >= 300, `${name} for: ${a.for} is at least 5m, so a blip does not page`);
+    const ann = a.annotations ?? {};
+    t.same(Object.keys(ann).sort(), ['description', 'runbook_url', 'summary'], `${name} annotations`);
+    t.match(ann.description, /\{\{ \$value/, `${name} description gives the value`);
+    const where = `${ann.summary} ${ann.description}`;
+    t.ok(/\$labels\.(node|network|job)/.test(where) || a.labels?.network !== undefined || /cluster|agents/.test(where), `${name} names the node, network or scope`);
+    t.equal(ann.runbook_url, `${DEFAULT_RUNBOOK_BASE_URL}/${name}.md`, `${name} runbook_url`);
+    const runbook = `${ROOT}docs/runbooks/${name}.md`;
+    t.ok(existsSync(runbook), `${runbook} exists`);
+    if (!existsSync(runbook)) continue;
+    const text = readFileSync(runbook, 'utf8');
+    t.match(text, new RegExp(`^# ${name}$`, 'm'), `${name} runbook title`);
+    for (const section of ['Meaning', 'Impact', 'Confirm', 'Mitigate']) t.match(text, new RegExp(`^## ${section}`, 'm'), `${name} runbook has ${section}`);
+    t.match(text, /kubectl /, `${name} runbook gives kubectl commands`);
+  }
+});
+
+t.test('churn states never feed a network alert', async (t) => {
+  const churn = ['starting', 'terminating', 'not_scheduled', 'pod_not_running', 'node_not_ready', 'node_cordoned'];
+  const rec = readRuleDir(`${ROOT}alerts/rules`).flatMap((g) => g.rules).find((r) => r.record === 'agent:netchecker_agent_churn:max');
+  for (const s of churn) t.match(rec?.expr, s, `${s} is churn`);
+  for (const a of alerts.filter((x) => /netchecker_agent_state/.test(x.expr))) t.notMatch(a.expr, new RegExp(churn.join('|')), `${a.alert} matches only real network states`);
+});
+
+t.test('README and the runbook index list every alert with its severity and for:', async (t) => {
+  const readme = readFileSync(`${ROOT}README.md`, 'utf8');
+  const index = readFileSync(`${ROOT}docs/runbooks/README.md`, 'utf8');
+  for (const a of alerts) {
+    t.match(readme, `| \`${a.alert}\` | ${a.labels?.severity} | ${a.for} |`, `README row of ${a.alert}`);
+    t.match(index, `| [${a.alert}](${a.alert}.md) | ${a.labels?.severity} |`, `runbook index row of ${a.alert}`);
+  }
+});

@@ -3,21 +3,28 @@
 
 import { type FlagSpec, parseFlags, parseHostPort, splitList } from '../lib/flags.js';
 import { isLogLevel, type LogLevel } from '../lib/log.js';
+import { type EtcdConfig, etcdFlags, parseEtcdConfig } from './store/etcd-config.js';
 import { stores } from './store/stores.js';
+import { type KubernetesConfig, kubernetesFlags, parseKubernetesConfig } from './discovery/kubernetes-config.js';
+import { FAILING, STATES, type State } from './verdict/verdict.js';
 
-export const DISCOVERIES = ['static'] as const;
+export const DISCOVERIES = ['static', 'kubernetes'] as const;
 
 export const exporterFlags: readonly FlagSpec[] = [
   { name: 'listen', kind: 'string', metavar: 'HOST:PORT', default: '0.0.0.0:8081', help: 'Address to serve the API and /metrics on; port 0 picks a free port.' },
   { name: 'expect', kind: 'string', metavar: 'NAME[,NAME...]', default: '', help: 'Agent (pod) names that must report. Without --expect and --expect-file, the agents that have reported are expected.' },
   { name: 'expect-file', kind: 'string', metavar: 'PATH', help: 'File with one expected agent name per line (# starts a comment).' },
   { name: 'discovery', kind: 'string', default: 'static', help: `Where the expected set comes from: ${DISCOVERIES.join(', ')}.` },
+  ...kubernetesFlags,
+  { name: 'failing-states', kind: 'string', metavar: 'STATE[,STATE...]', default: [...FAILING].join(','), help: `Agent states that fail connectivity_check, from: ${STATES.filter((s) => s !== 'ok').join(', ')}.` },
   { name: 'store', kind: 'string', default: 'memory', help: `Where reports are kept: ${Object.keys(stores).join(', ')}.` },
   { name: 'report-ttl', kind: 'number', metavar: 'SECONDS', default: 300, help: 'Agents that are not expected and silent this long (and at least 3 intervals) are pruned from the store and /metrics.' },
   { name: 'startup-grace', kind: 'number', metavar: 'SECONDS', default: 60, help: 'After the exporter starts, expected agents that have not reported yet are "starting", not "absent", for this long (one report interval; 60 is the original agent default).' },
   { name: 'max-body-bytes', kind: 'number', metavar: 'BYTES', default: 4 * 1024 * 1024, help: 'Largest report body accepted; larger ones get 413.' },
   { name: 'legacy-metrics', kind: 'bool', default: true, help: 'Serve the original server\'s ncagent_* series on /metrics (--no-legacy-metrics to turn off).' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn or error.' },
+  { name: 'mesh-peers', kind: 'number', metavar: 'K', default: 10, help: 'Peers each agent probes (everybody when the cluster is smaller); every agent is probed by at least K others.' },
+  ...etcdFlags,
 ];
 
 export interface ExporterConfig {
@@ -26,11 +33,18 @@ export interface ExporterConfig {
   readonly expect: readonly string[];
   readonly expectFile: string | undefined;
   readonly discovery: (typeof DISCOVERIES)[number];
+  /** Used with --discovery kubernetes. */
+  readonly kubernetes: KubernetesConfig;
+  /** States of expected agents that fail connectivity_check. */
+  readonly failingStates: readonly State[];
   readonly store: string;
+  /** Set with --store etcd, null otherwise. */
+  readonly etcd: EtcdConfig | null;
   readonly reportTtlSeconds: number;
   readonly startupGraceSeconds: number;
   readonly maxBodyBytes: number;
   readonly legacyMetrics: boolean;
+  readonly meshPeers: number;
   readonly logLevel: LogLevel;
 }
 
@@ -45,8 +59,17 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
   if (!listen) return { ok: false, error: `--listen must be HOST:PORT, got "${String(v.listen)}"` };
   const discovery = String(v.discovery);
   if (!(DISCOVERIES as readonly string[]).includes(discovery)) return { ok: false, error: `--discovery must be one of ${DISCOVERIES.join(', ')}` };
+  if (discovery !== 'static' && (v.expect || v['expect-file'])) return { ok: false, error: '--expect and --expect-file need --discovery static' };
+  const kubernetes = parseKubernetesConfig(v);
+  if (!kubernetes.ok) return kubernetes;
+  const failingStates = splitList(String(v['failing-states']));
+  if (failingStates.length === 0) return { ok: false, error: '--failing-states must name at least one state' };
+  const badState = failingStates.find((s) => s === 'ok' || !(STATES as readonly string[]).includes(s));
+  if (badState !== undefined) return { ok: false, error: `--failing-states: "${badState.slice(0, 40)}" is not one of ${STATES.filter((s) => s !== 'ok').join(', ')}` };
   const store = String(v.store);
   if (!(store in stores)) return { ok: false, error: `--store must be one of ${Object.keys(stores).join(', ')}` };
+  const etcd = parseEtcdConfig(v, store);
+  if (!etcd.ok) return etcd;
   const range = (name: string, min: number, max: number, integer = true): string | null => {
     const n = v[name] as number;
     return n >= min && n <= max && (!integer || Number.isInteger(n)) ? null : `--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`;
@@ -54,7 +77,8 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
   const bad =
     range('report-ttl', 1, 86_400 * 30) ??
     range('startup-grace', 0, 3600, false) ??
-    range('max-body-bytes', 1024, 256 * 1024 * 1024);
+    range('max-body-bytes', 1024, 256 * 1024 * 1024) ??
+    range('mesh-peers', 2, 256);
   if (bad) return { ok: false, error: bad };
   if (!isLogLevel(v['log-level'])) return { ok: false, error: '--log-level must be debug, info, warn or error' };
   return {
@@ -66,11 +90,15 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
       expect: splitList(v.expect as string),
       expectFile: v['expect-file'] as string | undefined,
       discovery: discovery as ExporterConfig['discovery'],
+      kubernetes: kubernetes.value,
+      failingStates: Object.freeze([...new Set(failingStates)] as State[]),
       store,
+      etcd: etcd.value,
       reportTtlSeconds: v['report-ttl'] as number,
       startupGraceSeconds: v['startup-grace'] as number,
       maxBodyBytes: v['max-body-bytes'] as number,
       legacyMetrics: v['legacy-metrics'] as boolean,
+      meshPeers: v['mesh-peers'] as number,
       logLevel: v['log-level'],
     }),
   };

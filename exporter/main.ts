@@ -5,10 +5,11 @@ import { helpText } from '../lib/flags.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { checkHandler } from './api/check.js';
 import { healthz, ping, readyz } from './api/health.js';
+import { peersHandler } from './api/peers.js';
 import { reportHandlers } from './api/reports.js';
 import { sendText } from './api/respond.js';
 import { type ExporterConfig, exporterFlags, parseExporterConfig } from './config.js';
-import { expectedNames, StaticDiscovery } from './discovery/static.js';
+import { discoveries } from './discovery/discoveries.js';
 import { SelfMetrics } from './metrics/self.js';
 import { type Clock, Monitor, systemClock } from './monitor.js';
 import { createHttpServer, type Route } from './server.js';
@@ -26,11 +27,15 @@ export interface RunningExporter {
 
 /** Starts an exporter; throws with a readable message when the config cannot be used. */
 export async function startExporter(config: ExporterConfig, log: Logger, clock: Clock = systemClock): Promise<RunningExporter> {
-  const discovery = new StaticDiscovery(await expectedNames(config.expect, config.expectFile));
+  const discovery = await discoveries[config.discovery](config, log, () => clock.monoMs());
   const makeStore = stores[config.store];
   if (!makeStore) throw new Error(`unknown store "${config.store}"`);
-  const store = makeStore();
   const self = new SelfMetrics();
+  const store = await makeStore({ config, clock, log, onError: (op) => self.storeError(op) }).catch(async (e: unknown) => {
+    await discovery.close(); // informers would keep the process alive
+    throw e;
+  });
+  self.watchStore(() => store.health());
   const monitor = new Monitor({
     store,
     discovery,
@@ -39,6 +44,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     clock,
     reportTtlSeconds: config.reportTtlSeconds,
     startupGraceSeconds: config.startupGraceSeconds,
+    failingStates: new Set(config.failingStates),
     legacyMetrics: config.legacyMetrics,
   });
   const reports = reportHandlers({ monitor, store, self, maxBodyBytes: config.maxBodyBytes });
@@ -51,6 +57,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
   const routes: Route[] = [
     { path: '/api/v1/agents/:name', methods: { POST: reports.post, GET: reports.getOne }, strictQuery: true },
     { path: '/api/v1/agents', methods: { GET: reports.list }, strictQuery: true },
+    { path: '/api/v1/peers/:name', methods: { GET: peersHandler(monitor, store, config.meshPeers, clock) }, strictQuery: true },
     { path: '/api/v1/connectivity_check', methods: { GET: checkHandler(monitor, discovery) }, strictQuery: true },
     { path: '/api/v1/ping', methods: { GET: ping } },
     { path: '/metrics', methods: { GET: metrics } },
@@ -61,6 +68,9 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${config.host}:${config.port}: ${e.code ?? e.message}`)));
     server.listen(config.port, config.host, resolve);
+  }).catch(async (e: unknown) => {
+    await Promise.all([store.close(), discovery.close()]); // an etcd client or informers would keep the process alive
+    throw e;
   });
   // The tick: states age without any request, so recompute once per second for logs and counters.
   const tick = setInterval(() => monitor.verdict(), 1000);

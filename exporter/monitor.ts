@@ -9,9 +9,10 @@ import type { Discovery } from './discovery/discovery.js';
 import { renderRows, SeriesCache } from './metrics/exposition.js';
 import { type AgentView, agentFamilies, agentsFamily, countRows, expectedFamily } from './metrics/families.js';
 import { legacyFamilies, legacyKey, type LegacyView, uniqueProbes } from './metrics/legacy.js';
+import { ProbeMetrics } from './metrics/probes.js';
 import type { SelfMetrics } from './metrics/self.js';
 import type { AgentRecord, Store } from './store/store.js';
-import { type AgentVerdict, computeVerdict, type Verdict } from './verdict/verdict.js';
+import { type AgentVerdict, computeVerdict, type State, type Verdict } from './verdict/verdict.js';
 
 export interface Clock {
   monoMs(): number;
@@ -28,6 +29,8 @@ export interface MonitorOptions {
   readonly clock: Clock;
   readonly reportTtlSeconds: number;
   readonly startupGraceSeconds: number;
+  /** States that fail connectivity_check (--failing-states); the verdict's default when left out. */
+  readonly failingStates?: ReadonlySet<State>;
   readonly legacyMetrics: boolean;
 }
 
@@ -48,15 +51,26 @@ export class Monitor {
   readonly #stats = new Map<string, AgentStats>();
   readonly #series = new SeriesCache<AgentView>(agentFamilies);
   readonly #legacy = new SeriesCache<LegacyView>(legacyFamilies);
+  readonly #probes = new ProbeMetrics();
   /** Legacy counters per original agent key; they live as long as a pod maps to the key. */
   readonly #legacyStats = new Map<string, { reports: number; errors: number; members: Set<string> }>();
   #verdict: Verdict | null = null;
   #computedMonoMs = -Infinity;
   #dirty = true;
+  /**
+   * When the store first held its backend's state (etcd: the first load): the startup grace
+   * counts from here, so an exporter that starts while etcd is away calls nobody absent.
+   */
+  #syncedMonoMs: number | null;
 
   constructor(options: MonitorOptions) {
     this.#o = options;
     this.#startedMonoMs = options.clock.monoMs();
+    this.#syncedMonoMs = options.store.synced() ? this.#startedMonoMs : null;
+    // Reports stored by another replica (or expired in the store) change the verdict too.
+    options.store.onChange(() => {
+      this.#dirty = true;
+    });
   }
 
   /** Stores a validated report; resolves once the store has it. */
@@ -66,6 +80,7 @@ export class Monitor {
     const stats = this.#statsOf(name);
     stats.reports++;
     stats.missedInGap = 0;
+    this.#probes.ingest(name, report);
     this.#dirty = true;
   }
 
@@ -82,6 +97,7 @@ export class Monitor {
     const counts = countRows(v.agents);
     return (
       this.#series.text() +
+      this.#probes.text() +
       renderRows(agentsFamily, counts.byState) +
       renderRows(expectedFamily, counts.expected) +
       (this.#o.legacyMetrics ? this.#legacy.text() : '')
@@ -90,6 +106,13 @@ export class Monitor {
 
   get startedMonoMs(): number {
     return this.#startedMonoMs;
+  }
+
+  /** The startup grace counts from the store's first sync; until then it lasts (everyone silent is `starting`). */
+  #grace(now: number): { startedMonoMs: number; startupGraceMs: number } {
+    if (this.#syncedMonoMs === null && this.#o.store.synced()) this.#syncedMonoMs = now;
+    if (this.#syncedMonoMs === null) return { startedMonoMs: now, startupGraceMs: Number.POSITIVE_INFINITY };
+    return { startedMonoMs: this.#syncedMonoMs, startupGraceMs: this.#o.startupGraceSeconds * 1000 };
   }
 
   #statsOf(name: string): AgentStats {
@@ -106,8 +129,8 @@ export class Monitor {
       expected: discovery.expected(),
       records: store.records(),
       nowMonoMs: now,
-      startedMonoMs: this.#startedMonoMs,
-      startupGraceMs: this.#o.startupGraceSeconds * 1000,
+      ...this.#grace(now),
+      failing: this.#o.failingStates,
     });
     const legacyDirty = new Set<string>();
     const present = new Set<string>();
@@ -117,7 +140,7 @@ export class Monitor {
       if (a.missedInGap > stats.missedInGap) {
         stats.missed += a.missedInGap - stats.missedInGap;
         stats.missedInGap = a.missedInGap;
-      }
+      } else if (a.missedInGap === 0) stats.missedInGap = 0; // a report arrived, maybe through another replica
       const record = store.get(a.name);
       const before = stats.rendered;
       if (before && before.verdict.state !== a.state) this.#logChange(before.verdict, a);
@@ -134,6 +157,7 @@ export class Monitor {
       this.#stats.delete(name);
     }
     if (legacyDirty.size > 0) this.#renderLegacy(legacyDirty);
+    this.#probes.refresh(verdict.agents, (name) => store.get(name));
     this.#verdict = verdict;
     this.#computedMonoMs = now;
     this.#dirty = false;

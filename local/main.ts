@@ -11,6 +11,7 @@ export const localFlags: readonly FlagSpec[] = [
   { name: 'listen', kind: 'string', metavar: 'HOST:PORT', default: '127.0.0.1:8081', help: 'Exporter address (loopback); port 0 picks a free port.' },
   { name: 'interval', kind: 'number', metavar: 'SECONDS', default: 5, help: 'Agents\' report interval.' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'Log level of the exporter and agents.' },
+  { name: 'dns-server', kind: 'string', metavar: 'IP[:PORT],...', default: '', help: 'Resolvers the agents probe; without it the agents skip DNS (they never fall back to this machine\'s resolver).' },
 ];
 
 export const LOCAL_AGENTS = [
@@ -58,7 +59,10 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
     return 1;
   }
   const agents = LOCAL_AGENTS.map((a) => {
-    const child = self(['agent', `--server=${url}`, `--name=${a.name}`, `--node=${hostname().toLowerCase()}`, `--network=${a.network}`, `--interval=${interval}`, `--log-level=${logLevel}`]);
+    // Both agents serve a listener on loopback (free ports) and so probe each other as peers;
+    // path MTU is off: on loopback it would only measure loopback's 64 KiB.
+    const probes = ['--listen=127.0.0.1:0', `--dns-server=${String(parsed.values['dns-server'])}`, '--mtu-sizes='];
+    const child = self(['agent', `--server=${url}`, `--name=${a.name}`, `--node=${hostname().toLowerCase()}`, `--network=${a.network}`, `--interval=${interval}`, `--log-level=${logLevel}`, ...probes]);
     child.stderr?.pipe(process.stderr);
     child.on('exit', (code, signal) => process.stderr.write(`netchecker local: agent ${a.name} exited (${signal ?? `code ${code}`})\n`));
     return { ...a, child };

@@ -50,7 +50,9 @@ t.test('netchecker local: kill an agent, see it outdated, restart it, see it bac
   }, 10_000, 'the check to pass again');
   t.same([back.body.Absent, back.body.Outdated], [null, null]);
 
-  // One log line per state change, not one per report.
+  // One log line per state change, not one per report. The line travels exporter -> local ->
+  // here and may arrive after the HTTP answer that caused it: wait for it first.
+  await local.waitFor(/"msg":"agent is reporting again"/);
   const lines = local.stderr.split('\n').filter((l) => l.includes('"agent":"netchecker-agent-local"') && /"msg":"agent is/.test(l));
   t.equal(lines.filter((l) => l.includes('"msg":"agent is outdated"')).length, 1, 'outdated logged once');
   t.equal(lines.filter((l) => l.includes('"msg":"agent is reporting again"')).length, 1, 'recovery logged once');

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { agentFamilies, agentsFamily, expectedFamily } from '../exporter/metrics/families.js';
 import { legacyFamilies } from '../exporter/metrics/legacy.js';
+import { probeFamilies, rttFamilyName } from '../exporter/metrics/probes.js';
 import { SelfMetrics } from '../exporter/metrics/self.js';
 import { FakeClock, originalReports, postReport, report, startTestExporter } from './helpers/exporter.js';
 
@@ -58,7 +59,7 @@ t.test('docs/metrics.md lists exactly the declared families', async (t) => {
   const doc = readFileSync(`${root}docs/metrics.md`, 'utf8');
   const documented = new Set([...doc.matchAll(/^\| `((?:netchecker|ncagent)_\w+)` \|/gm)].map((m) => m[1] as string));
   const selfNames = (await new SelfMetrics().registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('netchecker_'));
-  const declared = new Set([...agentFamilies, agentsFamily, expectedFamily, ...legacyFamilies].map((f) => f.name).concat(selfNames));
+  const declared = new Set([...agentFamilies, agentsFamily, expectedFamily, ...legacyFamilies, ...probeFamilies].map((f) => f.name).concat(selfNames, rttFamilyName));
   t.same([...documented].sort(), [...declared].sort());
 
   const perAgent = Number(/^## Series per agent: (\d+)$/m.exec(doc)?.[1]);

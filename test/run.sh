@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 # command -> Debian package that provides it
 PACKAGES=(
   "promtool:prometheus"
-  "alertmanager:prometheus-alertmanager"
+  "prometheus-alertmanager:prometheus-alertmanager"
   "amtool:prometheus-alertmanager"
   "openssl:openssl"
   "etcd:etcd-server"

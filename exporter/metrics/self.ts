@@ -4,11 +4,14 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { VERSION } from '../../lib/version.js';
 import { REJECT_REASONS, type RejectReason } from '../api/errors.js';
+import { STORE_OPS, type StoreHealth, type StoreOp } from '../store/store.js';
 
 export class SelfMetrics {
   readonly registry = new Registry();
   readonly #accepted: Counter;
   readonly #rejected: Counter<'reason'>;
+  readonly #storeErrors: Counter<'op'>;
+  #storeHealth: () => StoreHealth = () => ({ up: true, queued: 0 });
   readonly renderSeconds: Histogram;
   readonly verdictSeconds: Histogram;
 
@@ -33,6 +36,30 @@ export class SelfMetrics {
       registers,
     });
     for (const reason of REJECT_REASONS) this.#rejected.inc({ reason }, 0);
+    this.#storeErrors = new Counter({
+      name: 'netchecker_store_errors_total',
+      help: 'Store operations that failed or timed out, by operation (put, delete, load, watch, lease); etcd store only.',
+      labelNames: ['op'],
+      registers,
+    });
+    for (const op of STORE_OPS) this.#storeErrors.inc({ op }, 0);
+    const health = (): StoreHealth => this.#storeHealth();
+    new Gauge({
+      name: 'netchecker_store_up',
+      help: '1 while the store answers and this exporter sees every change in it (always 1 for the memory store).',
+      registers,
+      collect() {
+        this.set(health().up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'netchecker_store_queued_writes',
+      help: 'Reports and deletes accepted during a store outage, waiting to be written back.',
+      registers,
+      collect() {
+        this.set(health().queued);
+      },
+    });
     this.renderSeconds = new Histogram({
       name: 'netchecker_metrics_render_seconds',
       help: 'Time to render the agent series of one /metrics scrape, in seconds.',
@@ -53,5 +80,14 @@ export class SelfMetrics {
 
   rejected(reason: RejectReason): void {
     this.#rejected.inc({ reason });
+  }
+
+  storeError(op: StoreOp): void {
+    this.#storeErrors.inc({ op });
+  }
+
+  /** Where netchecker_store_up and netchecker_store_queued_writes are read from at scrape time. */
+  watchStore(health: () => StoreHealth): void {
+    this.#storeHealth = health;
   }
 }

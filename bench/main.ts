@@ -1,0 +1,95 @@
+// `npm run bench [-- --quick]`: ingest, scale and agent benchmarks, printed as a table with the
+// targets of design.md; the full run also writes docs/performance.md. --quick uses small sizes
+// and short windows, asserts nothing about speed, and runs in the test suite so the harness
+// never rots.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { buildReport } from '../agent/report.js';
+import { benchAgent } from './agent.js';
+import { benchIngest } from './ingest.js';
+import { fmt } from './lib.js';
+import { benchScale } from './scale.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function ourAgentReport(): string {
+  const ping = { url: 'http://netchecker-service:8081/api/v1/ping', result: 'ok' as const, httpCode: 200, phasesMs: { dns: 0.4, connect: 0.3, first_byte: 1.1, transfer: 0.1, total: 1.9 } };
+  return JSON.stringify(
+    buildReport({
+      config: { intervalSeconds: 15, nodeName: 'node-1', name: 'netchecker-agent-abcde', network: 'pod', zeroExtenderLength: 1500 },
+      probes: [],
+      ping,
+      nslookup: { 'netchecker-service': ['10.96.0.10'] },
+      interfaces: os.networkInterfaces(),
+      nowMs: Date.now(),
+      nodeUptimeSeconds: 1250,
+    }),
+  );
+}
+
+async function main(): Promise<number> {
+  const quick = process.argv.includes('--quick');
+  const plan = quick
+    ? { seconds: 1, runs: 1, sizes: [100, 500], samples: 3, agentWindow: 3 }
+    : { seconds: 8, runs: 3, sizes: [1000, 5000, 10000], samples: 9, agentWindow: 60 };
+  const payloads = {
+    'original agent': readFileSync(`${root}test/fixtures/original-agent/report-hostnet.json`, 'utf8'),
+    'our agent': ourAgentReport(),
+  };
+  const out: string[] = [];
+  const say = (line = ''): void => {
+    out.push(line);
+    process.stdout.write(`${line}\n`);
+  };
+
+  say('## Ingest (memory store), reports/s');
+  say();
+  say('| payload | connection | exporter | bare node:http | ratio | target |');
+  say('|---|---|---|---|---|---|');
+  for (const r of await benchIngest(payloads, plan)) {
+    const target = r.connection === 'fresh' ? 0.7 : 0.5;
+    say(`| ${r.payload} | ${r.connection} | ${fmt(r.exporterRps)} | ${fmt(r.ceilingRps)} | ${fmt(r.ratio, 2)} | >= ${target} ${r.ratio >= target ? 'met' : 'MISSED'} |`);
+  }
+  say();
+  say('## Scale (every agent expected and reporting a full hostnet report)');
+  say();
+  say('| agents | /metrics median ms | /metrics MB | connectivity_check median ms | exporter RSS MB |');
+  say('|---|---|---|---|---|');
+  const scale = await benchScale(plan.sizes, payloads['original agent'], plan.samples);
+  for (const r of scale) say(`| ${fmt(r.agents)} | ${fmt(r.metricsMs, 1)} | ${fmt(r.metricsBytes / 1e6, 1)} | ${fmt(r.checkMs, 2)} | ${fmt(r.rssBytes / 1e6)} |`);
+  const small = scale[0];
+  const large = scale[scale.length - 1];
+  if (small && large) say(`\n${fmt(large.agents)}/${fmt(small.agents)} /metrics time ratio: ${fmt(large.metricsMs / small.metricsMs, 1)} (agents ratio ${fmt(large.agents / small.agents)}; target <= 12 for 10k/1k)`);
+  say();
+  say('## Agent');
+  say();
+  const a = await benchAgent(15, plan.agentWindow);
+  say(`One agent at a ${a.intervalSeconds} s interval over ${a.windowSeconds} s: RSS ${fmt(a.rssBytes / 1e6)} MB (target <= 70), CPU ${fmt(a.cpuPercent, 2)}% of a core (target <= 1).`);
+
+  if (!quick) {
+    const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+    writeFileSync(
+      `${root}docs/performance.md`,
+      [
+        '# Performance',
+        '',
+        `Measured by \`npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} x ${cpu}, ${fmt(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.versions.node}.`,
+        'Load from wrk (one thread, its own process) on loopback; exporter and ceiling are separate processes; each figure is the median of the runs.',
+        '',
+        ...out,
+        '',
+      ].join('\n'),
+    );
+  }
+  return 0;
+}
+
+main().then(
+  (code) => (process.exitCode = code),
+  (e: unknown) => {
+    process.stderr.write(`bench: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);

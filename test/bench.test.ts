@@ -1,0 +1,23 @@
+// The benchmark harness runs (quick mode) so it never rots. Speed is not asserted here: the
+// figures are for docs/performance.md, produced by a full `npm run bench`.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+
+const main = fileURLToPath(new URL('../dist/bench/main.js', import.meta.url));
+
+t.test('npm run bench -- --quick measures every figure', async (t) => {
+  if (!existsSync(main)) return void t.fail(`${main} is missing: run "npm run build"`);
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [main, '--quick'], { timeout: 170_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+    );
+  });
+  t.equal(code, 0, stderr);
+  t.match(stdout, /^\| original agent \| fresh \| [\d,]+ \| [\d,]+ \| [\d.]+ \|/m, 'ingest, fresh connections, against the ceiling');
+  t.match(stdout, /^\| our agent \| keep-alive \| [\d,]+ \| [\d,]+ \| [\d.]+ \|/m, 'ingest with keep-alive, our payload');
+  t.match(stdout, /^\| 500 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d,]+ \|$/m, 'scale row');
+  t.match(stdout, /\/metrics time ratio: [\d.]+/);
+  t.match(stdout, /One agent at a 15 s interval over 3 s: RSS [\d,]+ MB .*CPU [\d.]+% of a core/);
+});

@@ -50,9 +50,12 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
   const reports = reportHandlers({ monitor, store, self, maxBodyBytes: config.maxBodyBytes });
   const metrics = async (_req: unknown, res: Parameters<typeof sendText>[0]): Promise<void> => {
     const end = self.renderSeconds.startTimer();
-    const agents = monitor.metricsText();
+    const chunks = monitor.metricsChunks();
     end();
-    sendText(res, 200, agents + (await self.registry.metrics()), 'text/plain; version=0.0.4; charset=utf-8');
+    chunks.push(Buffer.from(await self.registry.metrics()));
+    const body = Buffer.concat(chunks);
+    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': body.length });
+    res.end(body);
   };
   const routes: Route[] = [
     { path: '/api/v1/agents/:name', methods: { POST: reports.post, GET: reports.getOne }, strictQuery: true },

@@ -91,17 +91,20 @@ export class Monitor {
     return this.#verdict as Verdict;
   }
 
-  /** The agent series (presence, counts and, when on, legacy) in the Prometheus text format. */
-  metricsText(): string {
+  /** The agent series (presence, probes, counts and, when on, legacy) in the Prometheus text format, as byte chunks. */
+  metricsChunks(): Buffer[] {
     const v = this.verdict();
     const counts = countRows(v.agents);
-    return (
-      this.#series.text() +
-      this.#probes.text() +
-      renderRows(agentsFamily, counts.byState) +
-      renderRows(expectedFamily, counts.expected) +
-      (this.#o.legacyMetrics ? this.#legacy.text() : '')
-    );
+    const out: Buffer[] = [];
+    this.#series.appendTo(out);
+    this.#probes.appendTo(out);
+    out.push(Buffer.from(renderRows(agentsFamily, counts.byState) + renderRows(expectedFamily, counts.expected)));
+    if (this.#o.legacyMetrics) this.#legacy.appendTo(out);
+    return out;
+  }
+
+  metricsText(): string {
+    return Buffer.concat(this.metricsChunks()).toString();
   }
 
   get startedMonoMs(): number {

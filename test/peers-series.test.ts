@@ -38,7 +38,14 @@ function render(list: PeerCandidate[], failing: ReadonlySet<string> = new Set(),
     records.set(a.name, { name: a.name, report, receivedMonoMs: 0, receivedWallMs: 0 });
   }
   metrics.refresh(list, (name) => records.get(name));
-  return { text: metrics.text(), metrics };
+  return { text: exposition(metrics), metrics };
+}
+
+/** The probe families' exposition as a scrape would send it. */
+function exposition(m: { appendTo(out: Buffer[]): void }): string {
+  const out: Buffer[] = [];
+  m.appendTo(out);
+  return Buffer.concat(out).toString();
 }
 
 const perAgent = (text: string, name: string): number => text.split('\n').filter((l) => l.includes(`agent="${name}"`)).length;
@@ -76,7 +83,7 @@ t.test('starved rounds stay out of the RTT histogram', async (t) => {
   const [a] = agents(1) as [PeerCandidate];
   const report = fullReport(a, agents(2).slice(2), new Set());
   m.ingest(a.name, { ...report, integrity: { eventLoopLagMs: 900, cpuThrottledRatio: null, starved: true } });
-  t.match(m.text(), /netchecker_peer_rtt_seconds_count\{network="pod",peer_network="pod"\} 0/);
+  t.match(exposition(m), /netchecker_peer_rtt_seconds_count\{network="pod",peer_network="pod"\} 0/);
   m.ingest(a.name, report);
-  t.match(m.text(), /netchecker_peer_rtt_seconds_count\{network="pod",peer_network="pod"\} 1/);
+  t.match(exposition(m), /netchecker_peer_rtt_seconds_count\{network="pod",peer_network="pod"\} 1/);
 });

@@ -226,7 +226,8 @@ export class ProbeMetrics {
     }
   }
 
-  text(): string {
-    return this.#series.text() + this.#rtt.text();
+  appendTo(out: Buffer[]): void {
+    this.#series.appendTo(out);
+    out.push(Buffer.from(this.#rtt.text()));
   }
 }

@@ -9,7 +9,8 @@ export const checkFlags: readonly FlagSpec[] = [
   { name: 'timeout', kind: 'number', metavar: 'SECONDS', default: 10, help: 'Give up after this long (exit 2).' },
 ];
 
-interface CheckAgent {
+/** One agent in connectivity_check's per-agent list. */
+export interface CheckAgent {
   name: string;
   node: string;
   network: string;

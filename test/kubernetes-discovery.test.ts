@@ -1,18 +1,11 @@
 // --discovery kubernetes against the fake API server, driven by the real client library: the
 // expected set follows pods and nodes, with a reason for every agent that is not reporting.
 import t from 'tap';
+import type { CheckAgent } from '../check/main.js';
 import { eventually } from './helpers/cli.js';
 import { FakeClock, postReport, report, sample, startTestExporter } from './helpers/exporter.js';
 import { agentPod, discoveryArgs, FakeKube, node } from './helpers/fake-kube.js';
 
-interface CheckAgent {
-  name: string;
-  node: string;
-  network: string;
-  state: string;
-  reason: string;
-  expected: boolean;
-}
 interface Check {
   status: number;
   Message: string;

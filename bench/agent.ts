@@ -1,29 +1,57 @@
-// The agent's own cost: resident memory and CPU share of one agent process reporting to an
-// exporter at a given interval, measured from /proc over a window.
+// The agent's own cost: resident memory and CPU share of agent processes that report to an
+// exporter and probe each other (11 agents on loopback, so each has 10 peers), measured from
+// /proc over a window that starts once every agent probes its 10 peers.
 
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CLI, cpuSeconds, rssBytes, startExporter } from './lib.js';
+import { CLI, cpuSeconds, median, rssBytes, startExporter } from './lib.js';
 
 export interface AgentRow {
   intervalSeconds: number;
   windowSeconds: number;
+  peers: number;
+  /** Medians over the agents. */
   rssBytes: number;
   cpuPercent: number;
 }
 
+const PEERS = 10;
+
 export async function benchAgent(intervalSeconds: number, windowSeconds: number): Promise<AgentRow> {
-  const exporter = await startExporter([]);
-  const agent = spawn(process.execPath, [CLI, 'agent', '--server', exporter.url, '--name', 'bench-agent', '--interval', String(intervalSeconds), '--log-level', 'warn'], { stdio: 'ignore' });
+  const exporter = await startExporter(['--mesh-peers', String(PEERS)]);
+  const agents: ChildProcess[] = [];
   try {
-    await sleep(2000); // start-up (module loading, first report) is not the steady state
-    const pid = agent.pid as number;
-    const cpu0 = cpuSeconds(pid);
+    for (let i = 0; i <= PEERS; i++) {
+      const args = [CLI, 'agent', '--server', exporter.url, '--name', `bench-agent-${i}`, '--node', `node-${i}`, '--interval', String(intervalSeconds), '--listen', '127.0.0.1:0', '--log-level', 'warn'];
+      agents.push(spawn(process.execPath, args, { stdio: 'ignore' }));
+    }
+    await everyAgentProbing(exporter.url, agents.length, 3 * intervalSeconds * 1000 + 10_000);
+    const pids = agents.map((a) => a.pid as number);
+    const cpu0 = pids.map(cpuSeconds);
     await sleep(windowSeconds * 1000);
-    const cpu = cpuSeconds(pid) - cpu0;
-    return { intervalSeconds, windowSeconds, rssBytes: rssBytes(pid), cpuPercent: (100 * cpu) / windowSeconds };
+    const cpu = pids.map((pid, i) => cpuSeconds(pid) - (cpu0[i] as number));
+    return {
+      intervalSeconds,
+      windowSeconds,
+      peers: PEERS,
+      rssBytes: median(pids.map(rssBytes)),
+      cpuPercent: median(cpu.map((s) => (100 * s) / windowSeconds)),
+    };
   } finally {
-    agent.kill('SIGTERM');
+    for (const a of agents) a.kill('SIGTERM');
     await exporter.stop();
+  }
+}
+
+/** Waits until every agent's last round probed all its peers (the mesh needs a round to form). */
+async function everyAgentProbing(url: string, count: number, limitMs: number): Promise<void> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    const text = await fetch(`${url}/metrics`).then((r) => r.text());
+    const probed = new Map<string, number>();
+    for (const m of text.matchAll(/^netchecker_agent_peers\{agent="([^"]+)"[^}]*\} (\d+)$/gm)) probed.set(m[1] as string, (probed.get(m[1] as string) ?? 0) + Number(m[2]));
+    if (probed.size === count && [...probed.values()].every((n) => n === PEERS)) return;
+    if (Date.now() > until) throw new Error(`agents did not all probe ${PEERS} peers within ${limitMs} ms: ${JSON.stringify([...probed])}`);
+    await sleep(500);
   }
 }

@@ -1,11 +1,12 @@
-// Scale: N agents with full reports in one exporter; the time and size of /metrics, the latency
-// of connectivity_check with N expected agents, and the exporter's memory.
+// Scale: N agents with full reports in one exporter that learns the expected agents from the
+// fake Kubernetes API server (N/2 nodes, a pod-network and a host-network agent on each): the
+// time and size of /metrics, the latency of connectivity_check and the Kubernetes API calls it
+// makes, and the exporter's memory.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { agentPod, discoveryArgs, FakeKube, type KubeObject, node } from '../test/helpers/fake-kube.js';
 import { median, rssBytes, startExporter } from './lib.js';
 
 export interface ScaleRow {
@@ -13,6 +14,8 @@ export interface ScaleRow {
   metricsMs: number;
   metricsBytes: number;
   checkMs: number;
+  /** Requests the exporter made to the Kubernetes API while the checks were answered. */
+  checkApiCalls: number;
   rssBytes: number;
 }
 
@@ -40,29 +43,52 @@ async function timed(url: string, times: number): Promise<{ ms: number; bytes: n
   return { ms: median(ms), bytes };
 }
 
-/** One exporter per size; every agent expected (static list) and reporting `body`. */
+/** One exporter per size; every agent expected (a pod in the fake API) and reporting `body`. */
 export async function benchScale(sizes: readonly number[], body: string, samples: number): Promise<ScaleRow[]> {
   const rows: ScaleRow[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'netchecker-bench-'));
   for (const n of sizes) {
-    const names = Array.from({ length: n }, (_, i) => `netchecker-agent-${i}`);
-    const file = join(dir, `expect-${n}.txt`);
-    writeFileSync(file, `${names.join('\n')}\n`);
-    const exporter = await startExporter(['--expect-file', file, '--startup-grace', '0']);
+    const kube = await FakeKube.start();
+    const names: string[] = [];
+    const nodes: KubeObject[] = [];
+    const pods: KubeObject[] = [];
+    for (let i = 0; i < n / 2; i++) {
+      nodes.push(node(`node-${i}`));
+      for (const hostNetwork of [false, true]) {
+        const name = `netchecker-agent-${hostNetwork ? 'hostnet-' : ''}${i}`;
+        names.push(name);
+        pods.push(agentPod(name, { node: `node-${i}`, hostNetwork }));
+      }
+    }
+    kube.apply('nodes', ...nodes);
+    kube.apply('pods', ...pods);
+    const exporter = await startExporter([...discoveryArgs(kube), '--startup-grace', '0']);
     try {
-      for (let i = 0; i < n; i += 32) {
+      for (let i = 0; i < names.length; i += 32) {
         const batch = names.slice(i, i + 32).map(async (name) => {
-          const r = await call(`${exporter.url}/api/v1/agents/${name}`, 'POST', body.replace(/"nodename":"[^"]*"/, `"nodename":"node-${name.slice(18)}"`));
+          const r = await call(`${exporter.url}/api/v1/agents/${name}`, 'POST', body.replace(/"nodename":"[^"]*"/, `"nodename":"node-${name.replace(/\D/g, '')}"`));
           if (r.status !== 200) throw new Error(`report for ${name}: HTTP ${r.status}`);
         });
         await Promise.all(batch);
       }
+      await passing(`${exporter.url}/api/v1/connectivity_check`, n);
       const metrics = await timed(`${exporter.url}/metrics`, samples);
+      const apiBefore = kube.requests().length;
       const check = await timed(`${exporter.url}/api/v1/connectivity_check`, samples * 5);
-      rows.push({ agents: n, metricsMs: metrics.ms, metricsBytes: metrics.bytes, checkMs: check.ms, rssBytes: rssBytes(exporter.child.pid as number) });
+      const checkApiCalls = kube.requests().length - apiBefore;
+      rows.push({ agents: n, metricsMs: metrics.ms, metricsBytes: metrics.bytes, checkMs: check.ms, checkApiCalls, rssBytes: rssBytes(exporter.child.pid as number) });
     } finally {
       await exporter.stop();
+      await kube.close();
     }
   }
   return rows;
+}
+
+/** Waits (up to 60 s) until the check passes: the informer holds all n pods and every report counts. */
+async function passing(url: string, n: number): Promise<void> {
+  const until = Date.now() + 60_000;
+  while ((await call(url, 'GET')).status !== 200) {
+    if (Date.now() > until) throw new Error(`connectivity_check did not pass with ${n} agents within 60 s`);
+    await sleep(200);
+  }
 }

@@ -28,6 +28,7 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { name: 'peer-attempts', kind: 'number', default: 3, help: 'HTTP round trips per peer per round; unanswered ones count as loss.' },
   { name: 'mtu-sizes', kind: 'string', metavar: 'BYTES,...', default: '1200,1400,1450,1500', help: 'Packet sizes of the don\'t-fragment path MTU probes to the exporter and peers; empty turns them off.' },
   { name: 'icmp', kind: 'bool', default: true, help: 'ICMP probes through the system ping (needs CAP_NET_RAW or ping_group_range); --no-icmp turns them off.' },
+  { name: 'token-file', kind: 'string', metavar: 'PATH', env: 'NETCHECKER_TOKEN_FILE', help: 'File with the bearer token sent with each report, re-read before every report (deploy/ mounts a projected service account token at /var/run/secrets/netchecker/token); default: no token.' },
 ];
 
 /** Probes beyond the original's: DNS, peer mesh, ICMP and path MTU. */
@@ -58,6 +59,8 @@ export interface AgentConfig {
   readonly network: Network;
   readonly logLevel: LogLevel;
   readonly probes: ProbeConfig;
+  /** --token-file: sent as Authorization: Bearer; null: no token (the exporter runs --auth none). */
+  readonly tokenFile: string | null;
 }
 
 export type ParsedAgentConfig =
@@ -105,6 +108,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
         network: networkOf(name, (network as Network | undefined) ?? null),
         logLevel: logLevel as LogLevel,
         probes: probeConfig(v, serverUrl, env),
+        tokenFile: (v['token-file'] as string | undefined) || null,
       }),
     };
   } catch (e) {

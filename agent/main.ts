@@ -8,6 +8,7 @@ import { agentHelpText, parseAgentConfig, type AgentConfig } from './config.js';
 import { runSchedule } from './loop.js';
 import { ExtraProbes } from './probes/round.js';
 import { sendReport, type SendResult } from './send.js';
+import { TokenFile } from './token.js';
 
 export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const parsed = parseAgentConfig(argv, env);
@@ -50,9 +51,11 @@ export async function runAgent(config: AgentConfig, { signal, log }: RunAgentOpt
   logger.info('agent started', { version: VERSION, server: config.serverUrl, interval_seconds: config.intervalSeconds, network: config.network });
   let delivery: Delivery = 'unknown';
   const extras = await ExtraProbes.start(config, logger);
+  const tokens = config.tokenFile === null ? null : new TokenFile(config.tokenFile, logger);
   await runSchedule(config.intervalSeconds * 1000, signal, async ({ index, deadlineMs }) => {
     const report = await collectReport(config, extras);
-    const sent = await sendReport(config.reportUrl, JSON.stringify(report), { timeoutMs: config.timeoutMs, deadlineMs, stop: signal });
+    const token = (await tokens?.read()) ?? null;
+    const sent = await sendReport(config.reportUrl, JSON.stringify(report), { timeoutMs: config.timeoutMs, deadlineMs, stop: signal, token });
     logger.debug('report sent', { slot: index, ...sendFields(sent) });
     delivery = logDelivery(logger, delivery, sent);
   });

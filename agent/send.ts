@@ -26,6 +26,8 @@ export interface SendOptions {
   stop?: AbortSignal;
   /** Jitter source, for tests. */
   random?: () => number;
+  /** Sent as Authorization: Bearer (--token-file); null or absent: no header. */
+  token?: string | null;
 }
 
 type Attempt = { status: number } | { error: ResultClass; detail: string };
@@ -43,7 +45,7 @@ export async function sendReport(url: string, body: string, opts: SendOptions): 
   const random = opts.random ?? Math.random;
   for (let attempt = 1; ; attempt++) {
     const left = opts.deadlineMs - now();
-    const a = await postOnce(url, body, Math.min(opts.timeoutMs, Math.max(left, MIN_ATTEMPT_MS)));
+    const a = await postOnce(url, body, Math.min(opts.timeoutMs, Math.max(left, MIN_ATTEMPT_MS)), opts.token ?? null);
     if ('status' in a && a.status >= 200 && a.status < 300) return { ok: true, status: a.status, attempts: attempt };
     const wait = backoffMs(attempt, random);
     if (!retryable(a) || now() + wait + MIN_ATTEMPT_MS > opts.deadlineMs) return failure(a, attempt);
@@ -58,7 +60,7 @@ function failure(a: Attempt, attempts: number): SendResult {
     : { ok: false, status: null, error: a.error, detail: a.detail, attempts };
 }
 
-function postOnce(url: string, body: string, timeoutMs: number): Promise<Attempt> {
+function postOnce(url: string, body: string, timeoutMs: number, token: string | null): Promise<Attempt> {
   return new Promise((resolve) => {
     const timeout = AbortSignal.timeout(Math.ceil(timeoutMs));
     const fail = (err: unknown): void =>
@@ -71,7 +73,7 @@ function postOnce(url: string, body: string, timeoutMs: number): Promise<Attempt
       method: 'POST',
       agent: false,
       signal: timeout,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' },
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     });
     req.once('response', (res) => {
       const status = res.statusCode ?? 0;

@@ -1,6 +1,7 @@
 // The agent's own cost: resident memory and CPU share of agent processes that report to an
 // exporter and probe each other (11 agents on loopback, so each has 10 peers), measured from
-// /proc over a window that starts once every agent probes its 10 peers.
+// /proc over a window that starts once every agent probes its 10 peers. The agents run with the
+// Node flags the DaemonSets give them (test/deploy-manifests.test.ts keeps the two the same).
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,16 +14,21 @@ export interface AgentRow {
   /** Medians over the agents. */
   rssBytes: number;
   cpuPercent: number;
+  /** RSS of a Node process that does nothing, with the same flags: the floor under the agent's. */
+  bareNodeRssBytes: number;
 }
 
 const PEERS = 10;
+
+/** Node flags of the agent containers: see the comment at `command` in deploy/base/agent.yaml. */
+export const AGENT_NODE_FLAGS: readonly string[] = ['--single-threaded'];
 
 export async function benchAgent(intervalSeconds: number, windowSeconds: number): Promise<AgentRow> {
   const exporter = await startExporter(['--mesh-peers', String(PEERS)]);
   const agents: ChildProcess[] = [];
   try {
     for (let i = 0; i <= PEERS; i++) {
-      const args = [CLI, 'agent', '--server', exporter.url, '--name', `bench-agent-${i}`, '--node', `node-${i}`, '--interval', String(intervalSeconds), '--listen', '127.0.0.1:0', '--log-level', 'warn'];
+      const args = [...AGENT_NODE_FLAGS, CLI, 'agent', '--server', exporter.url, '--name', `bench-agent-${i}`, '--node', `node-${i}`, '--interval', String(intervalSeconds), '--listen', '127.0.0.1:0', '--log-level', 'warn'];
       agents.push(spawn(process.execPath, args, { stdio: 'ignore' }));
     }
     await everyAgentProbing(exporter.url, agents.length, 3 * intervalSeconds * 1000 + 10_000);
@@ -30,12 +36,16 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
     const cpu0 = pids.map(cpuSeconds);
     await sleep(windowSeconds * 1000);
     const cpu = pids.map((pid, i) => cpuSeconds(pid) - (cpu0[i] as number));
+    const bare = spawn(process.execPath, [...AGENT_NODE_FLAGS, '-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+    agents.push(bare);
+    await sleep(1000);
     return {
       intervalSeconds,
       windowSeconds,
       peers: PEERS,
       rssBytes: median(pids.map(rssBytes)),
       cpuPercent: median(cpu.map((s) => (100 * s) / windowSeconds)),
+      bareNodeRssBytes: rssBytes(bare.pid as number),
     };
   } finally {
     for (const a of agents) a.kill('SIGTERM');

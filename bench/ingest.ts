@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, run, type Server, startExporter, startServer, wrkRate } from './lib.js';
+import { cpuSeconds, median, run, type Server, startExporter, startServer, wrkRate, wrkRequests } from './lib.js';
 
 export interface IngestRow {
   payload: string;
@@ -14,6 +14,12 @@ export interface IngestRow {
   exporterRps: number;
   ceilingRps: number;
   ratio: number;
+  /**
+   * CPU time (user + system) per report of each server process. The machine's other load moves
+   * the rates; it moves these much less, so they show where the gap is.
+   */
+  exporterCpuUs: number;
+  ceilingCpuUs: number;
 }
 
 /** wrk script: POST the body to /api/v1/agents/agent-N for 1,000 rotating agent names. */
@@ -47,15 +53,29 @@ export async function benchIngest(payloads: Record<string, string>, opts: { seco
       for (const fresh of [true, false]) {
         const lua = script(dir, bodyFile, fresh);
         const rates = { exporter: [] as number[], ceiling: [] as number[] };
-        const load = async (s: Server): Promise<number> =>
-          wrkRate(await run('wrk', ['-t', '1', '-c', fresh ? '16' : '32', '-d', `${opts.seconds}s`, '-s', lua, s.url]));
+        const cpu = { exporter: [] as number[], ceiling: [] as number[] };
+        const load = async (s: Server, side: 'exporter' | 'ceiling'): Promise<void> => {
+          const pid = s.child.pid as number;
+          const cpu0 = cpuSeconds(pid);
+          const out = await run('wrk', ['-t', '1', '-c', fresh ? '16' : '32', '-d', `${opts.seconds}s`, '-s', lua, s.url]);
+          rates[side].push(wrkRate(out));
+          cpu[side].push(((cpuSeconds(pid) - cpu0) * 1e6) / wrkRequests(out));
+        };
         for (let i = 0; i < opts.runs; i++) {
-          rates.exporter.push(await load(exporter));
-          rates.ceiling.push(await load(ceiling));
+          await load(exporter, 'exporter');
+          await load(ceiling, 'ceiling');
         }
         const exporterRps = median(rates.exporter);
         const ceilingRps = median(rates.ceiling);
-        rows.push({ payload, connection: fresh ? 'fresh' : 'keep-alive', exporterRps, ceilingRps, ratio: exporterRps / ceilingRps });
+        rows.push({
+          payload,
+          connection: fresh ? 'fresh' : 'keep-alive',
+          exporterRps,
+          ceilingRps,
+          ratio: exporterRps / ceilingRps,
+          exporterCpuUs: median(cpu.exporter),
+          ceilingCpuUs: median(cpu.ceiling),
+        });
       }
     }
   } finally {

@@ -77,6 +77,13 @@ export function wrkRate(output: string): number {
   return Number(m[1]);
 }
 
+/** Requests wrk completed (its "N requests in" line). */
+export function wrkRequests(output: string): number {
+  const m = /(\d+) requests in/.exec(output);
+  if (!m) throw new Error(`unexpected wrk output:\n${output}`);
+  return Number(m[1]);
+}
+
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }

@@ -3,6 +3,7 @@
 
 import { type FlagSpec, parseFlags, parseHostPort, splitList } from '../lib/flags.js';
 import { isLogLevel, type LogLevel } from '../lib/log.js';
+import { type AuthConfig, authFlags, parseAuthConfig } from './auth/config.js';
 import { type EtcdConfig, etcdFlags, parseEtcdConfig } from './store/etcd-config.js';
 import { stores } from './store/stores.js';
 import { type KubernetesConfig, kubernetesFlags, parseKubernetesConfig } from './discovery/kubernetes-config.js';
@@ -23,8 +24,10 @@ export const exporterFlags: readonly FlagSpec[] = [
   { name: 'max-body-bytes', kind: 'number', metavar: 'BYTES', default: 4 * 1024 * 1024, help: 'Largest report body accepted; larger ones get 413.' },
   { name: 'legacy-metrics', kind: 'bool', default: true, help: 'Serve the original server\'s ncagent_* series on /metrics (--no-legacy-metrics to turn off).' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn or error.' },
+  { name: 'shutdown-delay', kind: 'number', metavar: 'SECONDS', default: 5, help: 'On SIGTERM, /readyz fails at once and the exporter keeps serving this long (Service endpoints and kube-proxy catch up), then closes; it exits at the latest 10 s later.' },
   { name: 'mesh-peers', kind: 'number', metavar: 'K', default: 10, help: 'Peers each agent probes (everybody when the cluster is smaller); every agent is probed by at least K others.' },
   ...etcdFlags,
+  ...authFlags,
 ];
 
 export interface ExporterConfig {
@@ -46,6 +49,10 @@ export interface ExporterConfig {
   readonly legacyMetrics: boolean;
   readonly meshPeers: number;
   readonly logLevel: LogLevel;
+  /** --auth and --metrics-auth (docs/security.md). */
+  readonly auth: AuthConfig;
+  /** Drain delay after SIGTERM (--shutdown-delay). */
+  readonly shutdownDelaySeconds: number;
 }
 
 export type ConfigResult = { ok: true; help: false; config: ExporterConfig } | { ok: true; help: true } | { ok: false; error: string };
@@ -70,6 +77,8 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
   if (!(store in stores)) return { ok: false, error: `--store must be one of ${Object.keys(stores).join(', ')}` };
   const etcd = parseEtcdConfig(v, store);
   if (!etcd.ok) return etcd;
+  const auth = parseAuthConfig(v, discovery);
+  if (!auth.ok) return auth;
   const range = (name: string, min: number, max: number, integer = true): string | null => {
     const n = v[name] as number;
     return n >= min && n <= max && (!integer || Number.isInteger(n)) ? null : `--${name} must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max}`;
@@ -78,7 +87,8 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
     range('report-ttl', 1, 86_400 * 30) ??
     range('startup-grace', 0, 3600, false) ??
     range('max-body-bytes', 1024, 256 * 1024 * 1024) ??
-    range('mesh-peers', 2, 256);
+    range('mesh-peers', 2, 256) ??
+    range('shutdown-delay', 0, 300, false);
   if (bad) return { ok: false, error: bad };
   if (!isLogLevel(v['log-level'])) return { ok: false, error: '--log-level must be debug, info, warn or error' };
   return {
@@ -100,6 +110,8 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
       legacyMetrics: v['legacy-metrics'] as boolean,
       meshPeers: v['mesh-peers'] as number,
       logLevel: v['log-level'],
+      auth: auth.value,
+      shutdownDelaySeconds: v['shutdown-delay'] as number,
     }),
   };
 }

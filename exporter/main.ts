@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { helpText } from '../lib/flags.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { checkHandler } from './api/check.js';
+import { reportAuths } from './auth/auth.js';
+import { protectMetrics } from './auth/metrics-auth.js';
 import { healthz, ping, readyz } from './api/health.js';
 import { peersHandler } from './api/peers.js';
 import { reportHandlers } from './api/reports.js';
@@ -13,6 +15,7 @@ import { discoveries } from './discovery/discoveries.js';
 import { SelfMetrics } from './metrics/self.js';
 import { type Clock, Monitor, systemClock } from './monitor.js';
 import { createHttpServer, type Route } from './server.js';
+import { closeServer, drainConnections, serveUntilSignal } from './shutdown.js';
 import { stores } from './store/stores.js';
 
 export const USAGE = 'netchecker exporter [flags]';
@@ -22,6 +25,8 @@ export interface RunningExporter {
   /** Base URL, e.g. http://127.0.0.1:8081 */
   readonly url: string;
   readonly monitor: Monitor;
+  /** Shutdown begins: /readyz answers 503, every answer closes its connection; still serving. */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -47,7 +52,13 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     failingStates: new Set(config.failingStates),
     legacyMetrics: config.legacyMetrics,
   });
-  const reports = reportHandlers({ monitor, store, self, maxBodyBytes: config.maxBodyBytes });
+  let draining = false;
+  const authDeps = { config: config.auth, kubeconfig: config.kubernetes.kubeconfig, discovery, clock, log };
+  const auth = await reportAuths[config.auth.mode](authDeps).catch(async (e: unknown) => {
+    await Promise.all([store.close(), discovery.close()]);
+    throw e;
+  });
+  const reports = reportHandlers({ monitor, store, self, maxBodyBytes: config.maxBodyBytes, auth });
   const metrics = async (_req: unknown, res: Parameters<typeof sendText>[0]): Promise<void> => {
     const end = self.renderSeconds.startTimer();
     const chunks = monitor.metricsChunks();
@@ -57,21 +68,29 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': body.length });
     res.end(body);
   };
+  const guarded = config.auth.metrics === 'kubernetes' ? await protectMetrics(metrics, authDeps).catch(async (e: unknown) => {
+    auth?.close();
+    await Promise.all([store.close(), discovery.close()]);
+    throw e;
+  }) : metrics;
   const routes: Route[] = [
     { path: '/api/v1/agents/:name', methods: { POST: reports.post, GET: reports.getOne }, strictQuery: true },
     { path: '/api/v1/agents', methods: { GET: reports.list }, strictQuery: true },
     { path: '/api/v1/peers/:name', methods: { GET: peersHandler(monitor, store, config.meshPeers, clock) }, strictQuery: true },
     { path: '/api/v1/connectivity_check', methods: { GET: checkHandler(monitor, discovery) }, strictQuery: true },
     { path: '/api/v1/ping', methods: { GET: ping } },
-    { path: '/metrics', methods: { GET: metrics } },
+    { path: '/metrics', methods: { GET: guarded } },
     { path: '/healthz', methods: { GET: healthz } },
-    { path: '/readyz', methods: { GET: readyz(store, discovery) } },
+    { path: '/readyz', methods: { GET: readyz(store, discovery, () => draining) } },
   ];
   const server = createHttpServer(routes, log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${config.host}:${config.port}: ${e.code ?? e.message}`)));
-    server.listen(config.port, config.host, resolve);
+    // Agents connect afresh per report: a deep accept queue (Linux caps it at net.core.somaxconn)
+    // rides out a GC pause without dropping SYNs, which clients would retry only 1 s later.
+    server.listen({ port: config.port, host: config.host, backlog: 4096 }, resolve);
   }).catch(async (e: unknown) => {
+    auth?.close();
     await Promise.all([store.close(), discovery.close()]); // an etcd client or informers would keep the process alive
     throw e;
   });
@@ -84,12 +103,15 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
   return {
     url,
     monitor,
+    drain() {
+      if (draining) return;
+      draining = true;
+      drainConnections(server);
+    },
     async close() {
       clearInterval(tick);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      await closeServer(server);
+      auth?.close();
       await Promise.all([store.close(), discovery.close()]);
     },
   };
@@ -113,11 +135,5 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
     log.error('cannot start', { error: (e as Error).message });
     return 1;
   }
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  log.info('shutting down', { signal });
-  await exporter.close();
-  return 0;
+  return serveUntilSignal(exporter, { delayMs: parsed.config.shutdownDelaySeconds * 1000, log, exit: (code) => process.exit(code), signals: process });
 }

@@ -3,7 +3,10 @@
 // on Ctrl-C. An agent that dies is reported and left dead (so a killed agent shows as outdated).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { type FlagSpec, helpText, parseFlags, parseHostPort } from '../lib/flags.js';
 
@@ -12,6 +15,7 @@ export const localFlags: readonly FlagSpec[] = [
   { name: 'interval', kind: 'number', metavar: 'SECONDS', default: 5, help: 'Agents\' report interval.' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'Log level of the exporter and agents.' },
   { name: 'dns-server', kind: 'string', metavar: 'IP[:PORT],...', default: '', help: 'Resolvers the agents probe; without it the agents skip DNS (they never fall back to this machine\'s resolver).' },
+  { name: 'auth', kind: 'string', default: 'token', help: 'token: the exporter takes reports only with a secret generated for this run and given to the agents; none: from anyone.' },
 ];
 
 export const LOCAL_AGENTS = [
@@ -45,12 +49,39 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
     process.stderr.write('netchecker local: --interval must be an integer from 1 to 3600\n');
     return 2;
   }
+  const authMode = String(parsed.values.auth);
+  if (authMode !== 'token' && authMode !== 'none') {
+    process.stderr.write('netchecker local: --auth must be token or none\n');
+    return 2;
+  }
+  // A fresh secret per run, readable by this user only, removed when local stops.
+  const secretDir = authMode === 'token' ? mkdtempSync(join(tmpdir(), 'netchecker-local-')) : null;
+  const tokenFile = secretDir && join(secretDir, 'token');
+  if (tokenFile) writeFileSync(tokenFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  try {
+    return await runLocal({ listen: String(parsed.values.listen), dnsServer: String(parsed.values['dns-server']), interval, logLevel, tokenFile });
+  } finally {
+    if (secretDir) rmSync(secretDir, { recursive: true, force: true });
+  }
+}
+
+interface LocalOptions {
+  readonly listen: string;
+  readonly dnsServer: string;
+  readonly interval: number;
+  readonly logLevel: string;
+  /** The shared secret's file (--auth token), null with --auth none. */
+  readonly tokenFile: string | null;
+}
+
+async function runLocal({ listen, dnsServer, interval, logLevel, tokenFile }: LocalOptions): Promise<number> {
   const exporter = self([
     'exporter',
-    `--listen=${String(parsed.values.listen)}`,
+    `--listen=${listen}`,
     `--expect=${LOCAL_AGENTS.map((a) => a.name).join(',')}`,
     `--startup-grace=${2 * interval}`,
     `--log-level=${logLevel}`,
+    ...(tokenFile ? ['--auth=token', `--auth-token-file=${tokenFile}`] : []),
   ]);
   const url = await exporterUrl(exporter);
   if (!url) {
@@ -61,8 +92,9 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   const agents = LOCAL_AGENTS.map((a) => {
     // Both agents serve a listener on loopback (free ports) and so probe each other as peers;
     // path MTU is off: on loopback it would only measure loopback's 64 KiB.
-    const probes = ['--listen=127.0.0.1:0', `--dns-server=${String(parsed.values['dns-server'])}`, '--mtu-sizes='];
-    const child = self(['agent', `--server=${url}`, `--name=${a.name}`, `--node=${hostname().toLowerCase()}`, `--network=${a.network}`, `--interval=${interval}`, `--log-level=${logLevel}`, ...probes]);
+    const probes = ['--listen=127.0.0.1:0', `--dns-server=${dnsServer}`, '--mtu-sizes='];
+    const token = tokenFile ? [`--token-file=${tokenFile}`] : [];
+    const child = self(['agent', `--server=${url}`, `--name=${a.name}`, `--node=${hostname().toLowerCase()}`, `--network=${a.network}`, `--interval=${interval}`, `--log-level=${logLevel}`, ...probes, ...token]);
     child.stderr?.pipe(process.stderr);
     child.on('exit', (code, signal) => process.stderr.write(`netchecker local: agent ${a.name} exited (${signal ?? `code ${code}`})\n`));
     return { ...a, child };
@@ -77,6 +109,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
       `  ${url}/metrics`,
       `  ${url}/api/v1/agents/`,
       `Or run: netchecker check --server ${url}`,
+      ...(tokenFile ? [`Reports need the secret in ${tokenFile} (another agent: --token-file ${tokenFile}).`] : []),
       'Ctrl-C stops everything.',
       '',
     ].join('\n'),

@@ -36,47 +36,145 @@ const fail = (field: string, rule: string): never => {
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Deepest nesting of arrays/objects in a JSON text, counted without parsing (strings skipped). */
-export function nestingDepth(text: string, stopAbove: number): number {
-  let depth = 0;
-  let max = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
+/**
+ * Arrays, objects and keys the largest valid report holds (address maps, probes with phases, DNS
+ * queries, peers, a few fixed fields), doubled for unknown keys the original ignored. JSON.parse of
+ * a body of millions of them (e.g. `[[],[],...]` up to --max-body-bytes) blocks the event loop for
+ * a good part of a second; counting them first costs one scan of a few ms.
+ */
+const MEMBERS_MAX =
+  2 * (2 * (1 + 2 * LIMITS.interfacesMax) + LIMITS.probesMax * (2 + 11 + PHASES.length) + LIMITS.dnsQueriesMax * 5 + LIMITS.peersMax * 8 + 64);
+
+/** Where a scan of a JSON text stands; a scan can stop at one offset and go on from another. */
+interface Scan {
+  depth: number;
+  max: number;
+  members: number;
+  inString: boolean;
+}
+
+/** Scans text[from, to) on from `s`: nesting and arrays, objects and keys, strings skipped. */
+function scan(s: Scan, text: string, from: number, to: number, maxDepth: number, maxMembers: number): void {
+  let { depth, max, members, inString } = s;
+  for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 0x5c) i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max && (max = depth) > stopAbove) return max;
+      if ((++depth > max && (max = depth) > maxDepth) || ++members > maxMembers) break;
+    } else if (c === 0x3a) {
+      if (++members > maxMembers) break;
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
-  return max;
+  Object.assign(s, { depth, max, members, inString });
 }
 
+/**
+ * Deepest nesting and number of arrays, objects and keys in a JSON text, counted without parsing
+ * (strings skipped); stops early once depth passes maxDepth or members pass maxMembers.
+ */
+export function jsonShape(text: string, maxDepth: number, maxMembers: number): { depth: number; members: number } {
+  const s: Scan = { depth: 0, max: 0, members: 0, inString: false };
+  scan(s, text, 0, text.length, maxDepth, maxMembers);
+  return { depth: s.max, members: s.members };
+}
+
+export const nestingDepth = (text: string, stopAbove: number): number => jsonShape(text, stopAbove, Infinity).depth;
+
+/*
+ * The original agent pads every report with "zero_extender":[0,0,...] (1,500 zeros, 3 KB of its
+ * 3.7 KB), which the server drops. Scanning and parsing that array was most of the cost of a
+ * report, so a top-level all-zero padding is compared with a string of zeros and cut
+ * from the text before the parse. Anything else (other values, other spacing or case, a second
+ * padding key) takes the general path, so the result is always what the general path gives.
+ */
+const PADDING_KEY = '"zero_extender":[';
+const ZEROS = '0,'.repeat(65_536);
+
+/** The all-zero padding as [start, end): key, array and one comma, so that the rest is the same object without it. */
+function paddingSpan(text: string): [number, number] | null {
+  const at = text.indexOf(PADDING_KEY);
+  if (at < 1) return null;
+  const open = at + PADDING_KEY.length;
+  const close = text.indexOf(']', open);
+  const n = close - open; // "0" or "0,0,...,0": odd lengths only
+  // Equality of two substrings is a memcmp; startsWith compares character by character.
+  if (close < 0 || (n > 0 && (n % 2 === 0 || n >= ZEROS.length || text.substring(open, close) !== ZEROS.substring(0, n)))) return null;
+  // Only where the cut leaves a body that is valid exactly when the whole one is: in an object
+  // that starts the text, between a `{` or `,` and the next key, or after a value and before `}`.
+  const before = text.charCodeAt(at - 1);
+  const after = text.charCodeAt(close + 1);
+  if (text.charCodeAt(0) !== 0x7b) return null;
+  if (after === 0x2c && text.charCodeAt(close + 2) === 0x22 && (before === 0x7b || before === 0x2c)) return [at, close + 2];
+  if (after === 0x7d && before === 0x2c && VALUE_ENDS.has(text.charCodeAt(at - 2))) return [at - 1, close + 1];
+  return null;
+}
+
+/** Last characters of a JSON value: a string, an array, an object, true/false, null, a number. */
+const VALUE_ENDS = new Set([0x22, 0x5d, 0x7d, 0x65, 0x6c, ...'0123456789'.split('').map((d) => d.charCodeAt(0))]);
+
+/** Arrays, objects and keys of the text (without its padding when it has one) and the text to parse. */
+function shapeOf(text: string): { depth: number; members: number; json: string; cut: boolean } {
+  const s: Scan = { depth: 0, max: 0, members: 0, inString: false };
+  const span = paddingSpan(text);
+  if (span) {
+    scan(s, text, 0, span[0], LIMITS.nestingMax, MEMBERS_MAX);
+    // The cut must sit between two members of the top-level object, outside any string.
+    if (s.depth === 1 && !s.inString) {
+      scan(s, text, span[1], text.length, LIMITS.nestingMax, MEMBERS_MAX);
+      return { depth: s.max, members: s.members, json: text.slice(0, span[0]) + text.slice(span[1]), cut: true };
+    }
+    Object.assign(s, { depth: 0, max: 0, members: 0, inString: false });
+  }
+  scan(s, text, 0, text.length, LIMITS.nestingMax, MEMBERS_MAX);
+  return { depth: s.max, members: s.members, json: text, cut: false };
+}
+
+const isPaddingKey = (k: string): boolean => k.length === 13 && k.toLowerCase() === 'zero_extender';
+
 export function decodeReport(text: string): Decoded<Report> {
-  if (nestingDepth(text, LIMITS.nestingMax) > LIMITS.nestingMax) {
+  const shape = shapeOf(text);
+  if (shape.depth > LIMITS.nestingMax) {
     return { ok: false, code: 'too_deep', detail: `JSON nesting deeper than ${LIMITS.nestingMax} levels` };
+  }
+  if (shape.members > MEMBERS_MAX) {
+    return { ok: false, code: 'too_deep', detail: `JSON with more than ${MEMBERS_MAX} arrays, objects and keys` };
   }
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = JSON.parse(shape.json);
   } catch {
     return { ok: false, code: 'invalid_json', detail: 'body is not valid JSON' };
   }
   if (!isObj(raw)) return { ok: false, code: 'not_an_object', detail: 'body must be a JSON object' };
+  // Another key that Go would read as the padding: which one wins is the general path's call.
+  if (shape.cut && Object.keys(raw).some(isPaddingKey)) raw = JSON.parse(text) as Obj;
   try {
-    return { ok: true, value: reportFrom(raw) };
+    return { ok: true, value: reportFrom(raw as Obj) };
   } catch (e) {
     if (e instanceof Invalid) return { ok: false, code: e.code, detail: e.detail };
     throw e;
   }
 }
 
+/** Keys lower-cased before: every report repeats the same few dozen. Bounded, as keys are the sender's. */
+const lowered = new Map<string, string>();
+
+function lower(k: string): string {
+  let l = lowered.get(k);
+  if (l === undefined) {
+    l = k.toLowerCase();
+    if (lowered.size < 256) lowered.set(k, l);
+  }
+  return l;
+}
+
 /** Keys matched case-insensitively, as Go's encoding/json did; later duplicates win, as in Go. */
 function lowerKeys(o: Obj): Map<string, unknown> {
   const m = new Map<string, unknown>();
-  for (const k of Object.keys(o)) m.set(k.toLowerCase(), o[k]);
+  for (const k of Object.keys(o)) m.set(lower(k), o[k]);
   return m;
 }
 
@@ -222,7 +320,7 @@ function addressMap(v: unknown, field: string): Record<string, string[]> | null 
   if (!isObj(v)) return fail(field, 'must be an object of string arrays');
   const keys = Object.keys(v);
   if (keys.length > LIMITS.interfacesMax) fail(field, `must have at most ${LIMITS.interfacesMax} entries`);
-  const out: Record<string, string[]> = {};
+  const entries: Array<[string, string[]]> = [];
   for (const k of keys) {
     const list = v[k] ?? [];
     if (
@@ -233,9 +331,10 @@ function addressMap(v: unknown, field: string): Record<string, string[]> | null 
     ) {
       fail(`${field}.${k.slice(0, 64)}`, `must be an array of at most ${LIMITS.addressesMax} strings`);
     }
-    out[k] = list as string[];
+    entries.push([k, list as string[]]);
   }
-  return out;
+  // Own data properties: a key "__proto__" (as JSON.parse keeps it) must not become the prototype.
+  return Object.fromEntries(entries);
 }
 
 /** A probe duration: non-negative ms; the original's saturated value and null mean unknown. */

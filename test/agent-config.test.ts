@@ -16,10 +16,12 @@ const defaults: AgentConfig = {
   network: 'pod',
   logLevel: 'info',
   probes: { dns: null, listen: null, advertise: null, peerAttempts: 3, mtuSizes: [1200, 1400, 1450, 1500], icmp: true },
+  tokenFile: null,
 };
 
 const ok: Array<[string, string[], Record<string, string>, Partial<AgentConfig>]> = [
   ['defaults from env identity', [], env, {}],
+  ['token file (flag and env)', ['--token-file', '/var/run/secrets/netchecker/token'], env, { tokenFile: '/var/run/secrets/netchecker/token' }],
   [
     'original single-dash flags',
     ['-serverendpoint', '10.0.0.1:31081', '-reportinterval', '15', '-probeurls', 'http://a.example/x;https://b.example', '-zeroextenderlength', '0'],

@@ -48,6 +48,38 @@ t.test('nesting depth skips strings', async (t) => {
   t.equal(nestingDepth('{"a":"\\"[[[","b":[[1]]}', 16), 3);
 });
 
+t.test('the padding shortcut decodes exactly as the general path', async (t) => {
+  // The shortcut cuts a top-level "zero_extender":[0,...,0] before parsing; a space after the
+  // colon sends the same JSON down the general path, so both answers must be the same.
+  const general = (body: string): string => JSON.stringify(decodeReport(body.replace(/"zero_extender":\[/gi, (m) => m.replace(':', ': '))));
+  const bodies = [
+    ...originalReports().map(({ body }) => body.toString()),
+    '{"report_interval":1,"zero_extender":[0,0]}',
+    '{"zero_extender":[0],"report_interval":1}',
+    '{"zero_extender":[],"report_interval":1}',
+    '{"report_interval":1,"zero_extender":[0,1,0]}',
+    '{"report_interval":1,"ZERO_EXTENDER":"x","zero_extender":[0]}',
+    '{"report_interval":1,"zero_extender":[0],"ZERO_EXTENDER":"x"}',
+    '{"report_interval":1,"zero_extender":[0],"zero_extender":{}}',
+    '{"k":"x,"zero_extender":[0],"}',
+    '{"k":"x\\","zero_extender":[0],"report_interval":1}',
+    '{"a":{"zero_extender":[0],"b":1},"report_interval":1}',
+    '{"report_interval":1,"zero_extender":[0,0,]}',
+    '{"report_interval":1,"zero_extender":[0,00]}',
+    '{"report_interval":1,"zero_extender":[0,0]',
+    '[{"zero_extender":[0]}]',
+    '[1,"zero_extender":[0],2]',
+    '{"zero_extender":[0],}',
+    '{,"zero_extender":[0]}',
+    '{"a":1,,"zero_extender":[0]}',
+    '{"report_interval":1 ,"zero_extender":[0]}',
+    `{"report_interval":1,"x":${'['.repeat(20)}${']'.repeat(20)},"zero_extender":[0]}`,
+  ];
+  for (const body of bodies) t.equal(JSON.stringify(decodeReport(body)), general(body), body.length > 80 ? `${body.slice(0, 60)}...` : body);
+  const cut = decodeReport('{"report_interval":1,"zero_extender":[0],"ZERO_EXTENDER":"x"}');
+  t.same(cut.ok ? null : cut.code, 'invalid_field', 'a later padding key in another case wins, as in Go');
+});
+
 t.test('agent names are pod names', async (t) => {
   for (const ok of ['netchecker-agent-x7k2p', 'a', 'a.b-c', 'x'.repeat(253)]) t.ok(isValidAgentName(ok), ok);
   for (const bad of ['', 'A', 'a/b', '..', 'a..b', '-a', 'a-', 'a%2Fb', 'ä', 'a b', 'x'.repeat(254)]) t.notOk(isValidAgentName(bad), bad);

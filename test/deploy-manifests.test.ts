@@ -1,9 +1,12 @@
 // deploy/: every kustomization renders with `kubectl kustomize`, every rendered object validates
 // offline against the Kubernetes schemas (kubernetes-models), and the objects fit together:
 // selectors match pod labels, the DaemonSets carry the env and dnsPolicy the agent needs, RBAC is
-// read-only, every container runs as non-root, the pod-network agent meets Pod Security restricted.
+// read-only but for reviews, each agent DaemonSet has its own service account and a projected
+// token, every container runs as non-root, the pod-network agent meets Pod Security restricted.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { IObjectMeta } from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta';
@@ -16,6 +19,9 @@ import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { parseAllDocuments } from 'yaml';
+import { AGENT_NODE_FLAGS } from '../bench/agent.js';
+import { exporterFlags } from '../exporter/config.js';
+import { CLOSE_DEADLINE_MS } from '../exporter/shutdown.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const IMAGE = 'ghcr.io/netchecker/netchecker:0.1.0';
@@ -142,7 +148,8 @@ t.test('the DaemonSets carry the downward-API env, args, dnsPolicy and toleratio
         `${dir}: ${name} env`,
       );
       const port = name.endsWith('hostnet') ? 8091 : 8090; // the peer listener; MY_POD_IP is what peers dial
-      t.same(c.args, ['agent', '--server', 'http://netchecker-service:8081', '--interval', '15', '--listen', `0.0.0.0:${port}`], `${dir}: ${name} args`);
+      t.same(c.command, ['node', ...AGENT_NODE_FLAGS, '/app/dist/cli.js'], `${dir}: ${name} runs with the Node flags bench/agent.ts measures`);
+      t.same(c.args, ['agent', '--server', 'http://netchecker-service:8081', '--interval', '15', '--listen', `0.0.0.0:${port}`, '--token-file', '/var/run/secrets/netchecker/token'], `${dir}: ${name} args`);
       t.same(c.ports?.map((p) => p.containerPort), [port], `${dir}: ${name} declares the peer port`);
       t.same(spec?.tolerations, [{ operator: 'Exists' }], `${dir}: ${name} runs on every node, tainted or not`);
       t.equal(spec?.automountServiceAccountToken, false, `${dir}: agents get no API token`);
@@ -153,6 +160,7 @@ t.test('the DaemonSets carry the downward-API env, args, dnsPolicy and toleratio
     }
     const c = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.containers[0] as IContainer;
     t.same(c.args?.slice(0, 3), ['exporter', '--discovery', 'kubernetes'], `${dir}: exporter args`);
+    t.same(c.args?.slice(3, 5), ['--auth', 'kubernetes'], `${dir}: the exporter takes reports only with an agent pod's token`);
     t.same([c.readinessProbe?.httpGet?.path, c.livenessProbe?.httpGet?.path], ['/readyz', '/healthz']);
     const r = c.resources;
     t.ok(r?.requests?.cpu && r.requests.memory && r.limits?.cpu && r.limits.memory, `${dir}: requests and limits`);
@@ -163,16 +171,24 @@ t.test('the DaemonSets carry the downward-API env, args, dnsPolicy and toleratio
   }
 });
 
-t.test('RBAC is read-only: no verb beyond get, list, watch; the exporter can read pods and nodes', async (t) => {
+/** The only writes RBAC grants: reviews, which store nothing (TokenReview in the base, SubjectAccessReview with --metrics-auth). */
+const REVIEWS = ['tokenreviews', 'subjectaccessreviews'];
+
+t.test('RBAC is read-only but for reviews: no verb beyond get, list, watch (create only on reviews); the exporter can read pods and nodes', async (t) => {
   for (const [dir, objs] of rendered) {
     for (const role of objs.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole') as Array<Obj & { rules?: IPolicyRule[] }>) {
       for (const rule of role.rules ?? []) {
-        t.same(rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v)), [], `${dir}: ${role.kind} ${role.metadata.name} ${rule.resources}`);
+        const review = (rule.resources ?? []).every((r) => REVIEWS.includes(r)) && (rule.resources ?? []).length > 0;
+        t.same(rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v) && !(review && v === 'create')), [], `${dir}: ${role.kind} ${role.metadata.name} ${rule.resources}`);
         t.notOk(rule.resources?.includes('*') || rule.resources?.includes('secrets') || rule.verbs.includes('*'), `${dir}: no wildcard, no secrets`);
       }
     }
     const cr = one(objs, 'ClusterRole', 'netchecker-exporter');
-    t.same(cr.rules, [{ apiGroups: [''], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] }]);
+    t.same(cr.rules, [
+      { apiGroups: [''], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+    ]);
+    t.equal(find(objs, 'ClusterRole').filter((r) => JSON.stringify(r).includes('subjectaccessreviews')).length, 0, `${dir}: SubjectAccessReviews only with the metrics-auth component`);
     const binding = one(objs, 'ClusterRoleBinding', 'netchecker-exporter');
     const sa = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.serviceAccountName;
     t.same(binding.subjects, [{ kind: 'ServiceAccount', name: sa, namespace: 'netchecker' }], `${dir}: bound to the exporter's service account`);
@@ -207,6 +223,43 @@ t.test('every container runs as non-root with no privileges; the pod-network age
   }
 });
 
+t.test('agent tokens: a service account per DaemonSet, bound to no role; a projected token with audience netchecker', async (t) => {
+  for (const [dir, objs] of rendered) {
+    const accounts = new Set<string>();
+    for (const name of ['netchecker-agent', 'netchecker-agent-hostnet']) {
+      const spec = one(objs, 'DaemonSet', name).spec?.template.spec;
+      const sa = spec?.serviceAccountName ?? '';
+      accounts.add(sa);
+      const account = find<Obj & { automountServiceAccountToken?: boolean }>(objs, 'ServiceAccount', sa);
+      t.equal(account.length, 1, `${dir}: ${name} has its service account ${sa}`);
+      t.equal(account[0]?.automountServiceAccountToken, false, `${dir}: ${sa} mounts no API token by default`);
+      const bound = objs.filter((o) => (o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') && JSON.stringify((o as { subjects?: unknown }).subjects ?? []).includes(`"${sa}"`));
+      t.same(bound.map((b) => b.metadata.name), [], `${dir}: ${sa} is bound to no role (no API rights)`);
+      const volume = spec?.volumes?.find((v) => v.name === 'netchecker-token');
+      t.same(volume?.projected?.sources, [{ serviceAccountToken: { audience: 'netchecker', expirationSeconds: 3600, path: 'token' } }], `${dir}: ${name} projects a token for audience netchecker, valid 1 h`);
+      const mount = (spec?.containers[0] as IContainer).volumeMounts?.find((m) => m.name === 'netchecker-token');
+      t.same([mount?.mountPath, mount?.readOnly], ['/var/run/secrets/netchecker', true], `${dir}: ${name} mounts it where --token-file points`);
+    }
+    t.equal(accounts.size, 2, `${dir}: the two DaemonSets use different service accounts`);
+  }
+});
+
+t.test('the metrics-auth component: --metrics-auth kubernetes, create subjectaccessreviews only, Prometheus sends its token', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), `netchecker-kustomize-${process.pid}-`));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const rel = relative(dir, root);
+  writeFileSync(join(dir, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${rel}/deploy/overlays/kube-prometheus\ncomponents:\n  - ${rel}/deploy/components/metrics-auth\n`);
+  const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return t.fail(`kubectl kustomize with the metrics-auth component: ${r.error?.message ?? r.stderr}`);
+  const objs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
+  const c = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.containers[0] as IContainer;
+  t.same(c.args?.slice(-2), ['--metrics-auth', 'kubernetes']);
+  t.same(one(objs, 'ClusterRole', 'netchecker-exporter-metrics-auth').rules, [{ apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] }]);
+  t.same(one(objs, 'ClusterRoleBinding', 'netchecker-exporter-metrics-auth').subjects, [{ kind: 'ServiceAccount', name: 'netchecker-exporter', namespace: 'netchecker' }]);
+  const sm = find<ServiceMonitor & { spec: { endpoints: Array<{ bearerTokenFile?: string }> } }>(objs, 'ServiceMonitor');
+  t.same(sm.map((m) => m.spec.endpoints[0]?.bearerTokenFile), ['/var/run/secrets/kubernetes.io/serviceaccount/token']);
+});
+
 t.test('overlays: NodePort 31081, the monitoring component, release label, Prometheus access', async (t) => {
   const np = rendered.get('deploy/overlays/nodeport');
   const svc = np && one(np, 'Service', 'netchecker-service').spec;
@@ -237,4 +290,30 @@ t.test('kind: 1 control plane + 3 workers; the e2e script is shellcheck-clean', 
   const r = spawnSync('shellcheck', [script], { encoding: 'utf8' });
   if (r.error) return t.fail(`shellcheck is required (Debian package shellcheck): ${r.error.message}`);
   t.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+});
+
+t.test('shutdown: grace periods cover the exporter drain delay + 10 s and one agent round; the exporter rolls surge-first', async (t) => {
+  const flagValue = (args: string[] | undefined, name: string, fallback: number): number => {
+    const i = (args ?? []).indexOf(`--${name}`);
+    return i >= 0 ? Number(args?.[i + 1]) : fallback;
+  };
+  const preStopSeconds = (c: IContainer): number => {
+    const cmd = c.lifecycle?.preStop?.exec?.command?.join(' ') ?? '';
+    return Number(/sleep (\d+)/.exec(cmd)?.[1] ?? 0) + ((c.lifecycle?.preStop as { sleep?: { seconds?: number } } | undefined)?.sleep?.seconds ?? 0);
+  };
+  const defaultDelay = exporterFlags.find((f) => f.name === 'shutdown-delay')?.default as number;
+  for (const [dir, objs] of rendered) {
+    const server = one(objs, 'Deployment', 'netchecker-server').spec;
+    const c = server?.template.spec?.containers[0] as IContainer;
+    const needed = preStopSeconds(c) + flagValue(c.args, 'shutdown-delay', defaultDelay) + CLOSE_DEADLINE_MS / 1000;
+    const grace = server?.template.spec?.terminationGracePeriodSeconds ?? 30;
+    t.ok(grace >= needed, `${dir}: exporter terminationGracePeriodSeconds ${grace} >= preStop + drain delay + 10 s = ${needed}`);
+    t.same(server?.strategy, { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } }, `${dir}: the new exporter is ready before the old one stops`);
+    for (const name of ['netchecker-agent', 'netchecker-agent-hostnet']) {
+      const spec = one(objs, 'DaemonSet', name).spec?.template.spec;
+      const agent = spec?.containers[0] as IContainer;
+      const round = preStopSeconds(agent) + flagValue(agent.args, 'interval', 60);
+      t.ok((spec?.terminationGracePeriodSeconds ?? 30) >= round, `${dir}: ${name} grace ${spec?.terminationGracePeriodSeconds} covers the round in flight (${round} s)`);
+    }
+  }
 });

@@ -19,6 +19,7 @@ t.test('netchecker local: kill an agent, see it outdated, restart it, see it bac
   const [, podPid] = (await local.waitFor(/agent netchecker-agent-local \(pod network, pid (\d+)\)/)) as [string, string];
   const [, hostPid] = (await local.waitFor(/agent netchecker-agent-hostnet-local \(host network, pid (\d+)\)/)) as [string, string];
   t.match(local.stdout, `${url}/metrics`, 'prints the URLs to open');
+  const [, tokenFile] = (await local.waitFor(/--token-file (\S+)\)/)) as [string, string];
 
   const healthy = await eventually(async () => {
     const c = await check(url);
@@ -43,7 +44,7 @@ t.test('netchecker local: kill an agent, see it outdated, restart it, see it bac
   t.equal(cli.status, 1, 'netchecker check exits 1');
   t.match(cli.stdout, /^ {2}outdated {2}netchecker-agent-local \(node [^,]*, pod network\): last report/m);
 
-  const again = spawnCli(t, ['agent', '--server', url, '--name', 'netchecker-agent-local', '--network', 'pod', '--interval', '1']);
+  const again = spawnCli(t, ['agent', '--server', url, '--name', 'netchecker-agent-local', '--network', 'pod', '--interval', '1', '--token-file', tokenFile]);
   const back = await eventually(async () => {
     const c = await check(url);
     return c.status === 200 ? c : undefined;

@@ -3,11 +3,16 @@
 // sending the query to the answer. Never throws. Also the pure resolv.conf reader.
 
 import dgram from 'node:dgram';
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
-import dnsPacket from 'dns-packet';
+import type { DecodedPacket, Packet } from 'dns-packet';
 import type { DnsResult } from '../../report/schema.js';
 import { classifyRcode } from './classify.js';
+
+// Required, not imported: importing a CommonJS package from ESM starts Node's WebAssembly export
+// lexer, about 10 MB of resident memory in an agent that otherwise needs some 30 MB of its own.
+const dnsPacket = createRequire(import.meta.url)('dns-packet') as typeof import('dns-packet');
 
 export interface DnsTarget {
   /** Resolver address: an IP, or IP:PORT / [IPv6]:PORT (port 53 when absent). */
@@ -70,10 +75,10 @@ export function probeDns(target: DnsTarget, { timeoutMs, signal }: DnsProbeOptio
   );
 }
 
-type Query = dnsPacket.Packet;
+type Query = Packet;
 
 /** One UDP exchange; an unconnected socket, so ICMP errors read as silence (a timeout), as for resolvers. */
-function queryUdp(r: { host: string; port: number }, query: Query, id: number, stop: AbortSignal): Promise<dnsPacket.DecodedPacket> {
+function queryUdp(r: { host: string; port: number }, query: Query, id: number, stop: AbortSignal): Promise<DecodedPacket> {
   return new Promise((resolve, reject) => {
     const socket = dgram.createSocket(net.isIPv6(r.host) ? 'udp6' : 'udp4');
     const done = (fn: () => void): void => {
@@ -85,7 +90,7 @@ function queryUdp(r: { host: string; port: number }, query: Query, id: number, s
     stop.addEventListener('abort', onAbort, { once: true });
     socket.on('error', (e) => done(() => reject(e)));
     socket.on('message', (msg) => {
-      let p: dnsPacket.DecodedPacket;
+      let p: DecodedPacket;
       try {
         p = dnsPacket.decode(msg);
       } catch {
@@ -98,7 +103,7 @@ function queryUdp(r: { host: string; port: number }, query: Query, id: number, s
 }
 
 /** One TCP exchange with the two-byte length prefix (RFC 1035 4.2.2). */
-function queryTcp(r: { host: string; port: number }, query: Query, id: number, stop: AbortSignal): Promise<dnsPacket.Packet> {
+function queryTcp(r: { host: string; port: number }, query: Query, id: number, stop: AbortSignal): Promise<Packet> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: r.host, port: r.port, signal: stop });
     let buf = Buffer.alloc(0);

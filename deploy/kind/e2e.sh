@@ -2,7 +2,8 @@
 # End-to-end test on a real cluster (kind in Docker): builds the image, loads it into a kind
 # cluster (deploy/kind/cluster.yaml: 1 control plane + 3 workers), applies deploy/kind (the base
 # with that image), waits for the rollout, then asserts:
-#   1. /api/v1/agents/ holds 2 x nodes agents and connectivity_check answers 200;
+#   1. /api/v1/agents/ holds 2 x nodes agents and connectivity_check answers 200; the agents
+#      report with their projected tokens (--auth kubernetes), a report without a token gets 401;
 #   2. a cordoned worker keeps its agents `ok` and the check 200;
 #   3. a deleted agent pod is replaced: the new pod is `starting` or `ok`, the check stays 200;
 #   4. a frozen worker (docker pause: kubelet and agents stop) turns its silent agents to
@@ -89,6 +90,12 @@ until_ok 30 "port-forward to netchecker-service" api /healthz
 nodes=$(kubectl get nodes --no-headers | wc -l)
 until_ok 120 "2 x $nodes agents in /api/v1/agents/" agent_count_is $((2 * nodes))
 until_ok 60 "connectivity_check 200" check_is 200
+
+# --auth kubernetes: every agent got in with its projected token; a report without one is 401.
+post_status() { curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' -d "$2" "http://127.0.0.1:$port/api/v1/agents/$1"; }
+anonymous=$(post_status netchecker-agent-anonymous '{"report_interval":15,"podname":"netchecker-agent-anonymous","hostdate":"2026-01-01T00:00:00Z"}')
+[ "$anonymous" = 401 ] || fail "a report without a token got $anonymous, want 401"
+log "ok: a report without a token is refused (401)"
 
 worker=$(kubectl get nodes --no-headers -o custom-columns=NAME:.metadata.name | grep -- -worker | head -n 1)
 log "cordoning $worker"

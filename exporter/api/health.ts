@@ -16,9 +16,13 @@ export function healthz(_req: IncomingMessage, res: ServerResponse): void {
   sendText(res, 200, 'ok\n');
 }
 
-/** GET /readyz: the store and discovery can be used; otherwise 503 naming what is not ready. */
-export function readyz(store: Store, discovery: Discovery) {
+/**
+ * GET /readyz: the store and discovery can be used; otherwise 503 naming what is not ready.
+ * From the shutdown signal on, 503 "shutting down" whatever else holds (exporter/shutdown.ts).
+ */
+export function readyz(store: Store, discovery: Discovery, draining: () => boolean = () => false) {
   return (_req: IncomingMessage, res: ServerResponse): void => {
+    if (draining()) return sendText(res, 503, 'not ready: shutting down\n');
     const waiting = [store.ready() ? '' : 'store', discovery.ready() ? '' : 'discovery'].filter(Boolean);
     if (waiting.length === 0) sendText(res, 200, 'ready\n');
     else sendText(res, 503, `not ready: ${waiting.join(', ')}\n`);

@@ -2,11 +2,13 @@
 // Ingest is the hot path: one byte-limited read, one decode, one store put, no log per success.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Caller, refusalHeaders, type ReportAuth } from '../auth/auth.js';
 import { decodeReport } from '../../report/decode.js';
 import { isValidAgentName, type Report } from '../../report/schema.js';
 import type { Monitor } from '../monitor.js';
 import type { SelfMetrics } from '../metrics/self.js';
 import type { AgentRecord, Store } from '../store/store.js';
+import { StoreUnavailableError, storeDeadline } from '../store/deadline.js';
 import { isReportContentType, readBody } from './body.js';
 import { type RejectReason, sendError } from './errors.js';
 import { sendJson } from './respond.js';
@@ -16,24 +18,42 @@ export interface ReportsDeps {
   readonly store: Store;
   readonly self: SelfMetrics;
   readonly maxBodyBytes: number;
+  /** --auth: null lets anyone report (none). */
+  readonly auth: ReportAuth | null;
 }
 
-export function reportHandlers({ monitor, store, self, maxBodyBytes }: ReportsDeps) {
-  const reject = (res: ServerResponse, code: RejectReason, detail?: string): void => {
+export function reportHandlers({ monitor, store, self, maxBodyBytes, auth }: ReportsDeps) {
+  const reject = (res: ServerResponse, code: RejectReason, detail?: string, headers?: Record<string, string>): void => {
     self.rejected(code);
     // The rest of a refused body is not read: close the connection rather than drain it.
-    sendError(res, code, detail, { Connection: 'close' });
+    sendError(res, code, detail, { Connection: 'close', ...headers });
   };
 
   return {
     async post(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
       if (!isValidAgentName(name)) return reject(res, 'invalid_agent_name');
       if (!isReportContentType(req.headers['content-type'])) return reject(res, 'unsupported_media_type');
+      let caller: Caller = null;
+      if (auth) {
+        // Before the body is read: a refused caller costs no read. A known token answers synchronously.
+        const pending = auth.authenticate(req.headers.authorization);
+        const a = pending instanceof Promise ? await pending : pending;
+        if (!a.ok) return reject(res, a.code, a.detail, refusalHeaders(a.code));
+        caller = a.value;
+      }
       const body = await readBody(req, maxBodyBytes);
       if (!body.ok) return reject(res, body.code);
       const decoded = decodeReport(body.text);
       if (!decoded.ok) return reject(res, decoded.code, decoded.detail);
-      await monitor.ingest(name, decoded.value);
+      const denied = auth?.authorize(caller, name, decoded.value);
+      if (denied) return reject(res, denied.code, denied.detail, refusalHeaders(denied.code));
+      try {
+        await storeDeadline(monitor.ingest(name, decoded.value));
+      } catch (e) {
+        if (!(e instanceof StoreUnavailableError)) throw e;
+        self.rejected('store_unavailable');
+        return sendError(res, 'store_unavailable', e.message, { 'Retry-After': '1' });
+      }
       self.accepted();
       res.writeHead(200, { 'Content-Length': 0 });
       res.end();

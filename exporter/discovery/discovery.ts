@@ -26,5 +26,7 @@ export interface Discovery {
   ready(): boolean;
   /** A backend error that makes the verdict impossible (connectivity_check answers 500). */
   error(): string | null;
+  /** The agent pod object by namespace and name (Kubernetes only): --auth kubernetes binds tokens to it. */
+  pod?(namespace: string, name: string): unknown;
   close(): Promise<void>;
 }

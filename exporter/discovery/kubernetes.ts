@@ -44,6 +44,8 @@ export class KubernetesDiscovery implements Discovery {
   readonly #pods: WatchedResource;
   readonly #nodes: WatchedResource;
   #expected: ReadonlyMap<string, ExpectedAgent> | null = null;
+  /** `namespace/name` -> the agent pod object, rebuilt with the expected set (for --auth kubernetes). */
+  #podsByKey: ReadonlyMap<string, unknown> = new Map();
   /** Pod uid -> exporter time the pod was first seen up (running, on a Ready node, not deleting). */
   #upSince = new Map<string, number>();
   #scheduled = false;
@@ -98,6 +100,10 @@ export class KubernetesDiscovery implements Discovery {
     return `waiting for the first list of agent pods and nodes from the Kubernetes API${cause ? `: ${cause.message}` : ''}`;
   }
 
+  pod(namespace: string, name: string): unknown {
+    return this.#podsByKey.get(`${namespace}/${name}`);
+  }
+
   async close(): Promise<void> {
     await Promise.all([this.#pods.stop(), this.#nodes.stop()]);
   }
@@ -122,8 +128,10 @@ export class KubernetesDiscovery implements Discovery {
     }
     const expected = new Map<string, ExpectedAgent>();
     const upSince = new Map<string, number>();
+    const byKey = new Map<string, unknown>();
     for (const obj of this.#pods.objects()) {
       const pod = podFacts(obj);
+      if (pod) byKey.set(`${pod.namespace}/${pod.name}`, obj);
       // The agent's identity is its pod name; a same-named pod in a second namespace is one agent.
       if (!pod || expected.has(pod.name)) continue;
       const node = nodes.get(pod.nodeName);
@@ -139,6 +147,7 @@ export class KubernetesDiscovery implements Discovery {
       });
     }
     this.#upSince = upSince;
+    this.#podsByKey = byKey;
     this.#expected = expected;
   }
 }

@@ -1,13 +1,16 @@
 // Prepared exposition text, kube-state-metrics style: each object's sample lines are rendered
-// when the object changes and kept per family; a scrape only concatenates them, grouped by
-// family as the text format requires. Deleting an object removes its series.
+// when the object changes and kept as bytes per family; a scrape only concatenates them, grouped
+// by family as the text format requires. Deleting an object removes its series.
 
 import { type Family, formatLabels, header, type Labels, renderSamples } from './family.js';
 
 export class SeriesCache<V> {
   readonly #families: readonly Family<V>[];
   readonly #headers: readonly Buffer[];
-  /** key -> one chunk of sample lines per family, in family order, encoded once when rendered. */
+  /**
+   * key -> its sample lines per family, in family order: views into one buffer per object, as
+   * one encoding per object costs much less than one per family.
+   */
   readonly #chunks = new Map<string, Buffer[]>();
   /** Keys in sorted order for a stable exposition; rebuilt only when the key set changes. */
   #order: string[] | null = null;
@@ -19,11 +22,14 @@ export class SeriesCache<V> {
 
   set(key: string, labels: Labels, view: V): void {
     const base = formatLabels(labels);
+    const parts = this.#families.map((f) => renderSamples(f, base, view));
+    const text = parts.join('');
+    const bytes = Buffer.from(text);
+    const ascii = bytes.length === text.length; // then characters and bytes line up
+    let at = 0;
+    const chunks = parts.map((p) => bytes.subarray(at, (at += ascii ? p.length : Buffer.byteLength(p))));
     if (!this.#chunks.has(key)) this.#order = null;
-    this.#chunks.set(
-      key,
-      this.#families.map((f) => Buffer.from(renderSamples(f, base, view))),
-    );
+    this.#chunks.set(key, chunks);
   }
 
   delete(key: string): void {

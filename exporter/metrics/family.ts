@@ -54,9 +54,9 @@ export function escapeLabelValue(v: string): string {
 
 /** `a="x",b="y"`: the object's labels, formatted once per object and reused for every sample. */
 export function formatLabels(labels: Labels): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}="${escapeLabelValue(v)}"`)
-    .join(',');
+  let out = '';
+  for (const k in labels) out += `${out ? ',' : ''}${k}="${escapeLabelValue(labels[k] as string)}"`;
+  return out;
 }
 
 export function formatValue(v: number): string {
@@ -72,12 +72,11 @@ export function header(f: Family<unknown>): string {
 
 /** The sample lines of one family for one object; `base` is the output of formatLabels. */
 export function renderSamples<V>(f: Family<V>, base: string, view: V): string {
-  const lines: string[] = [];
+  let out = '';
   for (const s of f.samples(view)) {
     const extra = s.labels ? formatLabels(s.labels) : '';
     const labels = base && extra ? `${base},${extra}` : base || extra;
-    lines.push(`${f.name}${labels ? `{${labels}}` : ''} ${formatValue(s.value)}\n`);
+    out += `${f.name}${labels ? `{${labels}}` : ''} ${formatValue(s.value)}\n`;
   }
-  // join, not +=: a flat string is copied cheaply by every scrape, a rope is re-walked each time.
-  return lines.join('');
+  return out;
 }

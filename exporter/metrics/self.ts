@@ -31,7 +31,7 @@ export class SelfMetrics {
     this.#accepted = new Counter({ name: 'netchecker_reports_accepted_total', help: 'Reports validated and stored.', registers });
     this.#rejected = new Counter({
       name: 'netchecker_reports_rejected_total',
-      help: 'Reports refused with a 4xx and not stored, by reason (the error code in the response).',
+      help: 'Reports refused and not stored, by reason (the error code in the response): 4xx, and 429/503 when a token cannot be checked now.',
       labelNames: ['reason'],
       registers,
     });

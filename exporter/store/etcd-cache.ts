@@ -16,6 +16,12 @@ interface Entry {
   rev: number;
   /** Received by this replica since the watch was last lost (its age is real, never frozen). */
   live: boolean;
+  /**
+   * This replica's own monotonic receipt time when it received the record itself (null: another
+   * replica's); a freeze does not move it, so a reload of the same revision restores the true age
+   * instead of one derived from wall clocks, which may have been stepped since.
+   */
+  ownMonoMs: number | null;
 }
 
 export class EtcdCache {
@@ -43,7 +49,7 @@ export class EtcdCache {
     const e = this.#entries.get(record.name);
     if (e && e.rev > rev && rev !== -1) return;
     this.#highestRev = Math.max(this.#highestRev, rev);
-    this.#entries.set(record.name, { record, rev, live: true });
+    this.#entries.set(record.name, { record, rev, live: true, ownMonoMs: record.receivedMonoMs });
   }
 
   /** A record (or deletion: null) seen in etcd at rev; false when the cache already had newer. */
@@ -57,7 +63,7 @@ export class EtcdCache {
     }
     this.#highestRev = Math.max(this.#highestRev, rev);
     if (record === null) return this.#entries.delete(name);
-    this.#entries.set(name, { record, rev, live: false });
+    this.#entries.set(name, { record, rev, live: false, ownMonoMs: null });
     return true;
   }
 
@@ -88,7 +94,8 @@ export class EtcdCache {
     for (const [name, f] of found) {
       const e = this.#entries.get(name);
       if (pending(name) || (e && (e.rev > f.rev || (e.rev === f.rev && e.live))) || (this.#deleted.get(name) ?? -1) >= f.rev) continue;
-      this.#entries.set(name, { record: f.record, rev: f.rev, live: false });
+      const own = e && e.rev === f.rev ? e.ownMonoMs : null;
+      this.#entries.set(name, { record: own === null ? f.record : { ...f.record, receivedMonoMs: own }, rev: f.rev, live: false, ownMonoMs: own });
       changed = true;
     }
     for (const [name, at] of this.#deleted) {

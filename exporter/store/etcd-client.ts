@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { IOptions } from 'etcd3';
+import { withDeadline } from './deadline.js';
 import type { EtcdConfig } from './etcd-config.js';
 
 /** Client options: hosts, per-call deadline, TLS that verifies the server against --etcd-ca. */
@@ -43,8 +44,5 @@ function constantBackoff(ms: number): { duration: number; next(): ReturnType<typ
 
 /** etcd3 has no deadline of its own over its retries: every call gets --etcd-timeout. */
 export function withTimeout<T>(call: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`etcd did not answer within ${ms} ms`)), ms);
-    call.then(resolve, reject).finally(() => clearTimeout(timer));
-  });
+  return withDeadline(call, ms, () => new Error(`etcd did not answer within ${ms} ms`));
 }

@@ -14,6 +14,8 @@ export interface EtcdConfig {
   readonly keyFile: string | undefined;
   /** Upper bound of every etcd call (etcd3 has none of its own). */
   readonly timeoutMs: number;
+  /** Agents whose report may wait in memory for write-back during an outage; 0: none (503 instead). */
+  readonly queueMax: number;
 }
 
 export const etcdFlags: readonly FlagSpec[] = [
@@ -22,7 +24,8 @@ export const etcdFlags: readonly FlagSpec[] = [
   { name: 'etcd-ca', kind: 'string', metavar: 'PATH', help: 'PEM CA bundle that must have signed the etcd server certificate (https:// endpoints).' },
   { name: 'etcd-cert', kind: 'string', metavar: 'PATH', help: 'PEM client certificate for etcd (with --etcd-key).' },
   { name: 'etcd-key', kind: 'string', metavar: 'PATH', help: 'PEM private key of --etcd-cert.' },
-  { name: 'etcd-timeout', kind: 'number', metavar: 'SECONDS', default: 2, help: 'Deadline of every etcd call; past it a report is queued for write-back and the store is not ready.' },
+  { name: 'etcd-timeout', kind: 'number', metavar: 'SECONDS', default: 2, help: 'Deadline of every etcd call; past it (for a report: past 1.25 s at most) the report is queued for write-back and the store is not ready.' },
+  { name: 'etcd-queue-max', kind: 'number', metavar: 'AGENTS', default: 100_000, help: 'Agents whose latest report may wait in memory for write-back while etcd is unavailable; past it (or with 0) reports are answered 503.' },
 ];
 
 const ENDPOINT = /^(https?):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -58,8 +61,10 @@ export function parseEtcdConfig(v: FlagValues, store: string): EtcdConfigResult 
   if (!tls && (caFile ?? certFile) !== undefined) return err('--etcd-ca, --etcd-cert and --etcd-key need https:// endpoints');
   const timeout = v['etcd-timeout'] as number;
   if (!(timeout >= 0.1 && timeout <= 60)) return err('--etcd-timeout must be a number from 0.1 to 60');
+  const queueMax = v['etcd-queue-max'] as number;
+  if (!(Number.isInteger(queueMax) && queueMax >= 0 && queueMax <= 10_000_000)) return err('--etcd-queue-max must be an integer from 0 to 10000000');
   return {
     ok: true,
-    value: Object.freeze({ endpoints: Object.freeze([...endpoints]), prefix: prefix === '/' ? '' : prefix, tls, caFile, certFile, keyFile, timeoutMs: Math.round(timeout * 1000) }),
+    value: Object.freeze({ endpoints: Object.freeze([...endpoints]), prefix: prefix === '/' ? '' : prefix, tls, caFile, certFile, keyFile, timeoutMs: Math.round(timeout * 1000), queueMax }),
   };
 }

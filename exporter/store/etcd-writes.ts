@@ -44,13 +44,18 @@ export class EtcdWrites {
     }
   }
 
-  /** Put unless etcd holds a record received later (by another replica during an outage): then null. */
-  async putUnlessNewer(record: AgentRecord): Promise<number | null> {
+  /**
+   * Put unless etcd holds a record received later (by another replica during an outage): then
+   * null. Only a value at a revision above seenRev (what this replica held for the agent when the
+   * record arrived) can be later; one at or below it is older whatever the wall clocks say, which
+   * may have been stepped since, so it is replaced without comparing receipt times.
+   */
+  async putUnlessNewer(record: AgentRecord, seenRev: number): Promise<number | null> {
     const { ns, timed } = this.#o;
     for (let attempt = 0; attempt < 3; attempt++) {
       const kv = (await timed(ns.get(record.name).exec())).kvs[0];
-      const stored = kv ? decodeRecord(kv.value) : null;
-      if (kv && stored?.ok && stored.value.receivedWallMs >= record.receivedWallMs) return null;
+      const stored = kv && Number(kv.mod_revision) > seenRev ? decodeRecord(kv.value) : null;
+      if (stored?.ok && stored.value.receivedWallMs >= record.receivedWallMs) return null;
       const guard = (): ComparatorBuilder => (kv ? ns.if(record.name, 'Mod', '==', kv.mod_revision) : ns.if(record.name, 'Create', '==', 0));
       const res = await this.#withLease(record, (lease) => timed(guard().then(ns.put(record.name).value(encodeRecord(record)).lease(lease)).commit()));
       if (res.succeeded) return Number(res.header.revision);

@@ -3,18 +3,20 @@
 // cache (etcd-cache.ts) fed by this replica's writes and by a watch on the prefix, so every replica
 // sees every report and computes the same verdict.
 //
-// Outage: a put that etcd does not take within --etcd-timeout is queued in memory (the latest per
-// agent) and answered as stored; while etcd is unreachable every put is queued at once. Once a
-// second the store tries etcd again: when it answers, the queue is written back (never over a
-// newer record another replica stored meanwhile), then the cache is reloaded. Ready only when etcd
-// answers, the watch runs and nothing is queued. Never throws out of a callback: a crash would
-// lose the queue.
+// Outage: a put that etcd does not take within --etcd-timeout (at most 1.25 s) is queued in
+// memory (the latest per agent, at most --etcd-queue-max agents; past that the put fails with
+// StoreUnavailableError, a 503) and answered as stored; while etcd is unreachable every put is
+// queued at once. Once a second the store tries etcd again: when it answers, the queue is
+// written back (never over a newer record another replica stored meanwhile), then the cache is
+// reloaded. Ready only when etcd answers, the watch runs and nothing is queued. Never throws out
+// of a callback: a crash would lose the queue.
 
 import { Etcd3, type IKeyValue, type IOptions, type Namespace, type Watcher } from 'etcd3';
 import type { Logger } from '../../lib/log.js';
 import { isValidAgentName } from '../../report/schema.js';
 import type { Clock } from '../monitor.js';
 import { EtcdCache } from './etcd-cache.js';
+import { BACKEND_WAIT_MS, StoreUnavailableError } from './deadline.js';
 import { clientOptions, withTimeout } from './etcd-client.js';
 import type { EtcdConfig } from './etcd-config.js';
 import { EtcdWrites } from './etcd-writes.js';
@@ -22,13 +24,14 @@ import { LeasePool } from './lease-pool.js';
 import { decodeRecord, monoFromWall } from './record-codec.js';
 import type { AgentRecord, Store, StoreContext, StoreHealth, StoreOp } from './store.js';
 
-/** Agents whose latest report may wait for write-back; past this a report is refused (500), not lost. */
-const MAX_QUEUED = 100_000;
 /** Write-backs in flight at once when etcd returns. */
 const FLUSH_CONCURRENCY = 32;
 
-/** A write waiting for etcd: the record, or a delete of the revision this replica saw. */
-type Pending = { readonly record: AgentRecord } | { readonly deleteRev: number };
+/**
+ * A write waiting for etcd: the record with the revision this replica held for the agent when the
+ * record arrived (-1: none, or not comparable after a wipe), or a delete of the revision it saw.
+ */
+type Pending = { readonly record: AgentRecord; readonly seenRev: number } | { readonly deleteRev: number };
 
 export class EtcdStore implements Store {
   readonly #client: Etcd3;
@@ -80,7 +83,8 @@ export class EtcdStore implements Store {
   async put(record: AgentRecord): Promise<void> {
     if (!this.#writable || this.#queue.size > 0) return this.#enqueue(record);
     try {
-      this.#cache.setOwn(record, await this.#writes.put(record));
+      // A put etcd has not taken by then is queued (the write may still land; write-back reconciles).
+      this.#cache.setOwn(record, await withTimeout(this.#writes.put(record), Math.min(this.#cfg.timeoutMs, BACKEND_WAIT_MS)));
     } catch (e) {
       this.#failed('put', e);
       this.#enqueue(record);
@@ -163,7 +167,8 @@ export class EtcdStore implements Store {
     if (this.#cache.isBehind(rev)) {
       // A wiped or restored etcd: what this replica holds is the latest there is, so it goes back.
       this.#log.warn('etcd holds an older state than this exporter saw: writing back every record it holds', { revision: rev, agents: this.#cache.size });
-      for (const r of this.#cache.records()) if (!this.#queue.has(r.name)) this.#enqueue(r);
+      // Queued ones too: the revisions they were compared against belong to the old etcd.
+      for (const r of [...this.#cache.records()]) this.#enqueue(r, 'wiped');
     }
     const found = new Map<string, { record: AgentRecord; rev: number }>();
     for (const kv of res.kvs) {
@@ -245,11 +250,21 @@ export class EtcdStore implements Store {
     return { name, report, receivedWallMs, receivedMonoMs: monoFromWall(receivedWallMs, this.#clock.monoMs(), this.#clock.wallMs()) };
   }
 
-  #enqueue(record: AgentRecord): void {
-    if (this.#queue.size >= MAX_QUEUED && !this.#queue.has(record.name)) {
-      throw new Error(`etcd is unavailable and ${MAX_QUEUED} agents already wait for write-back`);
+  /**
+   * Queues a record for write-back: a report to answer (refused past --etcd-queue-max), or one
+   * this replica holds that a wiped etcd lost (its revisions mean nothing to the new etcd).
+   */
+  #enqueue(record: AgentRecord, from: 'report' | 'wiped' = 'report'): void {
+    const waiting = this.#queue.get(record.name);
+    // A put whose etcd write failed after a later report of the agent was queued never replaces it.
+    if (waiting && 'record' in waiting && waiting.record.receivedMonoMs > record.receivedMonoMs) return;
+    const max = this.#cfg.queueMax;
+    if (from === 'report' && this.#queue.size >= max && !waiting) {
+      throw new StoreUnavailableError(max === 0 ? 'etcd is unavailable and write-back is off (--etcd-queue-max 0)' : `etcd is unavailable and ${max} agents already wait for write-back`);
     }
-    this.#queue.set(record.name, { record });
+    const held = waiting && 'record' in waiting ? waiting.seenRev : Math.max(-1, this.#cache.revisionOf(record.name) ?? -1);
+    const seenRev = from === 'wiped' ? -1 : held;
+    this.#queue.set(record.name, { record, seenRev });
     this.#cache.setOwn(record, -1);
   }
 
@@ -269,7 +284,7 @@ export class EtcdStore implements Store {
       await Promise.all(
         items.slice(i, i + FLUSH_CONCURRENCY).map(async ([name, p]) => {
           if ('record' in p) {
-            const rev = await this.#writes.putUnlessNewer(p.record);
+            const rev = await this.#writes.putUnlessNewer(p.record, p.seenRev);
             if (rev !== null) this.#cache.setOwn(p.record, rev);
           } else await this.#writes.deleteAt(name, p.deleteRev);
           if (this.#queue.get(name) === p) this.#queue.delete(name);

@@ -22,7 +22,11 @@ export interface AgentRecord {
 }
 
 export interface Store {
-  /** Resolves once the record is stored, or queued to be written back (etcd outage); rejects otherwise. */
+  /**
+   * Resolves once the record is stored, or queued to be written back (etcd outage); rejects
+   * otherwise, with StoreUnavailableError (deadline.ts) when it can do neither: the client gets 503.
+   * A put that ends late (after its client got 503) never replaces a later record of the agent.
+   */
   put(record: AgentRecord): Promise<void>;
   delete(name: string): Promise<void>;
   get(name: string): AgentRecord | undefined;

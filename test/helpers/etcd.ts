@@ -29,6 +29,8 @@ export interface EtcdMember {
   readonly output: () => string;
   running(): boolean;
   kill(): Promise<void>;
+  /** Sends a signal, e.g. SIGSTOP to freeze the member (calls to it hang) and SIGCONT to resume it. */
+  signal(sig: NodeJS.Signals): void;
   start(): Promise<void>;
 }
 
@@ -127,6 +129,9 @@ export async function startEtcd(t: Test, options: { members?: number; tls?: Etcd
         const exited = new Promise((r) => c.once('exit', r));
         c.kill('SIGKILL');
         await exited;
+      },
+      signal(sig) {
+        if (member.running()) child?.kill(sig);
       },
     };
     return member;

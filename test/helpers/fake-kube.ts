@@ -10,6 +10,11 @@
 //            R older than the last expire() -> an ERROR event with a 410 Status, then the end.
 //   every request needs the bearer token of the written kubeconfig (401 otherwise).
 //
+//   POST /apis/authentication.k8s.io/v1/tokenreviews, /apis/authorization.k8s.io/v1/subjectaccessreviews
+//     answered by the test's tokenReview / subjectAccessReview functions (spec -> status, or an
+//     HTTP status to fail with; may answer late); counted as verb 'tokenreview' / 'subjectaccessreview'.
+//     test/helpers/tokens.ts issues tokens and answers their reviews.
+//
 // Faults: forbid() (403 with a Status naming the verb and scope), failWith() (any status),
 // expire() (410), dropWatches() (clean end of the open watches), down()/up() (connection
 // refused, then the same port again). requests()/count() record every request answered, so a
@@ -54,13 +59,21 @@ export interface KubeObject {
   status?: Record<string, unknown>;
 }
 
-/** One answered request. */
+/** One answered request; reviews are POSTs of a TokenReview or SubjectAccessReview. */
 export interface RequestRecord {
-  readonly verb: Verb | 'other';
+  readonly verb: Verb | 'other' | Review;
   readonly resource: Resource | null;
   readonly namespace: string | null;
   readonly status: number;
 }
+
+export type Review = 'tokenreview' | 'subjectaccessreview';
+/** A review's status, or an HTTP status to fail with (403: the caller lacks RBAC); may be late (a slow API). */
+export type ReviewAnswer = Record<string, unknown> | number;
+const REVIEW_PATHS: Record<string, Review> = {
+  '/apis/authentication.k8s.io/v1/tokenreviews': 'tokenreview',
+  '/apis/authorization.k8s.io/v1/subjectaccessreviews': 'subjectaccessreview',
+};
 
 interface Change {
   readonly rv: number;
@@ -99,6 +112,10 @@ export class FakeKube {
   #expiredBelow = 0;
   #failStatus: number | null = null;
   #listening = true;
+  /** Answers TokenReview creations: spec -> status. Default: not authenticated. */
+  tokenReview: (spec: Record<string, unknown>) => ReviewAnswer | Promise<ReviewAnswer> = () => ({ authenticated: false });
+  /** Answers SubjectAccessReview creations: spec -> status. Default: not allowed. */
+  subjectAccessReview: (spec: Record<string, unknown>) => ReviewAnswer | Promise<ReviewAnswer> = () => ({ allowed: false });
 
   private constructor(server: Server, port: number, dir: string, ca: string | null) {
     this.#server = server;
@@ -283,6 +300,8 @@ export class FakeKube {
     };
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return answer(401, status(401, 'Unauthorized', 'Unauthorized'));
     if (this.#failStatus !== null) return answer(this.#failStatus, status(this.#failStatus, 'InternalError', 'the fake API server is failing on purpose'));
+    const review = REVIEW_PATHS[url.pathname];
+    if (review && req.method === 'POST') return void this.#review(req, res, review);
     if (verb === 'other' || !resource) return answer(404, status(404, 'NotFound', `the server could not find the requested resource`));
     if (this.#forbidden.has(`${verb} ${resource}`)) {
       const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
@@ -297,6 +316,20 @@ export class FakeKube {
     }
     this.#requests.push({ verb, resource, namespace, status: 200 });
     this.#watch(res, filter, url.searchParams.get('resourceVersion') ?? '');
+  }
+
+  /** A TokenReview or SubjectAccessReview: the test's answer for its spec, echoed back as the API server does. */
+  async #review(req: IncomingMessage, res: ServerResponse, review: Review): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as { apiVersion?: string; kind?: string; spec?: Record<string, unknown> };
+    const spec = body.spec ?? {};
+    const result = await (review === 'tokenreview' ? this.tokenReview(spec) : this.subjectAccessReview(spec));
+    if (res.destroyed) return; // the client gave up (its timeout) or the server went down()
+    const code = typeof result === 'number' ? result : 201;
+    this.#requests.push({ verb: review, resource: null, namespace: null, status: code });
+    if (typeof result === 'number') return sendJson(res, code, status(code, code === 403 ? 'Forbidden' : 'InternalError', `${review} answered ${code} on purpose`));
+    sendJson(res, code, { apiVersion: body.apiVersion, kind: body.kind, metadata: {}, spec, status: result });
   }
 
   #watch(res: ServerResponse, filter: Omit<Watcher, 'res'>, from: string): void {

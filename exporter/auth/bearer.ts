@@ -1,0 +1,39 @@
+// Pure: the Authorization header -> the bearer token, and a JWT's expiry read without verifying
+// its signature (the TokenReview is the verification; exp only bounds how long a review is cached).
+
+/** Larger tokens are refused unread: a projected service account token is about 1 KiB. */
+export const MAX_TOKEN_CHARS = 16_384;
+
+/** RFC 6750 b64token. */
+const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+export type Bearer = { ok: true; token: string } | { ok: false; code: 'auth_missing' | 'auth_malformed' };
+
+export function parseBearer(header: string | undefined): Bearer {
+  if (header === undefined || header === '') return { ok: false, code: 'auth_missing' };
+  // The scheme is case-insensitive (RFC 7235); exactly one space before the token.
+  if (header.length > MAX_TOKEN_CHARS + 7 || header.slice(0, 7).toLowerCase() !== 'bearer ') return { ok: false, code: 'auth_malformed' };
+  const token = header.slice(7);
+  return TOKEN68.test(token) ? { ok: true, token } : { ok: false, code: 'auth_malformed' };
+}
+
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * The claims this exporter reads from a JWT: its expiry in epoch ms (null when it has none).
+ * Null when the token is not a JWT (three base64url segments with a JSON object payload), which
+ * a Kubernetes service account token always is.
+ */
+export function jwtExpiry(token: string): { expMs: number | null } | null {
+  const parts = token.split('.');
+  if (parts.length !== 3 || !parts.every((p) => SEGMENT.test(p))) return null;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return null;
+  const exp = (payload as Record<string, unknown>).exp;
+  return { expMs: typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : null };
+}

@@ -1,0 +1,144 @@
+// Bodies of nested brackets as large as the exporter takes (--max-body-bytes, default 4 MiB) must
+// not block its event loop for more than 20 ms (issue 8): the decoder counts depth and the number
+// of arrays, objects and keys in one scan before JSON.parse (report/decode.ts jsonShape), so deep
+// bodies stop at level 17 and wide ones (`[[],[],...]`, which JSON.parse took 150-560 ms for) at
+// the member cap. 56 such bodies go to an in-process exporter from a client in another process,
+// built before the watch starts, so this process's loop does only what the exporter does.
+// How blocking is measured: a 1 ms timer ticks on the loop the exporter shares with this test,
+// and each gap between ticks is charged the process CPU time spent in it. A turn of the loop that
+// runs 20 ms of code shows 20 ms of CPU; a process the OS leaves waiting (2 cores, several test
+// files) shows wall time but no CPU. So the CPU per gap is the block, whatever the machine load;
+// perf_hooks' monitorEventLoopDelay (wall clock, OS waits included) is printed next to it.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import t from 'tap';
+import { exporterFlags } from '../exporter/config.js';
+import { decodeReport } from '../report/decode.js';
+import { LIMITS, PHASES } from '../report/schema.js';
+import { report, startTestExporter } from './helpers/exporter.js';
+
+const LIMIT_BYTES = exporterFlags.find((f) => f.name === 'max-body-bytes')?.default as number;
+const BLOCK_LIMIT_MS = 20;
+
+/** `unit` repeated between `open` and `close` to exactly `size` bytes (padded with spaces). */
+function fill(open: string, unit: string, sep: string, close: string, size: number): Buffer {
+  const n = Math.floor((size - open.length - close.length + sep.length) / (unit.length + sep.length));
+  const text = open + Array(n).fill(unit).join(sep) + close;
+  return Buffer.from(text.padEnd(size, ' '));
+}
+
+const nest16 = `${'['.repeat(15)}${']'.repeat(15)}`;
+const SHAPES: Record<string, Buffer> = {
+  'deep, unclosed': Buffer.from('['.repeat(LIMIT_BYTES)),
+  'deep, balanced': Buffer.from('['.repeat(LIMIT_BYTES / 2) + ']'.repeat(LIMIT_BYTES / 2)),
+  'deep objects': fill('', '{"a":', '', '', LIMIT_BYTES),
+  'deep inside a report': Buffer.from(`{"report_interval":2,"x":${'['.repeat(LIMIT_BYTES / 2 - 20)}${']'.repeat(LIMIT_BYTES / 2 - 20)}}`),
+  'wide, empty arrays': fill('[', '[]', ',', ']', LIMIT_BYTES),
+  'wide, 15 deep each': fill('[', nest16, ',', ']', LIMIT_BYTES),
+  'wide objects in a report': fill('{"report_interval":2,"x":[', '{}', ',', ']}', LIMIT_BYTES),
+};
+const ROUNDS = Math.ceil(50 / Object.keys(SHAPES).length);
+
+/** CPU milliseconds (all threads: an upper bound for the loop's own) of each gap between 1 ms ticks, until stopped. */
+function watchLoop(): { stop(): number[] } {
+  const blocks: number[] = [];
+  let cpu = process.cpuUsage();
+  let timer = setTimeout(function tick() {
+    const used = process.cpuUsage(cpu);
+    blocks.push((used.user + used.system) / 1000);
+    cpu = process.cpuUsage();
+    timer = setTimeout(tick, 1);
+  }, 1);
+  return {
+    stop() {
+      clearTimeout(timer);
+      return blocks;
+    },
+  };
+}
+
+/** Posts every file `rounds` times from a separate node process, one at a time; resolves with each answer. */
+function postFromChild(url: string, files: Record<string, string>, rounds: number): Promise<Array<{ shape: string; status: number; text: string }>> {
+  const code = `
+    const { request } = require('node:http');
+    const { readFileSync } = require('node:fs');
+    const { url, files, rounds } = JSON.parse(process.env.POSTS);
+    const post = (body) => new Promise((resolve, reject) => {
+      const req = request(url + '/api/v1/agents/agent-a', { method: 'POST', headers: { 'Content-Type': 'application/json', 'Content-Length': body.length } }, (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c) => (text += c)).on('end', () => resolve({ status: res.statusCode, text }));
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    (async () => {
+      const bodies = Object.entries(files).map(([shape, file]) => [shape, readFileSync(file)]);
+      for (let r = 0; r < rounds; r++) for (const [shape, body] of bodies) console.log(JSON.stringify({ shape, ...(await post(body)) }));
+    })();`;
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', code], { env: { POSTS: JSON.stringify({ url, files, rounds }) }, maxBuffer: 1 << 20 }, (err, stdout) => {
+      if (err) reject(err);
+      else resolve(stdout.trim().split('\n').map((l) => JSON.parse(l) as { shape: string; status: number; text: string }));
+    });
+  });
+}
+
+t.test(`${ROUNDS * Object.keys(SHAPES).length} bodies of nested brackets up to ${LIMIT_BYTES} bytes`, async (t) => {
+  for (const [shape, body] of Object.entries(SHAPES)) {
+    t.ok(body.length <= LIMIT_BYTES && body.length > LIMIT_BYTES - 64, `${shape}: ${body.length} bytes`);
+    const text = body.toString();
+    const started = performance.now();
+    const decoded = decodeReport(text);
+    t.comment(`${shape}: decodeReport alone ${(performance.now() - started).toFixed(1)} ms -> ${decoded.ok ? 'ok' : decoded.code}`);
+  }
+
+  const dir = mkdtempSync(join(tmpdir(), 'netchecker-nesting-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const files = Object.fromEntries(Object.entries(SHAPES).map(([shape, body], i) => [shape, join(dir, `${i}.json`)]));
+  for (const [shape, body] of Object.entries(SHAPES)) writeFileSync(files[shape] as string, body);
+
+  // The client is another process, so this one's loop holds only the exporter.
+  const ex = await startTestExporter(t);
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const watch = watchLoop();
+  const answers = await postFromChild(ex.url, files, ROUNDS);
+  const blocks = watch.stop().sort((a, b) => a - b);
+  loop.disable();
+  const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+  const at = (q: number): number => Math.round((blocks[Math.min(blocks.length - 1, Math.floor(q * blocks.length))] ?? 0) * 100) / 100;
+  t.comment(`wall-clock event-loop delay (monitorEventLoopDelay): p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms (${loop.count} samples)`);
+  t.comment(`CPU per loop turn: p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms (${blocks.length} turns)`);
+  t.ok(at(0.99) <= BLOCK_LIMIT_MS, `event loop blocked at p99 for ${at(0.99)} ms of CPU <= ${BLOCK_LIMIT_MS} ms`);
+  t.equal(answers.length, ROUNDS * Object.keys(SHAPES).length, 'every body was answered');
+  for (const shape of Object.keys(SHAPES)) {
+    t.ok(answers.filter((a) => a.shape === shape).every((a) => a.status === 400 && a.text.includes('"error":"too_deep"')), `${shape}: 400 too_deep every time`);
+  }
+  t.same(await (await fetch(`${ex.url}/api/v1/agents/`)).json(), {}, 'nothing stored');
+});
+
+t.test('the member cap still takes the largest report LIMITS allow', async (t) => {
+  const map = Object.fromEntries(Array.from({ length: LIMITS.interfacesMax }, (_, i) => [`if${i}`, [`10.0.${i >> 8}.${i & 255}/32`]]));
+  const phases = Object.fromEntries(PHASES.map((p) => [p, 1.5]));
+  const probe = { URL: 'http://x/', ConnectionResult: 1, HTTPCode: 200, Total: 1, ContentTransfer: 0, TCPConnection: 0, DNSLookup: 0, Connect: 0, ServerProcessing: 0, Result: 'ok', PhasesMs: phases };
+  const body = report({
+    uptime: 5,
+    nslookup: map,
+    ips: map,
+    network_probes: Array.from({ length: LIMITS.probesMax }, () => probe),
+    zero_extender: [0, 0, 0],
+    network: 'pod',
+    agent_version: '1',
+    listen: '10.0.0.1:8081',
+    dns: Array.from({ length: LIMITS.dnsQueriesMax }, () => ({ server: 's', name: 'n', result: 'ok', latency_ms: 1 })),
+    peers: Array.from({ length: LIMITS.peersMax }, (_, i) => ({ name: `p${i}`, node: 'n', network: 'pod', result: 'ok', sent: 3, lost: 0, rtt_ms: 1 })),
+    icmp_available: true,
+    path_mtu: { exporter: 1500, peers: 1500 },
+    integrity: { event_loop_lag_ms: 1, cpu_throttled_ratio: 0, starved: false },
+  });
+  const decoded = decodeReport(body);
+  t.ok(decoded.ok, `${body.length} bytes, accepted${decoded.ok ? '' : `: ${decoded.code} ${decoded.detail}`}`);
+});

@@ -21,10 +21,15 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
     return 0;
   }
   const stop = new AbortController();
-  // Once only: a second signal gets Node's default and ends the process at once.
-  const onSignal = (): void => stop.abort();
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  // The first signal finishes the report in flight; a second ends the process at once. Both are
+  // handled: as PID 1 (a container without an init) a signal without a handler is ignored.
+  let signals = 0;
+  const onSignal = (): void => {
+    if (signals++ === 0) stop.abort();
+    else process.exit(1);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   try {
     await runAgent(parsed.config, { signal: stop.signal });
   } catch (e) {

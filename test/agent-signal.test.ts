@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import { run } from '../agent/main.js';
 import { startFakeExporter } from './helpers/agent-server.js';
+import { spawnCli } from './helpers/cli.js';
 
 t.test('SIGTERM while a send is in flight: the send finishes, run resolves 0', async (t) => {
   const fake = await startFakeExporter({
@@ -25,6 +26,22 @@ t.test('SIGINT while waiting for the next slot stops at once', async (t) => {
   const code = await run(['--server', fake.url, '--interval', '60', '--name', 'agent-d', '--log-level', 'error'], {});
   t.equal(code, 0);
   t.ok(performance.now() - start < 30_000, 'did not wait for the next slot');
+});
+
+t.test('a second SIGTERM ends the agent at once (exit 1), without waiting for the report in flight', async (t) => {
+  let agent: ReturnType<typeof spawnCli> | null = null;
+  // The exporter holds the first report for 4 s: the first signal waits for it, the second not.
+  const fake = await startFakeExporter({
+    delayMs: () => 4000,
+    onReport: () => {
+      agent?.child.kill('SIGTERM');
+      setTimeout(() => agent?.child.kill('SIGTERM'), 200);
+    },
+  });
+  t.teardown(() => fake.close());
+  agent = spawnCli(t, ['agent', '--server', fake.url, '--interval', '30', '--timeout', '10', '--name', 'agent-e', '--log-level', 'error']);
+  t.equal(await agent.exited(), 1, 'exit 1: ended by the second signal, not after the report');
+  t.equal(fake.lastRespondedAtMs, null, 'the report in flight was not waited for');
 });
 
 t.test('invalid config: exit code 2; --help: 0', async (t) => {

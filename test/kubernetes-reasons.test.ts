@@ -1,6 +1,6 @@
 // Pure parts of Kubernetes discovery: objects -> facts, pod + node -> churn reason, label selectors.
 import t from 'tap';
-import { churnOf, isUp, nodeFacts, podFacts } from '../exporter/discovery/reasons.js';
+import { churnOf, isUp, nodeFacts, podFacts, slimNode, slimPod } from '../exporter/discovery/reasons.js';
 import { matches, parseSelector } from '../exporter/discovery/selector.js';
 import { DEFAULT_AGENT_SELECTOR } from '../exporter/discovery/kubernetes-config.js';
 import { agentPod, node } from './helpers/fake-kube.js';
@@ -83,4 +83,25 @@ t.test('label selectors: the syntax kubectl -l accepts', async (t) => {
   for (const bad of ['app in (a', 'app in a)', 'app = = b', 'Bad Key=x', 'app=has space', '=x', 'app in (a,b', 'x'.repeat(5000), '-app=x']) {
     t.notOk(parseSelector(bad).ok, `refused: ${bad.slice(0, 30)}`);
   }
+});
+
+t.test('the informers keep only what the facts read: the same facts from the slim objects', async (t) => {
+  const pod = {
+    metadata: { name: 'netchecker-agent-x', namespace: 'netchecker', uid: 'u1', resourceVersion: '7', deletionTimestamp: new Date(0), labels: { app: 'a' }, managedFields: [{ manager: 'kubelet' }] },
+    spec: { nodeName: 'n1', hostNetwork: true, containers: [{ name: 'agent', image: 'netchecker' }], volumes: [{ name: 'token' }] },
+    status: { phase: 'Running', podIP: '10.0.0.1', containerStatuses: [{ ready: true }] },
+  };
+  const node = {
+    metadata: { name: 'n1', resourceVersion: '9', annotations: { a: 'b' } },
+    spec: { unschedulable: true, podCIDR: '10.0.0.0/24' },
+    status: { conditions: [{ type: 'MemoryPressure', status: 'False' }, { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'long text' }], images: [{ names: ['x'] }] },
+  };
+  t.same(podFacts(slimPod(pod)), podFacts(pod));
+  t.same(nodeFacts(slimNode(node)), nodeFacts(node));
+  t.same(slimPod(pod), {
+    metadata: { name: 'netchecker-agent-x', namespace: 'netchecker', uid: 'u1', resourceVersion: '7', deletionTimestamp: new Date(0) },
+    spec: { nodeName: 'n1', hostNetwork: true },
+    status: { phase: 'Running' },
+  });
+  t.same(slimNode(node), { metadata: { name: 'n1', resourceVersion: '9' }, spec: { unschedulable: true }, status: { conditions: [{ type: 'Ready', status: 'False', reason: 'KubeletNotReady' }] } });
 });

@@ -18,6 +18,8 @@ export interface ResourceSpec {
   readonly path: string;
   readonly labelSelector?: string;
   readonly list: () => Promise<KubernetesListObject<KubernetesObject>>;
+  /** What is kept of each object, from the list and from watch events. */
+  readonly slim: (obj: KubernetesObject) => KubernetesObject;
 }
 
 /** Why the resource cannot be read right now. */
@@ -47,15 +49,19 @@ type Informer = ListWatch<KubernetesObject>;
 class ObservedWatch extends Watch {
   readonly #onOpen: () => void;
   readonly #current: () => boolean;
+  readonly #slim: (obj: KubernetesObject) => KubernetesObject;
   /** `current` false: the attempt was stopped or superseded, so no new request is made. */
-  constructor(kc: KubeConfig, onOpen: () => void, current: () => boolean) {
+  constructor(kc: KubeConfig, onOpen: () => void, current: () => boolean, slim: (obj: KubernetesObject) => KubernetesObject) {
     super(kc);
     this.#onOpen = onOpen;
     this.#current = current;
+    this.#slim = slim;
   }
 
   override async watch(...args: Parameters<Watch['watch']>): Promise<AbortController> {
-    const [path, query, callback, done] = args;
+    const [path, query, events, done] = args;
+    // ERROR events carry a Status, not an object of the resource: passed on as they are.
+    const callback: typeof events = (phase, obj, raw) => events(phase, phase === 'ERROR' ? obj : this.#slim(obj as KubernetesObject), raw);
     // The library starts the watch after a list even when stopped meanwhile: do not.
     if (!this.#current()) return new AbortController();
     let ended = false;
@@ -143,6 +149,7 @@ export class WatchedResource {
         this.#kc,
         () => this.#watching(gen),
         () => gen === this.#generation,
+        spec.slim,
       ),
       async () => {
         let list: KubernetesListObject<KubernetesObject>;
@@ -153,7 +160,7 @@ export class WatchedResource {
         }
         // The informer fills its cache right after this resolves; take it over after that.
         setImmediate(() => this.#listed(gen, informer));
-        return list;
+        return { ...list, items: list.items.map(spec.slim) };
       },
       false,
       spec.labelSelector,

@@ -10,7 +10,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
 import type { Discovery, ExpectedAgent } from './discovery.js';
 import { type Backoff, DEFAULT_BACKOFF, WatchedResource } from './informer.js';
-import { churnOf, isUp, type NodeFacts, nodeFacts, podFacts } from './reasons.js';
+import { churnOf, isUp, type NodeFacts, nodeFacts, podFacts, slimNode, slimPod } from './reasons.js';
 
 export interface KubernetesOptions {
   /** Empty: all namespaces. */
@@ -64,6 +64,7 @@ export class KubernetesDiscovery implements Discovery {
         path: namespace ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods` : '/api/v1/pods',
         labelSelector,
         list: namespace ? () => api.listNamespacedPod({ namespace, labelSelector }) : () => api.listPodForAllNamespaces({ labelSelector }),
+        slim: slimPod,
       },
       options.log,
       onChange,
@@ -71,7 +72,7 @@ export class KubernetesDiscovery implements Discovery {
     );
     this.#nodes = new WatchedResource(
       kc,
-      { resource: 'nodes', scope: 'at the cluster scope', path: '/api/v1/nodes', list: () => api.listNode() },
+      { resource: 'nodes', scope: 'at the cluster scope', path: '/api/v1/nodes', list: () => api.listNode(), slim: slimNode },
       options.log,
       onChange,
       backoff,

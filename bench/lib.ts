@@ -84,6 +84,9 @@ export function wrkRequests(output: string): number {
   return Number(m[1]);
 }
 
+/** How a figure stands against its target, as the tables print it. */
+export const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
+
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }

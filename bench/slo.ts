@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LatencyHistogram } from './histogram.js';
-import { CLI, fmt, type Server, startServer } from './lib.js';
+import { CLI, fmt, met, type Server, startServer } from './lib.js';
 import { forkLoad, type LoadProcess } from './load-client.js';
 import type { WorkerStats } from './load-worker.js';
 import type { TimingSnapshot } from './server-timing.js';
@@ -131,8 +131,6 @@ export async function benchSlo(o: SloOptions): Promise<SloResult> {
     await exporter.close();
   }
 }
-
-const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
 
 export function sloLines(r: SloResult): string[] {
   return [

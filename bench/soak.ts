@@ -10,7 +10,7 @@
 
 import http from 'node:http';
 import { parseArgs } from 'node:util';
-import { fmt, rssBytes } from './lib.js';
+import { fmt, met, rssBytes } from './lib.js';
 import { forkLoad, type LoadProcess } from './load-client.js';
 import { errorsOf, listenOverflows, REPORT_FILE, startTimedExporter, type TimedExporter } from './slo.js';
 
@@ -143,8 +143,6 @@ export async function benchSoak(o: SoakOptions): Promise<SoakResult> {
     await exporter.close();
   }
 }
-
-const met = (ok: boolean): string => (ok ? 'met' : 'MISSED');
 
 export function soakLines(r: SoakResult): string[] {
   return [

@@ -22,16 +22,12 @@ import { AgentLoad } from '../bench/load.js';
 import { spawnCli, type Spawned } from './helpers/cli.js';
 import { etcdArgs, startEtcd } from './helpers/etcd.js';
 import { agentPod, discoveryArgs, FakeKube, node } from './helpers/fake-kube.js';
+import type { CheckAgent } from '../check/main.js';
 
 const NODES = 250;
 const INTERVAL_S = 2;
 const BATCHES = 10;
 
-interface CheckAgent {
-  name: string;
-  state: string;
-  expected: boolean;
-}
 
 interface Watch {
   answers: number;

@@ -20,7 +20,7 @@ type Model = Map<string, AgentRecord>;
 
 interface Real {
   store: Store;
-  /** etcd only: another replica on the same prefix, and a way to open the store anew on it. */
+  /** For etcd: another replica on the same prefix, and a way to open the store anew on it. */
   readonly other: Store | null;
   readonly reopen: (() => Promise<Store>) | null;
 }

@@ -16,7 +16,9 @@ export interface ScaleRow {
   checkMs: number;
   /** Requests the exporter made to the Kubernetes API while the checks were answered. */
   checkApiCalls: number;
+  /** Exporter RSS sampled every 250 ms from the first scrape until 10 s after the last check: median and maximum. */
   rssBytes: number;
+  rssMaxBytes: number;
 }
 
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 32 });
@@ -44,7 +46,7 @@ async function timed(url: string, times: number): Promise<{ ms: number; bytes: n
 }
 
 /** One exporter per size; every agent expected (a pod in the fake API) and reporting `body`. */
-export async function benchScale(sizes: readonly number[], body: string, samples: number): Promise<ScaleRow[]> {
+export async function benchScale(sizes: readonly number[], body: string, samples: number, rssTailMs = 10_000): Promise<ScaleRow[]> {
   const rows: ScaleRow[] = [];
   for (const n of sizes) {
     const kube = await FakeKube.start();
@@ -71,11 +73,16 @@ export async function benchScale(sizes: readonly number[], body: string, samples
         await Promise.all(batch);
       }
       await passing(`${exporter.url}/api/v1/connectivity_check`, n);
+      // One reading of a garbage-collected process's RSS is wherever its last GC left it: sample.
+      const rss: number[] = [];
+      const sampler = setInterval(() => rss.push(rssBytes(exporter.child.pid as number)), 250);
       const metrics = await timed(`${exporter.url}/metrics`, samples);
       const apiBefore = kube.requests().length;
       const check = await timed(`${exporter.url}/api/v1/connectivity_check`, samples * 5);
       const checkApiCalls = kube.requests().length - apiBefore;
-      rows.push({ agents: n, metricsMs: metrics.ms, metricsBytes: metrics.bytes, checkMs: check.ms, checkApiCalls, rssBytes: rssBytes(exporter.child.pid as number) });
+      await sleep(rssTailMs);
+      clearInterval(sampler);
+      rows.push({ agents: n, metricsMs: metrics.ms, metricsBytes: metrics.bytes, checkMs: check.ms, checkApiCalls, rssBytes: median(rss), rssMaxBytes: Math.max(...rss) });
     } finally {
       await exporter.stop();
       await kube.close();

@@ -9,7 +9,7 @@ import { protectMetrics } from './auth/metrics-auth.js';
 import { healthz, ping, readyz } from './api/health.js';
 import { peersHandler } from './api/peers.js';
 import { reportHandlers } from './api/reports.js';
-import { sendText } from './api/respond.js';
+import { sendChunks, sendText } from './api/respond.js';
 import { type ExporterConfig, exporterFlags, parseExporterConfig } from './config.js';
 import { discoveries } from './discovery/discoveries.js';
 import { SelfMetrics } from './metrics/self.js';
@@ -64,9 +64,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     const chunks = monitor.metricsChunks();
     end();
     chunks.push(Buffer.from(await self.registry.metrics()));
-    const body = Buffer.concat(chunks);
-    res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': body.length });
-    res.end(body);
+    await sendChunks(res, 'text/plain; version=0.0.4; charset=utf-8', chunks);
   };
   const guarded = config.auth.metrics === 'kubernetes' ? await protectMetrics(metrics, authDeps).catch(async (e: unknown) => {
     auth?.close();

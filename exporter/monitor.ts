@@ -57,6 +57,8 @@ export class Monitor {
   #verdict: Verdict | null = null;
   #computedMonoMs = -Infinity;
   #dirty = true;
+  /** The expected set the probe series were last refreshed with (undefined: not yet). */
+  #probedExpected: ReturnType<Discovery['expected']> | undefined = undefined;
   /**
    * When the store first held its backend's state (etcd: the first load): the startup grace
    * counts from here, so an exporter that starts while etcd is away calls nobody absent.
@@ -160,7 +162,11 @@ export class Monitor {
       this.#stats.delete(name);
     }
     if (legacyDirty.size > 0) this.#renderLegacy(legacyDirty);
-    this.#probes.refresh(verdict.agents, (name) => store.get(name));
+    // The probe series read only records and the expected set: a refresh because time passed
+    // (the tick) leaves them as they are, and skipping it spares the tick's garbage at 10,000 agents.
+    const expected = discovery.expected();
+    if (this.#dirty || expected !== this.#probedExpected) this.#probes.refresh(verdict.agents, (name) => store.get(name));
+    this.#probedExpected = expected;
     this.#verdict = verdict;
     this.#computedMonoMs = now;
     this.#dirty = false;

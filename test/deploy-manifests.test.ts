@@ -20,6 +20,7 @@ import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IService } from 'kubernetes-models/v1/Service';
 import { parseAllDocuments } from 'yaml';
 import { AGENT_NODE_FLAGS } from '../bench/agent.js';
+import { EXPORTER_NODE_FLAGS } from '../bench/lib.js';
 import { exporterFlags } from '../exporter/config.js';
 import { CLOSE_DEADLINE_MS } from '../exporter/shutdown.js';
 
@@ -159,6 +160,7 @@ t.test('the DaemonSets carry the downward-API env, args, dnsPolicy and toleratio
       } else t.notOk(spec?.hostNetwork, `${dir}: ${name} is in the pod network`);
     }
     const c = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.containers[0] as IContainer;
+    t.same(c.command, ['node', ...EXPORTER_NODE_FLAGS, '/app/dist/cli.js'], `${dir}: the exporter runs with the Node flags bench/ measures`);
     t.same(c.args?.slice(0, 3), ['exporter', '--discovery', 'kubernetes'], `${dir}: exporter args`);
     t.same(c.args?.slice(3, 5), ['--auth', 'kubernetes'], `${dir}: the exporter takes reports only with an agent pod's token`);
     t.same([c.readinessProbe?.httpGet?.path, c.livenessProbe?.httpGet?.path], ['/readyz', '/healthz']);

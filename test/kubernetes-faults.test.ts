@@ -3,6 +3,7 @@
 // known set, /readyz tells the truth, one log line per outage.
 import t, { type Test } from 'tap';
 import { ERROR_PREFIX } from '../exporter/api/check.js';
+import { LIST_PAGE_SIZE } from '../exporter/discovery/informer.js';
 import { eventually } from './helpers/cli.js';
 import { postReport, report, startTestExporter } from './helpers/exporter.js';
 import { agentPod, discoveryArgs, FakeKube, node } from './helpers/fake-kube.js';
@@ -50,6 +51,25 @@ t.test('watches that end, expire (410) or carry bookmarks are resumed; only 410 
   await seen(ex.url, 'netchecker-agent-d');
   t.equal(await readyz(ex.url), 200);
   t.equal(ex.logs.filter((l) => l.level === 'warn' || l.level === 'error').length, 0, 'nothing here is worth a warning');
+});
+
+t.test('a paged list whose continue token expires (410) is started over, and the whole set arrives', async (t) => {
+  const kube = await FakeKube.start(t);
+  kube.apply('nodes', node('n1'));
+  const n = 2 * LIST_PAGE_SIZE + 100;
+  for (let i = 0; i < n; i++) kube.apply('pods', agentPod(`netchecker-agent-${i}`, { node: 'n1' }));
+  kube.expirePages();
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
+  await eventually(async () => ((await check(ex.url)).names.length === n ? true : undefined), 15_000, `all ${n} agents expected`);
+  const pods = kube.requests().filter((r) => r.verb === 'list' && r.resource === 'pods');
+  t.same(
+    pods.map((r) => r.status),
+    [200, 410, 200, 200, 200],
+    'first page, the expired second page, then the whole list again in three pages',
+  );
+  const warning = ex.logs.find((l) => l.msg === 'kubernetes list/watch failed; retrying with backoff');
+  t.equal(warning?.error, 'cannot list pods at the cluster scope: HTTP 410', 'one warning naming the failed list');
+  await eventually(async () => ((await readyz(ex.url)) === 200 ? true : undefined), 10_000, '/readyz 200 once listed');
 });
 
 t.test('API down, then up: the last known set is served, readiness says not ready, one log per outage', async (t) => {

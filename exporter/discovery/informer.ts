@@ -17,10 +17,22 @@ export interface ResourceSpec {
   /** The collection's URL path, watched with ?watch=true. */
   readonly path: string;
   readonly labelSelector?: string;
-  readonly list: () => Promise<KubernetesListObject<KubernetesObject>>;
+  /** One page of the list (`limit` objects at most, from `_continue` on). */
+  readonly list: (page: ListPage) => Promise<KubernetesListObject<KubernetesObject>>;
   /** What is kept of each object, from the list and from watch events. */
   readonly slim: (obj: KubernetesObject) => KubernetesObject;
 }
+
+export interface ListPage {
+  readonly limit: number;
+  readonly _continue?: string;
+}
+
+/**
+ * Objects per list request, as client-go's reflector pages: the first list of a large cluster
+ * then never holds every pod, deserialized, at once, only one page of them until it is slimmed.
+ */
+export const LIST_PAGE_SIZE = 500;
 
 /** Why the resource cannot be read right now. */
 export interface Failure {
@@ -154,13 +166,13 @@ export class WatchedResource {
       async () => {
         let list: KubernetesListObject<KubernetesObject>;
         try {
-          list = await spec.list();
+          list = await listPaged(spec);
         } catch (e) {
           throw new ListError(e);
         }
         // The informer fills its cache right after this resolves; take it over after that.
         setImmediate(() => this.#listed(gen, informer));
-        return { ...list, items: list.items.map(spec.slim) };
+        return list;
       },
       false,
       spec.labelSelector,
@@ -208,6 +220,25 @@ export class WatchedResource {
     this.#timer = setTimeout(() => this.#connect(), delay * (0.8 + 0.4 * Math.random()));
     this.#onChange();
   }
+}
+
+/**
+ * The whole list, page by page, each object slimmed as its page arrives. The pages are one
+ * snapshot (the API server's continue token keeps the first page's resourceVersion), which the
+ * watch then starts from. A token that expired meanwhile (410) fails the list like any other
+ * error: the informer starts over with backoff.
+ */
+async function listPaged(spec: ResourceSpec): Promise<KubernetesListObject<KubernetesObject>> {
+  const items: KubernetesObject[] = [];
+  let first: KubernetesListObject<KubernetesObject> | null = null;
+  let token: string | undefined;
+  do {
+    const page = await spec.list(token ? { limit: LIST_PAGE_SIZE, _continue: token } : { limit: LIST_PAGE_SIZE });
+    first ??= page;
+    for (const o of page.items) items.push(spec.slim(o));
+    token = page.metadata?._continue || undefined;
+  } while (token);
+  return { ...first, metadata: { ...first.metadata, _continue: undefined }, items };
 }
 
 /** A readable failure from whatever the library threw (ApiException, FetchError, Error with statusCode). */

@@ -63,7 +63,7 @@ export class KubernetesDiscovery implements Discovery {
         scope: namespace ? `in namespace ${namespace}` : 'at the cluster scope',
         path: namespace ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods` : '/api/v1/pods',
         labelSelector,
-        list: namespace ? () => api.listNamespacedPod({ namespace, labelSelector }) : () => api.listPodForAllNamespaces({ labelSelector }),
+        list: namespace ? (page) => api.listNamespacedPod({ namespace, labelSelector, ...page }) : (page) => api.listPodForAllNamespaces({ labelSelector, ...page }),
         slim: slimPod,
       },
       options.log,
@@ -72,7 +72,7 @@ export class KubernetesDiscovery implements Discovery {
     );
     this.#nodes = new WatchedResource(
       kc,
-      { resource: 'nodes', scope: 'at the cluster scope', path: '/api/v1/nodes', list: () => api.listNode(), slim: slimNode },
+      { resource: 'nodes', scope: 'at the cluster scope', path: '/api/v1/nodes', list: (page) => api.listNode(page), slim: slimNode },
       options.log,
       onChange,
       backoff,

@@ -4,6 +4,8 @@
 
 import { type Family, formatLabels, header, type Labels, renderSamples } from './family.js';
 
+const EMPTY = Buffer.alloc(0);
+
 export class SeriesCache<V> {
   readonly #families: readonly Family<V>[];
   readonly #headers: readonly Buffer[];
@@ -27,7 +29,8 @@ export class SeriesCache<V> {
     const bytes = Buffer.from(text);
     const ascii = bytes.length === text.length; // then characters and bytes line up
     let at = 0;
-    const chunks = parts.map((p) => bytes.subarray(at, (at += ascii ? p.length : Buffer.byteLength(p))));
+    // A view costs about 100 bytes of heap; most objects have no lines in some families.
+    const chunks = parts.map((p) => (p === '' ? EMPTY : bytes.subarray(at, (at += ascii ? p.length : Buffer.byteLength(p)))));
     if (!this.#chunks.has(key)) this.#order = null;
     this.#chunks.set(key, chunks);
   }

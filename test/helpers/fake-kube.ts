@@ -4,6 +4,8 @@
 //
 //   GET /api/v1/pods, /api/v1/namespaces/{ns}/pods, /api/v1/nodes
 //     list:  ?labelSelector=  -> {kind, apiVersion, metadata: {resourceVersion}, items}
+//            ?limit=N[&continue=T] -> pages of one snapshot, as the real server: metadata.continue
+//            names the next page; a token from before the last expire() -> 410 Expired
 //     watch: ?watch=true&resourceVersion=R[&labelSelector=] -> JSON lines, one event each:
 //            the changes after R (ADDED, MODIFIED, DELETED; a selector change is ADDED/DELETED
 //            as the real server does), then live events; BOOKMARK when the test asks;
@@ -16,7 +18,7 @@
 //     test/helpers/tokens.ts issues tokens and answers their reviews.
 //
 // Faults: forbid() (403 with a Status naming the verb and scope), failWith() (any status),
-// expire() (410), dropWatches() (clean end of the open watches), down()/up() (connection
+// expire() (410), expirePages() (410 for the next page of a paged list), dropWatches() (clean end of the open watches), down()/up() (connection
 // refused, then the same port again). requests()/count() record every request answered, so a
 // test can assert "zero API calls per check". Objects are plain JSON; agentPod() and node()
 // build them. Serves 10,000 pods comfortably: a list is one JSON.stringify, events are O(1)
@@ -110,6 +112,10 @@ export class FakeKube {
   #rv = 1;
   #uid = 0;
   #expiredBelow = 0;
+  /** Paged lists in progress: continue token -> the rest of the snapshot the first page was cut from. */
+  readonly #pages = new Map<string, { rv: number; items: KubeObject[] }>();
+  #nextPage = 0;
+  #expireNextPage = false;
   #failStatus: number | null = null;
   #listening = true;
   /** Answers TokenReview creations: spec -> status. Default: not authenticated. */
@@ -204,10 +210,16 @@ export class FakeKube {
     if (status !== null) this.dropWatches();
   }
 
+  /** The next page asked for with a continue token is 410 Expired (etcd compacted between two pages). */
+  expirePages(): void {
+    this.#expireNextPage = true;
+  }
+
   /** Forgets the history (etcd compaction): open watches get ERROR 410 and end; older versions get 410. */
   expire(): void {
     this.#expiredBelow = this.#rv + 1;
     this.#history.length = 0;
+    this.#pages.clear();
     for (const w of this.#watchers) {
       writeEvent(w.res, 'ERROR', gone(this.#rv));
       w.res.end();
@@ -311,8 +323,25 @@ export class FakeKube {
     if (!selector.ok) return answer(400, status(400, 'BadRequest', `unable to parse requirement: ${selector.error}`));
     const filter = { resource, namespace, selector: selector.value };
     if (verb === 'list') {
-      const items = [...this.#objects[resource].values()].filter((o) => this.#selects(filter, o));
-      return answer(200, { kind: `${KINDS[resource]}List`, apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) }, items });
+      const limit = Number(url.searchParams.get('limit') ?? 0);
+      if (!Number.isInteger(limit) || limit < 0) return answer(400, status(400, 'BadRequest', `invalid limit: ${url.searchParams.get('limit')}`));
+      const token = url.searchParams.get('continue');
+      if (token && this.#expireNextPage) {
+        this.#expireNextPage = false;
+        this.#pages.delete(token);
+      }
+      const snapshot = token ? this.#pages.get(token) : { rv: this.#rv, items: [...this.#objects[resource].values()].filter((o) => this.#selects(filter, o)) };
+      if (!snapshot) return answer(410, status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.'));
+      if (token) this.#pages.delete(token);
+      const items = limit > 0 ? snapshot.items.slice(0, limit) : snapshot.items;
+      const metadata: Record<string, unknown> = { resourceVersion: String(snapshot.rv) };
+      if (items.length < snapshot.items.length) {
+        const next = `page-${++this.#nextPage}`;
+        this.#pages.set(next, { rv: snapshot.rv, items: snapshot.items.slice(limit) });
+        metadata.continue = next;
+        metadata.remainingItemCount = snapshot.items.length - limit;
+      }
+      return answer(200, { kind: `${KINDS[resource]}List`, apiVersion: 'v1', metadata, items });
     }
     this.#requests.push({ verb, resource, namespace, status: 200 });
     this.#watch(res, filter, url.searchParams.get('resourceVersion') ?? '');

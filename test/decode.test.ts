@@ -1,4 +1,5 @@
 // The report decoder: the original agent's quirks accepted, types and ranges enforced.
+import fc from 'fast-check';
 import t from 'tap';
 import { decodeReport, nestingDepth, rfc3339Ms } from '../report/decode.js';
 import { isValidAgentName, networkOf } from '../report/schema.js';
@@ -41,6 +42,49 @@ t.test('lenient like the original server', async (t) => {
 t.test('rfc3339 with nanoseconds keeps sub-millisecond precision', async (t) => {
   t.equal(rfc3339Ms('2026-11-26T07:17:35.845997791Z'), Date.parse('2026-11-26T07:17:35.845Z') + 0.997791);
   t.equal(rfc3339Ms('2026-11-26T07:17:35Z'), Date.parse('2026-11-26T07:17:35Z'));
+});
+
+/** The regular expression rfc3339Ms replaced, as the oracle: both must accept the same strings and agree. */
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
+function oracle(s: string): number | 'bad' {
+  const g = RFC3339.exec(s);
+  if (!g) return 'bad';
+  const [y, mo, d, h, mi, sec] = g.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return 'bad';
+  const offsetMin = g[8] ? 0 : (g[9] === '-' ? -1 : 1) * (Number(g[10]) * 60 + Number(g[11]));
+  return Date.UTC(y, mo - 1, d, h, mi, sec) + (g[7] ? Number(g[7]) * 1000 : 0) - offsetMin * 60_000;
+}
+const parsed = (s: string): number | 'bad' => {
+  try {
+    return rfc3339Ms(s);
+  } catch {
+    return 'bad';
+  }
+};
+
+t.test('rfc3339Ms agrees with the RFC 3339 regular expression on valid, near-valid and mutated strings', async (t) => {
+  const part = (n: number) => fc.integer({ min: 0, max: 10 ** n - 1 }).map((v) => String(v).padStart(n, '0'));
+  // Mostly in range, sometimes any two digits: both sides of every range check.
+  const field = (min: number, max: number) => fc.oneof({ arbitrary: fc.integer({ min, max }).map((v) => String(v).padStart(2, '0')), weight: 19 }, { arbitrary: part(2), weight: 1 });
+  const fraction = fc.oneof({ arbitrary: fc.constant(null), weight: 2 }, { arbitrary: fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 9 }), weight: 7 }, { arbitrary: fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 10, maxLength: 11 }), weight: 1 });
+  const zone = fc.oneof({ arbitrary: fc.constantFrom('Z', 'z', '+05:30', '-00:00', '+14:00'), weight: 9 }, { arbitrary: fc.constantFrom('+5:30', '-12:3', 'Q', '', '+05:300', '05:30'), weight: 1 });
+  const valid = fc
+    .tuple(part(4), field(1, 12), field(1, 31), fc.constantFrom('T', 't', 'T', 'x'), field(0, 23), field(0, 59), field(0, 60), fraction, zone)
+    .map(([y, mo, d, sep, h, mi, sec, frac, z]) => `${y}-${mo}-${d}${sep}${h}:${mi}:${sec}${frac === null ? '' : `.${frac}`}${z}`);
+  const mutated = fc.tuple(valid, fc.nat(), fc.constantFrom('', '0', '-', ':', '.', 'T', 'Z', '+', ' ', '\u0660', '99')).map(([s, at, c]) => s.slice(0, at % (s.length + 1)) + c + s.slice((at % (s.length + 1)) + 1));
+  const noise = fc.string({ unit: fc.constantFrom(...'0123456789-:+.TtZz '), maxLength: 40 });
+  let count = 0;
+  let accepted = 0;
+  fc.assert(
+    fc.property(fc.oneof(valid, mutated, noise), (s) => {
+      count++;
+      const want = oracle(s);
+      if (want !== 'bad') accepted++;
+      return Object.is(parsed(s), want);
+    }),
+    { seed: 20261126, numRuns: 20_000 },
+  );
+  t.ok(accepted > 2000 && accepted < count - 2000, `both outcomes well covered (${accepted} of ${count} accepted)`);
 });
 
 t.test('nesting depth skips strings', async (t) => {

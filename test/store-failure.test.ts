@@ -171,6 +171,7 @@ t.test('a store call that hangs: 503 store_unavailable from the 1.5 s deadline, 
   // memory store, with puts that hang while `frozen` is set.
   let frozen = false;
   class HangingStore extends MemoryStore {
+    override readonly local = false;
     override put(r: AgentRecord): Promise<void> {
       return frozen ? new Promise<void>(() => {}) : super.put(r);
     }

@@ -1,6 +1,7 @@
 // Reads a request body up to a byte limit. Refuses early on a declared Content-Length over the
 // limit, stops reading as soon as the limit is passed, and insists on valid UTF-8.
 
+import { isAscii } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { RejectReason } from './errors.js';
 
@@ -26,8 +27,11 @@ export function readBody(req: IncomingMessage, limitBytes: number): Promise<Body
       } else chunks.push(c);
     };
     const onEnd = (): void => {
+      const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
+      // Reports are ASCII: checked and copied in one native pass, without the UTF-8 decoder.
+      if (isAscii(bytes)) return done({ ok: true, text: bytes.toString('latin1') });
       try {
-        done({ ok: true, text: utf8.decode(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size)) });
+        done({ ok: true, text: utf8.decode(bytes) });
       } catch {
         done({ ok: false, code: 'invalid_encoding' });
       }

@@ -48,7 +48,8 @@ export function reportHandlers({ monitor, store, self, maxBodyBytes, auth }: Rep
       const denied = auth?.authorize(caller, name, decoded.value);
       if (denied) return reject(res, denied.code, denied.detail, refusalHeaders(denied.code));
       try {
-        await storeDeadline(monitor.ingest(name, decoded.value));
+        const stored = monitor.ingest(name, decoded.value);
+        await (store.local ? stored : storeDeadline(stored));
       } catch (e) {
         if (!(e instanceof StoreUnavailableError)) throw e;
         self.rejected('store_unavailable');

@@ -34,6 +34,7 @@ const FLUSH_CONCURRENCY = 32;
 type Pending = { readonly record: AgentRecord; readonly seenRev: number } | { readonly deleteRev: number };
 
 export class EtcdStore implements Store {
+  readonly local = false;
   readonly #client: Etcd3;
   readonly #ns: Namespace;
   readonly #cfg: EtcdConfig;

@@ -7,6 +7,7 @@ const HEALTHY: StoreHealth = Object.freeze({ up: true, queued: 0 });
 
 export class MemoryStore implements Store {
   readonly #records = new Map<string, AgentRecord>();
+  readonly local: boolean = true;
 
   async put(record: AgentRecord): Promise<void> {
     this.#records.set(record.name, record);

@@ -28,6 +28,8 @@ export interface Store {
    * A put that ends late (after its client got 503) never replaces a later record of the agent.
    */
   put(record: AgentRecord): Promise<void>;
+  /** Puts settle without I/O and cannot hang (memory): reports skip the deadline timer. */
+  readonly local: boolean;
   delete(name: string): Promise<void>;
   get(name: string): AgentRecord | undefined;
   records(): IterableIterator<AgentRecord>;

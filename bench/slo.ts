@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { LatencyHistogram } from './histogram.js';
-import { CLI, fmt, met, type Server, startServer } from './lib.js';
+import { CLI, cpuSeconds, EXPORTER_NODE_FLAGS, fmt, median, met, rssBytes, type Server, startServer } from './lib.js';
 import { forkLoad, type LoadProcess } from './load-client.js';
 import type { WorkerStats } from './load-worker.js';
 import type { TimingSnapshot } from './server-timing.js';
@@ -35,7 +35,7 @@ export async function startTimedExporter(flags: string[]): Promise<TimedExporter
   const dir = mkdtempSync(join(tmpdir(), 'netchecker-slo-'));
   const file = join(dir, 'timing.json');
   process.env.NETCHECKER_BENCH_TIMING = file; // inherited by the exporter process only
-  const server = await startServer(['--import', TIMING, CLI, 'exporter', '--listen', '127.0.0.1:0', '--shutdown-delay', '0', ...flags]);
+  const server = await startServer([...EXPORTER_NODE_FLAGS, '--import', TIMING, CLI, 'exporter', '--listen', '127.0.0.1:0', '--shutdown-delay', '0', ...flags]);
   delete process.env.NETCHECKER_BENCH_TIMING;
   return {
     ...server,
@@ -92,6 +92,10 @@ export interface SloResult extends SloOptions {
   readonly generatorLoopP99Ms: number;
   /** Machine-wide listen-queue overflows during the run. */
   readonly listenOverflows: number;
+  /** The exporter's CPU (% of one core) and RSS sampled every second: median and maximum. */
+  readonly exporterCpuPercent: number;
+  readonly exporterRssMedianBytes: number;
+  readonly exporterRssMaxBytes: number;
 }
 
 export async function benchSlo(o: SloOptions): Promise<SloResult> {
@@ -104,8 +108,14 @@ export async function benchSlo(o: SloOptions): Promise<SloResult> {
     await exporter.timing();
     await load.reset();
     const overflows = listenOverflows();
+    const pid = exporter.child.pid as number;
+    const cpu0 = cpuSeconds(pid);
+    const rss: number[] = [];
+    const sampler = setInterval(() => rss.push(rssBytes(pid)), 1000);
     const t0 = performance.now();
     await sleep(o.seconds * 1000);
+    clearInterval(sampler);
+    const cpu = cpuSeconds(pid) - cpu0;
     const server = await exporter.timing();
     const client = await load.stats();
     const elapsedS = (performance.now() - t0) / 1000;
@@ -125,6 +135,9 @@ export async function benchSlo(o: SloOptions): Promise<SloResult> {
       generatorCpuPercent: (100 * client.self.cpuSeconds) / elapsedS,
       generatorLoopP99Ms: client.self.loopDelayP99Ms,
       listenOverflows: listenOverflows() - overflows,
+      exporterCpuPercent: (100 * cpu) / elapsedS,
+      exporterRssMedianBytes: median(rss),
+      exporterRssMaxBytes: Math.max(...rss),
     };
   } finally {
     await load?.close();
@@ -145,6 +158,7 @@ export function sloLines(r: SloResult): string[] {
     `| event-loop delay p99 / max, ms | ${fmt(r.eventLoopP99Ms, 2)} / ${fmt(r.eventLoopMaxMs, 1)} | p99 <= 20 ${met(r.eventLoopP99Ms <= 20)} |`,
     `| load generator: CPU % of a core, event-loop delay p99 ms | ${fmt(r.generatorCpuPercent)} / ${fmt(r.generatorLoopP99Ms, 1)} | |`,
     `| listen-queue overflows (kernel, machine-wide) | ${fmt(r.listenOverflows)} | |`,
+    `| exporter: CPU % of a core; RSS median / max, MB | ${fmt(r.exporterCpuPercent)}; ${fmt(r.exporterRssMedianBytes / 1e6)} / ${fmt(r.exporterRssMaxBytes / 1e6)} | |`,
   ];
 }
 

@@ -1,6 +1,7 @@
 // `netchecker exporter`: builds the parts from the config, serves until SIGTERM/SIGINT.
 
 import type { AddressInfo } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
 import { helpText } from '../lib/flags.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { checkHandler } from './api/check.js';
@@ -125,6 +126,9 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
     process.stdout.write(helpText(USAGE, SUMMARY, exporterFlags));
     return 0;
   }
+  // Process-wide, so here and not in startExporter (tests run exporters inside their own process).
+  // V8 reads it at every full GC; --max-semi-space-size is read only at start (a node flag in deploy/).
+  if (parsed.config.heapGrowthPercent > 0) setFlagsFromString(`--heap-growing-percent=${parsed.config.heapGrowthPercent}`);
   const log = createLogger(parsed.config.logLevel, { component: 'exporter' });
   let exporter: RunningExporter;
   try {

@@ -80,3 +80,12 @@ t.test('exporter: SIGTERM shuts down cleanly with exit 0', async (t) => {
   t.equal(await ex.exited(), 0);
   t.match(ex.stderr, /"msg":"shutting down".*"signal":"SIGTERM"/);
 });
+
+t.test('exporter: --heap-growth takes 0 to 300 percent; a bad value stops it at start', async (t) => {
+  for (const bad of ['-1', '301', '12.5', 'lots']) {
+    const r = await runCli(['exporter', '--listen', '127.0.0.1:0', '--heap-growth', bad]);
+    t.equal(r.status, 2, `--heap-growth ${bad}: exit 2`);
+    t.match(r.stderr, /--heap-growth/, 'the error names the flag');
+  }
+  t.match((await runCli(['exporter', '--help'])).stdout, /--heap-growth PERCENT\s+After a full GC[^]*GOGC/);
+});

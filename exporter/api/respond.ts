@@ -14,6 +14,15 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
 /** Bytes copied per socket write by sendChunks: big enough for few writes, small next to a scrape. */
 const BLOCK_BYTES = 256 * 1024;
 
+/** Blocks whose write completed, kept for the next ones: a scrape then leaves no garbage of its own size. */
+const spareBlocks: Buffer[] = [];
+const SPARE_BLOCKS_MAX = 8;
+
+const takeBlock = (): Buffer => spareBlocks.pop() ?? Buffer.allocUnsafeSlow(BLOCK_BYTES);
+const releaseBlock = (block: Buffer) => (): void => {
+  if (spareBlocks.length < SPARE_BLOCKS_MAX) spareBlocks.push(block);
+};
+
 /**
  * Sends byte chunks as one body of known length. They are copied into blocks written one at a time,
  * each after the socket took the previous one, so a /metrics of tens of MB never has a second
@@ -25,29 +34,28 @@ export async function sendChunks(res: ServerResponse, type: string, chunks: read
   for (const c of chunks) length += c.length;
   res.writeHead(200, { 'Content-Type': type, 'Content-Length': length });
   if (res.req.method === 'HEAD') return void res.end();
-  let block = Buffer.allocUnsafe(Math.min(BLOCK_BYTES, length));
+  let block = takeBlock();
   let used = 0;
   for (const c of chunks) {
-    if (used + c.length > block.length) {
-      if (!(await written(res, block.subarray(0, used)))) return;
-      length -= used;
-      block = Buffer.allocUnsafe(Math.min(BLOCK_BYTES, length));
+    if (used + c.length > BLOCK_BYTES && used > 0) {
+      // The socket holds the block until its write completes; then it is spare again.
+      if (!(await written(res, res.write(block.subarray(0, used), releaseBlock(block))))) return;
+      block = takeBlock();
       used = 0;
     }
-    if (c.length > block.length) {
-      if (!(await written(res, c))) return;
-      length -= c.length;
+    if (c.length > BLOCK_BYTES) {
+      if (!(await written(res, res.write(c)))) return;
     } else {
       block.set(c, used); // not c.copy(): that makes a view per call, and a scrape has 100,000s of chunks
       used += c.length;
     }
   }
-  res.end(block.subarray(0, used));
+  res.end(block.subarray(0, used), releaseBlock(block));
 }
 
-/** Writes and, if the socket is full, waits for it; false when the client went away. */
-async function written(res: ServerResponse, bytes: Buffer): Promise<boolean> {
-  if (bytes.length > 0 && !res.write(bytes)) {
+/** After a write: waits for the socket if it is full (`ok` false); false when the client went away. */
+async function written(res: ServerResponse, ok: boolean): Promise<boolean> {
+  if (!ok) {
     await new Promise<void>((resolve) => {
       const done = (): void => {
         res.off('drain', done).off('close', done);

@@ -68,7 +68,10 @@ async function main(): Promise<number> {
   say();
   say('| agents | /metrics median ms | /metrics MB | connectivity_check median ms | API calls during the checks | exporter RSS MB, median / max |');
   say('|---|---|---|---|---|---|');
-  const scale = await benchScale(plan.sizes, payloads['original agent'], plan.samples, plan.rssTailMs);
+  // The deploy/ interval (15 s), not the recording's 2 s: otherwise every agent turns outdated a
+  // few seconds in, and the scrapes measure that mass re-render instead of the steady state.
+  const scaleBody = payloads['original agent'].replace('"report_interval":2,', '"report_interval":15,');
+  const scale = await benchScale(plan.sizes, scaleBody, plan.samples, plan.rssTailMs);
   for (const r of scale) say(`| ${fmt(r.agents)} | ${fmt(r.metricsMs, 1)} | ${fmt(r.metricsBytes / 1e6, 1)} | ${fmt(r.checkMs, 2)} | ${r.checkApiCalls} | ${fmt(r.rssBytes / 1e6)} / ${fmt(r.rssMaxBytes / 1e6)} |`);
   const small = scale[0];
   const large = scale[scale.length - 1];
@@ -78,7 +81,7 @@ async function main(): Promise<number> {
     say(`At ${fmt(large.agents)} agents: /metrics ${fmt(large.metricsMs, 1)} ms (target <= 100, ${met(large.metricsMs <= 100)}); connectivity_check ${fmt(large.checkMs, 2)} ms (target <= 10, ${met(large.checkMs <= 10)}); exporter RSS median ${fmt(large.rssBytes / 1e6)} MB, max ${fmt(large.rssMaxBytes / 1e6)} MB (target <= 300: median ${met(large.rssBytes <= 300e6)}, max ${met(large.rssMaxBytes <= 300e6)}).`);
     say();
     say(
-      'The RSS is sampled every 250 ms from the first scrape until 10 s after the last check (the reports are the original agent\'s, with a 2 s interval, so the agents turn outdated during the window and every series is rendered again). The exporter runs with the Node flags of its container (`EXPORTER_NODE_FLAGS` in bench/lib.ts).',
+      'The reports are the original agent\'s with the 15 s interval of deploy/, so every agent stays `ok` while measured. The RSS is sampled every 250 ms from the first scrape until 10 s after the last check; the exporter runs with the Node flags of its container (`EXPORTER_NODE_FLAGS` in bench/lib.ts) and its default `--heap-growth`. The RSS with reports flowing is in the SLO section below.',
     );
   }
   say();

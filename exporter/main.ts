@@ -10,7 +10,7 @@ import { protectMetrics } from './auth/metrics-auth.js';
 import { healthz, ping, readyz } from './api/health.js';
 import { peersHandler } from './api/peers.js';
 import { reportHandlers } from './api/reports.js';
-import { sendChunks, sendText } from './api/respond.js';
+import { sendExposition, sendText } from './api/respond.js';
 import { type ExporterConfig, exporterFlags, parseExporterConfig } from './config.js';
 import { discoveries } from './discovery/discoveries.js';
 import { SelfMetrics } from './metrics/self.js';
@@ -62,10 +62,10 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
   const reports = reportHandlers({ monitor, store, self, maxBodyBytes: config.maxBodyBytes, auth });
   const metrics = async (_req: unknown, res: Parameters<typeof sendText>[0]): Promise<void> => {
     const end = self.renderSeconds.startTimer();
-    const chunks = monitor.metricsChunks();
+    const parts = monitor.metricsExposition();
     end();
-    chunks.push(Buffer.from(await self.registry.metrics()));
-    await sendChunks(res, 'text/plain; version=0.0.4; charset=utf-8', chunks);
+    parts.push(Buffer.from(await self.registry.metrics()));
+    await sendExposition(res, 'text/plain; version=0.0.4; charset=utf-8', parts);
   };
   const guarded = config.auth.metrics === 'kubernetes' ? await protectMetrics(metrics, authDeps).catch(async (e: unknown) => {
     auth?.close();

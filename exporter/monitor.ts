@@ -6,7 +6,7 @@
 import type { Logger } from '../lib/log.js';
 import type { Report } from '../report/schema.js';
 import type { Discovery } from './discovery/discovery.js';
-import { renderRows, SeriesCache } from './metrics/exposition.js';
+import { type Exposition, expositionText, renderRows, SeriesCache } from './metrics/exposition.js';
 import { type AgentView, agentFamilies, agentsFamily, countRows, expectedFamily } from './metrics/families.js';
 import { legacyFamilies, legacyKey, type LegacyView, uniqueProbes } from './metrics/legacy.js';
 import { ProbeMetrics } from './metrics/probes.js';
@@ -94,10 +94,10 @@ export class Monitor {
   }
 
   /** The agent series (presence, probes, counts and, when on, legacy) in the Prometheus text format, as byte chunks. */
-  metricsChunks(): Buffer[] {
+  metricsExposition(): Exposition {
     const v = this.verdict();
     const counts = countRows(v.agents);
-    const out: Buffer[] = [];
+    const out: Exposition = [];
     this.#series.appendTo(out);
     this.#probes.appendTo(out);
     out.push(Buffer.from(renderRows(agentsFamily, counts.byState) + renderRows(expectedFamily, counts.expected)));
@@ -106,7 +106,7 @@ export class Monitor {
   }
 
   metricsText(): string {
-    return Buffer.concat(this.metricsChunks()).toString();
+    return expositionText(this.metricsExposition());
   }
 
   get startedMonoMs(): number {

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { type Exposition, expositionText } from '../exporter/metrics/exposition.js';
 import { ProbeMetrics } from '../exporter/metrics/probes.js';
 import { assignPeers, type PeerCandidate } from '../exporter/peers/assign.js';
 import type { AgentRecord } from '../exporter/store/store.js';
@@ -42,10 +43,10 @@ function render(list: PeerCandidate[], failing: ReadonlySet<string> = new Set(),
 }
 
 /** The probe families' exposition as a scrape would send it. */
-function exposition(m: { appendTo(out: Buffer[]): void }): string {
-  const out: Buffer[] = [];
+function exposition(m: { appendTo(out: Exposition): void }): string {
+  const out: Exposition = [];
   m.appendTo(out);
-  return Buffer.concat(out).toString();
+  return expositionText(out);
 }
 
 const perAgent = (text: string, name: string): number => text.split('\n').filter((l) => l.includes(`agent="${name}"`)).length;

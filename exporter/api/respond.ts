@@ -1,6 +1,7 @@
 // Small response writers shared by the handlers.
 
 import type { ServerResponse } from 'node:http';
+import { type Exposition, expositionLength, type FamilyLines } from '../metrics/exposition.js';
 
 export function sendText(res: ServerResponse, status: number, body: string, type = 'text/plain; charset=utf-8', headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body), ...headers });
@@ -11,46 +12,68 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   sendText(res, status, JSON.stringify(value), 'application/json', headers);
 }
 
-/** Bytes copied per socket write by sendChunks: big enough for few writes, small next to a scrape. */
-const BLOCK_BYTES = 256 * 1024;
+/** Bytes per socket write: big enough for few writes, small next to a scrape. */
+const WRITE_BYTES = 256 * 1024;
 
-/** Blocks whose write completed, kept for the next ones: a scrape then leaves no garbage of its own size. */
-const spareBlocks: Buffer[] = [];
-const SPARE_BLOCKS_MAX = 8;
+/** The last scrape's body buffer, once its writes completed: the next scrape fills it again. */
+let spare: Buffer | null = null;
 
-const takeBlock = (): Buffer => spareBlocks.pop() ?? Buffer.allocUnsafeSlow(BLOCK_BYTES);
-const releaseBlock = (block: Buffer) => (): void => {
-  if (spareBlocks.length < SPARE_BLOCKS_MAX) spareBlocks.push(block);
-};
+function bodyBuffer(length: number): Buffer {
+  const b = spare;
+  spare = null;
+  // Reused while the exposition fits and is not much smaller (agents gone: give the memory back).
+  if (b && b.length >= length && b.length <= 2 * length) return b;
+  return Buffer.allocUnsafeSlow(Math.ceil(length * 1.1));
+}
 
 /**
- * Sends byte chunks as one body of known length. They are copied into blocks written one at a time,
- * each after the socket took the previous one, so a /metrics of tens of MB never has a second
- * copy of itself in memory and the event loop serves reports between blocks. The chunks must not
- * change meanwhile (the series caches replace an object's bytes, never edit them).
+ * Copies the exposition into `body`. The lines are kept per object and sent per family, so they
+ * are read object by object (each object's lines sit together in memory), each family's written
+ * at its own place: about half the time of copying them family by family.
  */
-export async function sendChunks(res: ServerResponse, type: string, chunks: readonly Buffer[]): Promise<void> {
-  let length = 0;
-  for (const c of chunks) length += c.length;
-  res.writeHead(200, { 'Content-Type': type, 'Content-Length': length });
-  if (res.req.method === 'HEAD') return void res.end();
-  let block = takeBlock();
-  let used = 0;
-  for (const c of chunks) {
-    if (used + c.length > BLOCK_BYTES && used > 0) {
-      // The socket holds the block until its write completes; then it is spare again.
-      if (!(await written(res, res.write(block.subarray(0, used), releaseBlock(block))))) return;
-      block = takeBlock();
-      used = 0;
+function fill(body: Buffer, parts: Exposition): void {
+  const at: number[] = [];
+  const tables = new Map<FamilyLines['rows'], Array<{ family: number; part: number }>>();
+  let offset = 0;
+  parts.forEach((p, i) => {
+    at.push(offset);
+    offset += p.length;
+    if (Buffer.isBuffer(p)) body.set(p, at[i]);
+    else {
+      let families = tables.get(p.rows);
+      if (!families) tables.set(p.rows, (families = []));
+      families.push({ family: p.family, part: i });
     }
-    if (c.length > BLOCK_BYTES) {
-      if (!(await written(res, res.write(c)))) return;
-    } else {
-      block.set(c, used); // not c.copy(): that makes a view per call, and a scrape has 100,000s of chunks
-      used += c.length;
+  });
+  for (const [rows, families] of tables) {
+    for (const row of rows) {
+      for (const { family, part } of families) {
+        const c = row[family] as Buffer;
+        body.set(c, at[part]); // not c.copy(): that makes a view per call, and a scrape has 100,000s of chunks
+        (at[part] as number) += c.length;
+      }
     }
   }
-  res.end(block.subarray(0, used), releaseBlock(block));
+}
+
+/**
+ * Sends an exposition as one body of known length, written in slices, each after the socket
+ * took the previous one, so the event loop serves reports meanwhile. The body buffer is kept for
+ * the next scrape (a scrape that starts while one is being written gets its own).
+ */
+export async function sendExposition(res: ServerResponse, type: string, parts: Exposition): Promise<void> {
+  const length = expositionLength(parts);
+  res.writeHead(200, { 'Content-Type': type, 'Content-Length': length });
+  if (res.req.method === 'HEAD') return void res.end();
+  const body = bodyBuffer(length);
+  fill(body, parts);
+  for (let at = 0; at < length; at += WRITE_BYTES) {
+    if (!(await written(res, res.write(body.subarray(at, Math.min(length, at + WRITE_BYTES)))))) return;
+  }
+  // Spare again only once the socket has taken every slice.
+  res.end(() => {
+    spare = body;
+  });
 }
 
 /** After a write: waits for the socket if it is full (`ok` false); false when the client went away. */

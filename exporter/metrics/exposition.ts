@@ -6,6 +6,37 @@ import { type Family, formatLabels, header, type Labels, renderSamples } from '.
 
 const EMPTY = Buffer.alloc(0);
 
+/** One family's lines over all objects of a cache, in key order: `rows[k][family]` for each k. */
+export interface FamilyLines {
+  readonly rows: readonly (readonly Buffer[])[];
+  readonly family: number;
+  /** Total bytes, known without touching the rows. */
+  readonly length: number;
+}
+
+/**
+ * A scrape's body in order: bytes, or references to a family's lines. The references keep a
+ * scrape from gathering 100,000s of chunks into one array (an array that size goes straight to
+ * V8's old generation, and made every scrape bring the next full GC closer).
+ */
+export type Exposition = Array<Buffer | FamilyLines>;
+
+export function expositionLength(parts: Exposition): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
+}
+
+/** The whole exposition as text (tests, small outputs). */
+export function expositionText(parts: Exposition): string {
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    if (Buffer.isBuffer(p)) chunks.push(p);
+    else for (const row of p.rows) chunks.push(row[p.family] as Buffer);
+  }
+  return Buffer.concat(chunks).toString();
+}
+
 export class SeriesCache<V> {
   readonly #families: readonly Family<V>[];
   readonly #headers: readonly Buffer[];
@@ -14,12 +45,15 @@ export class SeriesCache<V> {
    * one encoding per object costs much less than one per family.
    */
   readonly #chunks = new Map<string, Buffer[]>();
+  /** Bytes per family over all objects, kept up to date so a scrape knows its length at once. */
+  readonly #bytes: number[];
   /** Keys in sorted order for a stable exposition; rebuilt only when the key set changes. */
   #order: string[] | null = null;
 
   constructor(families: readonly Family<V>[]) {
     this.#families = families;
     this.#headers = families.map((f) => Buffer.from(header(f)));
+    this.#bytes = families.map(() => 0);
   }
 
   set(key: string, labels: Labels, view: V): void {
@@ -31,29 +65,37 @@ export class SeriesCache<V> {
     let at = 0;
     // A view costs about 100 bytes of heap; most objects have no lines in some families.
     const chunks = parts.map((p) => (p === '' ? EMPTY : bytes.subarray(at, (at += ascii ? p.length : Buffer.byteLength(p)))));
-    if (!this.#chunks.has(key)) this.#order = null;
+    const before = this.#chunks.get(key);
+    if (!before) this.#order = null;
+    this.#count(before, -1);
+    this.#count(chunks, 1);
     this.#chunks.set(key, chunks);
   }
 
   delete(key: string): void {
-    if (this.#chunks.delete(key)) this.#order = null;
+    const before = this.#chunks.get(key);
+    if (!before) return;
+    this.#count(before, -1);
+    this.#chunks.delete(key);
+    this.#order = null;
+  }
+
+  #count(chunks: readonly Buffer[] | undefined, sign: 1 | -1): void {
+    if (chunks) for (let i = 0; i < chunks.length; i++) (this.#bytes[i] as number) += sign * (chunks[i] as Buffer).length;
   }
 
   /**
    * Appends the exposition, family by family, to `out`; families without samples are left out.
-   * Buffers, not strings: a scrape then only copies bytes (Buffer.concat), with no string join
-   * and no second UTF-8 encoding of tens of megabytes at 10,000 agents.
+   * Bytes, not strings: a scrape then only copies them, with no string join and no second UTF-8
+   * encoding of tens of megabytes at 10,000 agents. The rows are this moment's: later sets
+   * replace an object's chunks, never change them.
    */
-  appendTo(out: Buffer[]): void {
+  appendTo(out: Exposition): void {
     this.#order ??= [...this.#chunks.keys()].sort();
     const rows = this.#order.map((k) => this.#chunks.get(k) as Buffer[]);
     for (let i = 0; i < this.#families.length; i++) {
-      const start = out.push(this.#headers[i] as Buffer);
-      for (const chunks of rows) {
-        const c = chunks[i] as Buffer;
-        if (c.length > 0) out.push(c);
-      }
-      if (out.length === start) out.pop();
+      const length = this.#bytes[i] as number;
+      if (length > 0) out.push(this.#headers[i] as Buffer, { rows, family: i, length });
     }
   }
 }

@@ -5,7 +5,7 @@
 
 import { DNS_RESULTS, type DnsResult, NETWORKS, type Network, networkOf, type Probe, type Report } from '../../report/schema.js';
 import type { AgentRecord } from '../store/store.js';
-import { SeriesCache } from './exposition.js';
+import { type Exposition, SeriesCache } from './exposition.js';
 import { type Family, formatLabels, formatValue, gauge, gaugeEach, type Sample } from './family.js';
 
 export const PEER_STATUSES = ['reachable', 'unreachable'] as const;
@@ -226,7 +226,7 @@ export class ProbeMetrics {
     }
   }
 
-  appendTo(out: Buffer[]): void {
+  appendTo(out: Exposition): void {
     this.#series.appendTo(out);
     out.push(Buffer.from(this.#rtt.text()));
   }

@@ -1,5 +1,5 @@
-// /metrics at a size that takes many socket writes: the exposition is sent in blocks as the
-// socket takes them (exporter/api/respond.ts sendChunks), with its exact Content-Length, while
+// /metrics at a size that takes many socket writes: the exposition is sent in slices as the
+// socket takes them (exporter/api/respond.ts sendExposition), with its exact Content-Length, while
 // reports keep being answered; a scraper that stops reading or goes away harms nobody.
 import { connect, type Socket } from 'node:net';
 import t from 'tap';
@@ -40,13 +40,16 @@ t.test('a large exposition arrives whole, with its length, grouped by family', a
   const text = await res.text();
   t.equal(res.status, 200);
   t.equal(Number(res.headers.get('content-length')), Buffer.byteLength(text), 'Content-Length is the body length');
-  t.ok(text.length > 4 * 256 * 1024, `several blocks (${(text.length / 1e6).toFixed(1)} MB)`);
+  t.ok(text.length > 4 * 256 * 1024, `several slices (${(text.length / 1e6).toFixed(1)} MB)`);
   t.ok(text.startsWith(ex.monitor.metricsText()), 'the agent series first, byte for byte as rendered, then the exporter\'s own');
   t.match(text, /\nnetchecker_reports_accepted_total 1500\n/);
   const up = text.split('\n').filter((l) => l.startsWith('netchecker_agent_up{'));
   t.equal(up.length, AGENTS, 'one up series per agent');
   const types = text.split('\n').filter((l) => l.startsWith('# TYPE '));
   t.equal(new Set(types).size, types.length, 'each family once: its lines form one group');
+
+  const again = await (await fetch(`${ex.url}/metrics`)).text();
+  t.ok(again.startsWith(ex.monitor.metricsText()), 'the next scrape, written from the same reused buffer, is whole too');
 
   const head = await fetch(`${ex.url}/metrics`, { method: 'HEAD' });
   t.equal(head.status, 200);

@@ -1,6 +1,6 @@
 // Prepared exposition text, kube-state-metrics style: each object's sample lines are rendered
-// when the object changes and kept as bytes per family; a scrape only concatenates them, grouped
-// by family as the text format requires. Deleting an object removes its series.
+// when the object changes and kept as bytes per family; a scrape only copies them out, grouped
+// by family as the text format requires (api/respond.ts). Deleting an object removes its series.
 
 import { type Family, formatLabels, header, type Labels, renderSamples } from './family.js';
 

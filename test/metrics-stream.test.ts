@@ -2,12 +2,12 @@
 // socket takes them (exporter/api/respond.ts sendExposition), with its exact Content-Length, while
 // reports keep being answered; a scraper that stops reading or goes away harms nobody.
 import { connect, type Socket } from 'node:net';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { originalReports, postReport, startTestExporter } from './helpers/exporter.js';
 
 const AGENTS = 1500;
 
-async function populated(t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function populated(t: Test) {
   const ex = await startTestExporter(t, ['--log-level', 'debug']);
   const body = originalReports().find((r) => r.kind === 'hostnet')?.body as Buffer;
   for (let i = 0; i < AGENTS; i += 50) {

@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { helpText } from '../lib/flags.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { checkHandler } from './api/check.js';
-import { reportAuths } from './auth/auth.js';
+import { type ReportAuth, reportAuths } from './auth/auth.js';
 import { protectMetrics } from './auth/metrics-auth.js';
 import { healthz, ping, readyz } from './api/health.js';
 import { peersHandler } from './api/peers.js';
@@ -54,11 +54,18 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     legacyMetrics: config.legacyMetrics,
   });
   let draining = false;
-  const authDeps = { config: config.auth, kubeconfig: config.kubernetes.kubeconfig, discovery, clock, log };
-  const auth = await reportAuths[config.auth.mode](authDeps).catch(async (e: unknown) => {
+  let auth: ReportAuth | null = null;
+  /** Closes what start opened: an etcd client, informers or a token file timer would keep the process alive. */
+  const closeParts = async (): Promise<void> => {
+    auth?.close();
     await Promise.all([store.close(), discovery.close()]);
+  };
+  const giveUp = async (e: unknown): Promise<never> => {
+    await closeParts();
     throw e;
-  });
+  };
+  const authDeps = { config: config.auth, kubeconfig: config.kubernetes.kubeconfig, discovery, clock, log };
+  auth = await reportAuths[config.auth.mode](authDeps).catch(giveUp);
   const reports = reportHandlers({ monitor, store, self, maxBodyBytes: config.maxBodyBytes, auth });
   const metrics = async (_req: unknown, res: Parameters<typeof sendText>[0]): Promise<void> => {
     const end = self.renderSeconds.startTimer();
@@ -67,11 +74,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     parts.push(Buffer.from(await self.registry.metrics()));
     await sendExposition(res, 'text/plain; version=0.0.4; charset=utf-8', parts);
   };
-  const guarded = config.auth.metrics === 'kubernetes' ? await protectMetrics(metrics, authDeps).catch(async (e: unknown) => {
-    auth?.close();
-    await Promise.all([store.close(), discovery.close()]);
-    throw e;
-  }) : metrics;
+  const guarded = config.auth.metrics === 'kubernetes' ? await protectMetrics(metrics, authDeps).catch(giveUp) : metrics;
   const routes: Route[] = [
     { path: '/api/v1/agents/:name', methods: { POST: reports.post, GET: reports.getOne }, strictQuery: true },
     { path: '/api/v1/agents', methods: { GET: reports.list }, strictQuery: true },
@@ -88,11 +91,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     // Agents connect afresh per report: a deep accept queue (Linux caps it at net.core.somaxconn)
     // rides out a GC pause without dropping SYNs, which clients would retry only 1 s later.
     server.listen({ port: config.port, host: config.host, backlog: 4096 }, resolve);
-  }).catch(async (e: unknown) => {
-    auth?.close();
-    await Promise.all([store.close(), discovery.close()]); // an etcd client or informers would keep the process alive
-    throw e;
-  });
+  }).catch(giveUp);
   // The tick: states age without any request, so recompute once per second for logs and counters.
   const tick = setInterval(() => monitor.verdict(), 1000);
   const { port } = server.address() as AddressInfo;
@@ -110,8 +109,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     async close() {
       clearInterval(tick);
       await closeServer(server);
-      auth?.close();
-      await Promise.all([store.close(), discovery.close()]);
+      await closeParts();
     },
   };
 }

@@ -5,7 +5,7 @@
 export const MAX_TOKEN_CHARS = 16_384;
 
 /** RFC 6750 b64token. */
-const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
+export const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 export type Bearer = { ok: true; token: string } | { ok: false; code: 'auth_missing' | 'auth_malformed' };
 

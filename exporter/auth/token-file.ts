@@ -5,6 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import type { Logger } from '../../lib/log.js';
+import { TOKEN68 } from './bearer.js';
 
 /** How often the file's mtime, size and inode are looked at. */
 export const RECHECK_MS = 2000;
@@ -58,7 +59,7 @@ export class SharedSecret {
       const stamp = stampOf(this.#path);
       const secret = readFileSync(this.#path, 'utf8').trim();
       if (secret.length < MIN_SECRET_CHARS) return `the secret must be at least ${MIN_SECRET_CHARS} characters`;
-      if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(secret)) return 'the secret must be one bearer token (letters, digits, -._~+/ and trailing =)';
+      if (!TOKEN68.test(secret)) return 'the secret must be one bearer token (letters, digits, -._~+/ and trailing =)';
       return { digest: digest(secret), stamp };
     } catch (e) {
       return (e as NodeJS.ErrnoException).code ?? 'unreadable';

@@ -62,6 +62,10 @@ npm run -s build >&2 || die "the build (tsc) failed"
 npx tsc -p tsconfig.test.json >&2 || die "type errors in the tests"
 
 mkdir -p .tap
+# tap's TypeScript loader caches compiled code in one file under /tmp shared by every test
+# process, and reads it without the writers' lock: three jobs at once can hand V8 a torn cache,
+# which aborts the process ("Fatal error ... unreachable code") instead of failing one test.
+export DISABLE_V8_COMPILE_CACHE=1
 # Tests that measure timing under faults (the netns lab's loss and detection times, a rollout of
 # 500 agents, clock steps) run one at a time after the rest: next to the heavy tests on a 2-core
 # machine they would measure the machine's load, not netchecker.

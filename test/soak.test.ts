@@ -30,6 +30,9 @@ t.test('npm run bench -- --soak --quick: agents replaced in 10% batches leave no
   t.equal(r.records, r.live, 'stored records equal the live agents');
   t.equal(r.live, r.agents);
   t.match(stdout, /^\| RSS slope over \d+ samples during the churn, MB\/h \| -?[\d,.]+ \|/m, 'the RSS slope is measured');
+  t.match(stdout, /^\| RSS slope over the second half \(after the warm-up\), MB\/h \| -?[\d,.]+ \| <= 2 /m, 'and after the warm-up');
+  const tenths = r.rssByTenthMb as number[];
+  t.ok(tenths.length > 0 && tenths.every((mb) => mb > 10 && mb < 10_000), `RSS by tenth of the churn: ${tenths.join(', ')} MB`);
 });
 
 t.test('npm run bench -- --slo --quick: every report answered, server-side figures measured', async (t) => {

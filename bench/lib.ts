@@ -19,14 +19,18 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Starts a node script that logs a JSON line with `url` once it listens (within 15 s). */
+/**
+ * Starts a node script that logs a JSON line with `url` once it listens. The 60 s bound only
+ * catches a server that never starts: loading the exporter's modules takes well under a second
+ * of CPU, but on a busy 2-core machine the process may wait many seconds for it.
+ */
 export function startServer(args: string[]): Promise<Server> {
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${args.join(' ')} did not say where it listens within 15 s`));
-    }, 15_000);
+      reject(new Error(`${args.join(' ')} did not say where it listens within 60 s`));
+    }, 60_000);
     const lines = createInterface({ input: child.stderr as NodeJS.ReadableStream });
     lines.on('line', (line) => {
       const url = /"url":"([^"]+)"/.exec(line)?.[1];

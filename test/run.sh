@@ -68,8 +68,10 @@ mkdir -p .tap
 export DISABLE_V8_COMPILE_CACHE=1
 # Tests that measure timing under faults (the netns lab's loss and detection times, a rollout of
 # 500 agents, clock steps) run one at a time after the rest: next to the heavy tests on a 2-core
-# machine they would measure the machine's load, not netchecker.
-SERIAL=(test/lab-faults.test.ts test/rollout.test.ts test/clock-jumps.test.ts)
+# machine they would measure the machine's load, not netchecker. The bench's quick run goes there
+# too: wrk saturates both cores and opens tens of thousands of loopback connections, which left
+# other tests without a free ephemeral port (EADDRINUSE on listen(0)).
+SERIAL=(test/lab-faults.test.ts test/rollout.test.ts test/clock-jumps.test.ts test/bench.test.ts)
 if [ $# -gt 0 ]; then
   npx tap --reporter=tap --jobs=3 "$@" > .tap/last-run.tap 2>.tap/last-run.err
   rc=$?

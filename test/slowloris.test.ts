@@ -1,8 +1,11 @@
 // Slow and oversize clients (issue 8, item 4) against one in-process exporter, all at once:
 // 500 slowloris connections (a partial request line or header, then one more byte every second)
-// are each closed with 408 within the header timeout + 1 s; over-limit bodies get 413 once the
-// exporter has read at most the limit + 64 KiB; meanwhile 50 agents reporting every 200 ms
-// succeed at least 99% of the time.
+// are each closed with 408 within twice the header timeout (a client that trickles a byte a second
+// is never done by itself, so any bound proves the timeout closed it; the exporter shares this
+// process's loop with the 500 clients, and on a busy 2-core machine the close came up to 3 s
+// after the timeout, so the margin is the timeout itself, not a quiet machine's 1 s); over-limit
+// bodies get 413 once the exporter has read at most the limit + 64 KiB; meanwhile 50 agents
+// reporting every 200 ms succeed at least 99% of the time.
 // Times are taken from the client's 'connect' and 'close' events (no polling); the exporter
 // starts its clock when it accepts, later than 'connect', so the measured time is an upper bound.
 // File descriptors: each connection is two fds here (client and server side), ~1,150 in all; Node
@@ -135,7 +138,7 @@ t.test(`${SLOW_CLIENTS} slowloris connections and over-limit bodies while ${AGEN
   attackOver = true;
   const { ok, failed } = await reporting;
 
-  const limitMs = TIMEOUTS.headersMs + 1000;
+  const limitMs = 2 * TIMEOUTS.headersMs;
   const late = held.filter((h) => h.heldMs > limitMs);
   const no408 = held.filter((h) => !/^HTTP\/1\.1 408 /.test(h.answer));
   const times = held.map((h) => h.heldMs).sort((a, b) => a - b);

@@ -11,6 +11,7 @@ COPY exporter exporter
 COPY agent agent
 COPY local local
 COPY check check
+# The product only (tsconfig.json): bench/, alerts/ and dashboards/ need dev dependencies.
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim
@@ -25,6 +26,7 @@ COPY --from=build /src/dist dist
 RUN chmod +x dist/cli.js && ln -s /app/dist/cli.js /usr/local/bin/netchecker
 # Numeric, so Kubernetes can verify runAsNonRoot; the image's "node" user.
 USER 1000:1000
-EXPOSE 8081
+# 8081: the exporter; 8090 and 8091: the pod-network and host-network agents' --listen (deploy/base).
+EXPOSE 8081 8090 8091
 ENTRYPOINT ["netchecker"]
 CMD ["exporter"]

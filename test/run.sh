@@ -58,7 +58,7 @@ fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund >&2 || die "npm ci failed"
 fi
-npm run -s build >&2 || die "the build (tsc) failed"
+npm run -s build >&2 && npm run -s build:tools >&2 || die "the build (tsc) failed"
 npx tsc -p tsconfig.test.json >&2 || die "type errors in the tests"
 
 mkdir -p .tap

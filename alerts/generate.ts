@@ -64,7 +64,7 @@ export function loadSettings(root: string, path: string | undefined): { ok: true
 }
 
 const flags: readonly FlagSpec[] = [
-  { name: 'settings', kind: 'string', metavar: 'FILE', help: 'YAML settings: runbookBaseUrl, exporterJob, thresholds, for, legacy.' },
+  { name: 'settings', kind: 'string', metavar: 'FILE', help: 'YAML settings: runbookBaseUrl, exporterJob, clusterLabel, keepFiringFor, thresholds, for, legacy.' },
   { name: 'root', kind: 'string', metavar: 'DIR', default: '.', help: 'Repository root to read from and write to.' },
 ];
 

@@ -4,13 +4,14 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { DEFAULT_EXPORTER_JOB, DEFAULT_RUNBOOK_BASE_URL, type Settings, THRESHOLDS, type ThresholdName } from './settings.js';
+import { DEFAULT_CLUSTER_LABEL, DEFAULT_EXPORTER_JOB, DEFAULT_RUNBOOK_BASE_URL, type Settings, THRESHOLDS, type ThresholdName } from './settings.js';
 
 export interface Rule {
   readonly record?: string;
   readonly alert?: string;
   readonly expr: string;
   readonly for?: string;
+  readonly keep_firing_for?: string;
   readonly labels?: Readonly<Record<string, string>>;
   readonly annotations?: Readonly<Record<string, string>>;
 }
@@ -20,7 +21,7 @@ export interface RuleGroup {
   readonly rules: readonly Rule[];
 }
 
-const RULE_KEYS = new Set(['record', 'alert', 'expr', 'for', 'labels', 'annotations']);
+const RULE_KEYS = new Set(['record', 'alert', 'expr', 'for', 'keep_firing_for', 'labels', 'annotations']);
 
 function stringMap(v: unknown, where: string): Record<string, string> | undefined {
   if (v === undefined) return undefined;
@@ -37,10 +38,12 @@ function decodeRule(v: unknown, where: string): Rule {
   if (typeof r.expr !== 'string') throw new Error(`${where}: expr must be a string`);
   if ((typeof r.alert === 'string') === (typeof r.record === 'string')) throw new Error(`${where}: exactly one of alert and record`);
   if (r.for !== undefined && typeof r.for !== 'string') throw new Error(`${where}: for must be a string`);
+  if (r.keep_firing_for !== undefined && typeof r.keep_firing_for !== 'string') throw new Error(`${where}: keep_firing_for must be a string`);
   const rule: Rule = {
     ...(typeof r.record === 'string' ? { record: r.record } : { alert: r.alert as string }),
     expr: r.expr,
     ...(r.for !== undefined ? { for: r.for as string } : {}),
+    ...(r.keep_firing_for !== undefined ? { keep_firing_for: r.keep_firing_for as string } : {}),
   };
   const labels = stringMap(r.labels, `${where}.labels`);
   const annotations = stringMap(r.annotations, `${where}.annotations`);
@@ -75,13 +78,26 @@ function literal(n: number): RegExp {
   return new RegExp(`(?<![\\w.])${String(n).replace('.', '\\.')}(?![\\w.])`, 'g');
 }
 
-/** The groups with thresholds, job, `for:` and runbook base URL of `s` in place of the defaults. */
+/** The label lists of `by`, `without`, `on` and `ignoring` clauses. */
+const GROUPING = /\b(by|without|on|ignoring)(\s*)\(([^()]*)\)/g;
+
+/** `expr` with the cluster label of every grouping clause renamed. */
+export function renameClusterLabel(expr: string, label: string): string {
+  return expr.replace(GROUPING, (_, kw: string, sp: string, list: string) =>
+    `${kw}${sp}(${list.split(',').map((x) => (x.trim() === DEFAULT_CLUSTER_LABEL ? x.replace(DEFAULT_CLUSTER_LABEL, label) : x)).join(',')})`,
+  );
+}
+
+/**
+ * The groups with thresholds, job, cluster label, `for:`, `keep_firing_for:` and runbook base URL
+ * of `s` in place of the defaults.
+ */
 export function applySettings(groups: readonly RuleGroup[], s: Settings): RuleGroup[] {
   const jobMatcher = `job="${DEFAULT_EXPORTER_JOB}"`;
   return groups.map((g) => ({
     name: g.name,
     rules: g.rules.map((r) => {
-      let expr = r.expr.replaceAll(jobMatcher, `job="${s.exporterJob}"`);
+      let expr = renameClusterLabel(r.expr.replaceAll(jobMatcher, `job="${s.exporterJob}"`), s.clusterLabel);
       for (const [name, t] of Object.entries(THRESHOLDS)) {
         if (!r.alert || !(t.alerts as readonly string[]).includes(r.alert)) continue;
         if (!literal(t.default).test(expr)) throw new Error(`${r.alert}: threshold ${name} default ${t.default} is not in its expr`);
@@ -92,7 +108,13 @@ export function applySettings(groups: readonly RuleGroup[], s: Settings): RuleGr
         ? { ...r.annotations, runbook_url: s.runbookBaseUrl + runbook.slice(DEFAULT_RUNBOOK_BASE_URL.length) }
         : r.annotations;
       const forOverride = r.alert ? s.for[r.alert] : undefined;
-      return { ...r, expr, ...(forOverride ? { for: forOverride } : {}), ...(annotations ? { annotations } : {}) };
+      return {
+        ...r,
+        expr,
+        ...(forOverride ? { for: forOverride } : {}),
+        ...(r.keep_firing_for ? { keep_firing_for: s.keepFiringFor } : {}),
+        ...(annotations ? { annotations } : {}),
+      };
     }),
   }));
 }

@@ -1,9 +1,14 @@
-// Settings of the generated alert bundle: thresholds, `for:` overrides, the scrape job of the
-// exporter and where runbooks live. The rule files in alerts/rules/ carry the defaults literally
+// Settings of the generated alert bundle: thresholds, `for:` overrides, how long alerts keep
+// firing once their series vanish, the scrape job of the exporter (the selector every expression
+// carries), the cluster label every aggregation keeps, and where runbooks live. The rule files in alerts/rules/ carry the defaults literally
 // (they stay plain Prometheus rule files anyone can load); the generator swaps in other values.
 
 export const DEFAULT_RUNBOOK_BASE_URL = 'https://github.com/netchecker/netchecker/blob/main/docs/runbooks';
+/** The job the ServiceMonitors of deploy/ give: the exporter's Service name. */
 export const DEFAULT_EXPORTER_JOB = 'netchecker-service';
+export const DEFAULT_CLUSTER_LABEL = 'cluster';
+/** Longer than ExporterDown needs to fire after the exporter's series vanish (docs/alerts.md). */
+export const DEFAULT_KEEP_FIRING_FOR = '5m';
 
 /** One tunable number: the alerts whose expr holds it, and its default exactly as written there. */
 export interface Threshold {
@@ -16,8 +21,8 @@ export const THRESHOLDS = {
   nodeUnreachableRatio: { alerts: ['NetcheckerNodeUnreachable'], default: 0.5, help: 'share of its probers that cannot reach an agent' },
   nodeReachesFewPeersRatio: { alerts: ['NetcheckerNodeReachesFewPeers'], default: 0.6, help: 'share of its peers an agent cannot reach' },
   networkDegradedAgentRatio: { alerts: ['NetcheckerPodNetworkDegraded', 'NetcheckerHostNetworkDegraded'], default: 0.4, help: 'share of a network\'s agents that reach fewer than half of their peers in it' },
-  packetLossRatio: { alerts: ['NetcheckerPacketLoss'], default: 0.05, help: 'probe loss from one agent to a peer network' },
-  highLatencySeconds: { alerts: ['NetcheckerHighLatency'], default: 0.05, help: '99th percentile round trip between two networks' },
+  packetLossRatio: { alerts: ['NetcheckerPacketLoss'], default: 0.05, help: 'probe loss to a node as its probers see it, averaged over 5 minutes' },
+  highLatencySeconds: { alerts: ['NetcheckerHighLatency'], default: 0.05, help: 'median round trip to a node as its probers see it, averaged over 10 minutes' },
   clusterDnsFailingRatio: { alerts: ['NetcheckerClusterDnsFailing'], default: 0.5, help: 'share of agents whose DNS fails' },
   dnsSlowSeconds: { alerts: ['NetcheckerDnsSlow'], default: 0.25, help: 'average DNS latency over 10 minutes' },
   clockSkewSeconds: { alerts: ['NetcheckerClockSkew'], default: 1, help: 'absolute clock offset of an agent' },
@@ -27,7 +32,12 @@ export type ThresholdName = keyof typeof THRESHOLDS;
 
 export interface Settings {
   readonly runbookBaseUrl: string;
+  /** Scrape job of the exporter: every selector carries job="<exporterJob>". */
   readonly exporterJob: string;
+  /** Label telling clusters apart on a global ruler; every aggregation and join keeps it. */
+  readonly clusterLabel: string;
+  /** Prometheus duration every alert but ExporterDown keeps firing after its series vanish. */
+  readonly keepFiringFor: string;
   readonly thresholds: Readonly<Record<ThresholdName, number>>;
   /** alert name -> Prometheus duration, replacing the rule file's `for:`. */
   readonly for: Readonly<Record<string, string>>;
@@ -38,6 +48,8 @@ export interface Settings {
 export const DEFAULT_SETTINGS: Settings = Object.freeze({
   runbookBaseUrl: DEFAULT_RUNBOOK_BASE_URL,
   exporterJob: DEFAULT_EXPORTER_JOB,
+  clusterLabel: DEFAULT_CLUSTER_LABEL,
+  keepFiringFor: DEFAULT_KEEP_FIRING_FOR,
   thresholds: Object.freeze(Object.fromEntries(Object.entries(THRESHOLDS).map(([k, v]) => [k, v.default])) as Record<ThresholdName, number>),
   for: Object.freeze({}),
   legacy: false,
@@ -45,7 +57,10 @@ export const DEFAULT_SETTINGS: Settings = Object.freeze({
 
 const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
 const LABEL_VALUE = /^[A-Za-z0-9_.:/-]{1,128}$/;
-const KEYS = ['runbookBaseUrl', 'exporterJob', 'thresholds', 'for', 'legacy'];
+const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** Labels the rules group by already; a cluster label of that name would collapse them. */
+const TAKEN_LABELS = ['namespace', 'job', 'instance', 'pod', 'agent', 'node', 'network', 'peer', 'peer_node', 'peer_network', 'state', 'status', 'target', 'le'];
+const KEYS = ['runbookBaseUrl', 'exporterJob', 'clusterLabel', 'keepFiringFor', 'thresholds', 'for', 'legacy'];
 
 export type ParsedSettings = { ok: true; value: Settings } | { ok: false; error: string };
 
@@ -59,11 +74,18 @@ export function parseSettings(input: unknown, alertNames: ReadonlySet<string>): 
   if (!isRecord(input)) return { ok: false, error: 'settings must be a mapping' };
   const unknown = Object.keys(input).filter((k) => !KEYS.includes(k));
   if (unknown.length > 0) return { ok: false, error: `unknown setting "${unknown[0]}" (known: ${KEYS.join(', ')})` };
-  const { runbookBaseUrl = DEFAULT_RUNBOOK_BASE_URL, exporterJob = DEFAULT_EXPORTER_JOB, thresholds = {}, for: forIn = {}, legacy = false } = input;
+  const {
+    runbookBaseUrl = DEFAULT_RUNBOOK_BASE_URL, exporterJob = DEFAULT_EXPORTER_JOB, clusterLabel = DEFAULT_CLUSTER_LABEL, keepFiringFor = DEFAULT_KEEP_FIRING_FOR,
+    thresholds = {}, for: forIn = {}, legacy = false,
+  } = input;
   if (typeof runbookBaseUrl !== 'string' || !/^https?:\/\/[^\s"'{}]+[^/\s"'{}]$/.test(runbookBaseUrl)) {
     return { ok: false, error: 'runbookBaseUrl must be an http(s) URL without a trailing slash' };
   }
   if (typeof exporterJob !== 'string' || !LABEL_VALUE.test(exporterJob)) return { ok: false, error: 'exporterJob must be a job name (letters, digits, _ . : / -)' };
+  if (typeof clusterLabel !== 'string' || !LABEL_NAME.test(clusterLabel) || clusterLabel.startsWith('__') || TAKEN_LABELS.includes(clusterLabel)) {
+    return { ok: false, error: `clusterLabel must be a label name other than ${TAKEN_LABELS.join(', ')}` };
+  }
+  if (typeof keepFiringFor !== 'string' || !DURATION.test(keepFiringFor)) return { ok: false, error: `keepFiringFor must be a Prometheus duration such as 5m, got ${JSON.stringify(keepFiringFor)}` };
   if (typeof legacy !== 'boolean') return { ok: false, error: 'legacy must be true or false' };
   if (!isRecord(thresholds)) return { ok: false, error: 'thresholds must be a mapping' };
   const values = { ...DEFAULT_SETTINGS.thresholds };
@@ -79,6 +101,6 @@ export function parseSettings(input: unknown, alertNames: ReadonlySet<string>): 
   }
   return {
     ok: true,
-    value: Object.freeze({ runbookBaseUrl, exporterJob, thresholds: Object.freeze(values), for: Object.freeze({ ...(forIn as Record<string, string>) }), legacy }),
+    value: Object.freeze({ runbookBaseUrl, exporterJob, clusterLabel, keepFiringFor, thresholds: Object.freeze(values), for: Object.freeze({ ...(forIn as Record<string, string>) }), legacy }),
   };
 }

@@ -83,7 +83,7 @@ async function startLab(t: Test): Promise<Lab | undefined> {
   // The rules as the generator writes them, with this scrape job and second-scale for: on the
   // alerts under test (the compat alert longest, as in the shipped rules).
   const names = alertNames(readRuleDir(`${ROOT}alerts/rules`));
-  const settings = parseSettings({ exporterJob: JOB, for: { NetcheckerAgentAbsent: '2s', NetcheckerAgentOutdated: '2s', NetcheckerExporterDown: '2s', NetcheckerConnectivityCheckFailing: '4s' } }, names);
+  const settings = parseSettings({ exporterJob: JOB, keepFiringFor: '1s', for: { NetcheckerAgentAbsent: '2s', NetcheckerAgentOutdated: '2s', NetcheckerExporterDown: '2s', NetcheckerConnectivityCheckFailing: '4s' } }, names);
   if (!settings.ok) throw new Error(settings.error);
   const prom = await startPrometheus(
     t,

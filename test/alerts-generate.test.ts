@@ -41,11 +41,13 @@ t.test('the PrometheusRule carries exactly the rule files, and promtool accepts 
   t.equal(r.status, 0, r.stdout + r.stderr);
 });
 
-t.test('settings: thresholds, exporter job, for: overrides, runbook base URL, legacy group', async (t) => {
+t.test('settings: thresholds, exporter job, cluster label, for: and keep_firing_for:, runbook base URL, legacy group', async (t) => {
   const parsed = parseSettings(
     {
       runbookBaseUrl: 'https://wiki.example.com/netchecker',
       exporterJob: 'nc',
+      clusterLabel: 'k8s_cluster',
+      keepFiringFor: '7m',
       thresholds: { dnsSlowSeconds: 0.8, networkDegradedAgentRatio: 0.3, clockSkewSeconds: 2 },
       for: { NetcheckerAgentOutdated: '2s', NetCheckerAgentErrors: '1h' },
       legacy: true,
@@ -59,10 +61,17 @@ t.test('settings: thresholds, exporter job, for: overrides, runbook base URL, le
   t.equal(byName('NetcheckerPodNetworkDegraded')?.expr.match(/> 0\.3\b/g)?.length, 2, 'both sides of the pod network alert');
   t.match(byName('NetcheckerPodNetworkDegraded')?.expr, /> bool 0\.5/, 'fixed numbers are left alone');
   t.match(byName('NetcheckerClockSkew')?.expr, /\) > 2\n/);
-  t.match(byName('NetcheckerExporterDown')?.expr, /\(up\{job="nc"\}\) == 0\s+or\s+absent\(up\{job="nc"\}\)/);
+  t.match(byName('NetcheckerExporterDown')?.expr, /max by \(namespace, job, k8s_cluster\) \(up\{job="nc"\}\) == 0[\s\S]*or on \(job\)\s+absent\(up\{job="nc"\}\)/);
+  for (const r of rules.filter((x) => x.record || x.alert?.startsWith('Netchecker'))) {
+    t.notMatch(r.expr, /job="netchecker-service"|\bcluster\b/, `${r.alert ?? r.record}: job and cluster label replaced`);
+  }
+  t.match(byName('NetcheckerPacketLoss')?.expr, /max by \(namespace, job, k8s_cluster, node\)/);
+  t.match(byName('NetcheckerPacketLoss')?.expr, /unless on \(namespace, job, k8s_cluster, agent\) agent:netchecker_agent_churn:max\{job="nc"\}/);
   t.equal(byName('NetcheckerAgentOutdated')?.for, '2s');
+  t.equal(byName('NetcheckerAgentOutdated')?.keep_firing_for, '7m');
+  t.equal(byName('NetcheckerExporterDown')?.keep_firing_for, undefined, 'the inhibitor of the outage itself resolves at once');
   t.equal(byName('NetCheckerAgentErrors')?.for, '1h');
-  t.equal(byName('NetcheckerAgentAbsent')?.for, '5m', 'others keep theirs');
+  t.equal(byName('NetcheckerAgentAbsent')?.for, '6m', 'others keep theirs');
   t.equal(byName('NetcheckerNodeUnreachable')?.annotations?.runbook_url, 'https://wiki.example.com/netchecker/NetcheckerNodeUnreachable.md');
   t.ok(byName('NetCheckerReportsMissing'), 'legacy group included');
   t.notOk(ruleGroups(ROOT, DEFAULT_SETTINGS).some((g) => g.name === 'netchecker.legacy'), 'and left out by default');
@@ -82,6 +91,9 @@ t.test('bad settings are refused with a message naming the setting', async (t) =
     [{ runbookBaseUrl: 'ftp://x' }, /runbookBaseUrl/],
     [{ runbookBaseUrl: 'https://x/' }, /trailing slash/],
     [{ exporterJob: 'a"b' }, /exporterJob/],
+    [{ clusterLabel: 'a-b' }, /clusterLabel must be a label name/],
+    [{ clusterLabel: 'node' }, /clusterLabel must be a label name other than/],
+    [{ keepFiringFor: 'soon' }, /keepFiringFor must be a Prometheus duration/],
     [{ legacy: 'yes' }, /legacy must be true or false/],
     [{ threshold: {} }, /unknown setting "threshold"/],
   ];
@@ -102,7 +114,8 @@ t.test('the CLI writes the bundle under --root and refuses a bad settings file',
   t.match(ok.stdout, `wrote ${MONITORING_DIR}/prometheusrule.yaml`);
   const rule = readFileSync(join(dir, MONITORING_DIR, 'prometheusrule.yaml'), 'utf8');
   t.match(rule, 'up{job="my-netchecker"}');
-  t.match(rule, '(netchecker_agent_peer_loss_ratio) > 0.02');
+  t.match(rule, 'netchecker_agent_probed_loss_ratio{job="my-netchecker"}[5m]))');
+  t.match(rule, /\) > 0\.02\n/);
   writeFileSync(join(dir, 'bad.yaml'), 'thresholds: {packetLossRatio: 0}\n');
   const bad = spawnSync(process.execPath, [script, '--root', dir, '--settings', join(dir, 'bad.yaml')], { encoding: 'utf8' });
   t.equal(bad.status, 2);

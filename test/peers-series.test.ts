@@ -88,3 +88,30 @@ t.test('starved rounds stay out of the RTT histogram', async (t) => {
   m.ingest(a.name, report);
   t.match(exposition(m), /netchecker_peer_rtt_seconds_count\{network="pod",peer_network="pod"\} 1/);
 });
+
+t.test('loss and round trip are given per target agent, starved probers left out', async (t) => {
+  const list = agents(6);
+  const victim = 'agent-pod-2';
+  const peers = assignPeers(list, 10);
+  const records = new Map<string, AgentRecord>();
+  const probers = list.filter((a) => (peers.get(a.name) ?? []).some((p) => p.name === victim));
+  const starved = probers[0] as PeerCandidate;
+  for (const a of list) {
+    const base = fullReport(a, peers.get(a.name) ?? []);
+    // Every prober loses 1 of 3 probes to the victim, 2 ms round trip; the starved one loses all, 900 ms.
+    const report: Report = {
+      ...base,
+      peers: (base.peers ?? []).map((p) => (p.name !== victim ? p : a === starved ? { ...p, result: 'timeout', lost: 3, rttMs: 900 } : { ...p, lost: 1, rttMs: 2 })),
+      integrity: { eventLoopLagMs: a === starved ? 900 : 2, cpuThrottledRatio: null, starved: a === starved },
+    };
+    records.set(a.name, { name: a.name, report, receivedMonoMs: 0, receivedWallMs: 0 });
+  }
+  const m = new ProbeMetrics();
+  m.refresh(list, (name) => records.get(name));
+  const text = exposition(m);
+  t.ok(probers.length >= 3, `${probers.length} probers of ${victim}`);
+  t.match(text, new RegExp(`netchecker_agent_probed_loss_ratio\\{agent="${victim}",node="node-2",network="pod"\\} 0.333`), 'one third lost, the starved prober left out');
+  t.match(text, new RegExp(`netchecker_agent_probed_rtt_seconds\\{agent="${victim}",node="node-2",network="pod"\\} 0.002\\n`), 'median round trip 2 ms');
+  t.match(text, /netchecker_agent_probed_loss_ratio\{agent="agent-pod-3",node="node-3",network="pod"\} 0\n/, 'the others lose nothing');
+  t.match(text, /netchecker_agent_probed_rtt_seconds\{agent="agent-pod-3",node="node-3",network="pod"\} 0.0004\n/);
+});

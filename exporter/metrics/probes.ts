@@ -1,7 +1,9 @@
 // The probe families (DNS, peers, ICMP, path MTU, integrity, the exporter probe) as data, plus
 // ProbeMetrics: the per-agent state they need (DNS counters, who reached whom) and the RTT
 // histograms per network pair. O(N): a constant number of series per agent; the only per-pair
-// series (netchecker_agent_peer_unreachable) exist while that pair fails. Pure: no I/O.
+// series (netchecker_agent_peer_unreachable) exist while that pair fails. Loss and round trip are
+// also given per TARGET agent (what its probers saw), so that one bad node is one alert, not one
+// per prober. Pure: no I/O.
 
 import { DNS_RESULTS, type DnsResult, NETWORKS, type Network, networkOf, type Probe, type Report } from '../../report/schema.js';
 import type { AgentRecord } from '../store/store.js';
@@ -14,9 +16,14 @@ export const EXPORTER_PHASES = ['dns', 'connect', 'tls', 'first_byte', 'transfer
 /** Upper bounds of the RTT histogram, seconds: sub-millisecond LAN up to a 2.5 s stall. */
 export const RTT_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
 
+/** What the other agents saw of one agent in their last round. */
 export interface ProbedBy {
   readonly reachable: number;
   readonly unreachable: number;
+  /** Unanswered / sent probes of the probers that were not starved; null when none sent any. */
+  readonly lossRatio: number | null;
+  /** Median of those probers' fastest round trips, seconds; null when none answered. */
+  readonly rttSeconds: number | null;
 }
 
 /** What the probe families read for one agent. */
@@ -73,6 +80,12 @@ export const probeFamilies: readonly Family<ProbeView>[] = [
   ),
   each('netchecker_agent_probed_by', 'Other agents that reached or failed to reach this agent in their last round.', ['status'], 'gauge', (v) =>
     v.probedBy ? PEER_STATUSES.map((status) => ({ labels: { status }, value: (v.probedBy as ProbedBy)[status] })) : [],
+  ),
+  gauge('netchecker_agent_probed_loss_ratio', 'Share of the probes sent to this agent by other agents that were not starved, in their last round, that got no answer (0 to 1).', (v) =>
+    v.probedBy?.lossRatio ?? null,
+  ),
+  gauge('netchecker_agent_probed_rtt_seconds', 'Median of the fastest round trips to this agent that other agents, not starved, measured in their last round, in seconds.', (v) =>
+    v.probedBy?.rttSeconds ?? null,
   ),
   each(
     'netchecker_agent_peer_unreachable',
@@ -166,20 +179,45 @@ export interface ProbeAgent {
 
 const zeroCounts = (): Record<DnsResult, number> => Object.fromEntries(DNS_RESULTS.map((r) => [r, 0])) as Record<DnsResult, number>;
 
-/** Per agent: which agents probed it in their last round, and with what outcome. */
+function median(sorted: readonly number[]): number | null {
+  const n = sorted.length;
+  if (n === 0) return null;
+  return n % 2 === 1 ? (sorted[(n - 1) / 2] as number) : ((sorted[n / 2 - 1] as number) + (sorted[n / 2] as number)) / 2;
+}
+
+/**
+ * Per agent: which agents probed it in their last round, and with what outcome. Loss and round
+ * trip leave out starved probers: their timeouts and delays are their own CPU's, not the target's.
+ */
 export function probedByCounts(records: Iterable<AgentRecord>): Map<string, ProbedBy> {
-  const out = new Map<string, { reachable: number; unreachable: number }>();
+  const acc = new Map<string, { reachable: number; unreachable: number; sent: number; lost: number; rtts: number[] }>();
   for (const r of records) {
+    const starved = r.report.integrity?.starved === true;
     for (const p of r.report.peers ?? []) {
       if (p.name === r.name) continue;
-      let c = out.get(p.name);
-      if (!c) out.set(p.name, (c = { reachable: 0, unreachable: 0 }));
+      let c = acc.get(p.name);
+      if (!c) acc.set(p.name, (c = { reachable: 0, unreachable: 0, sent: 0, lost: 0, rtts: [] }));
       if (p.result === 'ok') c.reachable++;
       else c.unreachable++;
+      if (starved) continue;
+      c.sent += p.sent;
+      c.lost += p.lost;
+      if (p.rttMs !== null) c.rtts.push(p.rttMs / 1000);
     }
+  }
+  const out = new Map<string, ProbedBy>();
+  for (const [name, c] of acc) {
+    out.set(name, {
+      reachable: c.reachable,
+      unreachable: c.unreachable,
+      lossRatio: c.sent === 0 ? null : c.lost / c.sent,
+      rttSeconds: median(c.rtts.sort((a, b) => a - b)),
+    });
   }
   return out;
 }
+
+const NOBODY: ProbedBy = Object.freeze({ reachable: 0, unreachable: 0, lossRatio: null, rttSeconds: null });
 
 /** The probe series: fed by ingest (counters, histograms), rendered per agent on refresh. */
 export class ProbeMetrics {
@@ -210,8 +248,8 @@ export class ProbeMetrics {
     for (const a of agents) {
       const record = present.get(a.name);
       if (!record) continue;
-      const by = record.report.listen ? (probedBy.get(a.name) ?? { reachable: 0, unreachable: 0 }) : null;
-      const memo = { record, node: a.node, network: a.network, probedBy: by ? `${by.reachable}/${by.unreachable}` : '' };
+      const by = record.report.listen ? (probedBy.get(a.name) ?? NOBODY) : null;
+      const memo = { record, node: a.node, network: a.network, probedBy: by ? `${by.reachable}/${by.unreachable}/${by.lossRatio}/${by.rttSeconds}` : '' };
       const b = this.#rendered.get(a.name);
       if (b && b.record === memo.record && b.node === memo.node && b.network === memo.network && b.probedBy === memo.probedBy) continue;
       const labels = { agent: a.name, node: a.node, network: a.network };

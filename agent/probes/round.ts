@@ -1,7 +1,8 @@
 // The probes beyond the original's, per round: DNS (each resolver x each name), the assigned
 // peers, path MTU to the exporter and peers, and the agent's own integrity. Holds what lasts
-// across rounds: the listener peers probe, the peer list (fetched each round for the next one),
-// whether ICMP is allowed (checked once, logged once), the integrity monitor.
+// across rounds: the listener peers probe (which also serves the loop's health), the peer list
+// (fetched each round for the next one), whether ICMP is allowed (checked once, logged once), the
+// integrity monitor.
 
 import { readFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
@@ -10,7 +11,7 @@ import type { Logger } from '../../lib/log.js';
 import type { WireReport } from '../../report/schema.js';
 import type { AgentConfig } from '../config.js';
 import { IntegrityMonitor } from '../integrity.js';
-import { type Listener, startListener } from '../listener.js';
+import { type HealthSource, type Listener, startListener } from '../listener.js';
 import { type DnsTarget, parseResolvConf, probeDns } from './dns.js';
 import { icmpAvailable } from './icmp.js';
 import { hostOf, probePathMtu } from './mtu.js';
@@ -64,13 +65,13 @@ export class ExtraProbes {
   }
 
   /** Throws when the listener cannot listen (a startup error, like a bad flag). */
-  static async start(config: AgentConfig, log: Logger): Promise<ExtraProbes> {
+  static async start(config: AgentConfig, log: Logger, health?: HealthSource): Promise<ExtraProbes> {
     const p = config.probes;
     const integrity = await IntegrityMonitor.start();
     let listener: Listener | null = null;
     let listen: string | null = null;
     if (p.listen) {
-      listener = await startListener(p.listen.host, p.listen.port).catch((e: unknown) => {
+      listener = await startListener(p.listen.host, p.listen.port, health).catch((e: unknown) => {
         integrity.stop();
         throw e;
       });

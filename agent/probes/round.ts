@@ -15,7 +15,7 @@ import { type HealthSource, type Listener, startListener } from '../listener.js'
 import { type DnsTarget, parseResolvConf, probeDns } from './dns.js';
 import { icmpAvailable } from './icmp.js';
 import { hostOf, probePathMtu } from './mtu.js';
-import { fetchPeers, type Peer, probePeer } from './peer.js';
+import { fetchPeers, type Peer, type PeerOutcome, probePeer } from './peer.js';
 
 /** Peers whose path MTU is measured per round (each size of each is one ping process). */
 const MTU_PEERS_PER_ROUND = 2;
@@ -35,6 +35,17 @@ export function dnsTargets(servers: readonly string[], names: readonly string[],
 export function confirmedMtu(last: readonly [number | null, number | null] | undefined): number | null {
   const [prev, cur] = last ?? [null, null];
   return prev === null || cur === null ? (cur ?? prev) : Math.max(prev, cur);
+}
+
+/**
+ * The round's peer results without those of peers the fresh list no longer assigns (or assigns at
+ * another address): a withdrawn peer is gone from the mesh, not unreachable. No fresh list (the
+ * exporter not answering): every result stays. Pure.
+ */
+export function assignedOnly(probed: readonly PeerOutcome[], probedPeers: readonly Peer[], fresh: readonly Peer[] | null): PeerOutcome[] {
+  if (fresh === null) return [...probed];
+  const assigned = new Set(fresh.map((p) => `${p.name}@${p.address}`));
+  return probed.filter((_, i) => assigned.has(`${probedPeers[i]?.name}@${probedPeers[i]?.address}`));
 }
 
 /** First non-internal IPv4 address of the machine (or network namespace). */
@@ -103,10 +114,11 @@ export class ExtraProbes {
       this.#listen ? fetchPeers(c.serverUrl, c.name, c.timeoutMs) : null,
     ]);
     if (fresh) this.#peers = fresh;
+    const reached = probed && assignedOnly(probed, peers, fresh);
     const out: ReportExtras = { integrity: await this.#integrity.take() };
     if (this.#listen) out.listen = this.#listen;
     if (this.#dns.length > 0) out.dns = dns.map((d) => ({ server: d.server, name: d.name, result: d.result, latency_ms: d.latencyMs }));
-    if (probed) out.peers = probed.map((p) => ({ name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs }));
+    if (reached) out.peers = reached.map((p) => ({ name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs }));
     if (this.#icmp !== null) out.icmp_available = this.#icmp;
     if (mtu) out.path_mtu = mtu;
     return out;

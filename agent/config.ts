@@ -23,7 +23,7 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { name: 'dns-server', kind: 'string', metavar: 'IP[:PORT],...', help: 'Resolvers to probe (default: the nameservers of /etc/resolv.conf when running in Kubernetes, else no DNS probes).' },
   { name: 'dns-names', kind: 'string', metavar: 'NAMES', help: "Names to look up on each resolver (default: the exporter's service name and kubernetes.default.svc.<cluster domain>); add an external name here to probe one." },
   { name: 'cluster-domain', kind: 'string', default: 'cluster.local', help: 'Cluster DNS domain for the default --dns-names.' },
-  { name: 'listen', kind: 'string', metavar: 'HOST:PORT', env: 'NETCHECKER_LISTEN', help: 'Serve the listener peers probe here and probe the peers the exporter assigns (default: off).' },
+  { name: 'listen', kind: 'string', metavar: 'HOST:PORT', env: 'NETCHECKER_LISTEN', help: 'Serve the listener peers probe (and /healthz, /readyz) here and probe the peers the exporter assigns (default: off).' },
   { name: 'advertise', kind: 'string', metavar: 'IP', env: 'MY_POD_IP', help: "Address peers reach the listener on (default: the --listen host, or the first non-loopback IPv4 address)." },
   { name: 'peer-attempts', kind: 'number', default: 3, help: 'HTTP round trips per peer per round; unanswered ones count as loss.' },
   { name: 'mtu-sizes', kind: 'string', metavar: 'BYTES,...', default: '1200,1400,1450,1500', help: 'Packet sizes of the don\'t-fragment path MTU probes to the exporter and peers; empty turns them off.' },

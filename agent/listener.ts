@@ -1,8 +1,11 @@
-// The tiny HTTP listener that peers probe (--listen): GET / answers 200 with a short body, so a
-// peer measures TCP connect and one HTTP round trip to this agent. Nothing else is served.
+// The tiny HTTP listener (--listen): GET / answers 200 with a short body, so a peer measures TCP
+// connect and one HTTP round trip to this agent; GET /healthz and /readyz answer the kubelet's
+// probes from the loop's own health (agent/health.ts), 503 with a one-line reason when the loop
+// is stuck. Nothing else is served, and nothing here waits on I/O.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { HealthKind, HealthStatus } from './health.js';
 
 export interface Listener {
   /** The port actually bound (useful with port 0). */
@@ -10,11 +13,21 @@ export interface Listener {
   close(): Promise<void>;
 }
 
-export async function startListener(host: string, port: number): Promise<Listener> {
+/** What /healthz and /readyz report; without it they are 404 like any other path. */
+export interface HealthSource {
+  check(kind: HealthKind): HealthStatus;
+}
+
+const HEALTH_PATHS: Readonly<Record<string, HealthKind>> = { '/healthz': 'live', '/readyz': 'ready' };
+
+export async function startListener(host: string, port: number, health?: HealthSource): Promise<Listener> {
   const server = http.createServer({ headersTimeout: 5000, requestTimeout: 5000, keepAliveTimeout: 1000 }, (req, res) => {
-    const ok = (req.method === 'GET' || req.method === 'HEAD') && req.url === '/';
-    res.writeHead(ok ? 200 : 404, { 'Content-Type': 'text/plain', 'Content-Length': ok ? 3 : 0 });
-    res.end(ok ? 'ok\n' : undefined);
+    const get = req.method === 'GET' || req.method === 'HEAD';
+    const kind = get && req.url !== undefined ? HEALTH_PATHS[req.url] : undefined;
+    const status = kind && health ? health.check(kind) : null;
+    const body = get && req.url === '/' ? 'ok\n' : status ? (status.ok ? 'ok\n' : `${status.reason}\n`) : '';
+    res.writeHead(body === '' ? 404 : status && !status.ok ? 503 : 200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
+    res.end(req.method === 'HEAD' || body === '' ? undefined : body);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${host}:${port}: ${e.code ?? e.message}`)));

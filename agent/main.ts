@@ -5,6 +5,7 @@ import { createLogger, type Logger } from '../lib/log.js';
 import { VERSION } from '../lib/version.js';
 import { collectReport } from './collect.js';
 import { agentHelpText, parseAgentConfig, type AgentConfig } from './config.js';
+import { LoopHealth } from './health.js';
 import { runSchedule } from './loop.js';
 import { ExtraProbes } from './probes/round.js';
 import { sendReport, type SendResult } from './send.js';
@@ -55,9 +56,12 @@ export async function runAgent(config: AgentConfig, { signal, log }: RunAgentOpt
   const logger = (log ?? createLogger(config.logLevel)).child({ agent: config.name });
   logger.info('agent started', { version: VERSION, server: config.serverUrl, interval_seconds: config.intervalSeconds, network: config.network });
   let delivery: Delivery = 'unknown';
-  const extras = await ExtraProbes.start(config, logger);
+  // /healthz and /readyz on the listener: healthy while rounds keep starting (agent/health.ts).
+  const health = new LoopHealth(config.intervalSeconds * 1000, config.timeoutMs);
+  const extras = await ExtraProbes.start(config, logger, health);
   const tokens = config.tokenFile === null ? null : new TokenFile(config.tokenFile, logger);
   await runSchedule(config.intervalSeconds * 1000, signal, async ({ index, deadlineMs }) => {
+    health.roundStarted();
     const report = await collectReport(config, extras);
     const token = (await tokens?.read()) ?? null;
     const sent = await sendReport(config.reportUrl, JSON.stringify(report), { timeoutMs: config.timeoutMs, deadlineMs, stop: signal, token });

@@ -2,7 +2,8 @@
 // offline against the Kubernetes schemas (kubernetes-models), and the objects fit together:
 // selectors match pod labels, the DaemonSets carry the env and dnsPolicy the agent needs, RBAC is
 // read-only but for reviews, each agent DaemonSet has its own service account and a projected
-// token, every container runs as non-root, the pod-network agent meets Pod Security restricted.
+// token and readiness/liveness probes on its own listener, every container runs as non-root, the
+// pod-network agent meets Pod Security restricted.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -292,6 +293,30 @@ t.test('kind: 1 control plane + 3 workers; the e2e script is shellcheck-clean', 
   const r = spawnSync('shellcheck', [script], { encoding: 'utf8' });
   if (r.error) return t.fail(`shellcheck is required (Debian package shellcheck): ${r.error.message}`);
   t.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+});
+
+t.test('agent probes: /readyz and /healthz on the listener, timed from the deployed --interval', async (t) => {
+  const flags = (args: string[] | undefined): Record<string, string> => Object.fromEntries((args ?? []).flatMap((a, i, all) => (a.startsWith('--') ? [[a.slice(2), all[i + 1] ?? '']] : [])));
+  for (const [dir, objs] of rendered) {
+    for (const name of ['netchecker-agent', 'netchecker-agent-hostnet']) {
+      const c = one(objs, 'DaemonSet', name).spec?.template.spec?.containers[0] as IContainer;
+      const f = flags(c.args);
+      const intervalS = Number(f.interval);
+      const timeoutS = f.timeout === undefined ? Math.min(5, intervalS / 2) : Number(f.timeout);
+      const ready = c.readinessProbe;
+      const live = c.livenessProbe;
+      const listenPort = Number(f.listen?.split(':').at(-1));
+      const portOf = (port: number | string | undefined): number | undefined => (typeof port === 'number' ? port : c.ports?.find((p) => p.name === port)?.containerPort);
+      t.same([ready?.httpGet?.path, live?.httpGet?.path], ['/readyz', '/healthz'], `${dir}: ${name} probes the agent's own endpoints`);
+      t.same([portOf(ready?.httpGet?.port), portOf(live?.httpGet?.port)], [listenPort, listenPort], `${dir}: ${name} probes the --listen port`);
+      const period = (p: typeof ready): number => (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
+      // A dead agent must be not Ready before the exporter calls its silence outdated (2 x interval).
+      t.ok(period(ready) < 2 * intervalS, `${dir}: ${name} not Ready within ${period(ready)} s < 2 x interval`);
+      // A restart needs the loop stuck past the endpoint's bound, then failures for at least two intervals.
+      t.ok(period(live) >= 2 * intervalS, `${dir}: ${name} liveness restarts after ${period(live)} s >= 2 x interval of failures`);
+      for (const p of [ready, live]) t.ok((p?.timeoutSeconds ?? 1) < timeoutS && (p?.timeoutSeconds ?? 1) < (p?.periodSeconds ?? 10), `${dir}: ${name} probe timeout below the agent's timeout and the period`);
+    }
+  }
 });
 
 t.test('shutdown: grace periods cover the exporter drain delay + 10 s and one agent round; the exporter rolls surge-first', async (t) => {

@@ -64,7 +64,13 @@ export function probeIcmp(host: string, { timeoutMs, packetBytes, signal }: Icmp
   });
 }
 
-/** Whether this agent may ping at all: one echo to its own loopback. */
-export async function icmpAvailable(timeoutMs: number): Promise<boolean> {
-  return (await probeIcmp('127.0.0.1', { timeoutMs })).result !== 'unavailable';
+export type IcmpCheck = { readonly available: true } | { readonly available: false; readonly error: string };
+
+/**
+ * Whether this agent may ping at all: one echo to its own loopback. A ping that ran (a reply, or
+ * none in time) says yes; one that could not run or could not send says no, with its error.
+ */
+export async function checkIcmp(timeoutMs: number): Promise<IcmpCheck> {
+  const r = await probeIcmp('127.0.0.1', { timeoutMs });
+  return r.result === 'unavailable' || r.result === 'error' ? { available: false, error: r.error ?? r.result } : { available: true };
 }

@@ -1,7 +1,8 @@
 // The probes beyond the original's, per round: DNS (each resolver x each name), the assigned
 // peers, path MTU to the exporter and peers, and the agent's own integrity. Holds what lasts
-// across rounds: the listener peers probe, the peer list (fetched each round for the next one),
-// whether ICMP is allowed (checked once, logged once), the integrity monitor.
+// across rounds: the listener peers probe (which also serves the loop's health), the peer list
+// (fetched each round for the next one), whether ICMP is allowed (re-checked with backoff while
+// not), the integrity monitor.
 
 import { readFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
@@ -10,11 +11,11 @@ import type { Logger } from '../../lib/log.js';
 import type { WireReport } from '../../report/schema.js';
 import type { AgentConfig } from '../config.js';
 import { IntegrityMonitor } from '../integrity.js';
-import { type Listener, startListener } from '../listener.js';
+import { type HealthSource, type Listener, startListener } from '../listener.js';
 import { type DnsTarget, parseResolvConf, probeDns } from './dns.js';
-import { icmpAvailable } from './icmp.js';
+import { IcmpAvailability } from './icmp-availability.js';
 import { hostOf, probePathMtu } from './mtu.js';
-import { fetchPeers, type Peer, probePeer } from './peer.js';
+import { fetchPeers, type Peer, type PeerOutcome, probePeer } from './peer.js';
 
 /** Peers whose path MTU is measured per round (each size of each is one ping process). */
 const MTU_PEERS_PER_ROUND = 2;
@@ -36,6 +37,17 @@ export function confirmedMtu(last: readonly [number | null, number | null] | und
   return prev === null || cur === null ? (cur ?? prev) : Math.max(prev, cur);
 }
 
+/**
+ * The round's peer results without those of peers the fresh list no longer assigns (or assigns at
+ * another address): a withdrawn peer is gone from the mesh, not unreachable. No fresh list (the
+ * exporter not answering): every result stays. Pure.
+ */
+export function assignedOnly(probed: readonly PeerOutcome[], probedPeers: readonly Peer[], fresh: readonly Peer[] | null): PeerOutcome[] {
+  if (fresh === null) return [...probed];
+  const assigned = new Set(fresh.map((p) => `${p.name}@${p.address}`));
+  return probed.filter((_, i) => assigned.has(`${probedPeers[i]?.name}@${probedPeers[i]?.address}`));
+}
+
 /** First non-internal IPv4 address of the machine (or network namespace). */
 function firstAddress(): string | null {
   for (const infos of Object.values(os.networkInterfaces())) for (const i of infos ?? []) if (!i.internal && i.family === 'IPv4') return i.address;
@@ -48,13 +60,13 @@ export class ExtraProbes {
   readonly #listener: Listener | null;
   readonly #listen: string | null;
   readonly #dns: readonly DnsTarget[];
-  readonly #icmp: boolean | null;
+  readonly #icmp: IcmpAvailability | null;
   #peers: readonly Peer[] = [];
   /** Peer host -> its last two path MTUs (null: nothing passed), and whose turn is next. */
   readonly #mtuByHost = new Map<string, readonly [number | null, number | null]>();
   #mtuTurn = 0;
 
-  private constructor(config: AgentConfig, parts: { integrity: IntegrityMonitor; listener: Listener | null; listen: string | null; dns: DnsTarget[]; icmp: boolean | null }) {
+  private constructor(config: AgentConfig, parts: { integrity: IntegrityMonitor; listener: Listener | null; listen: string | null; dns: DnsTarget[]; icmp: IcmpAvailability | null }) {
     this.#config = config;
     this.#integrity = parts.integrity;
     this.#listener = parts.listener;
@@ -64,13 +76,13 @@ export class ExtraProbes {
   }
 
   /** Throws when the listener cannot listen (a startup error, like a bad flag). */
-  static async start(config: AgentConfig, log: Logger): Promise<ExtraProbes> {
+  static async start(config: AgentConfig, log: Logger, health?: HealthSource): Promise<ExtraProbes> {
     const p = config.probes;
     const integrity = await IntegrityMonitor.start();
     let listener: Listener | null = null;
     let listen: string | null = null;
     if (p.listen) {
-      listener = await startListener(p.listen.host, p.listen.port).catch((e: unknown) => {
+      listener = await startListener(p.listen.host, p.listen.port, health).catch((e: unknown) => {
         integrity.stop();
         throw e;
       });
@@ -84,9 +96,9 @@ export class ExtraProbes {
       dns = dnsTargets(p.dns.servers ?? conf.nameservers, p.dns.names, conf.search);
       if (dns.length === 0) log.warn('dns probes have no resolver', { hint: 'give --dns-server' });
     }
-    const icmp = p.icmp ? await icmpAvailable(config.timeoutMs) : null;
-    if (icmp === false) log.warn('icmp unavailable', { reason: 'ping is not permitted (needs CAP_NET_RAW or net.ipv4.ping_group_range)', effect: 'no ICMP or path MTU probes' });
-    log.debug('probes ready', { listen, dns_queries: dns.length, icmp, mtu_sizes: icmp ? p.mtuSizes : [] });
+    const icmp = p.icmp ? new IcmpAvailability({ timeoutMs: config.timeoutMs, intervalMs: config.intervalSeconds * 1000, log }) : null;
+    await icmp?.refresh();
+    log.debug('probes ready', { listen, dns_queries: dns.length, icmp: icmp?.available ?? null, mtu_sizes: icmp?.available ? p.mtuSizes : [] });
     return new ExtraProbes(config, { integrity, listener, listen, dns, icmp });
   }
 
@@ -102,11 +114,12 @@ export class ExtraProbes {
       this.#listen ? fetchPeers(c.serverUrl, c.name, c.timeoutMs) : null,
     ]);
     if (fresh) this.#peers = fresh;
+    const reached = probed && assignedOnly(probed, peers, fresh);
     const out: ReportExtras = { integrity: await this.#integrity.take() };
     if (this.#listen) out.listen = this.#listen;
     if (this.#dns.length > 0) out.dns = dns.map((d) => ({ server: d.server, name: d.name, result: d.result, latency_ms: d.latencyMs }));
-    if (probed) out.peers = probed.map((p) => ({ name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs }));
-    if (this.#icmp !== null) out.icmp_available = this.#icmp;
+    if (reached) out.peers = reached.map((p) => ({ name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs }));
+    if (this.#icmp !== null) out.icmp_available = this.#icmp.available;
     if (mtu) out.path_mtu = mtu;
     return out;
   }
@@ -114,10 +127,11 @@ export class ExtraProbes {
   /**
    * The exporter every round; peers a few per round in turn (each size is one ping process), the
    * others from their last measurement: the peers' value covers every peer within k / 2 rounds.
+   * While ICMP is unavailable, a due re-check comes first (a loopback echo: milliseconds).
    */
   async #pathMtu(peers: readonly Peer[]): Promise<{ exporter: number | null; peers: number | null } | null> {
     const sizes = this.#config.probes.mtuSizes;
-    if (!this.#icmp || sizes.length === 0) return null;
+    if (!(await this.#icmp?.refresh()) || sizes.length === 0) return null;
     const opts = { timeoutMs: this.#config.timeoutMs, sizes };
     const hosts = [...new Set(peers.map((p) => hostOf(p.address)))];
     const turn = hosts.length <= MTU_PEERS_PER_ROUND ? hosts : Array.from({ length: MTU_PEERS_PER_ROUND }, (_, i) => hosts[(this.#mtuTurn + i) % hosts.length] as string);

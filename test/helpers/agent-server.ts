@@ -1,5 +1,6 @@
 // A loopback stand-in for the exporter: answers /api/v1/ping, records each report POST with its
-// monotonic arrival time. Tests choose the status (and delay) per report.
+// monotonic arrival time, and serves the peer lists tests give. Tests choose the status (and
+// delay) per report.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +27,8 @@ export interface FakeExporterOptions {
   delayMs?: (index: number) => number;
   /** Called when a report arrives. */
   onReport?: (index: number) => void;
+  /** The body of the answer to the index-th GET /api/v1/peers/{name}; undefined: 503. Default: 404. */
+  peers?: (index: number, name: string) => unknown;
 }
 
 export async function startFakeExporter(opts: FakeExporterOptions = {}): Promise<FakeExporter> {
@@ -38,8 +41,14 @@ export async function startFakeExporter(opts: FakeExporterOptions = {}): Promise
       server.close(() => resolve());
     }),
   };
+  let peerFetches = 0;
   const server = http.createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/api/v1/ping') return void res.end();
+    if (req.method === 'GET' && opts.peers && req.url?.startsWith('/api/v1/peers/')) {
+      const body = opts.peers(peerFetches++, req.url.slice('/api/v1/peers/'.length));
+      res.writeHead(body === undefined ? 503 : 200, { 'content-type': 'application/json' });
+      return void res.end(body === undefined ? undefined : JSON.stringify(body));
+    }
     if (req.method !== 'POST' || !req.url?.startsWith('/api/v1/agents/')) {
       res.statusCode = 404;
       return void res.end();

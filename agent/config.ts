@@ -7,7 +7,8 @@ import { isLogLevel, LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { isValidAgentName, LIMITS, NETWORKS, networkOf, type Network } from '../report/schema.js';
 
 export const DEFAULT_SERVER = 'http://netchecker-service:8081';
-const ZERO_EXTENDER_MAX = 1_000_000;
+/** The exporter cuts an all-zero padding of up to 65,535 entries before its pre-scan; a longer one counts against its entry bound. */
+const ZERO_EXTENDER_MAX = 65_535;
 
 export const AGENT_FLAGS: readonly FlagSpec[] = [
   { name: 'server', kind: 'string', metavar: 'URL', help: `Exporter base URL that reports go to (default ${DEFAULT_SERVER}).` },
@@ -101,7 +102,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
         pingUrl: `${serverUrl}/api/v1/ping`,
         intervalSeconds,
         timeoutMs: timeoutMs(v.timeout as number | undefined, intervalSeconds),
-        probeUrls: Object.freeze(splitList(v['probe-urls'] as string).map(probeUrl)),
+        probeUrls: Object.freeze(probeUrls(v['probe-urls'] as string)),
         zeroExtenderLength: int(v['zero-extender-length'] as number, 'zero-extender-length', 0, ZERO_EXTENDER_MAX),
         name,
         nodeName: v.node as string,
@@ -138,8 +139,13 @@ function baseUrl(raw: string, flag: string): string {
   return (u as URL).href.replace(/\/+$/, '');
 }
 
-function probeUrl(raw: string): string {
-  return httpUrl(raw)?.href ?? invalid(`--probe-urls: "${raw}" is not an http(s) URL`);
+/** The exporter takes LIMITS.probesMax probes per report, the ping of the exporter being one of them. */
+function probeUrls(raw: string): string[] {
+  const urls = splitList(raw).map((u) => httpUrl(u)?.href ?? invalid(`--probe-urls: "${u}" is not an http(s) URL`));
+  if (urls.length > LIMITS.probesMax - 1) invalid(`--probe-urls: at most ${LIMITS.probesMax - 1} URLs`);
+  const long = urls.find((u) => u.length > LIMITS.probeUrlMaxLength);
+  if (long !== undefined) invalid(`--probe-urls: "${long.slice(0, 60)}..." is longer than ${LIMITS.probeUrlMaxLength} characters`);
+  return urls;
 }
 
 function httpUrl(raw: string): URL | null {
@@ -176,6 +182,8 @@ function probeConfig(v: Record<string, unknown>, serverUrl: string, env: NodeJS.
   const listen = listenRaw === undefined || listenRaw === '' ? null : (parseHostPort(listenRaw) ?? invalid(`--listen must be HOST:PORT, got "${listenRaw}"`));
   const advertise = (v.advertise as string | undefined) || null;
   if (advertise !== null && !isIP(advertise)) invalid(`--advertise must be an IP address, got "${advertise}"`);
+  // The exporter takes only IP:PORT as a peer address: a host name to listen on needs --advertise.
+  if (listen && advertise === null && !isIP(listen.host)) invalid(`--listen host must be an IP address (or give --advertise IP), got "${listen.host}"`);
   return Object.freeze({
     dns: dnsOn && names.length > 0 ? Object.freeze({ servers: servers && Object.freeze(servers), names: Object.freeze(names) }) : null,
     listen,

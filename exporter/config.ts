@@ -1,6 +1,7 @@
 // Exporter configuration: the flag table, parsed once into a frozen, typed object.
 // Invalid values fail at start with a message naming the flag.
 
+import { type Cidr, parseCidr } from '../report/address.js';
 import { type FlagSpec, parseFlags, parseHostPort, splitList } from '../lib/flags.js';
 import { isLogLevel, type LogLevel } from '../lib/log.js';
 import { type AuthConfig, authFlags, parseAuthConfig } from './auth/config.js';
@@ -22,6 +23,10 @@ export const exporterFlags: readonly FlagSpec[] = [
   { name: 'report-ttl', kind: 'number', metavar: 'SECONDS', default: 300, help: 'Agents that are not expected and silent this long (and at least 3 intervals) are pruned from the store and /metrics.' },
   { name: 'startup-grace', kind: 'number', metavar: 'SECONDS', default: 60, help: 'After the exporter starts, expected agents that have not reported yet are "starting", not "absent", for this long (one report interval; 60 is the original agent default).' },
   { name: 'max-body-bytes', kind: 'number', metavar: 'BYTES', default: 4 * 1024 * 1024, help: 'Largest report body accepted; larger ones get 413.' },
+  { name: 'max-inflight-body-bytes', kind: 'number', metavar: 'BYTES', default: 64 * 1024 * 1024, help: 'Request body bytes held at once across all connections; a report beyond it gets 503 with Retry-After.' },
+  { name: 'max-agents', kind: 'number', metavar: 'N', default: 20_000, help: 'Agents held at once; a report from a new agent beyond it gets 429 (expected agents are always taken).' },
+  { name: 'max-report-interval', kind: 'number', metavar: 'SECONDS', default: 300, help: 'Longest report_interval accepted (a record is kept 3 intervals); reports asking for more get 400.' },
+  { name: 'peer-cidrs', kind: 'string', metavar: 'CIDR[,CIDR...]', default: '', help: "Listen addresses handed out as peers besides the agent's own IP (its pod's, or the report's source address): for NAT or proxies in front of the exporter." },
   { name: 'legacy-metrics', kind: 'bool', default: true, help: 'Serve the original server\'s ncagent_* series on /metrics (--no-legacy-metrics to turn off).' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn or error.' },
   { name: 'shutdown-delay', kind: 'number', metavar: 'SECONDS', default: 5, help: 'On SIGTERM, /readyz fails at once and the exporter keeps serving this long (Service endpoints and kube-proxy catch up), then closes; it exits at the latest 10 s later.' },
@@ -47,6 +52,13 @@ export interface ExporterConfig {
   readonly reportTtlSeconds: number;
   readonly startupGraceSeconds: number;
   readonly maxBodyBytes: number;
+  /** Request body bytes held at once across connections (--max-inflight-body-bytes). */
+  readonly maxInflightBodyBytes: number;
+  /** Agents held at once; new ones beyond it are refused. */
+  readonly maxAgents: number;
+  readonly maxReportIntervalSeconds: number;
+  /** --peer-cidrs: peer addresses vouched for besides the agent's own IP. */
+  readonly peerCidrs: readonly Cidr[];
   readonly legacyMetrics: boolean;
   readonly meshPeers: number;
   readonly logLevel: LogLevel;
@@ -90,10 +102,17 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
     range('report-ttl', 1, 86_400 * 30) ??
     range('startup-grace', 0, 3600, false) ??
     range('max-body-bytes', 1024, 256 * 1024 * 1024) ??
+    range('max-inflight-body-bytes', 1024, 16 * 1024 * 1024 * 1024) ??
+    range('max-agents', 1, 10_000_000) ??
+    range('max-report-interval', 1, 3600) ??
     range('mesh-peers', 2, 256) ??
     range('shutdown-delay', 0, 300, false) ??
     range('heap-growth', 0, 300);
   if (bad) return { ok: false, error: bad };
+  if ((v['max-inflight-body-bytes'] as number) < (v['max-body-bytes'] as number)) return { ok: false, error: '--max-inflight-body-bytes must be at least --max-body-bytes' };
+  const cidrs = splitList(String(v['peer-cidrs'])).map((c) => ({ text: c, cidr: parseCidr(c) }));
+  const badCidr = cidrs.find((c) => c.cidr === null);
+  if (badCidr) return { ok: false, error: `--peer-cidrs: "${badCidr.text.slice(0, 60)}" is not an IP/BITS range` };
   if (!isLogLevel(v['log-level'])) return { ok: false, error: '--log-level must be debug, info, warn or error' };
   return {
     ok: true,
@@ -111,6 +130,10 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
       reportTtlSeconds: v['report-ttl'] as number,
       startupGraceSeconds: v['startup-grace'] as number,
       maxBodyBytes: v['max-body-bytes'] as number,
+      maxInflightBodyBytes: v['max-inflight-body-bytes'] as number,
+      maxAgents: v['max-agents'] as number,
+      maxReportIntervalSeconds: v['max-report-interval'] as number,
+      peerCidrs: Object.freeze(cidrs.map((c) => c.cidr as Cidr)),
       legacyMetrics: v['legacy-metrics'] as boolean,
       meshPeers: v['mesh-peers'] as number,
       logLevel: v['log-level'],

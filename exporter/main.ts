@@ -8,6 +8,7 @@ import { checkHandler } from './api/check.js';
 import { type ReportAuth, reportAuths } from './auth/auth.js';
 import { protectMetrics } from './auth/metrics-auth.js';
 import { healthz, ping, readyz } from './api/health.js';
+import { BodyBudget } from './api/body.js';
 import { peersHandler } from './api/peers.js';
 import { reportHandlers } from './api/reports.js';
 import { sendExposition, sendText } from './api/respond.js';
@@ -64,9 +65,20 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     await closeParts();
     throw e;
   };
-  const authDeps = { config: config.auth, kubeconfig: config.kubernetes.kubeconfig, discovery, clock, log };
+  const authDeps = { config: config.auth, kubeconfig: config.kubernetes.kubeconfig, discovery, clock, log, peerCidrs: config.peerCidrs };
   auth = await reportAuths[config.auth.mode](authDeps).catch(giveUp);
-  const reports = reportHandlers({ monitor, store, self, maxBodyBytes: config.maxBodyBytes, auth });
+  const reports = reportHandlers({
+    monitor,
+    store,
+    discovery,
+    self,
+    maxBodyBytes: config.maxBodyBytes,
+    bodyBudget: new BodyBudget(config.maxInflightBodyBytes),
+    maxAgents: config.maxAgents,
+    maxReportIntervalSeconds: config.maxReportIntervalSeconds,
+    auth,
+  });
+  const peers = peersHandler({ monitor, store, discovery, meshPeers: config.meshPeers, peerCidrs: config.peerCidrs, clock, log });
   const metrics = async (_req: unknown, res: Parameters<typeof sendText>[0]): Promise<void> => {
     const end = self.renderSeconds.startTimer();
     const parts = monitor.metricsExposition();
@@ -78,7 +90,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
   const routes: Route[] = [
     { path: '/api/v1/agents/:name', methods: { POST: reports.post, GET: reports.getOne }, strictQuery: true },
     { path: '/api/v1/agents', methods: { GET: reports.list }, strictQuery: true },
-    { path: '/api/v1/peers/:name', methods: { GET: peersHandler(monitor, store, config.meshPeers, clock) }, strictQuery: true },
+    { path: '/api/v1/peers/:name', methods: { GET: peers }, strictQuery: true },
     { path: '/api/v1/connectivity_check', methods: { GET: checkHandler(monitor, discovery) }, strictQuery: true },
     { path: '/api/v1/ping', methods: { GET: ping } },
     { path: '/metrics', methods: { GET: guarded } },

@@ -75,10 +75,10 @@ export class Monitor {
     });
   }
 
-  /** Stores a validated report; resolves once the store has it. */
-  async ingest(name: string, report: Report): Promise<void> {
+  /** Stores a validated report, with the IP it came from (null: unknown); resolves once the store has it. */
+  async ingest(name: string, report: Report, source: string | null = null): Promise<void> {
     const { clock, store } = this.#o;
-    await store.put({ name, report, receivedMonoMs: clock.monoMs(), receivedWallMs: clock.wallMs() });
+    await store.put({ name, report, receivedMonoMs: clock.monoMs(), receivedWallMs: clock.wallMs(), source });
     const stats = this.#statsOf(name);
     stats.reports++;
     stats.missedInGap = 0;

@@ -2,6 +2,7 @@
 // Lenient where the original Go server was (key case, nulls, unknown keys, missing uptime,
 // saturated durations), strict on types and ranges. Pure: no I/O, never throws.
 
+import { parsePeerAddress } from './address.js';
 import {
   DNS_RESULTS,
   type DnsQuery,
@@ -18,7 +19,7 @@ import {
   SATURATED_MS,
 } from './schema.js';
 
-export type DecodeErrorCode = 'invalid_json' | 'too_deep' | 'not_an_object' | 'missing_field' | 'invalid_field';
+export type DecodeErrorCode = 'invalid_json' | 'too_deep' | 'too_many_values' | 'not_an_object' | 'missing_field' | 'invalid_field';
 export type Decoded<T> = { ok: true; value: T } | { ok: false; code: DecodeErrorCode; detail: string };
 
 type Obj = Record<string, unknown>;
@@ -45,17 +46,30 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const MEMBERS_MAX =
   2 * (2 * (1 + 2 * LIMITS.interfacesMax) + LIMITS.probesMax * (2 + 11 + PHASES.length) + LIMITS.dnsQueriesMax * 5 + LIMITS.peersMax * 8 + 64);
 
+/**
+ * Array entries and object members in all (one per comma, so an empty or one-entry array counts
+ * none). Members are bounded above; this bounds what they leave out: long arrays of numbers or
+ * strings (`[0,0,...]` of 2 million entries in 4 MiB cost 150 ms to parse). The largest real
+ * reports hold far fewer: a 1 MiB hostNetwork report lists about 35,000 addresses, and the
+ * original agent's zero padding (up to 65,535 entries) is cut before the scan. 65,536 entries
+ * parse in a few ms.
+ */
+export const VALUES_MAX = 65_536;
+
 /** Where a scan of a JSON text stands; a scan can stop at one offset and go on from another. */
 interface Scan {
   depth: number;
   max: number;
   members: number;
+  values: number;
   inString: boolean;
 }
 
-/** Scans text[from, to) on from `s`: nesting and arrays, objects and keys, strings skipped. */
-function scan(s: Scan, text: string, from: number, to: number, maxDepth: number, maxMembers: number): void {
-  let { depth, max, members, inString } = s;
+const newScan = (): Scan => ({ depth: 0, max: 0, members: 0, values: 0, inString: false });
+
+/** Scans text[from, to) on from `s`: nesting, arrays, objects and keys, commas; strings skipped. */
+function scan(s: Scan, text: string, from: number, to: number, maxDepth: number, maxMembers: number, maxValues = VALUES_MAX): void {
+  let { depth, max, members, values, inString } = s;
   for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
@@ -66,19 +80,21 @@ function scan(s: Scan, text: string, from: number, to: number, maxDepth: number,
       if ((++depth > max && (max = depth) > maxDepth) || ++members > maxMembers) break;
     } else if (c === 0x3a) {
       if (++members > maxMembers) break;
+    } else if (c === 0x2c) {
+      if (++values > maxValues) break;
     } else if (c === 0x7d || c === 0x5d) depth--;
   }
-  Object.assign(s, { depth, max, members, inString });
+  Object.assign(s, { depth, max, members, values, inString });
 }
 
 /**
- * Deepest nesting and number of arrays, objects and keys in a JSON text, counted without parsing
- * (strings skipped); stops early once depth passes maxDepth or members pass maxMembers.
+ * Deepest nesting, number of arrays, objects and keys, and of commas in a JSON text, counted
+ * without parsing (strings skipped); stops early once any passes its bound.
  */
-export function jsonShape(text: string, maxDepth: number, maxMembers: number): { depth: number; members: number } {
-  const s: Scan = { depth: 0, max: 0, members: 0, inString: false };
-  scan(s, text, 0, text.length, maxDepth, maxMembers);
-  return { depth: s.max, members: s.members };
+export function jsonShape(text: string, maxDepth: number, maxMembers: number, maxValues = Infinity): { depth: number; members: number; values: number } {
+  const s = newScan();
+  scan(s, text, 0, text.length, maxDepth, maxMembers, maxValues);
+  return { depth: s.max, members: s.members, values: s.values };
 }
 
 export const nestingDepth = (text: string, stopAbove: number): number => jsonShape(text, stopAbove, Infinity).depth;
@@ -115,21 +131,21 @@ function paddingSpan(text: string): [number, number] | null {
 /** Last characters of a JSON value: a string, an array, an object, true/false, null, a number. */
 const VALUE_ENDS = new Set([0x22, 0x5d, 0x7d, 0x65, 0x6c, ...'0123456789'.split('').map((d) => d.charCodeAt(0))]);
 
-/** Arrays, objects and keys of the text (without its padding when it has one) and the text to parse. */
-function shapeOf(text: string): { depth: number; members: number; json: string; cut: boolean } {
-  const s: Scan = { depth: 0, max: 0, members: 0, inString: false };
+/** Arrays, objects, keys and commas of the text (without its padding when it has one) and the text to parse. */
+function shapeOf(text: string): { depth: number; members: number; values: number; json: string; cut: boolean } {
+  const s = newScan();
   const span = paddingSpan(text);
   if (span) {
     scan(s, text, 0, span[0], LIMITS.nestingMax, MEMBERS_MAX);
     // The cut must sit between two members of the top-level object, outside any string.
     if (s.depth === 1 && !s.inString) {
       scan(s, text, span[1], text.length, LIMITS.nestingMax, MEMBERS_MAX);
-      return { depth: s.max, members: s.members, json: text.slice(0, span[0]) + text.slice(span[1]), cut: true };
+      return { depth: s.max, members: s.members, values: s.values, json: text.slice(0, span[0]) + text.slice(span[1]), cut: true };
     }
-    Object.assign(s, { depth: 0, max: 0, members: 0, inString: false });
+    Object.assign(s, newScan());
   }
   scan(s, text, 0, text.length, LIMITS.nestingMax, MEMBERS_MAX);
-  return { depth: s.max, members: s.members, json: text, cut: false };
+  return { depth: s.max, members: s.members, values: s.values, json: text, cut: false };
 }
 
 const isPaddingKey = (k: string): boolean => k.length === 13 && k.toLowerCase() === 'zero_extender';
@@ -141,6 +157,9 @@ export function decodeReport(text: string): Decoded<Report> {
   }
   if (shape.members > MEMBERS_MAX) {
     return { ok: false, code: 'too_deep', detail: `JSON with more than ${MEMBERS_MAX} arrays, objects and keys` };
+  }
+  if (shape.values > VALUES_MAX) {
+    return { ok: false, code: 'too_many_values', detail: `JSON with more than ${VALUES_MAX} array entries and object members in all` };
   }
   let raw: unknown;
   try {
@@ -210,7 +229,7 @@ function reportFrom(o: Obj): Report {
     probes: probes(m.get('network_probes')),
     network: (network ?? null) as Network | null,
     agentVersion: optString(m.get('agent_version'), 'agent_version', 64),
-    listen: hostPort(m.get('listen')),
+    listen: peerAddress(m.get('listen')),
     dns: list(m.get('dns'), 'dns', LIMITS.dnsQueriesMax, dnsQuery),
     peers: list(m.get('peers'), 'peers', LIMITS.peersMax, peerResult),
     icmpAvailable: optBool(m.get('icmp_available'), 'icmp_available'),
@@ -221,14 +240,10 @@ function reportFrom(o: Obj): Report {
 
 // Our additions below. The original agent never sends them; each is null when absent.
 
-const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-
-/** Where peers reach the agent: HOST:PORT with a port from 1 to 65535. */
-function hostPort(v: unknown): string | null {
+/** Where peers reach the agent: IPv4:PORT or [IPv6]:PORT, never a host name (report/address.ts). */
+function peerAddress(v: unknown): string | null {
   const s = optString(v, 'listen', LIMITS.nameMaxLength);
-  if (s === null) return null;
-  const port = Number(HOST_PORT.exec(s)?.[2] ?? 0);
-  if (port < 1 || port > 65535) fail('listen', 'must be HOST:PORT with a port from 1 to 65535');
+  if (s !== null && parsePeerAddress(s) === null) fail('listen', 'must be IPv4:PORT or [IPv6]:PORT (no host name) with a port from 1 to 65535');
   return s;
 }
 
@@ -365,7 +380,7 @@ function probes(v: unknown): Probe[] | null {
 function probe(p: unknown, at: string): Probe {
   if (!isObj(p)) return fail(at, 'must be an object');
   const m = lowerKeys(p);
-  const url = optString(m.get('url'), `${at}.URL`, LIMITS.stringMaxLength);
+  const url = optString(m.get('url'), `${at}.URL`, LIMITS.probeUrlMaxLength);
   if (url === null) throw new Invalid('missing_field', `${at}.URL is required`);
   return {
     url,

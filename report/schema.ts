@@ -14,7 +14,13 @@ export const LIMITS = {
   intervalSeconds: { min: 1, max: 3600 },
   nameMaxLength: 253,
   stringMaxLength: 2048,
-  probesMax: 256,
+  /**
+   * HTTP probes per report (the original's --probeurls plus its ping of the server) and the length
+   * of their URLs: each URL is a label value of 8 legacy series, so these two bound the bytes an
+   * agent adds to /metrics (docs/security.md).
+   */
+  probesMax: 32,
+  probeUrlMaxLength: 512,
   interfacesMax: 4096,
   addressesMax: 1024,
   nestingMax: 16,

@@ -66,7 +66,7 @@ t.test('identityOf: review status -> identity or the refusal', async (t) => {
 
 t.test('checkBinding: the report must be the pod own', async (t) => {
   const id: PodIdentity = { namespace: 'netchecker', serviceAccount: 'netchecker-agent', podName: 'p1', podUid: 'u1', nodeName: 'n1' };
-  const pod = podBinding({ metadata: { uid: 'u1' }, spec: { nodeName: 'n1', hostNetwork: false } });
+  const pod = podBinding({ metadata: { uid: 'u1' }, spec: { nodeName: 'n1', hostNetwork: false }, status: { podIP: '10.1.0.5', podIPs: [{ ip: '10.1.0.5' }, { ip: 'fd00::5' }] } });
   const rep = (fields: Record<string, unknown>): Report => {
     const d = decodeReport(JSON.stringify({ report_interval: 5, podname: 'p1', nodename: 'n1', hostdate: '2026-11-26T10:00:00Z', ...fields }));
     if (!d.ok) throw new Error(d.code);
@@ -84,8 +84,15 @@ t.test('checkBinding: the report must be the pod own', async (t) => {
   t.equal(code('p1', rep({}), pod, { ...id, nodeName: null }), null, 'no node-name extra (before 1.30)');
   t.equal(code('p1', rep({ nodename: 'n2' })), 'auth_node_mismatch');
   t.equal(code('p1', rep({ network: 'host' })), 'auth_network_mismatch');
-  t.same(podBinding({ metadata: { uid: 'u' }, spec: { hostNetwork: true } }), { uid: 'u', nodeName: '', network: 'host' });
-  t.same(podBinding(null), { uid: '', nodeName: '', network: 'pod' });
+  t.equal(code('p1', rep({ listen: '10.1.0.5:8090' })), null, 'listen on the pod IP');
+  t.equal(code('p1', rep({ listen: '[fd00::5]:8090' })), null, 'listen on the pod IPv6');
+  t.equal(code('p1', rep({ listen: '10.1.0.6:8090' })), 'auth_listen_mismatch', 'listen on another IP');
+  t.equal(code('p1', rep({ listen: '10.1.0.5:8090' }), { ...pod, addresses: [] }), 'auth_pod_unknown', 'pod IP not known yet: retried');
+  t.equal(checkBinding(id, 'p1', rep({ listen: '10.9.0.1:8090' }), pod, [{ ip: [10, 9, 0, 0], bits: 16 }]), null, '--peer-cidrs widens it');
+  t.same(podBinding({ metadata: { uid: 'u' }, spec: { hostNetwork: true }, status: { podIP: '192.0.2.1', hostIP: '192.0.2.1', hostIPs: [{ ip: '192.0.2.1' }, { ip: '2001:db8::1' }] } }), {
+    uid: 'u', nodeName: '', network: 'host', addresses: ['192.0.2.1', '2001:db8::1'],
+  }, 'a hostNetwork pod owns the node IPs');
+  t.same(podBinding(null), { uid: '', nodeName: '', network: 'pod', addresses: [] });
 });
 
 t.test('TokenBucket: burst, then the rate', async (t) => {

@@ -20,7 +20,11 @@ t.test('codec: a stored record reads back as the same report and receipt time', 
     const r = rec(name, body);
     const back = decodeRecord(Buffer.from(encodeRecord(r)));
     t.ok(back.ok, name);
-    if (back.ok) t.same(back.value, { report: r.report, receivedWallMs: r.receivedWallMs });
+    if (back.ok) t.same(back.value, { report: r.report, receivedWallMs: r.receivedWallMs, source: null }, 'no source: an older exporter\'s record');
+    const withSource = decodeRecord(Buffer.from(encodeRecord({ ...r, source: '::ffff:10.0.0.7' })));
+    t.equal(withSource.ok && withSource.value.source, '::ffff:10.0.0.7', 'the source address survives');
+    const forged = decodeRecord(Buffer.from(encodeRecord(r).replace(/}$/, ',"source_address":"evil.example"}')));
+    t.equal(forged.ok && forged.value.source, null, 'anything but an IP reads as unknown');
   }
   const probe = fc.record({ URL: fc.webUrl(), HTTPCode: fc.integer({ min: 0, max: 999 }), Total: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true })), Result: fc.option(fc.constantFrom('ok', 'timeout')) });
   const body = fc.record({

@@ -89,7 +89,7 @@ t.test('the informers keep only what the facts read: the same facts from the sli
   const pod = {
     metadata: { name: 'netchecker-agent-x', namespace: 'netchecker', uid: 'u1', resourceVersion: '7', deletionTimestamp: new Date(0), labels: { app: 'a' }, managedFields: [{ manager: 'kubelet' }] },
     spec: { nodeName: 'n1', hostNetwork: true, containers: [{ name: 'agent', image: 'netchecker' }], volumes: [{ name: 'token' }] },
-    status: { phase: 'Running', podIP: '10.0.0.1', containerStatuses: [{ ready: true }] },
+    status: { phase: 'Running', podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }], hostIP: '10.0.0.1', startTime: 'x', containerStatuses: [{ ready: true }] },
   };
   const node = {
     metadata: { name: 'n1', resourceVersion: '9', annotations: { a: 'b' } },
@@ -101,7 +101,8 @@ t.test('the informers keep only what the facts read: the same facts from the sli
   t.same(slimPod(pod), {
     metadata: { name: 'netchecker-agent-x', namespace: 'netchecker', uid: 'u1', resourceVersion: '7', deletionTimestamp: new Date(0) },
     spec: { nodeName: 'n1', hostNetwork: true },
-    status: { phase: 'Running' },
+    status: { phase: 'Running', podIP: '10.0.0.1', podIPs: [{ ip: '10.0.0.1' }], hostIP: '10.0.0.1' },
   });
+  t.same(podFacts(pod)?.addresses, ['10.0.0.1'], 'the IPs, once each');
   t.same(slimNode(node), { metadata: { name: 'n1', resourceVersion: '9' }, spec: { unschedulable: true }, status: { conditions: [{ type: 'Ready', status: 'False', reason: 'KubeletNotReady' }] } });
 });

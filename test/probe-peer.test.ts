@@ -38,13 +38,13 @@ t.test('the peer list is validated', async (t) => {
   const good = { name: 'agent-a', node: 'n', network: 'pod', address: '198.18.0.1:8090' };
   t.same(parsePeers({ peers: [good] }), [good]);
   t.same(parsePeers({ peers: [] }), []);
-  for (const bad of [null, [], { peers: 'x' }, { peers: [{ ...good, network: 'wifi' }] }, { peers: [{ ...good, name: 'Bad/Name' }] }, { peers: [{ ...good, address: 'x' }] }, { peers: [{ ...good, address: 'h:0' }] }, { peers: Array(257).fill(good) }]) {
+  for (const bad of [null, [], { peers: 'x' }, { peers: [{ ...good, network: 'wifi' }] }, { peers: [{ ...good, name: 'Bad/Name' }] }, { peers: [{ ...good, address: 'x' }] }, { peers: [{ ...good, address: 'h:0' }] }, { peers: [{ ...good, address: 'example.com:80' }] }, { peers: [{ ...good, address: '[fd00::1]' }] }, { peers: Array(257).fill(good) }]) {
     t.equal(parsePeers(bad), null, JSON.stringify(bad).slice(0, 60));
   }
 });
 
 t.test('fetchPeers asks the exporter', async (t) => {
-  const ex = await startTestExporter(t);
+  const ex = await startTestExporter(t, ['--peer-cidrs', '198.18.0.0/15']);
   await postReport(ex.url, 'agent-a', report({ nodename: 'n1', network: 'pod', listen: '198.18.0.1:8090' }));
   await postReport(ex.url, 'agent-b', report({ nodename: 'n2', network: 'host', listen: '198.18.0.2:8090' }));
   t.same(await fetchPeers(ex.url, 'agent-a', 1000), [{ name: 'agent-b', node: 'n2', network: 'host', address: '198.18.0.2:8090' }]);

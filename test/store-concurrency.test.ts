@@ -82,7 +82,8 @@ function post(url: string, agent: number, round: number): Promise<number> {
 }
 
 /** The record the exporter would hold for this sent body, received at receivedWallMs. */
-const recordOf = (agent: number, round: number, receivedWallMs: number): AgentRecord => ({ name: `agent-${agent}`, report: decoded(body(agent, round)), receivedWallMs, receivedMonoMs: 0 });
+/** The reports come over loopback: their source address is kept with the record. */
+const recordOf = (agent: number, round: number, receivedWallMs: number): AgentRecord => ({ name: `agent-${agent}`, report: decoded(body(agent, round)), receivedWallMs, receivedMonoMs: 0, source: '127.0.0.1' });
 
 interface Stored {
   /** The GET /api/v1/agents/{name} body, bytes as served. */

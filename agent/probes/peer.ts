@@ -2,6 +2,7 @@
 // a fresh connection, sent together; how many got no answer is the loss, the fastest answer is
 // the RTT. Also fetches the peer list the exporter assigns (GET /api/v1/peers/{name}). Never throws.
 
+import { parsePeerAddress } from '../../report/address.js';
 import { isValidAgentName, LIMITS, NETWORKS, type Network } from '../../report/schema.js';
 import { probeHttp } from './http.js';
 import type { ResultClass } from './probe.js';
@@ -47,8 +48,6 @@ export async function probePeer(peer: Peer, { timeoutMs, attempts, signal }: Pee
   };
 }
 
-const ADDRESS = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
-
 /** Validates the exporter's answer: a peer list is external input like any other. */
 export function parsePeers(body: unknown): Peer[] | null {
   const peers = typeof body === 'object' && body !== null && 'peers' in body ? body.peers : undefined;
@@ -57,9 +56,9 @@ export function parsePeers(body: unknown): Peer[] | null {
   for (const p of peers as unknown[]) {
     if (typeof p !== 'object' || p === null) return null;
     const { name, node, network, address } = p as Record<string, unknown>;
-    const port = Number(typeof address === 'string' ? (ADDRESS.exec(address)?.[2] ?? 0) : 0);
     if (typeof name !== 'string' || !isValidAgentName(name) || typeof node !== 'string' || node.length > LIMITS.nameMaxLength) return null;
-    if (!NETWORKS.includes(network as Network) || port < 1 || port > 65535) return null;
+    // IP:PORT only, as the exporter accepts them: a host name could point the probes anywhere.
+    if (!NETWORKS.includes(network as Network) || typeof address !== 'string' || parsePeerAddress(address) === null) return null;
     out.push({ name, node, network: network as Network, address: address as string });
   }
   return out;

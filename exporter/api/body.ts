@@ -1,5 +1,7 @@
 // Reads a request body up to a byte limit. Refuses early on a declared Content-Length over the
-// limit, stops reading as soon as the limit is passed, and insists on valid UTF-8.
+// limit, stops reading as soon as the limit is passed, and insists on valid UTF-8. All bodies
+// being read share one budget of bytes held at once (BodyBudget), so that many slow senders of
+// large bodies cannot add up to more memory than the operator allowed.
 
 import { isAscii } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
@@ -9,22 +11,55 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export type Body = { ok: true; text: string } | { ok: false; code: RejectReason };
 
-export function readBody(req: IncomingMessage, limitBytes: number): Promise<Body> {
+/** Body bytes held at once across requests (--max-inflight-body-bytes). */
+export class BodyBudget {
+  #held = 0;
+  constructor(readonly limitBytes: number) {}
+
+  get heldBytes(): number {
+    return this.#held;
+  }
+
+  take(bytes: number): boolean {
+    if (this.#held + bytes > this.limitBytes) return false;
+    this.#held += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.#held -= bytes;
+  }
+}
+
+export function readBody(req: IncomingMessage, limitBytes: number, budget: BodyBudget): Promise<Body> {
   const declared = Number(req.headers['content-length']);
   if (declared > limitBytes) return Promise.resolve({ ok: false, code: 'body_too_large' });
+  // A declared length is taken from the budget at once, before a byte is read; a chunked body as it comes.
+  let reserved = declared > 0 ? declared : 0;
+  if (!budget.take(reserved)) return Promise.resolve({ ok: false, code: 'inflight_bodies_full' });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
     const done = (b: Body): void => {
       req.off('data', onData).off('end', onEnd).off('error', onError).off('aborted', onError);
+      // Handed back once read: the text is decoded and dropped (or stored, bounded by --max-agents) in this turn.
+      budget.give(reserved);
       resolve(b);
     };
     const onData = (c: Buffer): void => {
       size += c.length;
       if (size > limitBytes) {
         req.pause();
-        done({ ok: false, code: 'body_too_large' });
-      } else chunks.push(c);
+        return done({ ok: false, code: 'body_too_large' });
+      }
+      if (size > reserved) {
+        if (!budget.take(size - reserved)) {
+          req.pause();
+          return done({ ok: false, code: 'inflight_bodies_full' });
+        }
+        reserved = size;
+      }
+      chunks.push(c);
     };
     const onEnd = (): void => {
       const bytes = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);

@@ -1,11 +1,16 @@
 // GET /api/v1/peers/{name}: the peers an agent probes, so agents never call the Kubernetes API.
 // The assignment covers every stored agent that advertised a listener; it is recomputed at most
 // once per second (O(N log N)), never per request: a new agent gets its peers a second later.
+// Only listeners bound to their agent are handed out (peers/bound.ts): agents probe what they get.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isValidAgentName } from '../../report/schema.js';
 import type { Clock, Monitor } from '../monitor.js';
+import type { Logger } from '../../lib/log.js';
+import type { Cidr } from '../../report/address.js';
+import type { Discovery } from '../discovery/discovery.js';
 import { assignPeers, type PeerCandidate } from '../peers/assign.js';
+import { isBoundAddress } from '../peers/bound.js';
 import type { Store } from '../store/store.js';
 import { sendError } from './errors.js';
 import { sendJson } from './respond.js';
@@ -17,18 +22,43 @@ export interface PeersAnswer {
 
 const RECOMPUTE_MS = 1000;
 
-export function peersHandler(monitor: Monitor, store: Store, meshPeers: number, clock: Clock) {
+export interface PeersDeps {
+  readonly monitor: Monitor;
+  readonly store: Store;
+  readonly discovery: Discovery;
+  readonly meshPeers: number;
+  readonly peerCidrs: readonly Cidr[];
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, clock, log }: PeersDeps) {
   let cached: { atMonoMs: number; peers: Map<string, PeerCandidate[]> } | null = null;
+  /** `name address` of the listeners left out last time: each is logged once, when it is first left out. */
+  let unbound = new Set<string>();
 
   const assignment = (): Map<string, PeerCandidate[]> => {
     const now = clock.monoMs();
     if (cached && now - cached.atMonoMs < RECOMPUTE_MS) return cached.peers;
     const verdict = monitor.verdict();
     const candidates: PeerCandidate[] = [];
+    const expected = discovery.expected();
+    const left = new Set<string>();
     for (const a of verdict.agents) {
-      const address = store.get(a.name)?.report.listen;
-      if (address) candidates.push({ name: a.name, node: a.node, network: a.network, address });
+      const record = store.get(a.name);
+      const address = record?.report.listen;
+      if (!address) continue;
+      // A discovery that knows pods (Kubernetes) knows each agent's IPs; otherwise the report's connection does.
+      const owned = discovery.pod ? (expected?.get(a.name)?.addresses ?? []) : record.source ? [record.source] : [];
+      if (isBoundAddress(address, owned, peerCidrs)) candidates.push({ name: a.name, node: a.node, network: a.network, address });
+      else left.add(`${a.name} ${address}`);
     }
+    for (const key of left) {
+      if (unbound.has(key)) continue;
+      const [agent, listen] = key.split(' ');
+      log.warn('listener not handed out as a peer', { agent, listen, reason: `not on the agent's own IP (${discovery.pod ? 'its pod' : 'the report\'s source address'}) nor in --peer-cidrs` });
+    }
+    unbound = left;
     cached = { atMonoMs: now, peers: assignPeers(candidates, meshPeers) };
     return cached.peers;
   };

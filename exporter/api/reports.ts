@@ -9,20 +9,25 @@ import type { Monitor } from '../monitor.js';
 import type { SelfMetrics } from '../metrics/self.js';
 import type { AgentRecord, Store } from '../store/store.js';
 import { StoreUnavailableError, storeDeadline } from '../store/deadline.js';
-import { isReportContentType, readBody } from './body.js';
+import type { Discovery } from '../discovery/discovery.js';
+import { type BodyBudget, isReportContentType, readBody } from './body.js';
 import { type RejectReason, sendError } from './errors.js';
 import { sendJson } from './respond.js';
 
 export interface ReportsDeps {
   readonly monitor: Monitor;
   readonly store: Store;
+  readonly discovery: Discovery;
   readonly self: SelfMetrics;
   readonly maxBodyBytes: number;
+  readonly bodyBudget: BodyBudget;
+  readonly maxAgents: number;
+  readonly maxReportIntervalSeconds: number;
   /** --auth: null lets anyone report (none). */
   readonly auth: ReportAuth | null;
 }
 
-export function reportHandlers({ monitor, store, self, maxBodyBytes, auth }: ReportsDeps) {
+export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, bodyBudget, maxAgents, maxReportIntervalSeconds, auth }: ReportsDeps) {
   const reject = (res: ServerResponse, code: RejectReason, detail?: string, headers?: Record<string, string>): void => {
     self.rejected(code);
     // The rest of a refused body is not read: close the connection rather than drain it.
@@ -41,14 +46,16 @@ export function reportHandlers({ monitor, store, self, maxBodyBytes, auth }: Rep
         if (!a.ok) return reject(res, a.code, a.detail, refusalHeaders(a.code));
         caller = a.value;
       }
-      const body = await readBody(req, maxBodyBytes);
-      if (!body.ok) return reject(res, body.code);
+      if (isNewAgentOverCap(store, discovery, name, maxAgents)) return reject(res, 'too_many_agents', undefined, { 'Retry-After': String(RETRY_NEW_AGENT_SECONDS) });
+      const body = await readBody(req, maxBodyBytes, bodyBudget);
+      if (!body.ok) return reject(res, body.code, undefined, body.code === 'inflight_bodies_full' ? { 'Retry-After': '1' } : undefined);
       const decoded = decodeReport(body.text);
       if (!decoded.ok) return reject(res, decoded.code, decoded.detail);
+      if (decoded.value.intervalSeconds > maxReportIntervalSeconds) return reject(res, 'interval_too_long', `report_interval ${decoded.value.intervalSeconds} > ${maxReportIntervalSeconds}.`);
       const denied = auth?.authorize(caller, name, decoded.value);
       if (denied) return reject(res, denied.code, denied.detail, refusalHeaders(denied.code));
       try {
-        const stored = monitor.ingest(name, decoded.value);
+        const stored = monitor.ingest(name, decoded.value, req.socket.remoteAddress ?? null);
         await (store.local ? stored : storeDeadline(stored));
       } catch (e) {
         if (!(e instanceof StoreUnavailableError)) throw e;
@@ -74,6 +81,22 @@ export function reportHandlers({ monitor, store, self, maxBodyBytes, auth }: Rep
       sendJson(res, 200, all);
     },
   };
+}
+
+/** Agents are pruned once silent for --report-ttl: a refused new agent may try again about then. */
+const RETRY_NEW_AGENT_SECONDS = 60;
+
+/**
+ * A report from an agent the store does not hold, nobody expects, and for which there is no room
+ * (--max-agents). Expected agents (the discovery's, from --expect or the Kubernetes API) are
+ * always taken: the cap is on names a sender makes up. Counts at most maxAgents records, and only
+ * for a name not stored yet.
+ */
+function isNewAgentOverCap(store: Store, discovery: Discovery, name: string, maxAgents: number): boolean {
+  if (store.get(name) !== undefined || discovery.expected()?.has(name)) return false;
+  let n = 0;
+  for (const _ of store.records()) if (++n >= maxAgents) return true;
+  return false;
 }
 
 /** The stored record in the original's shape: report fields except zero_extender, plus last_updated. */

@@ -4,6 +4,7 @@
 
 import type { Logger } from '../../lib/log.js';
 import { ERRORS, type ErrorCode } from '../api/errors.js';
+import type { Cidr } from '../../report/address.js';
 import type { Report } from '../../report/schema.js';
 import type { Discovery } from '../discovery/discovery.js';
 import type { Clock } from '../monitor.js';
@@ -30,6 +31,8 @@ export interface AuthDeps {
   readonly discovery: Discovery;
   readonly clock: Clock;
   readonly log: Logger;
+  /** --peer-cidrs: listen addresses allowed besides the pod's own IPs. */
+  readonly peerCidrs?: readonly Cidr[];
 }
 
 /** The longest an accepted agent token is trusted without a new review (tokens usually expire sooner). */
@@ -51,7 +54,7 @@ export const reportAuths: Record<AuthMode, (deps: AuthDeps) => Promise<ReportAut
     };
   },
 
-  kubernetes: async ({ config, kubeconfig, discovery, clock, log }) => {
+  kubernetes: async ({ config, kubeconfig, discovery, clock, log, peerCidrs = [] }) => {
     const { loadKubeConfig } = await import('../discovery/kubernetes.js');
     const { ReviewClient } = await import('./tokenreview.js');
     const pods = discovery.pod?.bind(discovery);
@@ -78,7 +81,7 @@ export const reportAuths: Record<AuthMode, (deps: AuthDeps) => Promise<ReportAut
       authorize(caller, name, report) {
         if (caller === null) return { code: 'auth_not_bound', detail: '' }; // unreachable: kubernetes callers are pods
         const pod = pods(caller.namespace, caller.podName);
-        return checkBinding(caller, name, report, pod === undefined ? undefined : podBinding(pod));
+        return checkBinding(caller, name, report, pod === undefined ? undefined : podBinding(pod), peerCidrs);
       },
       close: () => {},
     };

@@ -3,8 +3,11 @@
 // view), never from the report, so an agent can speak only for its own pod, node and network.
 
 import type { V1TokenReviewStatus } from '@kubernetes/client-node';
+import type { Cidr } from '../../report/address.js';
 import type { Network, Report } from '../../report/schema.js';
 import type { RejectReason } from '../api/errors.js';
+import { podAddresses } from '../discovery/reasons.js';
+import { isBoundAddress } from '../peers/bound.js';
 
 /** A service account token bound to a pod, as the TokenReview tells it. */
 export interface PodIdentity {
@@ -41,6 +44,8 @@ export interface PodBinding {
   readonly uid: string;
   readonly nodeName: string;
   readonly network: Network;
+  /** The pod's IPs (podFacts): the report's listen must name one of them. */
+  readonly addresses: readonly string[];
 }
 
 const field = (v: unknown, key: string): unknown => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[key] : undefined);
@@ -53,6 +58,7 @@ export function podBinding(pod: unknown): PodBinding {
     uid: typeof uid === 'string' ? uid : '',
     nodeName: typeof nodeName === 'string' ? nodeName : '',
     network: field(field(pod, 'spec'), 'hostNetwork') === true ? 'host' : 'pod',
+    addresses: podAddresses(pod),
   };
 }
 
@@ -61,7 +67,7 @@ export function podBinding(pod: unknown): PodBinding {
  * informer's pod of that namespace and name (undefined: not there, yet or at all). The report's
  * nodename may be empty (the original agent without MY_NODE_NAME) but never another node.
  */
-export function checkBinding(id: PodIdentity, name: string, report: Report, pod: PodBinding | undefined): Denial | null {
+export function checkBinding(id: PodIdentity, name: string, report: Report, pod: PodBinding | undefined, peerCidrs: readonly Cidr[] = []): Denial | null {
   if (name !== id.podName) return { code: 'auth_name_mismatch', detail: `The token belongs to pod ${id.namespace}/${id.podName}, not to agent ${name}.` };
   if (report.podName !== id.podName) return { code: 'auth_name_mismatch', detail: `The report's podname is not the token's pod ${id.podName}.` };
   if (!pod) return { code: 'auth_pod_unknown', detail: `Pod ${id.namespace}/${id.podName} is not among the agent pods the exporter watches (yet); retry.` };
@@ -69,5 +75,10 @@ export function checkBinding(id: PodIdentity, name: string, report: Report, pod:
   if (id.nodeName !== null && id.nodeName !== pod.nodeName) return { code: 'auth_node_mismatch', detail: `The token was issued on node ${id.nodeName}, but the pod runs on ${pod.nodeName || 'no node'}.` };
   if (report.nodeName !== '' && report.nodeName !== pod.nodeName) return { code: 'auth_node_mismatch', detail: `The report's nodename is not the pod's node ${pod.nodeName || '(none)'}.` };
   if (report.network !== null && report.network !== pod.network) return { code: 'auth_network_mismatch', detail: `The report claims the ${report.network} network, but the pod runs in the ${pod.network} network.` };
+  if (report.listen != null && !isBoundAddress(report.listen, pod.addresses, peerCidrs)) {
+    // The kubelet sets the pod IP before the agent starts; an informer that has not seen it yet is retried.
+    if (pod.addresses.length === 0) return { code: 'auth_pod_unknown', detail: `The IP of pod ${id.namespace}/${id.podName} is not known to the exporter yet; retry.` };
+    return { code: 'auth_listen_mismatch', detail: `The report's listen ${report.listen} is not on the pod's IP (${pod.addresses.join(', ')}) nor in --peer-cidrs.` };
+  }
   return null;
 }

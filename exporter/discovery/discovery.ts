@@ -17,6 +17,8 @@ export interface ExpectedAgent {
   readonly churn?: { readonly reason: ChurnReason; readonly detail: string };
   /** Exporter monotonic time (ms) from which the `starting` grace counts (pod seen running, node seen Ready). */
   readonly sinceMonoMs?: number;
+  /** IPs the agent's pod owns (Kubernetes discovery), the only ones its peer address may name; undefined when discovery knows no pods. */
+  readonly addresses?: readonly string[];
 }
 
 export interface Discovery {

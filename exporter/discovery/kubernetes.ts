@@ -143,6 +143,7 @@ export class KubernetesDiscovery implements Discovery {
         name: pod.name,
         node: pod.nodeName || undefined,
         network: pod.network,
+        addresses: pod.addresses,
         ...(churn ? { churn } : {}),
         ...(since !== undefined ? { sinceMonoMs: since } : {}),
       });

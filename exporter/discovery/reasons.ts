@@ -17,6 +17,8 @@ export interface PodFacts {
   /** Pending, Running, Succeeded, Failed or Unknown (empty when the API left it out). */
   readonly phase: string;
   readonly deleting: boolean;
+  /** IPs the agent in this pod owns: status.podIPs (for a hostNetwork pod also status.hostIPs, the node's); [] until assigned. */
+  readonly addresses: readonly string[];
 }
 
 export interface NodeFacts {
@@ -47,7 +49,19 @@ export function podFacts(obj: unknown): PodFacts | null {
     network: field(spec, 'hostNetwork') === true ? 'host' : 'pod',
     phase: text(field(field(obj, 'status'), 'phase')),
     deleting: deletion !== undefined && deletion !== null && deletion !== '',
+    addresses: podAddresses(obj),
   };
+}
+
+/** The pod's IPs from status (podIP and podIPs, plus hostIP and hostIPs for a hostNetwork pod), without repeats. */
+export function podAddresses(pod: unknown): string[] {
+  const status = field(pod, 'status');
+  const hostNetwork = field(field(pod, 'spec'), 'hostNetwork') === true;
+  const ips = (one: string, many: string): string[] => {
+    const list = field(status, many);
+    return [text(field(status, one)), ...(Array.isArray(list) ? list.map((e) => text(field(e, 'ip'))) : [])];
+  };
+  return [...new Set([...ips('podIP', 'podIPs'), ...(hostNetwork ? ips('hostIP', 'hostIPs') : [])])].filter((ip) => ip !== '');
 }
 
 /** Node facts, or null without a name. */
@@ -76,9 +90,11 @@ const pick = (v: unknown, keys: readonly string[]): Record<string, unknown> => {
   return out;
 };
 const META = ['name', 'namespace', 'uid', 'resourceVersion', 'deletionTimestamp'] as const;
+/** The IPs are what a peer address is checked against (exporter/peers/bound.ts). */
+const POD_STATUS = ['phase', 'podIP', 'podIPs', 'hostIP', 'hostIPs'] as const;
 
 export function slimPod<T>(obj: T): T {
-  return { metadata: pick(field(obj, 'metadata'), META), spec: pick(field(obj, 'spec'), ['nodeName', 'hostNetwork']), status: pick(field(obj, 'status'), ['phase']) } as T;
+  return { metadata: pick(field(obj, 'metadata'), META), spec: pick(field(obj, 'spec'), ['nodeName', 'hostNetwork']), status: pick(field(obj, 'status'), POD_STATUS) } as T;
 }
 
 export function slimNode<T>(obj: T): T {

@@ -247,8 +247,8 @@ export class EtcdStore implements Store {
       this.#log.warn('skipped an invalid value in etcd', { key: `${this.#cfg.prefix}/agents/${name}`, revision: kv.mod_revision, error: d.error });
       return null;
     }
-    const { report, receivedWallMs } = d.value;
-    return { name, report, receivedWallMs, receivedMonoMs: monoFromWall(receivedWallMs, this.#clock.monoMs(), this.#clock.wallMs()) };
+    const { report, receivedWallMs, source } = d.value;
+    return { name, report, receivedWallMs, source, receivedMonoMs: monoFromWall(receivedWallMs, this.#clock.monoMs(), this.#clock.wallMs()) };
   }
 
   /**

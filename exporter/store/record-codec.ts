@@ -2,8 +2,11 @@
 // `last_updated` being the exporter's wall-clock receipt time) plus our agent's additions in their
 // wire form. That is a valid report body, so reading it back goes through the one report decoder:
 // whatever is found in etcd is validated exactly as a report from the network is, and a record
-// read back is the record written (test/etcd-cache.test.ts checks the round trip). Pure: no I/O.
+// read back is the record written (test/etcd-cache.test.ts checks the round trip). The report's
+// source IP rides along as `source_address` (an unknown key to the decoder; absent in records of
+// older exporters, which read as unknown). Pure: no I/O.
 
+import { parseIp } from '../../report/address.js';
 import { decodeReport, rfc3339Ms } from '../../report/decode.js';
 import type { Report, WireReport } from '../../report/schema.js';
 import { recordJson } from '../api/reports.js';
@@ -12,12 +15,14 @@ import type { AgentRecord } from './store.js';
 export interface StoredRecord {
   readonly report: Report;
   readonly receivedWallMs: number;
+  /** The report's source IP; null in records of exporters before it was kept. */
+  readonly source: string | null;
 }
 
 export type DecodedRecord = { ok: true; value: StoredRecord } | { ok: false; error: string };
 
 export function encodeRecord(record: AgentRecord): string {
-  return JSON.stringify({ ...recordJson(record), ...additions(record.report) });
+  return JSON.stringify({ ...recordJson(record), ...additions(record.report), ...(record.source ? { source_address: record.source } : {}) });
 }
 
 type Additions = Partial<Pick<WireReport, 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'integrity'>>;
@@ -42,7 +47,7 @@ export function decodeRecord(value: Buffer): DecodedRecord {
   const report = decodeReport(text);
   if (!report.ok) return { ok: false, error: `${report.code}: ${report.detail}` };
   // decodeReport parsed the text already, so this parse cannot throw.
-  const lastUpdated = (JSON.parse(text) as { last_updated?: unknown }).last_updated;
+  const { last_updated: lastUpdated, source_address: source } = JSON.parse(text) as { last_updated?: unknown; source_address?: unknown };
   if (typeof lastUpdated !== 'string') return { ok: false, error: 'last_updated is missing' };
   let receivedWallMs: number;
   try {
@@ -50,7 +55,8 @@ export function decodeRecord(value: Buffer): DecodedRecord {
   } catch {
     return { ok: false, error: 'last_updated is not an RFC 3339 timestamp' };
   }
-  return { ok: true, value: { report: report.value, receivedWallMs } };
+  // Only an IP is ever written; anything else reads as unknown (the agent is not handed out as a peer).
+  return { ok: true, value: { report: report.value, receivedWallMs, source: typeof source === 'string' && parseIp(source) ? source : null } };
 }
 
 /**

@@ -19,6 +19,12 @@ export interface AgentRecord {
   readonly receivedMonoMs: number;
   /** Receive time on the exporter's wall clock, epoch ms; shown to people, never used for freshness. */
   readonly receivedWallMs: number;
+  /**
+   * IP the report came from (the connection's remote address); without pod IPs from discovery,
+   * the one IP its listen may name to be handed out as a peer (peers/bound.ts). Null or absent:
+   * unknown (a record written by an older exporter).
+   */
+  readonly source?: string | null;
 }
 
 export interface Store {

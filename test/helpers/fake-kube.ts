@@ -414,6 +414,8 @@ export interface AgentPodOptions {
   app?: string;
   /** Sets metadata.deletionTimestamp (the pod is terminating). */
   deleting?: boolean;
+  /** status.podIP (and podIPs); a hostNetwork pod's is its node's, so hostIP too. */
+  ip?: string;
 }
 
 /** An agent pod as the DaemonSets create it. */
@@ -427,7 +429,11 @@ export function agentPod(name: string, o: AgentPodOptions): KubeObject {
       ...(o.deleting ? { deletionTimestamp: new Date().toISOString() } : {}),
     },
     spec: { ...(o.node !== null ? { nodeName: o.node } : {}), hostNetwork: o.hostNetwork ?? false, containers: [{ name: 'agent', image: 'netchecker' }] },
-    status: { phase: o.phase ?? 'Running', startTime: new Date().toISOString() },
+    status: {
+      phase: o.phase ?? 'Running',
+      startTime: new Date().toISOString(),
+      ...(o.ip ? { podIP: o.ip, podIPs: [{ ip: o.ip }], ...(o.hostNetwork ? { hostIP: o.ip, hostIPs: [{ ip: o.ip }] } : {}) } : {}),
+    },
   };
 }
 

@@ -48,7 +48,8 @@ const rfc3339 = fc
   .map(([[y, mo, d, h, mi, s], frac, t, zone]) => `${String(y).padStart(4, '0')}-${pad(mo)}-${pad(d)}${t}${pad(h)}:${pad(mi)}:${pad(s)}${frac ? `.${frac}` : ''}${zone}`);
 const pad = (n: number): string => String(n).padStart(2, '0');
 const addressMap = fc.array(fc.tuple(text(64), fc.option(fc.array(text(64), { maxLength: 3 }))), { maxLength: 4 }).map((e) => new JObj(e));
-const hostPort = fc.tuple(fc.oneof(fc.constantFrom('10.0.0.1', '[fd00::1]', 'node-a.example'), fc.stringMatching(/^[a-z0-9.-]{1,20}$/)), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`);
+/** Peer addresses are IP:PORT only (report/address.ts): host names are among the invalid values. */
+const hostPort = fc.tuple(fc.oneof(fc.constantFrom('10.0.0.1', '[fd00::1]', '[::ffff:10.0.0.1]'), fc.ipV4(), fc.ipV6().map((ip) => `[${ip}]`)), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`);
 
 /** A JSON value of any type, shallow enough for unknown keys. */
 export const anyJson: fc.Arbitrary<Json> = fc.oneof(fc.constant(null), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true }), text(20), fc.constant(0).map((): Json => []), fc.constant(0).map(() => new JObj([])), fc.array(fc.integer(), { maxLength: 3 }));
@@ -69,7 +70,7 @@ const variation = fc.record({ caseSeed: fc.nat(), extra: fc.array(fc.tuple(fc.on
 
 const probe = fc.tuple(
   fc.record({
-    URL: text(LIMITS.stringMaxLength),
+    URL: text(LIMITS.probeUrlMaxLength),
     ConnectionResult: opt(fc.constantFrom(0, 1)),
     HTTPCode: opt(fc.integer({ min: 0, max: 999 })),
     Total: opt(ms),
@@ -135,7 +136,7 @@ const BAD: Record<string, Array<[Json, 'invalid_field' | 'missing_field']>> = {
   network_probes: [[new JObj([]), 'invalid_field'], [['x'], 'invalid_field'], [[new JObj([])], 'missing_field'], [[new JObj([['URL', 'u'], ['Total', -1]])], 'invalid_field']],
   zero_extender: [['000', 'invalid_field'], [[null], 'invalid_field'], [['0'], 'invalid_field']],
   network: [['wifi', 'invalid_field'], [1, 'invalid_field']],
-  listen: [['10.0.0.1', 'invalid_field'], ['10.0.0.1:0', 'invalid_field'], ['a:70000', 'invalid_field']],
+  listen: [['10.0.0.1', 'invalid_field'], ['10.0.0.1:0', 'invalid_field'], ['a:70000', 'invalid_field'], ['node-a.example:8090', 'invalid_field'], ['[fd00::1::2]:1', 'invalid_field'], ['010.0.0.1:1', 'invalid_field']],
   dns: [[new JObj([]), 'invalid_field'], [[new JObj([['server', 's'], ['name', 'n'], ['result', 'great']])], 'invalid_field']],
   peers: [[[new JObj([['name', 'p'], ['network', 'pod'], ['result', 'ok'], ['sent', 1], ['lost', 2]])], 'invalid_field']],
   icmp_available: [['yes', 'invalid_field']],

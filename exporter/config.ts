@@ -18,7 +18,7 @@ export const exporterFlags: readonly FlagSpec[] = [
   { name: 'expect-file', kind: 'string', metavar: 'PATH', help: 'File with one expected agent name per line (# starts a comment).' },
   { name: 'discovery', kind: 'string', default: 'static', help: `Where the expected set comes from: ${DISCOVERIES.join(', ')}.` },
   ...kubernetesFlags,
-  { name: 'failing-states', kind: 'string', metavar: 'STATE[,STATE...]', default: [...FAILING].join(','), help: `Agent states that fail connectivity_check, from: ${STATES.filter((s) => s !== 'ok').join(', ')}.` },
+  { name: 'failing-states', kind: 'string', metavar: 'STATE[,STATE...]', default: [...FAILING].join(','), help: `Agent states of expected agents that fail connectivity_check, from: ${STATES.filter((s) => s !== 'ok').join(', ')}. Default: every state without a fresh report except terminating (evidence only); absent,outdated excuses churn and agent faults.` },
   { name: 'store', kind: 'string', default: 'memory', help: `Where reports are kept: ${Object.keys(stores).join(', ')}.` },
   { name: 'report-ttl', kind: 'number', metavar: 'SECONDS', default: 300, help: 'Agents that are not expected and silent this long (and at least 3 intervals) are pruned from the store and /metrics.' },
   { name: 'startup-grace', kind: 'number', metavar: 'SECONDS', default: 60, help: 'After the exporter starts, expected agents that have not reported yet are "starting", not "absent", for this long (one report interval; 60 is the original agent default).' },

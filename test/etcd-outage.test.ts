@@ -77,9 +77,9 @@ t.test('an exporter started while etcd is down serves, calls nobody absent, and 
   const ex = await spawnExporter(t, [...etcdArgs(etcd, '/late'), '--expect', 'agent-x,agent-y', '--startup-grace', '0', '--etcd-timeout', '0.5']);
   t.equal(await status(`${ex.url}/readyz`), 503, 'not ready without etcd');
   const check = await fetch(`${ex.url}/api/v1/connectivity_check`);
-  const body = (await check.json()) as { agents: Array<{ name: string; state: string }> };
-  t.equal(check.status, 200, 'nobody is absent because the state is not loaded yet');
-  t.same(body.agents.map((a) => a.state), ['starting', 'starting']);
+  const body = (await check.json()) as { Absent: string[]; agents: Array<{ name: string; state: string }> };
+  t.same(body.agents.map((a) => a.state), ['starting', 'starting'], 'nobody is called absent because the state is not loaded yet');
+  t.same([check.status, body.Absent], [400, ['agent-x', 'agent-y']], 'yet without evidence the check does not pass');
   t.equal((await postReport(ex.url, 'agent-y', report({ report_interval: 60 }))).status, 200, 'a report is queued and answered 200');
 
   await member.start();

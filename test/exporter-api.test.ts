@@ -53,9 +53,10 @@ t.test('connectivity_check: 400 with both lists, key order kept, per-agent detai
   const clock = new FakeClock();
   const ex = await startTestExporter(t, ['--expect', 'agent-a,agent-b,agent-hostnet-c', '--startup-grace', '10'], clock);
   let res = await fetch(`${ex.url}/api/v1/connectivity_check`);
-  t.equal(res.status, 200, 'within the startup grace nobody is absent');
-  const starting = (await res.json()) as { Message: string; agents: Array<{ state: string }> };
+  t.equal(res.status, 400, 'within the startup grace the agents are starting, and without a report they fail the check');
+  const starting = (await res.json()) as { Absent: string[]; agents: Array<{ state: string }> };
   t.same(starting.agents.map((a) => a.state), ['starting', 'starting', 'starting']);
+  t.same(starting.Absent, ['agent-a', 'agent-b', 'agent-hostnet-c']);
 
   await postReport(ex.url, 'agent-a', report({ report_interval: 2 }));
   await postReport(ex.url, 'agent-hostnet-c', report({ report_interval: 5 }));
@@ -77,6 +78,21 @@ t.test('connectivity_check: 400 with both lists, key order kept, per-agent detai
   res = await fetch(`${ex.url}/api/v1/connectivity_check/`);
   t.equal(res.status, 200, 'slash variant, and back to pass');
   t.ok((await res.text()).startsWith('{"Message":"All 3 pods successfully reported back to the server","Absent":null,"Outdated":null,'));
+});
+
+t.test('evidence only: an expected agent checked at once is Absent, not "All 0 pods"', async (t) => {
+  const ex = await startTestExporter(t, ['--expect', 'netchecker-agent-nobody']);
+  const res = await fetch(`${ex.url}/api/v1/connectivity_check`);
+  t.equal(res.status, 400);
+  const body = (await res.json()) as { Message: string; Absent: string[]; Outdated: string[]; agents: Array<{ name: string; state: string; reason: string }> };
+  t.same([body.Absent, body.Outdated], [['netchecker-agent-nobody'], []]);
+  t.match(body.agents[0], { name: 'netchecker-agent-nobody', state: 'starting', reason: /waiting for the first report/ }, 'its state and reason stay in the detail');
+
+  const excusing = await startTestExporter(t, ['--expect', 'netchecker-agent-nobody,netchecker-agent-one', '--failing-states', 'absent,outdated']);
+  await postReport(excusing.url, 'netchecker-agent-one', report());
+  const ok = await fetch(`${excusing.url}/api/v1/connectivity_check`);
+  t.equal(ok.status, 200, '--failing-states absent,outdated excuses a starting agent');
+  t.match(await ok.json(), { Message: 'All 1 pods successfully reported back to the server' }, 'the count is of the fresh reports, not of the expected set');
 });
 
 t.test('one list empty is [] on failure', async (t) => {

@@ -5,12 +5,14 @@ import { parseExporterConfig } from '../exporter/config.js';
 import { eventually, runCli, spawnCli } from './helpers/cli.js';
 import { agentPod, FakeKube, node } from './helpers/fake-kube.js';
 
-t.test('defaults: the original selector, all namespaces, absent and outdated fail', async (t) => {
+t.test('defaults: the original selector, all namespaces, every state without a fresh report but terminating fails', async (t) => {
   const r = parseExporterConfig(['--discovery', 'kubernetes']);
   t.ok(r.ok && !r.help);
   if (!r.ok || r.help) return;
   t.same(r.config.kubernetes, { kubeconfig: undefined, namespace: '', agentSelector: 'app in (netchecker-agent,netchecker-agent-hostnet)' });
-  t.same(r.config.failingStates, ['absent', 'outdated']);
+  t.same(r.config.failingStates, ['starting', 'absent', 'outdated', 'not_scheduled', 'pod_not_running', 'agent_not_ready', 'node_not_ready', 'node_cordoned']);
+  const excusing = parseExporterConfig(['--failing-states', 'absent,outdated']);
+  t.same(excusing.ok && !excusing.help && excusing.config.failingStates, ['absent', 'outdated'], 'the churn-excusing choice');
   t.ok(Object.isFrozen(r.config.kubernetes) && Object.isFrozen(r.config.failingStates));
 });
 
@@ -20,7 +22,7 @@ t.test('bad values name the flag', async (t) => {
     [['--discovery', 'kubernetes', '--agent-selector', 'app in (a'], /--agent-selector: unbalanced parentheses/],
     [['--discovery', 'kubernetes', '--agent-selector', ' '], /--agent-selector must not be empty/],
     [['--discovery', 'kubernetes', '--namespace', 'Not_A_Namespace'], /--namespace must be a Kubernetes namespace name/],
-    [['--failing-states', 'absent,broken'], /--failing-states: "broken" is not one of starting, absent, outdated, not_scheduled, pod_not_running, terminating, node_not_ready, node_cordoned/],
+    [['--failing-states', 'absent,broken'], /--failing-states: "broken" is not one of starting, absent, outdated, not_scheduled, pod_not_running, agent_not_ready, terminating, node_not_ready, node_cordoned/],
     [['--failing-states', 'ok'], /--failing-states: "ok"/],
     [['--failing-states', ''], /--failing-states must name at least one state/],
     [['--discovery', 'kubernetes', '--expect', 'a'], /--expect and --expect-file need --discovery static/],

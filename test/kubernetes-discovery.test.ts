@@ -75,7 +75,7 @@ t.test('pods added and removed; network from spec.hostNetwork; node from the pod
   t.equal(sample(metrics, 'netchecker_agents_expected{network="pod"}'), 0);
 });
 
-t.test('reporting agents stay ok on NotReady or cordoned nodes and while terminating; pending and unscheduled get reasons', async (t) => {
+t.test('reporting agents stay ok on NotReady or cordoned nodes and while terminating; pending and unscheduled get reasons and fail', async (t) => {
   const kube = await FakeKube.start(t);
   kube.apply('nodes', node('n1'), node('n2'), node('n3'));
   const pods = ['a', 'b', 'c', 'd', 'e', 'f'].map((x) => `netchecker-agent-${x}`);
@@ -110,11 +110,12 @@ t.test('reporting agents stay ok on NotReady or cordoned nodes and while termina
     'netchecker-agent-e': 'not_scheduled',
     'netchecker-agent-f': 'pod_not_running',
   }, 'agents that report are ok, whatever the churn around them');
-  t.equal(c.status, 200, 'churn never fails the check by default');
+  t.equal(c.status, 400, 'pods that never ran have no evidence: the check fails, as the original did');
+  t.same([c.Absent, c.Outdated], [['netchecker-agent-e', 'netchecker-agent-f'], []]);
   t.match(c.agents.find((a) => a.name === 'netchecker-agent-e')?.reason, /not scheduled/);
 });
 
-t.test('silent agents get their reason; --failing-states makes a reason fail', async (t) => {
+t.test('silent agents get their reason and fail, except terminating; --failing-states absent,outdated excuses the rest', async (t) => {
   const kube = await FakeKube.start(t);
   kube.apply('nodes', node('ready'), node('notready', { ready: false }), node('cordoned', { cordoned: true }), node('unknown', { ready: null }));
   kube.apply(
@@ -137,16 +138,16 @@ t.test('silent agents get their reason; --failing-states makes a reason fail', a
     'netchecker-agent-un': 'node_not_ready',
   });
   t.equal(c.status, 400);
-  t.same([c.Absent, c.Outdated], [['netchecker-agent-ok'], []], 'only the agent with no excuse fails');
+  t.same([c.Absent, c.Outdated], [['netchecker-agent-co', 'netchecker-agent-gone-node', 'netchecker-agent-nr', 'netchecker-agent-ok', 'netchecker-agent-un'], []], 'every silent agent fails but the terminating one');
   t.match(c.agents.find((a) => a.name === 'netchecker-agent-un')?.reason, /node unknown is not Ready: Ready=Unknown \(NodeStatusUnknown\)/);
   const metrics = await (await fetch(`${ex.url}/metrics`)).text();
   t.equal(sample(metrics, 'netchecker_agent_state{agent="netchecker-agent-nr",node="notready",network="pod",state="node_not_ready"}'), 1);
   t.equal(sample(metrics, 'netchecker_agents{network="pod",state="node_not_ready"}'), 3);
 
-  const strict = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0', '--failing-states', 'absent,outdated,node_not_ready']);
-  c = await until(strict.url, (s) => Object.keys(s).length === 6, 'six agents');
+  const excusing = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0', '--failing-states', 'absent,outdated']);
+  c = await until(excusing.url, (s) => Object.keys(s).length === 6, 'six agents');
   t.equal(c.status, 400);
-  t.same(c.Absent, ['netchecker-agent-gone-node', 'netchecker-agent-nr', 'netchecker-agent-ok', 'netchecker-agent-un']);
+  t.same(c.Absent, ['netchecker-agent-ok'], 'only the agent with no excuse fails');
 });
 
 t.test('starting: grace from the pod coming up, on the exporter clock', async (t) => {
@@ -174,7 +175,8 @@ t.test('starting: grace from the pod coming up, on the exporter clock', async (t
     const now = await tick(1);
     return states(now)['netchecker-agent-new'] === 'starting' ? now : undefined;
   }, 10_000, 'starting');
-  t.equal(c.status, 200, 'starting does not fail');
+  t.equal(c.status, 400, 'starting is no evidence: it fails the check');
+  t.same(c.Absent, ['netchecker-agent-new']);
   t.match(c.agents[0]?.reason, /pod running \(and node Ready\) for \d+\.\d s; waiting for a report/);
   c = await tick(25);
   t.equal(states(c)['netchecker-agent-new'], 'starting', 'still within 30 s');
@@ -192,6 +194,62 @@ t.test('starting: grace from the pod coming up, on the exporter clock', async (t
   });
   await eventually(async () => (states(await tick(1))['netchecker-agent-new'] === 'starting' ? true : undefined), 10_000, 'starting again');
   t.pass('node Ready again: starting, not absent');
+});
+
+t.test('evidence only: an expected agent passes with a fresh report, never without', async (t) => {
+  const kube = await FakeKube.start(t);
+  kube.apply('nodes', node('n1'), node('n2'));
+  kube.apply('pods', agentPod('netchecker-agent-a', { node: 'n1' }), agentPod('netchecker-agent-b', { node: 'n2' }));
+  const ex = await startTestExporter(t, discoveryArgs(kube));
+  let c = await until(ex.url, (s) => Object.keys(s).length === 2, 'two Running Ready pods');
+  t.same([c.status, c.Absent, c.Outdated], [400, ['netchecker-agent-a', 'netchecker-agent-b'], []], 'neither reported: both Absent, even within the startup grace');
+  await send(ex.url, 'netchecker-agent-a', 'n1');
+  c = await check(ex.url);
+  t.same([c.status, c.Absent, states(c)['netchecker-agent-a']], [400, ['netchecker-agent-b'], 'ok'], 'one reported: the other is Absent');
+  await send(ex.url, 'netchecker-agent-b', 'n2');
+  c = await check(ex.url);
+  t.same([c.status, c.Message], [200, 'All 2 pods successfully reported back to the server']);
+
+  kube.apply('pods', agentPod('netchecker-agent-u', { node: null, daemonSetNode: 'n3', phase: 'Pending' }));
+  c = await until(ex.url, (s) => s['netchecker-agent-u'] === 'not_scheduled', 'the unscheduled pod');
+  t.same([c.status, c.Absent], [400, ['netchecker-agent-u']], 'a pod not scheduled fails (the original answered 400)');
+  t.match(c.agents.find((a) => a.name === 'netchecker-agent-u'), { node: 'n3', reason: 'pod is not scheduled to node n3 yet: Unschedulable' }, 'named by its DaemonSet node');
+  kube.remove('pods', 'netchecker-agent-u', 'netchecker');
+
+  kube.apply('pods', agentPod('netchecker-agent-t', { node: 'n1', deleting: true }));
+  c = await until(ex.url, (s) => s['netchecker-agent-t'] === 'terminating' && !('netchecker-agent-u' in s), 'the terminating pod');
+  t.same([c.status, c.Message], [200, 'All 2 pods successfully reported back to the server'], 'a pod being deleted is excused, and not counted');
+});
+
+t.test('agent faults: a crash-looping or not Ready agent is agent_not_ready, a Ready silent one is network evidence', async (t) => {
+  const kube = await FakeKube.start(t);
+  kube.apply('nodes', node('n1'), node('n2'));
+  kube.apply('pods', agentPod('netchecker-agent-a', { node: 'n1' }), agentPod('netchecker-agent-b', { node: 'n2' }));
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
+  await until(ex.url, (s) => Object.keys(s).length === 2, 'two pods');
+  await send(ex.url, 'netchecker-agent-a', 'n1');
+
+  kube.setPodStatus('netchecker-agent-b', 'netchecker', 'Running', { waiting: 'CrashLoopBackOff', restarts: 5, lastTerminated: 'Error' });
+  let c = await until(ex.url, (s) => s['netchecker-agent-b'] === 'agent_not_ready', 'agent_not_ready');
+  t.match(c.agents.find((a) => a.name === 'netchecker-agent-b'), { node: 'n2', reason: 'agent container waiting: CrashLoopBackOff, 5 restarts, last exit Error' });
+  t.same([c.status, c.Absent], [400, ['netchecker-agent-b']], 'an agent fault still fails the check');
+  let metrics = await (await fetch(`${ex.url}/metrics`)).text();
+  t.equal(sample(metrics, 'netchecker_agent_state{agent="netchecker-agent-b",node="n2",network="pod",state="agent_not_ready"}'), 1);
+  t.equal(sample(metrics, 'netchecker_agents{network="pod",state="agent_not_ready"}'), 1);
+
+  kube.setPodStatus('netchecker-agent-b', 'netchecker', 'Pending', { waiting: 'ImagePullBackOff' });
+  c = await until(ex.url, (s) => s['netchecker-agent-b'] === 'pod_not_running', 'pod_not_running');
+  t.equal(c.agents.find((a) => a.name === 'netchecker-agent-b')?.reason, 'pod Pending, not Running; agent container waiting: ImagePullBackOff');
+
+  kube.setPodStatus('netchecker-agent-b', 'netchecker', 'Running', { ready: false, restarts: 3 });
+  c = await until(ex.url, (s) => s['netchecker-agent-b'] === 'agent_not_ready', 'readiness failing');
+  t.equal(c.agents.find((a) => a.name === 'netchecker-agent-b')?.reason, 'agent container not ready, 3 restarts');
+
+  kube.setPodStatus('netchecker-agent-b', 'netchecker', 'Running', { restarts: 3 });
+  c = await until(ex.url, (s) => s['netchecker-agent-b'] === 'absent', 'Ready but silent');
+  t.same([c.status, c.Absent], [400, ['netchecker-agent-b']], 'Ready yet silent: network evidence');
+  metrics = await (await fetch(`${ex.url}/metrics`)).text();
+  t.equal(sample(metrics, 'netchecker_agents{network="pod",state="agent_not_ready"}'), 0);
 });
 
 t.test('--namespace and --agent-selector choose the pods; a relabelled pod leaves the set', async (t) => {

@@ -1,9 +1,10 @@
 // Kubernetes discovery when the API misbehaves: watches that end, expired resource versions
-// (410), bookmarks, an API outage and missing RBAC (403). The exporter keeps serving the last
-// known set, /readyz tells the truth, one log line per outage.
+// (410), bookmarks, an API outage, missing RBAC (403) and API errors (500, with the API's own
+// message passed on without credentials). The exporter keeps serving the last known set, /readyz
+// tells the truth, one log line per outage.
 import t, { type Test } from 'tap';
 import { ERROR_PREFIX } from '../exporter/api/check.js';
-import { LIST_PAGE_SIZE } from '../exporter/discovery/informer.js';
+import { API_MESSAGE_MAX, apiMessage, LIST_PAGE_SIZE } from '../exporter/discovery/informer.js';
 import { eventually } from './helpers/cli.js';
 import { postReport, report, startTestExporter } from './helpers/exporter.js';
 import { agentPod, discoveryArgs, FakeKube, node } from './helpers/fake-kube.js';
@@ -68,7 +69,7 @@ t.test('a paged list whose continue token expires (410) is started over, and the
     'first page, the expired second page, then the whole list again in three pages',
   );
   const warning = ex.logs.find((l) => l.msg === 'kubernetes list/watch failed; retrying with backoff');
-  t.equal(warning?.error, 'cannot list pods at the cluster scope: HTTP 410', 'one warning naming the failed list');
+  t.equal(warning?.error, 'cannot list pods at the cluster scope: HTTP 410; the API says: The provided continue parameter is too old to display a consistent list result.', 'one warning naming the failed list, in the API\'s words too');
   await eventually(async () => ((await readyz(ex.url)) === 200 ? true : undefined), 10_000, '/readyz 200 once listed');
 });
 
@@ -131,6 +132,7 @@ t.test('403: connectivity_check answers 500 naming the missing permission; recov
   }, 10_000, 'a 500');
   t.ok(c.text.startsWith(`${ERROR_PREFIX} `), c.text);
   t.match(c.text, /denies list pods at the cluster scope \(403 Forbidden\): the exporter's service account needs get, list and watch on pods and nodes/);
+  t.match(c.text, /; the API says: pods is forbidden: User "system:serviceaccount:netchecker:netchecker-exporter" cannot list resource "pods" in API group "" at the cluster scope$/, "the API's own message");
   t.notMatch(c.text, /at .*\.ts:\d+/, 'no stack trace');
   t.equal(await readyz(ex.url), 503);
   t.equal(ex.logs.filter((l) => l.msg === 'kubernetes API denies access').length, 1, 'logged once');
@@ -174,4 +176,39 @@ t.test('API answering 503: same as an outage, the status in the log; back when i
   t.match(warning?.error, /cannot (list|watch) (pods|nodes) at the cluster scope: HTTP 503/);
   kube.failWith(null);
   await eventually(async () => ((await readyz(ex.url)) === 200 ? true : undefined), 10_000, '/readyz 200');
+});
+
+t.test("500 from the API at start: the check's 500 carries the API's message, bounded, without credentials", async (t) => {
+  const kube = await FakeKube.start(t);
+  kube.apply('nodes', node('n1'));
+  const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+  kube.failWith(500, `etcdserver: request timed out\n(Authorization: Bearer ${token}, token=s3cr3t-value) ${'x'.repeat(2000)}`);
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
+  const c = await eventually(async () => {
+    const now = await check(ex.url);
+    return now.status === 500 && now.text.includes('HTTP 500') ? now : undefined;
+  }, 10_000, 'a 500 naming the HTTP status');
+  t.match(c.text, /^Error occurred while checking the agents\. Details: waiting for the first list of agent pods and nodes from the Kubernetes API: cannot list (pods|nodes) at the cluster scope: HTTP 500; the API says: etcdserver: request timed out \(Authorization: \[redacted\], token=\[redacted\]\) x+\.\.\.$/);
+  t.notMatch(c.text, /eyJ|s3cr3t|Bearer/, 'no credentials');
+  t.ok(c.text.length < 1000, `bounded: ${c.text.length} characters`);
+  kube.failWith(null);
+  await eventually(async () => ((await check(ex.url)).status === 200 ? true : undefined), 10_000, 'a verdict once the API answers');
+});
+
+t.test('apiMessage: the Status message, one line, bounded, credentials redacted', async (t) => {
+  const table: Array<[unknown, string]> = [
+    [{ kind: 'Status', message: 'pods is forbidden: User "x" cannot list resource "pods"' }, 'pods is forbidden: User "x" cannot list resource "pods"'],
+    ['{"kind":"Status","message":"etcdserver: leader changed"}', 'etcdserver: leader changed'],
+    ['<html>bad gateway</html>', ''],
+    [undefined, ''],
+    [{ message: 42 }, ''],
+    [{ message: 'a\nb\tc' }, 'a b c'],
+    [{ message: 'header Authorization: Bearer abcdefghijklmnop was refused' }, 'header Authorization: [redacted] was refused'],
+    [{ message: 'got bearer abcdefghijklmnop' }, 'got bearer [redacted]'],
+    [{ message: 'password="hunter22", api_key=xyz' }, 'password="[redacted]", api_key=[redacted]'],
+    [{ message: 'jwt eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln end' }, 'jwt [redacted] end'],
+    [{ message: 'invalid token format' }, 'invalid token format'],
+  ];
+  for (const [body, want] of table) t.equal(apiMessage(body), want, JSON.stringify(body));
+  t.equal(apiMessage({ message: 'y'.repeat(5000) }).length, API_MESSAGE_MAX);
 });

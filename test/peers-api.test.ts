@@ -1,6 +1,6 @@
 // GET /api/v1/peers/{name}: agents learn their peers from the exporter, never from Kubernetes.
 import t from 'tap';
-import { report, postReport, startTestExporter, originalReports } from './helpers/exporter.js';
+import { FakeClock, report, postReport, startTestExporter, originalReports } from './helpers/exporter.js';
 
 t.test('peers are handed out from the stored reports that have a listener', async (t) => {
   // The listeners are not on the reports' source address (loopback): --peer-cidrs vouches for them.
@@ -35,6 +35,31 @@ t.test('peers are handed out from the stored reports that have a listener', asyn
   t.match(await bad.json(), { error: 'invalid_agent_name' });
   t.equal((await fetch(`${ex.url}/api/v1/peers/agent-pod-n1?x=1`)).status, 400, 'no query parameters');
   t.equal((await fetch(`${ex.url}/api/v1/peers/agent-pod-n1`, { method: 'POST' })).status, 405);
+});
+
+t.test('only agents that are ok are peers: a dead agent leaves every assignment within a second of its verdict', async (t) => {
+  const clock = new FakeClock();
+  const ex = await startTestExporter(t, ['--mesh-peers', '4', '--peer-cidrs', '198.18.0.0/15'], clock);
+  const names = ['agent-pod-n1', 'agent-pod-n2', 'agent-pod-n3', 'agent-pod-n4'];
+  const send = (name: string, i: number): Promise<Response> => postReport(ex.url, name, report({ nodename: `n${i + 1}`, network: 'pod', report_interval: 1, listen: `198.18.0.${i + 10}:8090` }));
+  const peersOf = async (name: string): Promise<string[]> => ((await (await fetch(`${ex.url}/api/v1/peers/${name}`)).json()) as { peers: Array<{ name: string }> }).peers.map((p) => p.name).sort();
+  for (const [i, name] of names.entries()) await send(name, i);
+  t.same(await peersOf('agent-pod-n1'), ['agent-pod-n2', 'agent-pod-n3', 'agent-pod-n4'], 'everybody while all are ok');
+
+  // agent-pod-n4 dies: silent past 2 x its 1 s interval, it is outdated; the others keep reporting.
+  for (let step = 0; step < 3; step++) {
+    clock.advance(1);
+    for (const [i, name] of names.slice(0, 3).entries()) await send(name, i);
+  }
+  const check = (await (await fetch(`${ex.url}/api/v1/connectivity_check`)).json()) as { Outdated: string[] };
+  t.same(check.Outdated, ['agent-pod-n4'], 'the verdict says it');
+  for (const name of names.slice(0, 3)) t.notOk((await peersOf(name)).includes('agent-pod-n4'), `not a peer of ${name} any more`);
+  t.same(await peersOf('agent-pod-n1'), ['agent-pod-n2', 'agent-pod-n3']);
+  t.same(await peersOf('agent-pod-n4'), [], 'and has no peers itself');
+
+  await send('agent-pod-n4', 3);
+  clock.advance(1);
+  t.same(await peersOf('agent-pod-n1'), ['agent-pod-n2', 'agent-pod-n3', 'agent-pod-n4'], 'back once it reports again');
 });
 
 t.test('--mesh-peers is validated at start', async (t) => {

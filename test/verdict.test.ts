@@ -2,7 +2,7 @@
 import t from 'tap';
 import type { Report } from '../report/schema.js';
 import type { ExpectedAgent } from '../exporter/discovery/discovery.js';
-import { computeVerdict } from '../exporter/verdict/verdict.js';
+import { computeVerdict, FAILING, STATES, type State } from '../exporter/verdict/verdict.js';
 
 const report = (intervalSeconds: number, nodeName = 'n1'): Report => ({
   intervalSeconds,
@@ -40,10 +40,12 @@ t.test('outdated is strictly more than 2 x interval', async (t) => {
   }
 });
 
-t.test('expected agents that never reported: starting within the grace, then absent', async (t) => {
+t.test('expected agents that never reported: starting within the grace, then absent; both fail the check', async (t) => {
   const during = computeVerdict({ ...base, expected: expect('a', 'b'), records: [rec('a', 15, 50_000)], nowMonoMs: 59_999 });
   t.same(during.agents.map((a) => [a.name, a.state]), [['a', 'ok'], ['b', 'starting']]);
-  t.equal(during.pass, true);
+  t.same([during.pass, during.absent, during.okCount], [false, ['b'], 1], 'no evidence yet: the check fails');
+  const excusing = computeVerdict({ ...base, expected: expect('a', 'b'), records: [rec('a', 15, 50_000)], nowMonoMs: 59_999, failing: new Set(['absent', 'outdated'] as const) });
+  t.same([excusing.pass, excusing.okCount], [true, 1], '--failing-states absent,outdated excuses it; the count stays true');
   const after = computeVerdict({ ...base, expected: expect('a', 'b'), records: [rec('a', 15, 50_000)], nowMonoMs: 60_000 });
   t.same(after.agents.map((a) => [a.name, a.state]), [['a', 'ok'], ['b', 'absent']]);
   t.same([after.pass, after.absent, after.outdated], [false, ['b'], []]);
@@ -53,6 +55,8 @@ t.test('reporting agents outside the expected set are shown but never fail the c
   const v = computeVerdict({ ...base, expected: expect('a'), records: [rec('a', 15, 0), rec('stray', 15, 0)], nowMonoMs: 100_000 });
   t.same(v.agents.map((a) => [a.name, a.state, a.expected]), [['a', 'outdated', true], ['stray', 'outdated', false]]);
   t.same(v.outdated, ['a']);
+  const fresh = computeVerdict({ ...base, expected: expect('a'), records: [rec('a', 15, 99_000), rec('stray', 15, 99_000)], nowMonoMs: 100_000 });
+  t.same([fresh.pass, fresh.okCount], [true, 1], 'the compat count is of expected agents only');
 });
 
 t.test('without an expected set, the reporting agents are the set', async (t) => {
@@ -66,18 +70,36 @@ t.test('network from the name rule; node from the report', async (t) => {
   t.same([v.agents[0]?.network, v.agents[0]?.node], ['host', 'n1']);
 });
 
-t.test('churn explains silence; a fresh report wins over churn', async (t) => {
+t.test('churn explains silence; a fresh report wins over churn; only terminating is excused by default', async (t) => {
   const cordoned = { reason: 'node_cordoned', detail: 'node n1 is cordoned (unschedulable)' } as const;
   const expected = new Map<string, ExpectedAgent>([
     ['fresh', { name: 'fresh', node: 'n1', churn: cordoned }],
     ['late', { name: 'late', node: 'n1', churn: { reason: 'node_not_ready', detail: 'node n1 is not Ready: Ready=False' } }],
     ['never', { name: 'never', node: 'n2', churn: { reason: 'terminating', detail: 'pod is being deleted' } }],
   ]);
-  const v = computeVerdict({ ...base, expected, records: [rec('fresh', 15, 99_000), rec('late', 15, 0)], nowMonoMs: 100_000 });
+  const input = { ...base, expected, records: [rec('fresh', 15, 99_000), rec('late', 15, 0)], nowMonoMs: 100_000 };
+  const v = computeVerdict(input);
   t.same(v.agents.map((a) => [a.name, a.state]), [['fresh', 'ok'], ['late', 'node_not_ready'], ['never', 'terminating']]);
   t.match(v.agents[1]?.reason, /^node n1 is not Ready: Ready=False; last report 100\.0 s ago$/);
   t.equal(v.agents[1]?.missedInGap, 5, 'missed intervals still count');
-  t.equal(v.pass, true, 'churn does not fail the check by default');
+  t.same([v.pass, v.absent, v.outdated, v.okCount], [false, [], ['late'], 1], 'a NotReady node is no evidence: reported before -> Outdated; terminating excused');
+  const excusing = computeVerdict({ ...input, failing: new Set(['absent', 'outdated'] as const) });
+  t.equal(excusing.pass, true, '--failing-states absent,outdated excuses churn');
+});
+
+t.test('default: every state but ok and terminating fails, listed by evidence (never reported -> Absent)', async (t) => {
+  t.same([...FAILING], STATES.filter((s) => s !== 'ok' && s !== 'terminating'));
+  const silent = STATES.filter((s): s is Exclude<State, 'ok' | 'starting' | 'absent' | 'outdated'> => !['ok', 'starting', 'absent', 'outdated'].includes(s));
+  const table: Array<[string, ExpectedAgent, boolean]> = [
+    ...silent.map((reason): [string, ExpectedAgent, boolean] => [reason, { name: reason.replaceAll('_', '-'), churn: { reason, detail: 'x' } }, reason !== 'terminating']),
+    ['starting', { name: 'starting', sinceMonoMs: 99_000 }, true],
+    ['absent', { name: 'absent' }, true],
+  ];
+  for (const [state, agent, fails] of table) {
+    const v = computeVerdict({ ...base, expected: new Map([[agent.name, agent]]), records: [], nowMonoMs: 100_000 });
+    t.equal(v.agents[0]?.state, state);
+    t.same([v.pass, v.absent, v.outdated, v.okCount], fails ? [false, [agent.name], [], 0] : [true, [], [], 0], `${state}: ${fails ? 'fails' : 'excused'}`);
+  }
 });
 
 t.test('--failing-states: any state can fail; never reported -> Absent, reported before -> Outdated', async (t) => {
@@ -85,11 +107,15 @@ t.test('--failing-states: any state can fail; never reported -> Absent, reported
     ['a', { name: 'a', churn: { reason: 'node_not_ready', detail: 'x' } }],
     ['b', { name: 'b', churn: { reason: 'node_not_ready', detail: 'x' } }],
     ['c', { name: 'c', churn: { reason: 'pod_not_running', detail: 'x' } }],
+    ['d', { name: 'd', churn: { reason: 'agent_not_ready', detail: 'agent container waiting: CrashLoopBackOff, 5 restarts' } }],
   ]);
-  const input = { ...base, expected, records: [rec('b', 15, 0)], nowMonoMs: 100_000 };
+  const input = { ...base, expected, records: [rec('b', 15, 0), rec('d', 15, 0)], nowMonoMs: 100_000 };
   const v = computeVerdict({ ...input, failing: new Set(['node_not_ready', 'absent', 'outdated'] as const) });
   t.same([v.pass, v.absent, v.outdated], [false, ['a'], ['b']]);
   t.same(computeVerdict({ ...input, failing: new Set(['pod_not_running'] as const) }).absent, ['c']);
+  const d = computeVerdict(input);
+  t.same([d.absent, d.outdated], [['a', 'c'], ['b', 'd']], 'default: all four fail');
+  t.match(d.agents[3], { name: 'd', state: 'agent_not_ready', reason: /^agent container waiting: CrashLoopBackOff, 5 restarts; last report 100\.0 s ago$/ });
 });
 
 t.test('starting grace counts from the pod coming up (sinceMonoMs), on the exporter clock', async (t) => {

@@ -1,6 +1,9 @@
 // GET /api/v1/peers/{name}: the peers an agent probes, so agents never call the Kubernetes API.
-// The assignment covers every stored agent that advertised a listener; it is recomputed at most
-// once per second (O(N log N)), never per request: a new agent gets its peers a second later.
+// The assignment covers the agents whose verdict is `ok` (a fresh report) and that advertised a
+// listener: a dead or silent agent is no peer, so it cannot be blamed on the network by others.
+// It is recomputed when the verdict changed, at most once per second (O(N log N)), never per
+// request: an agent joins, or leaves every assignment, at most a second after its verdict state
+// changes, so before the other agents' next round.
 // Only listeners bound to their agent are handed out (peers/bound.ts): agents probe what they get.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,6 +15,7 @@ import type { Discovery } from '../discovery/discovery.js';
 import { assignPeers, type PeerCandidate } from '../peers/assign.js';
 import { isBoundAddress } from '../peers/bound.js';
 import type { Store } from '../store/store.js';
+import type { Verdict } from '../verdict/verdict.js';
 import { sendError } from './errors.js';
 import { sendJson } from './respond.js';
 
@@ -33,18 +37,19 @@ export interface PeersDeps {
 }
 
 export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, clock, log }: PeersDeps) {
-  let cached: { atMonoMs: number; peers: Map<string, PeerCandidate[]> } | null = null;
+  let cached: { atMonoMs: number; verdict: Verdict; peers: Map<string, PeerCandidate[]> } | null = null;
   /** `name address` of the listeners left out last time: each is logged once, when it is first left out. */
   let unbound = new Set<string>();
 
   const assignment = (): Map<string, PeerCandidate[]> => {
     const now = clock.monoMs();
-    if (cached && now - cached.atMonoMs < RECOMPUTE_MS) return cached.peers;
     const verdict = monitor.verdict();
+    if (cached && (cached.verdict === verdict || now - cached.atMonoMs < RECOMPUTE_MS)) return cached.peers;
     const candidates: PeerCandidate[] = [];
     const expected = discovery.expected();
     const left = new Set<string>();
     for (const a of verdict.agents) {
+      if (a.state !== 'ok') continue;
       const record = store.get(a.name);
       const address = record?.report.listen;
       if (!address) continue;
@@ -59,7 +64,7 @@ export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, 
       log.warn('listener not handed out as a peer', { agent, listen, reason: `not on the agent's own IP (${discovery.pod ? 'its pod' : 'the report\'s source address'}) nor in --peer-cidrs` });
     }
     unbound = left;
-    cached = { atMonoMs: now, peers: assignPeers(candidates, meshPeers) };
+    cached = { atMonoMs: now, verdict, peers: assignPeers(candidates, meshPeers) };
     return cached.peers;
   };
 

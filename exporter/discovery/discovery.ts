@@ -3,8 +3,12 @@
 
 import type { Network } from '../../report/schema.js';
 
-/** Why an expected agent may legitimately be silent (pod or node churn); the same strings are states. */
-export const CHURN_REASONS = ['not_scheduled', 'pod_not_running', 'terminating', 'node_not_ready', 'node_cordoned'] as const;
+/**
+ * Why an expected agent may be silent for a reason discovery sees, the same strings as states:
+ * churn (terminating, node_not_ready, node_cordoned) or an agent fault, the agent pod itself
+ * down (not_scheduled, pod_not_running, agent_not_ready). Neither is network evidence.
+ */
+export const CHURN_REASONS = ['not_scheduled', 'pod_not_running', 'agent_not_ready', 'terminating', 'node_not_ready', 'node_cordoned'] as const;
 export type ChurnReason = (typeof CHURN_REASONS)[number];
 
 export interface ExpectedAgent {
@@ -13,7 +17,7 @@ export interface ExpectedAgent {
   readonly node?: string;
   /** Network kind, when discovery knows it; else the report or the name rule decides. */
   readonly network?: Network;
-  /** Churn that explains silence, with a sentence for a person; only applies while the agent is not reporting. */
+  /** Churn or agent fault that explains silence, with a sentence for a person; only applies while the agent is not reporting. */
   readonly churn?: { readonly reason: ChurnReason; readonly detail: string };
   /** Exporter monotonic time (ms) from which the `starting` grace counts (pod seen running, node seen Ready). */
   readonly sinceMonoMs?: number;

@@ -244,14 +244,17 @@ async function listPaged(spec: ResourceSpec): Promise<KubernetesListObject<Kuber
 /** A readable failure from whatever the library threw (ApiException, FetchError, Error with statusCode). */
 function describe(err: unknown, spec: Pick<ResourceSpec, 'resource' | 'scope'>): Failure {
   const verb = err instanceof ListError ? 'list' : 'watch';
-  const e = (err instanceof ListError ? err.inner : err) as { code?: unknown; statusCode?: unknown; message?: unknown } | null;
+  const e = (err instanceof ListError ? err.inner : err) as { code?: unknown; statusCode?: unknown; message?: unknown; body?: unknown } | null;
   const status = typeof e?.statusCode === 'number' ? e.statusCode : typeof e?.code === 'number' ? e.code : null;
+  // The API's own words (a Status body; the library keeps it for a list, not for a watch).
+  const says = apiMessage(e?.body);
+  const api = says ? `; the API says: ${says}` : '';
   if (status === 403) {
     return {
       verb,
       status,
       forbidden: true,
-      message: `the Kubernetes API denies ${verb} ${spec.resource} ${spec.scope} (403 Forbidden): the exporter's service account needs get, list and watch on pods and nodes`,
+      message: `the Kubernetes API denies ${verb} ${spec.resource} ${spec.scope} (403 Forbidden): the exporter's service account needs get, list and watch on pods and nodes${api}`,
     };
   }
   const cause =
@@ -262,5 +265,33 @@ function describe(err: unknown, spec: Pick<ResourceSpec, 'resource' | 'scope'>):
         : typeof e?.message === 'string'
           ? e.message.slice(0, 120)
           : 'unknown error';
-  return { verb, status, forbidden: false, message: `cannot ${verb} ${spec.resource} ${spec.scope}: ${cause}` };
+  return { verb, status, forbidden: false, message: `cannot ${verb} ${spec.resource} ${spec.scope}: ${cause}${api}` };
+}
+
+/** Longest API message passed on: a Status message is a sentence, never a page. */
+export const API_MESSAGE_MAX = 512;
+
+/**
+ * The `message` of a Kubernetes Status body (parsed or as text), made safe to show in an HTTP
+ * answer and a log: one line, at most API_MESSAGE_MAX characters, and nothing that looks like a
+ * credential (a bearer token, an Authorization value, a JWT) even if an API or proxy echoed one.
+ */
+export function apiMessage(body: unknown): string {
+  let status = body;
+  if (typeof body === 'string') {
+    try {
+      status = JSON.parse(body) as unknown;
+    } catch {
+      return '';
+    }
+  }
+  const message = typeof status === 'object' && status !== null ? (status as { message?: unknown }).message : undefined;
+  if (typeof message !== 'string') return '';
+  const clean = message
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replace(/\b(authorization|token|password|secret|api[-_]?key)(\s*[:=]\s*)("?)(?:(?:bearer|basic)\s+)?[^\s",;)]+/gi, '$1$2$3[redacted]')
+    .replace(/\b(bearer|basic)\s+[\w.~+/=-]{8,}/gi, '$1 [redacted]')
+    .replace(/\beyJ[\w-]+\.[\w-]+\.[\w-]*/g, '[redacted]')
+    .trim();
+  return clean.length > API_MESSAGE_MAX ? `${clean.slice(0, API_MESSAGE_MAX - 3)}...` : clean;
 }

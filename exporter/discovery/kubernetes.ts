@@ -1,5 +1,5 @@
 // Kubernetes discovery: the expected agents are the agent pods (label selector, all namespaces or
-// one), each with the churn reason its pod and node give. Two informers (pods, nodes) keep the
+// one), each with the churn or agent-fault reason its pod and node give. Two informers (pods, nodes) keep the
 // objects in memory; the expected set is rebuilt once per batch of events, never per request,
 // so connectivity_check and /metrics never call the API.
 
@@ -46,7 +46,7 @@ export class KubernetesDiscovery implements Discovery {
   #expected: ReadonlyMap<string, ExpectedAgent> | null = null;
   /** `namespace/name` -> the agent pod object, rebuilt with the expected set (for --auth kubernetes). */
   #podsByKey: ReadonlyMap<string, unknown> = new Map();
-  /** Pod uid -> exporter time the pod was first seen up (running, on a Ready node, not deleting). */
+  /** Pod uid -> exporter time the pod was first seen up (running and Ready, on a Ready node, not deleting). */
   #upSince = new Map<string, number>();
   #scheduled = false;
 
@@ -141,7 +141,8 @@ export class KubernetesDiscovery implements Discovery {
       if (isUp(pod, node)) upSince.set(pod.uid, (since = this.#upSince.get(pod.uid) ?? now));
       expected.set(pod.name, {
         name: pod.name,
-        node: pod.nodeName || undefined,
+        // A DaemonSet pod not bound yet still names its node, so an agent fault names it too.
+        node: pod.nodeName || pod.intendedNode || undefined,
         network: pod.network,
         addresses: pod.addresses,
         ...(churn ? { churn } : {}),

@@ -7,8 +7,9 @@ import type { AgentRecord } from '../store/store.js';
 
 /**
  * Every state an agent can be in; exactly one holds. The same strings are label values. After
- * `ok`: `starting` (grace), the network signals `absent` and `outdated`, then the churn reasons
- * discovery gives for an agent that is not reporting (see docs/kubernetes.md).
+ * `ok`: `starting` (grace), the network signals `absent` and `outdated`, then the reasons
+ * discovery gives for an agent that is not reporting: agent faults (`not_scheduled`,
+ * `pod_not_running`, `agent_not_ready`) and churn (see docs/kubernetes.md).
  */
 export const STATES = [
   'ok',
@@ -17,14 +18,20 @@ export const STATES = [
   'outdated',
   'not_scheduled',
   'pod_not_running',
+  'agent_not_ready',
   'terminating',
   'node_not_ready',
   'node_cordoned',
 ] as const satisfies readonly (ChurnReason | 'ok' | 'starting' | 'absent' | 'outdated')[];
 export type State = (typeof STATES)[number];
 
-/** States that fail connectivity_check by default (the compat Absent and Outdated lists); --failing-states changes it. */
-export const FAILING: ReadonlySet<State> = new Set<State>(['absent', 'outdated']);
+/**
+ * States of expected agents that fail connectivity_check by default (they go in the compat Absent
+ * and Outdated lists): every state without a fresh report, whatever its reason, except a pod being
+ * deleted. The check answers from evidence; excusing churn is the alerts' job. --failing-states
+ * changes it (e.g. `absent,outdated` excuses churn and agent faults, as before).
+ */
+export const FAILING: ReadonlySet<State> = new Set<State>(STATES.filter((s) => s !== 'ok' && s !== 'terminating'));
 
 export interface AgentVerdict {
   readonly name: string;
@@ -46,6 +53,7 @@ export interface Verdict {
   readonly absent: readonly string[];
   readonly outdated: readonly string[];
   readonly pass: boolean;
+  /** Expected agents with a fresh report: the N of the compat "All N pods" message. */
   readonly okCount: number;
 }
 
@@ -79,8 +87,9 @@ export function computeVerdict(input: VerdictInput): Verdict {
   const outdated: string[] = [];
   let okCount = 0;
   for (const a of agents) {
+    if (!a.expected) continue;
     if (a.state === 'ok') okCount++;
-    if (!a.expected || !failing.has(a.state)) continue;
+    if (!failing.has(a.state)) continue;
     // The compat lists: never reported -> Absent, reported before -> Outdated, whatever the reason.
     if (a.lastReportAgeSeconds === null) absent.push(a.name);
     else outdated.push(a.name);

@@ -21,8 +21,10 @@
 // expire() (410), expirePages() (410 for the next page of a paged list), dropWatches() (clean end of the open watches), down()/up() (connection
 // refused, then the same port again). requests()/count() record every request answered, so a
 // test can assert "zero API calls per check". Objects are plain JSON; agentPod() and node()
-// build them. Serves 10,000 pods comfortably: a list is one JSON.stringify, events are O(1)
-// per open watch. Usable outside tap (bench/): FakeKube.start() without a test, then close().
+// build them, agentPod() with the status kubelet reports (conditions, containerStatuses), and
+// setPodStatus() changes it as kubelet would (CrashLoopBackOff, ImagePullBackOff, not Ready).
+// Serves 10,000 pods comfortably: a list is one JSON.stringify, events are O(1) per open watch.
+// Usable outside tap (bench/): FakeKube.start() without a test, then close().
 //
 //   const kube = await FakeKube.start(t);
 //   kube.apply('nodes', node('n1'));
@@ -117,6 +119,7 @@ export class FakeKube {
   #nextPage = 0;
   #expireNextPage = false;
   #failStatus: number | null = null;
+  #failMessage = '';
   #listening = true;
   /** Answers TokenReview creations: spec -> status. Default: not authenticated. */
   tokenReview: (spec: Record<string, unknown>) => ReviewAnswer | Promise<ReviewAnswer> = () => ({ authenticated: false });
@@ -174,6 +177,11 @@ export class FakeKube {
     this.apply(resource, obj);
   }
 
+  /** Sets a pod's status as kubelet would report it (see podStatus): a MODIFIED event. */
+  setPodStatus(name: string, namespace: string, phase: string, container?: ContainerOptions): void {
+    this.update('pods', name, (p) => void (p.status = podStatus(phase, typeof p.spec?.nodeName === 'string', container)), namespace);
+  }
+
   /** Deletes an object (DELETED to the watches); no-op when it does not exist. */
   remove(resource: Resource, name: string, namespace?: string): void {
     const key = `${namespace ?? ''}/${name}`;
@@ -204,9 +212,10 @@ export class FakeKube {
     for (const v of verb ? [verb] : (['list', 'watch'] as const)) this.#forbidden.delete(`${v} ${resource}`);
   }
 
-  /** Answers every request with this status (e.g. 503) until failWith(null). Open watches end. */
-  failWith(status: number | null): void {
+  /** Answers every request with this status (e.g. 503), and a Status with this message, until failWith(null). Open watches end. */
+  failWith(status: number | null, message = 'the fake API server is failing on purpose'): void {
     this.#failStatus = status;
+    this.#failMessage = message;
     if (status !== null) this.dropWatches();
   }
 
@@ -311,7 +320,7 @@ export class FakeKube {
       sendJson(res, status, body);
     };
     if (req.headers.authorization !== `Bearer ${TOKEN}`) return answer(401, status(401, 'Unauthorized', 'Unauthorized'));
-    if (this.#failStatus !== null) return answer(this.#failStatus, status(this.#failStatus, 'InternalError', 'the fake API server is failing on purpose'));
+    if (this.#failStatus !== null) return answer(this.#failStatus, status(this.#failStatus, 'InternalError', this.#failMessage));
     const review = REVIEW_PATHS[url.pathname];
     if (review && req.method === 'POST') return void this.#review(req, res, review);
     if (verb === 'other' || !resource) return answer(404, status(404, 'NotFound', `the server could not find the requested resource`));
@@ -406,6 +415,8 @@ export class FakeKube {
 export interface AgentPodOptions {
   /** Node the pod is bound to; null: not scheduled. */
   node: string | null;
+  /** The node the DaemonSet pins the pod to (its node affinity); default: `node`. */
+  daemonSetNode?: string;
   hostNetwork?: boolean;
   /** Pending, Running, Succeeded, Failed, Unknown; default Running. */
   phase?: string;
@@ -416,11 +427,15 @@ export interface AgentPodOptions {
   deleting?: boolean;
   /** status.podIP (and podIPs); a hostNetwork pod's is its node's, so hostIP too. */
   ip?: string;
+  /** What kubelet reports of the agent container (see podStatus); default: a healthy one. */
+  container?: ContainerOptions;
 }
 
-/** An agent pod as the DaemonSets create it. */
+/** An agent pod as the DaemonSets create it, with the status kubelet reports for it (podStatus). */
 export function agentPod(name: string, o: AgentPodOptions): KubeObject {
   const app = o.app ?? (o.hostNetwork ? 'netchecker-agent-hostnet' : 'netchecker-agent');
+  const pinned = o.daemonSetNode ?? o.node;
+  const affinity = pinned ? { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [pinned] }] }] } } } : undefined;
   return {
     metadata: {
       name,
@@ -428,12 +443,61 @@ export function agentPod(name: string, o: AgentPodOptions): KubeObject {
       labels: { app },
       ...(o.deleting ? { deletionTimestamp: new Date().toISOString() } : {}),
     },
-    spec: { ...(o.node !== null ? { nodeName: o.node } : {}), hostNetwork: o.hostNetwork ?? false, containers: [{ name: 'agent', image: 'netchecker' }] },
+    spec: {
+      ...(o.node !== null ? { nodeName: o.node } : {}),
+      hostNetwork: o.hostNetwork ?? false,
+      ...(affinity ? { affinity } : {}),
+      containers: [{ name: 'agent', image: 'netchecker' }],
+    },
     status: {
-      phase: o.phase ?? 'Running',
-      startTime: new Date().toISOString(),
+      ...podStatus(o.phase ?? 'Running', o.node !== null, o.container),
       ...(o.ip ? { podIP: o.ip, podIPs: [{ ip: o.ip }], ...(o.hostNetwork ? { hostIP: o.ip, hostIPs: [{ ip: o.ip }] } : {}) } : {}),
     },
+  };
+}
+
+/** The agent container as kubelet reports it. */
+export interface ContainerOptions {
+  /** Its readiness probe passes; default: true while it runs (not waiting). */
+  ready?: boolean;
+  restarts?: number;
+  /** state.waiting.reason: CrashLoopBackOff, ImagePullBackOff, ErrImagePull, ContainerCreating... */
+  waiting?: string;
+  /** lastState.terminated.reason: Error, OOMKilled... */
+  lastTerminated?: string;
+}
+
+/**
+ * A pod's status as kubelet and the scheduler write it: phase, the PodScheduled and Ready
+ * conditions, and the agent container's status. Not scheduled: PodScheduled False
+ * (Unschedulable), no container status. Pending: the container waiting (ContainerCreating unless
+ * told). Running: the container running and Ready unless told otherwise; Ready=False with reason
+ * ContainersNotReady when it is not. Use with FakeKube.setPodStatus to change it as kubelet would.
+ */
+export function podStatus(phase: string, scheduled: boolean, container: ContainerOptions = {}): Record<string, unknown> {
+  const now = new Date().toISOString();
+  if (!scheduled) return { phase, conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 1 Insufficient memory.' }] };
+  const waiting = container.waiting ?? (phase === 'Pending' ? 'ContainerCreating' : undefined);
+  const ready = phase === 'Running' && !waiting && (container.ready ?? true);
+  const state = waiting ? { waiting: { reason: waiting } } : phase === 'Running' ? { running: { startedAt: now } } : { terminated: { reason: 'Error', exitCode: 1 } };
+  return {
+    phase,
+    startTime: now,
+    conditions: [
+      { type: 'PodScheduled', status: 'True' },
+      { type: 'Ready', status: ready ? 'True' : 'False', ...(ready ? {} : { reason: 'ContainersNotReady', message: 'containers with unready status: [agent]' }) },
+    ],
+    containerStatuses: [
+      {
+        name: 'agent',
+        image: 'netchecker',
+        ready,
+        started: phase === 'Running' && !waiting,
+        restartCount: container.restarts ?? 0,
+        state,
+        lastState: container.lastTerminated ? { terminated: { reason: container.lastTerminated, exitCode: 1 } } : {},
+      },
+    ],
   };
 }
 

@@ -2,7 +2,7 @@
 
 import type { AddressInfo } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
-import { helpText } from '../lib/flags.js';
+import { FlagError, helpText } from '../lib/flags.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { checkHandler } from './api/check.js';
 import { type ReportAuth, reportAuths } from './auth/auth.js';
@@ -144,6 +144,10 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   try {
     exporter = await startExporter(parsed.config, log);
   } catch (e) {
+    if (e instanceof FlagError) {
+      process.stderr.write(`netchecker exporter: ${e.message}\n`);
+      return 2;
+    }
     log.error('cannot start', { error: (e as Error).message });
     return 1;
   }

@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { recordJson } from '../exporter/api/reports.js';
 import { decodeReport } from '../report/decode.js';
-import { isValidAgentName, type Report } from '../report/schema.js';
+import { isValidAgentName, LIMITS, type Report } from '../report/schema.js';
 import { originalReports, report, startTestExporter } from './helpers/exporter.js';
 import { byteMutation, fuzzSeeds, nearValidReport, toText, treeMutation, validReport } from './helpers/fuzz.js';
 import { type HttpResponse, readResponses } from './helpers/http-wire.js';
@@ -237,7 +237,8 @@ for (const { label, seed } of fuzzSeeds()) {
   t.test(`${label} seed ${seed}: ${REQUESTS_PER_SEED} requests`, async (t) => {
     t.comment(`fast-check seed ${seed} (replay: FUZZ_SEED=${seed} npx tap test/fuzz-http.test.ts)`);
     const specs = fc.sample(spec, { seed, numRuns: REQUESTS_PER_SEED });
-    const ex = await startTestExporter(t, ['--max-body-bytes', String(LIMIT_BYTES)]);
+    // The whole wire range of report_interval (1..3600), not the exporter's default retention cap.
+    const ex = await startTestExporter(t, ['--max-body-bytes', String(LIMIT_BYTES), '--max-report-interval', String(LIMITS.intervalSeconds.max)]);
     const port = Number(new URL(ex.url).port);
     const model = new Map<string, Report>();
     const failures: string[] = [];

@@ -9,7 +9,7 @@ import type { Monitor } from '../monitor.js';
 import type { SelfMetrics } from '../metrics/self.js';
 import type { AgentRecord, Store } from '../store/store.js';
 import { StoreUnavailableError, storeDeadline } from '../store/deadline.js';
-import { isReportContentType, readBody } from './body.js';
+import { isReportContentType, lingerOnClose, readBody } from './body.js';
 import { type RejectReason, sendError } from './errors.js';
 import { sendJson } from './respond.js';
 
@@ -25,7 +25,8 @@ export interface ReportsDeps {
 export function reportHandlers({ monitor, store, self, maxBodyBytes, auth }: ReportsDeps) {
   const reject = (res: ServerResponse, code: RejectReason, detail?: string, headers?: Record<string, string>): void => {
     self.rejected(code);
-    // The rest of a refused body is not read: close the connection rather than drain it.
+    // The rest of a refused body is not read: the connection closes, after a bounded drain.
+    lingerOnClose(res.req);
     sendError(res, code, detail, { Connection: 'close', ...headers });
   };
 

@@ -22,6 +22,8 @@ export const exporterFlags: readonly FlagSpec[] = [
   { name: 'report-ttl', kind: 'number', metavar: 'SECONDS', default: 300, help: 'Agents that are not expected and silent this long (and at least 3 intervals) are pruned from the store and /metrics.' },
   { name: 'startup-grace', kind: 'number', metavar: 'SECONDS', default: 60, help: 'After the exporter starts, expected agents that have not reported yet are "starting", not "absent", for this long (one report interval; 60 is the original agent default).' },
   { name: 'max-body-bytes', kind: 'number', metavar: 'BYTES', default: 4 * 1024 * 1024, help: 'Largest report body accepted; larger ones get 413.' },
+  { name: 'write-timeout', kind: 'number', metavar: 'SECONDS', default: 30, help: 'A /metrics or /api/v1/agents/ answer not taken by its reader within this long is dropped with its connection (a scrape never needs more than its interval: 30 s in deploy/).' },
+  { name: 'max-large-responses', kind: 'number', metavar: 'N', default: 32, help: 'Answers of /metrics and /api/v1/agents/ being written at once; more get 503 with Retry-After.' },
   { name: 'legacy-metrics', kind: 'bool', default: true, help: 'Serve the original server\'s ncagent_* series on /metrics (--no-legacy-metrics to turn off).' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn or error.' },
   { name: 'shutdown-delay', kind: 'number', metavar: 'SECONDS', default: 5, help: 'On SIGTERM, /readyz fails at once and the exporter keeps serving this long (Service endpoints and kube-proxy catch up), then closes; it exits at the latest 10 s later.' },
@@ -47,6 +49,9 @@ export interface ExporterConfig {
   readonly reportTtlSeconds: number;
   readonly startupGraceSeconds: number;
   readonly maxBodyBytes: number;
+  /** --write-timeout: a large answer must be read within this. */
+  readonly writeTimeoutMs: number;
+  readonly maxLargeResponses: number;
   readonly legacyMetrics: boolean;
   readonly meshPeers: number;
   readonly logLevel: LogLevel;
@@ -91,6 +96,8 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
     range('startup-grace', 0, 3600, false) ??
     range('max-body-bytes', 1024, 256 * 1024 * 1024) ??
     range('mesh-peers', 2, 256) ??
+    range('write-timeout', 1, 3600, false) ??
+    range('max-large-responses', 1, 10_000) ??
     range('shutdown-delay', 0, 300, false) ??
     range('heap-growth', 0, 300);
   if (bad) return { ok: false, error: bad };
@@ -111,6 +118,8 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
       reportTtlSeconds: v['report-ttl'] as number,
       startupGraceSeconds: v['startup-grace'] as number,
       maxBodyBytes: v['max-body-bytes'] as number,
+      writeTimeoutMs: (v['write-timeout'] as number) * 1000,
+      maxLargeResponses: v['max-large-responses'] as number,
       legacyMetrics: v['legacy-metrics'] as boolean,
       meshPeers: v['mesh-peers'] as number,
       logLevel: v['log-level'],

@@ -11,7 +11,11 @@ import type { AgentRecord, Store } from '../store/store.js';
 import { StoreUnavailableError, storeDeadline } from '../store/deadline.js';
 import { isReportContentType, lingerOnClose, readBody } from './body.js';
 import { type RejectReason, sendError } from './errors.js';
-import { sendJson } from './respond.js';
+import type { LargeResponses } from './large-responses.js';
+import { sendJson, written } from './respond.js';
+
+/** Characters of /api/v1/agents/ per write: what each reader that does not read holds (about twice that in bytes). */
+const LIST_SLICE_CHARS = 16 * 1024;
 
 export interface ReportsDeps {
   readonly monitor: Monitor;
@@ -20,9 +24,10 @@ export interface ReportsDeps {
   readonly maxBodyBytes: number;
   /** --auth: null lets anyone report (none). */
   readonly auth: ReportAuth | null;
+  readonly large: LargeResponses;
 }
 
-export function reportHandlers({ monitor, store, self, maxBodyBytes, auth }: ReportsDeps) {
+export function reportHandlers({ monitor, store, self, maxBodyBytes, auth, large }: ReportsDeps) {
   const reject = (res: ServerResponse, code: RejectReason, detail?: string, headers?: Record<string, string>): void => {
     self.rejected(code);
     // The rest of a refused body is not read: the connection closes, after a bounded drain.
@@ -68,11 +73,32 @@ export function reportHandlers({ monitor, store, self, maxBodyBytes, auth }: Rep
       sendJson(res, 200, recordJson(record));
     },
 
-    list(_req: IncomingMessage, res: ServerResponse): void {
+    /**
+     * Streamed record by record (one JSON text would pass V8's string limit at a few hundred MB
+     * of records: a 500 "Invalid string length"), each slice written once the socket took the
+     * one before, so a reader that does not read holds one slice, not the whole answer.
+     */
+    async list(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      if (!large.begin(res)) return;
       monitor.verdict();
-      const all: Record<string, unknown> = {};
-      for (const r of store.records()) all[r.name] = recordJson(r);
-      sendJson(res, 200, all);
+      const records = [...store.records()]; // the records as they are now, whatever arrives meanwhile
+      if (req.method === 'HEAD') {
+        // What a GET would carry; Node adds the chunked framing itself only where a body follows.
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+        return void res.end();
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      let slice = '{';
+      let comma = '';
+      for (const r of records) {
+        slice += `${comma}${JSON.stringify(r.name)}:${JSON.stringify(recordJson(r))}`;
+        comma = ',';
+        if (slice.length >= LIST_SLICE_CHARS) {
+          if (!(await written(res, res.write(slice)))) return;
+          slice = '';
+        }
+      }
+      res.end(`${slice}}`);
     },
   };
 }

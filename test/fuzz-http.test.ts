@@ -142,7 +142,9 @@ function wire(s: Spec, conn: number): Wire {
     payload = Buffer.concat(parts);
   }
   const head = `${s.method} ${target} ${s.version}\r\n${headers.map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n`;
-  const benignHeaders = s.extra.every(([k, v]) => /^[A-Za-z][A-Za-z0-9-]*$/.test(k) && !/^(connection|transfer-encoding|content-length|host|upgrade|expect)$/i.test(k) && v.length < 100 && /^[\x20-\x7e]*$/.test(v));
+  const benignHeaders =
+    s.extra.every(([k, v]) => /^[A-Za-z][A-Za-z0-9-]*$/.test(k) && !/^(connection|transfer-encoding|content-length|host|upgrade|expect)$/i.test(k) && v.length < 100 && /^[\x20-\x7e]*$/.test(v)) &&
+    s.extra.filter(([k]) => /^authorization$/i.test(k)).length <= 1; // two are a 400 and a close
   const regular = s.version === 'HTTP/1.1' && (s.framing === 'length' || s.framing === 'chunked') && benignHeaders && !s.query.includes('#') && !/[^\x21-\x7e]/.test(target);
   return {
     bytes: Buffer.concat([Buffer.from(head, 'latin1'), payload]),

@@ -94,6 +94,11 @@ t.test('cache: while the watch is lost, ages of records not received here stand 
   t.equal(c.get('remote')?.receivedMonoMs, 4000, 'remote: 3 s later, the same age (1 s at the loss)');
   t.equal(c.get('before')?.receivedMonoMs, 4500, 'received here before the loss: frozen too (the agent may report elsewhere now)');
   t.equal(c.get('here')?.receivedMonoMs, 2500, 'received here during the outage: ages normally');
+  // The monitor re-renders an agent whose record object changes: later ticks move the same object.
+  const frozen = c.get('remote');
+  t.notOk(c.freeze(6000), 'a later tick replaces no record');
+  t.equal(c.get('remote'), frozen, 'the same object');
+  t.equal(c.get('remote')?.receivedMonoMs, 5000, 'moved by the second that passed');
   const found = new Map([['remote', { record: rec('remote', report(), 900), rev: 5 }]]);
   t.ok(c.reload(found, 20, (n) => n === 'here'));
   t.equal(c.get('remote')?.receivedMonoMs, 900, 'the reload replaces the frozen copy with the stored age');

@@ -29,11 +29,11 @@ async function check(ex: ExporterProcess): Promise<{ status: number; passed: num
 }
 
 /** The exporter's last load of the prefix, from its log. */
-function lastLoad(ex: ExporterProcess): { agents: number; pages: number; bytes: number; ms: number; count: number } {
+function lastLoad(ex: ExporterProcess): { agents: number; pages: number; bytes: number; ms: number; count: number; atMs: number } {
   const loads = ex.logs().filter((l) => l.msg === 'loaded the agents from etcd');
   const l = loads[loads.length - 1];
   if (!l) throw new Error('no load logged');
-  return { ...(l as unknown as { agents: number; pages: number; bytes: number; ms: number }), count: loads.length };
+  return { ...(l as unknown as { agents: number; pages: number; bytes: number; ms: number }), count: loads.length, atMs: Date.parse(String(l.time)) };
 }
 
 t.test(`${AGENTS} records through etcd: start, restart, second replica, an 8 s freeze`, async (t) => {
@@ -80,23 +80,29 @@ t.test(`${AGENTS} records through etcd: start, restart, second replica, an 8 s f
   }
 
   const loadsBefore = [lastLoad(a).count, lastLoad(b).count];
-  // Polled during the freeze: readyz every 250 ms, the check (a 4 MB body) every second.
-  const ready: Array<{ atMs: number; status: number }> = [];
+  // Polled during the freeze, each replica on its own: readyz every 250 ms (when it was asked and
+  // when it answered), the check (a 4 MB body) every second.
+  const ready: Array<{ ex: ExporterProcess; askedMs: number; answeredMs: number; status: number }> = [];
   const checks: Array<{ status: number; passed: number | null }> = [];
   let polling = true;
   const stopped = Date.now();
-  const poll = (async () => {
-    for (let i = 0; polling; i++) {
-      for (const ex of [a, b]) ready.push({ atMs: Date.now() - stopped, status: await status(`${ex.url}/readyz`).catch(() => 0) });
-      if (i % 4 === 0) for (const ex of [a, b]) checks.push(await check(ex).catch(() => ({ status: 0, passed: null })));
-      await sleep(250);
-    }
-  })();
+  const every = async (ms: number, fn: () => Promise<void>): Promise<void> => {
+    while (polling) await Promise.all([fn(), sleep(ms)]);
+  };
+  const poll = Promise.all(
+    [a, b].flatMap((ex) => [
+      every(250, async () => {
+        const askedMs = Date.now() - stopped;
+        const s = await status(`${ex.url}/readyz`).catch(() => 0);
+        ready.push({ ex, askedMs, answeredMs: Date.now() - stopped, status: s });
+      }),
+      every(1000, async () => void checks.push(await check(ex).catch(() => ({ status: 0, passed: null })))),
+    ]),
+  );
   member.signal('SIGSTOP');
   t.teardown(() => member.signal('SIGCONT'));
   await sleep(FREEZE_MS);
   member.signal('SIGCONT');
-  const resumedMs = Date.now() - stopped;
   for (const ex of [a, b]) {
     await eventually(async () => ((await status(`${ex.url}/readyz`)) === 200 ? true : undefined), 60_000, 'ready again after the freeze');
   }
@@ -104,10 +110,14 @@ t.test(`${AGENTS} records through etcd: start, restart, second replica, an 8 s f
   await poll;
   await feeder.stop();
 
-  // The next report after the freeze waits BACKEND_WAIT_MS for etcd, then the replica says it is not ready.
+  // The next report after the freeze waits BACKEND_WAIT_MS for etcd, then the replica says it is
+  // not ready, and stays so until it has reloaded (the time its log gives for the reload).
   const noticeMs = PERIOD_MS + BACKEND_WAIT_MS + ETCD_TIMEOUT_S * 1000;
-  const frozen = ready.filter((r) => r.atMs > noticeMs && r.atMs < resumedMs);
-  t.ok(frozen.length > 0 && frozen.every((r) => r.status === 503), `/readyz 503 on both replicas from ${noticeMs} ms into the freeze until it ended (${frozen.length} polls)`);
+  for (const [name, ex] of [['A', a], ['B', b]] as const) {
+    const reloadedMs = lastLoad(ex).atMs - stopped;
+    const blind = ready.filter((r) => r.ex === ex && r.askedMs > noticeMs && r.answeredMs < reloadedMs);
+    t.ok(blind.length > 0 && blind.every((r) => r.status === 503), `${name}: /readyz 503 from ${noticeMs} ms into the freeze until its reload ended at ${reloadedMs} ms (${blind.length} polls)`);
+  }
   t.ok(
     checks.every((c) => c.status !== 200 || c.passed === AGENTS + FED),
     `every passing check during the freeze and the reload counts all ${AGENTS + FED} agents (${checks.length} checks, ${checks.filter((c) => c.status === 200).length} passing)`,

@@ -6,18 +6,19 @@
 // let those agents age into `outdated`: freeze() keeps the age every record had when the watch
 // was lost, except records this replica received itself since then. A reload from etcd after the
 // outage replaces the frozen records with the stored ones (ages from their wall-clock receipt).
-// A frozen record is copied once, then moved forward in place: the monitor re-renders an agent's
-// series when its record object changes, and at 20,000 agents a new object for every record every
-// second kept the exporter busy until it stopped answering. Pure: time comes in as arguments.
+// The cache holds its own copy of each record and moves a receipt time (freeze, or a reload of
+// the same revision) in place: the monitor re-renders an agent's series when its record object
+// changes, and at 20,000 agents re-rendering every agent blocks the exporter for seconds (a new
+// object for every record every second kept it from answering at all). Pure: time comes in as
+// arguments.
 
 import type { AgentRecord } from './store.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 interface Entry {
-  record: AgentRecord;
-  /** The cache's own copy of record, made at its first freeze: the one freeze() moves in place. */
-  frozenCopy: Mutable<AgentRecord> | null;
+  /** The cache's own copy: only its receivedMonoMs is ever changed in place. */
+  record: Mutable<AgentRecord>;
   /** etcd mod revision of the record; -1 while it waits for write-back. */
   rev: number;
   /** Received by this replica since the watch was last lost (its age is real, never frozen). */
@@ -55,7 +56,7 @@ export class EtcdCache {
     const e = this.#entries.get(record.name);
     if (e && e.rev > rev && rev !== -1) return;
     this.#highestRev = Math.max(this.#highestRev, rev);
-    this.#entries.set(record.name, { record, frozenCopy: null, rev, live: true, ownMonoMs: record.receivedMonoMs });
+    this.#entries.set(record.name, { record: { ...record }, rev, live: true, ownMonoMs: record.receivedMonoMs });
   }
 
   /** A record (or deletion: null) seen in etcd at rev; false when the cache already had newer. */
@@ -69,7 +70,7 @@ export class EtcdCache {
     }
     this.#highestRev = Math.max(this.#highestRev, rev);
     if (record === null) return this.#entries.delete(name);
-    this.#entries.set(name, { record, frozenCopy: null, rev, live: false, ownMonoMs: null });
+    this.#entries.set(name, { record: { ...record }, rev, live: false, ownMonoMs: null });
     return true;
   }
 
@@ -101,7 +102,12 @@ export class EtcdCache {
       const e = this.#entries.get(name);
       if (pending(name) || (e && (e.rev > f.rev || (e.rev === f.rev && e.live))) || (this.#deleted.get(name) ?? -1) >= f.rev) continue;
       const own = e && e.rev === f.rev ? e.ownMonoMs : null;
-      this.#entries.set(name, { record: own === null ? f.record : { ...f.record, receivedMonoMs: own }, frozenCopy: null, rev: f.rev, live: false, ownMonoMs: own });
+      const receivedMonoMs = own ?? f.record.receivedMonoMs;
+      if (e && e.rev === f.rev) {
+        // The same record: only its age may have to be restored, and the object stays.
+        if (e.record.receivedMonoMs === receivedMonoMs) continue;
+        e.record.receivedMonoMs = receivedMonoMs;
+      } else this.#entries.set(name, { record: { ...f.record, receivedMonoMs }, rev: f.rev, live: false, ownMonoMs: own });
       changed = true;
     }
     for (const [name, at] of this.#deleted) {
@@ -124,26 +130,19 @@ export class EtcdCache {
     for (const e of this.#entries.values()) e.live = false;
   }
 
-  /**
-   * Moves frozen records' receipt times forward by the time passed. True when a record object
-   * was replaced (its first freeze); later moves keep the object, and only its age changes.
-   */
+  /** Moves frozen records' receipt times forward by the time passed (in place); true when any moved. */
   freeze(nowMonoMs: number): boolean {
     if (this.#frozenAtMonoMs === null) return false;
     const shift = nowMonoMs - this.#frozenAtMonoMs;
     this.#frozenAtMonoMs = nowMonoMs;
     if (shift <= 0) return false;
-    let replaced = false;
+    let moved = false;
     for (const e of this.#entries.values()) {
       if (e.live) continue;
-      if (e.frozenCopy !== e.record) {
-        e.frozenCopy = { ...e.record };
-        e.record = e.frozenCopy;
-        replaced = true;
-      }
-      e.frozenCopy.receivedMonoMs += shift;
+      e.record.receivedMonoMs += shift;
+      moved = true;
     }
-    return replaced;
+    return moved;
   }
 
   get frozen(): boolean {

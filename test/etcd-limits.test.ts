@@ -16,9 +16,9 @@ const storeErrors = (text: string): Record<string, number> =>
   Object.fromEntries(['put', 'delete', 'load', 'watch', 'lease'].map((op) => [op, sample(text, `netchecker_store_errors_total{op="${op}"}`) ?? 0]));
 const loads = (ex: ExporterProcess): number => ex.logs().filter((l) => l.msg === 'loaded the agents from etcd').length;
 
-/** A valid report of about `bytes` bytes: one interface address list after another. */
+/** A valid report of about `bytes` bytes: interfaces of 1,000 full-length IPv6 addresses (fewer values than the decoder's cap). */
 function reportOfSize(bytes: number): string {
-  const addr = (i: number): string => `fd00::${(i >>> 16).toString(16).padStart(4, '0')}:${(i & 0xffff).toString(16).padStart(4, '0')}`;
+  const addr = (i: number): string => `fd00:0000:0000:0000:0000:0000:${(i >>> 16).toString(16).padStart(4, '0')}:${(i & 0xffff).toString(16).padStart(4, '0')}`;
   const count = Math.ceil((bytes - report().length) / (addr(0).length + 3));
   const ips: Record<string, string[]> = {};
   for (let i = 0; i < count; i++) (ips[`if${Math.floor(i / 1000)}`] ??= []).push(addr(i));

@@ -56,7 +56,7 @@ t.test(`${AGENTS} records through etcd: start, restart, second replica, an 8 s f
   );
   t.ok(bytes > 40e6, `${AGENTS} records, ${(bytes / 1e6).toFixed(1)} MB, written in ${Date.now() - written} ms`);
 
-  const args = [...etcdArgs(etcd, PREFIX), '--etcd-timeout', String(ETCD_TIMEOUT_S)];
+  const args = [...etcdArgs(etcd, PREFIX), '--etcd-timeout', String(ETCD_TIMEOUT_S), '--max-agents', String(AGENTS + FED)];
   const start = async (what: string): Promise<ExporterProcess> => {
     const ex = await spawnExporter(t, args);
     await eventually(async () => ((await status(`${ex.url}/readyz`)) === 200 ? true : undefined), 30_000, `${what} ready`);

@@ -11,8 +11,8 @@ import { sample } from './helpers/exporter.js';
 
 const AGENTS = 20_000;
 const PREFIX = '/scale';
-/** --etcd-timeout, seconds. */
-const ETCD_TIMEOUT_S = 1;
+/** --etcd-timeout, seconds (the default). */
+const ETCD_TIMEOUT_S = 2;
 /** Agents reporting during the freeze, and how often each posts. */
 const FED = 20;
 const PERIOD_MS = 300;

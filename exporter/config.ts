@@ -6,11 +6,15 @@ import { type FlagSpec, parseFlags, parseHostPort, splitList } from '../lib/flag
 import { isLogLevel, type LogLevel } from '../lib/log.js';
 import { type AuthConfig, authFlags, parseAuthConfig } from './auth/config.js';
 import { type EtcdConfig, etcdFlags, parseEtcdConfig } from './store/etcd-config.js';
+import { maxRecordBytes, RECORD_OVERHEAD_BYTES } from './store/etcd-limits.js';
 import { stores } from './store/stores.js';
 import { type KubernetesConfig, kubernetesFlags, parseKubernetesConfig } from './discovery/kubernetes-config.js';
 import { FAILING, STATES, type State } from './verdict/verdict.js';
 
 export const DISCOVERIES = ['static', 'kubernetes'] as const;
+
+/** The body limit of the memory store, which holds any size: 4 MiB, far above any real report. */
+const MEMORY_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export const exporterFlags: readonly FlagSpec[] = [
   { name: 'listen', kind: 'string', metavar: 'HOST:PORT', default: '0.0.0.0:8081', help: 'Address to serve the API and /metrics on; port 0 picks a free port.' },
@@ -22,7 +26,7 @@ export const exporterFlags: readonly FlagSpec[] = [
   { name: 'store', kind: 'string', default: 'memory', help: `Where reports are kept: ${Object.keys(stores).join(', ')}.` },
   { name: 'report-ttl', kind: 'number', metavar: 'SECONDS', default: 300, help: 'Agents that are not expected and silent this long (and at least 3 intervals) are pruned from the store and /metrics.' },
   { name: 'startup-grace', kind: 'number', metavar: 'SECONDS', default: 60, help: 'After the exporter starts, expected agents that have not reported yet are "starting", not "absent", for this long (one report interval; 60 is the original agent default).' },
-  { name: 'max-body-bytes', kind: 'number', metavar: 'BYTES', default: 4 * 1024 * 1024, help: 'Largest report body accepted; larger ones get 413.' },
+  { name: 'max-body-bytes', kind: 'number', metavar: 'BYTES', help: `Largest report body accepted; larger ones get 413. Default: what the store holds: ${MEMORY_MAX_BODY_BYTES} with --store memory, the largest etcd record (--etcd-max-request-bytes - ${RECORD_OVERHEAD_BYTES}) with --store etcd.` },
   { name: 'max-inflight-body-bytes', kind: 'number', metavar: 'BYTES', default: 64 * 1024 * 1024, help: 'Request body bytes held at once across all connections; a report beyond it gets 503 with Retry-After.' },
   { name: 'max-agents', kind: 'number', metavar: 'N', default: 20_000, help: 'Agents held at once; a report from a new agent beyond it gets 429 (expected agents are always taken).' },
   { name: 'max-report-interval', kind: 'number', metavar: 'SECONDS', default: 300, help: 'Longest report_interval accepted (a record is kept 3 intervals); reports asking for more get 400.' },
@@ -106,7 +110,7 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
   const bad =
     range('report-ttl', 1, 86_400 * 30) ??
     range('startup-grace', 0, 3600, false) ??
-    range('max-body-bytes', 1024, 256 * 1024 * 1024) ??
+    (v['max-body-bytes'] === undefined ? null : range('max-body-bytes', 1024, 256 * 1024 * 1024)) ??
     range('max-inflight-body-bytes', 1024, 16 * 1024 * 1024 * 1024) ??
     range('max-agents', 1, 10_000_000) ??
     range('max-report-interval', 1, 3600) ??
@@ -116,7 +120,9 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
     range('shutdown-delay', 0, 300, false) ??
     range('heap-growth', 0, 300);
   if (bad) return { ok: false, error: bad };
-  if ((v['max-inflight-body-bytes'] as number) < (v['max-body-bytes'] as number)) return { ok: false, error: '--max-inflight-body-bytes must be at least --max-body-bytes' };
+  // Unless set, a body no larger than the store can keep (a larger record still gets 413 at put).
+  const maxBodyBytes = (v['max-body-bytes'] as number | undefined) ?? (etcd.value ? maxRecordBytes(etcd.value.maxRequestBytes) : MEMORY_MAX_BODY_BYTES);
+  if ((v['max-inflight-body-bytes'] as number) < maxBodyBytes) return { ok: false, error: '--max-inflight-body-bytes must be at least --max-body-bytes' };
   const cidrs = splitList(String(v['peer-cidrs'])).map((c) => ({ text: c, cidr: parseCidr(c) }));
   const badCidr = cidrs.find((c) => c.cidr === null);
   if (badCidr) return { ok: false, error: `--peer-cidrs: "${badCidr.text.slice(0, 60)}" is not an IP/BITS range` };
@@ -136,7 +142,7 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
       etcd: etcd.value,
       reportTtlSeconds: v['report-ttl'] as number,
       startupGraceSeconds: v['startup-grace'] as number,
-      maxBodyBytes: v['max-body-bytes'] as number,
+      maxBodyBytes,
       maxInflightBodyBytes: v['max-inflight-body-bytes'] as number,
       maxAgents: v['max-agents'] as number,
       maxReportIntervalSeconds: v['max-report-interval'] as number,

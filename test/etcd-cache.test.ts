@@ -77,7 +77,7 @@ t.test('cache: revisions order own writes and the watch', async (t) => {
   c.setOwn(a2, 10);
   t.notOk(c.applyStored('a', a1, 9), 'an older event is ignored');
   t.notOk(c.applyStored('a', a1, 10), 'the echo of the own write too');
-  t.equal(c.get('a'), a2);
+  t.same(c.get('a'), a2, 'the own write (the cache holds its own copy)');
   t.ok(c.applyStored('a', null, 11), 'a later delete applies');
   t.equal(c.get('a'), undefined);
   t.ok(c.applyStored('b', rec('b', report()), 12));
@@ -94,9 +94,15 @@ t.test('cache: while the watch is lost, ages of records not received here stand 
   t.equal(c.get('remote')?.receivedMonoMs, 4000, 'remote: 3 s later, the same age (1 s at the loss)');
   t.equal(c.get('before')?.receivedMonoMs, 4500, 'received here before the loss: frozen too (the agent may report elsewhere now)');
   t.equal(c.get('here')?.receivedMonoMs, 2500, 'received here during the outage: ages normally');
+  // The monitor re-renders an agent whose record object changes: a tick moves the same object.
+  const frozen = c.get('remote');
+  t.ok(c.freeze(6000));
+  t.equal(c.get('remote'), frozen, 'the same object');
+  t.equal(c.get('remote')?.receivedMonoMs, 5000, 'moved by the second that passed');
   const found = new Map([['remote', { record: rec('remote', report(), 900), rev: 5 }]]);
   t.ok(c.reload(found, 20, (n) => n === 'here'));
   t.equal(c.get('remote')?.receivedMonoMs, 900, 'the reload replaces the frozen copy with the stored age');
+  t.equal(c.get('remote'), frozen, 'the same revision: the same object, so nothing is re-rendered');
   t.equal(c.get('before'), undefined, 'gone from etcd: dropped');
   t.ok(c.get('here'), 'waiting for write-back: kept');
   t.notOk(c.freeze(9000), 'no freeze after the reload');

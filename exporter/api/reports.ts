@@ -7,7 +7,7 @@ import { decodeReport } from '../../report/decode.js';
 import { isValidAgentName, type Report } from '../../report/schema.js';
 import type { Monitor } from '../monitor.js';
 import type { SelfMetrics } from '../metrics/self.js';
-import type { AgentRecord, Store } from '../store/store.js';
+import { type AgentRecord, RecordTooLargeError, type Store } from '../store/store.js';
 import { StoreUnavailableError, storeDeadline } from '../store/deadline.js';
 import type { Discovery } from '../discovery/discovery.js';
 import { type BodyBudget, isReportContentType, lingerOnClose, readBody } from './body.js';
@@ -64,6 +64,8 @@ export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, 
         const stored = monitor.ingest(name, decoded.value, req.socket.remoteAddress ?? null);
         await (store.local ? stored : storeDeadline(stored));
       } catch (e) {
+        // Refused before it was acknowledged: what gets 200 is what the store can keep.
+        if (e instanceof RecordTooLargeError) return reject(res, 'body_too_large', e.message);
         if (!(e instanceof StoreUnavailableError)) throw e;
         self.rejected('store_unavailable');
         return sendError(res, 'store_unavailable', e.message, { 'Retry-After': '1' });

@@ -7,6 +7,7 @@ import { createSecureContext, rootCertificates } from 'node:tls';
 import type { IOptions } from 'etcd3';
 import { withDeadline } from './deadline.js';
 import type { EtcdConfig } from './etcd-config.js';
+import { receiveLimitBytes, sendLimitBytes } from './etcd-limits.js';
 
 /** Client options: hosts, per-call deadline, TLS that verifies the server against --etcd-ca. */
 export async function clientOptions(cfg: EtcdConfig): Promise<IOptions> {
@@ -31,7 +32,13 @@ export async function clientOptions(cfg: EtcdConfig): Promise<IOptions> {
     // Without --etcd-ca, https:// endpoints are verified against the system CAs.
     ...(ca || cert ? { credentials: { rootCertificate: ca ?? Buffer.from(rootCertificates.join('\n')), privateKey: key, certChain: cert } } : {}),
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + deadline }),
-    grpcOptions: { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },
+    grpcOptions: {
+      'grpc.keepalive_time_ms': 10_000,
+      'grpc.keepalive_timeout_ms': 5_000,
+      // gRPC's 4 MiB default would refuse an unpaged read past ~1,900 records; pages fit this.
+      'grpc.max_receive_message_length': receiveLimitBytes(cfg.maxRequestBytes),
+      'grpc.max_send_message_length': sendLimitBytes(cfg.maxRequestBytes),
+    },
     faultHandling: { watchBackoff: constantBackoff(500) },
   };
 }

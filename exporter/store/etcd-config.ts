@@ -2,6 +2,7 @@
 // (CA, client certificate and key) are only named here; the store reads them when it opens.
 
 import { type FlagSpec, type FlagValues, splitList } from '../../lib/flags.js';
+import { ETCD_DEFAULT_MAX_REQUEST_BYTES } from './etcd-limits.js';
 
 export interface EtcdConfig {
   /** gRPC targets as etcd3 takes them: `http://host:port` or `https://host:port`, one scheme for all. */
@@ -16,6 +17,8 @@ export interface EtcdConfig {
   readonly timeoutMs: number;
   /** Agents whose report may wait in memory for write-back during an outage; 0: none (503 instead). */
   readonly queueMax: number;
+  /** The etcd server's --max-request-bytes: the largest write it takes (etcd-limits.ts). */
+  readonly maxRequestBytes: number;
 }
 
 export const etcdFlags: readonly FlagSpec[] = [
@@ -25,6 +28,7 @@ export const etcdFlags: readonly FlagSpec[] = [
   { name: 'etcd-cert', kind: 'string', metavar: 'PATH', help: 'PEM client certificate for etcd (with --etcd-key).' },
   { name: 'etcd-key', kind: 'string', metavar: 'PATH', help: 'PEM private key of --etcd-cert.' },
   { name: 'etcd-timeout', kind: 'number', metavar: 'SECONDS', default: 2, help: 'Deadline of every etcd call; past it (for a report: past 1.25 s at most) the report is queued for write-back and the store is not ready.' },
+  { name: 'etcd-max-request-bytes', kind: 'number', metavar: 'BYTES', default: ETCD_DEFAULT_MAX_REQUEST_BYTES, help: "The etcd server's --max-request-bytes (etcd's default here): records up to 2048 bytes less are stored, larger reports get 413; loads read pages sized from it." },
   { name: 'etcd-queue-max', kind: 'number', metavar: 'AGENTS', default: 100_000, help: 'Agents whose latest report may wait in memory for write-back while etcd is unavailable; past it (or with 0) reports are answered 503.' },
 ];
 
@@ -63,8 +67,22 @@ export function parseEtcdConfig(v: FlagValues, store: string): EtcdConfigResult 
   if (!(timeout >= 0.1 && timeout <= 60)) return err('--etcd-timeout must be a number from 0.1 to 60');
   const queueMax = v['etcd-queue-max'] as number;
   if (!(Number.isInteger(queueMax) && queueMax >= 0 && queueMax <= 10_000_000)) return err('--etcd-queue-max must be an integer from 0 to 10000000');
+  const maxRequestBytes = v['etcd-max-request-bytes'] as number;
+  if (!(Number.isInteger(maxRequestBytes) && maxRequestBytes >= 65_536 && maxRequestBytes <= 256 * 1024 * 1024)) {
+    return err('--etcd-max-request-bytes must be an integer from 65536 to 268435456');
+  }
   return {
     ok: true,
-    value: Object.freeze({ endpoints: Object.freeze([...endpoints]), prefix: prefix === '/' ? '' : prefix, tls, caFile, certFile, keyFile, timeoutMs: Math.round(timeout * 1000), queueMax }),
+    value: Object.freeze({
+      endpoints: Object.freeze([...endpoints]),
+      prefix: prefix === '/' ? '' : prefix,
+      tls,
+      caFile,
+      certFile,
+      keyFile,
+      timeoutMs: Math.round(timeout * 1000),
+      queueMax,
+      maxRequestBytes,
+    }),
   };
 }

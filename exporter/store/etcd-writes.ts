@@ -32,10 +32,9 @@ export class EtcdWrites {
     return v !== undefined && v === value.toString();
   }
 
-  /** Resolves to the revision the record was stored at. */
-  async put(record: AgentRecord): Promise<number> {
+  /** Resolves to the revision the record (encoded as value) was stored at. */
+  async put(record: AgentRecord, value: string): Promise<number> {
     const { ns, timed } = this.#o;
-    const value = encodeRecord(record);
     this.#inFlight.set(record.name, value);
     try {
       return await this.#withLease(record, async (lease) => Number((await timed(ns.put(record.name).value(value).lease(lease).exec())).header.revision));

@@ -7,11 +7,17 @@
 // memory (the latest per agent, at most --etcd-queue-max agents; past that the put fails with
 // StoreUnavailableError, a 503) and answered as stored; while etcd is unreachable every put is
 // queued at once. Once a second the store tries etcd again: when it answers, the queue is
-// written back (never over a newer record another replica stored meanwhile), then the cache is
-// reloaded. Ready only when etcd answers, the watch runs and nothing is queued. Never throws out
-// of a callback: a crash would lose the queue.
+// written back first (never over a newer record another replica stored meanwhile), then the cache
+// is reloaded in pages (etcd-limits.ts); reports go straight to etcd again during the reload.
+// Ready only when etcd answers, the cache was reloaded since it last failed, the watch runs and
+// nothing is queued. Never throws out of a callback: a crash would lose the queue.
+//
+// Size: a record larger than one etcd request can carry is refused before it is acknowledged
+// (RecordTooLargeError, 413); a write etcd still refuses for its size (its limit below
+// --etcd-max-request-bytes) is a 413 too, or dropped from the queue with an error log, and never
+// makes the store unavailable.
 
-import { Etcd3, type IKeyValue, type IOptions, type Namespace, type Watcher } from 'etcd3';
+import { Etcd3, type IKeyValue, type IOptions, type Namespace, Range, type Watcher } from 'etcd3';
 import type { Logger } from '../../lib/log.js';
 import { isValidAgentName } from '../../report/schema.js';
 import type { Clock } from '../monitor.js';
@@ -19,13 +25,17 @@ import { EtcdCache } from './etcd-cache.js';
 import { BACKEND_WAIT_MS, StoreUnavailableError } from './deadline.js';
 import { clientOptions, withTimeout } from './etcd-client.js';
 import type { EtcdConfig } from './etcd-config.js';
+import { isSizeRefusal, maxRecordBytes, pageKeys, receiveLimitBytes } from './etcd-limits.js';
 import { EtcdWrites } from './etcd-writes.js';
 import { LeasePool } from './lease-pool.js';
-import { decodeRecord, monoFromWall } from './record-codec.js';
-import type { AgentRecord, Store, StoreContext, StoreHealth, StoreOp } from './store.js';
+import { decodeRecord, encodeRecord, monoFromWall } from './record-codec.js';
+import { type AgentRecord, RecordTooLargeError, type Store, type StoreContext, type StoreHealth, type StoreOp } from './store.js';
 
 /** Write-backs in flight at once when etcd returns. */
 const FLUSH_CONCURRENCY = 32;
+
+/** A key of one zero byte: as a range end, "to the end of the prefix"; appended, "the next key". */
+const ZERO_KEY = Buffer.from([0]);
 
 /**
  * A write waiting for etcd: the record with the revision this replica held for the agent when the
@@ -52,6 +62,8 @@ export class EtcdStore implements Store {
   #watching = false;
   #needsReload = false;
   #busy = false;
+  /** A load in progress: the pages read so far, at one revision. */
+  #loading: { rev: number; from: Buffer; found: Map<string, { record: AgentRecord; rev: number }>; pages: number; bytes: number; startedMs: number } | null = null;
   /** Last logged availability, so the log says when it changes, not per failure. */
   #loggedUp: boolean | null = null;
   #lastError: unknown = null;
@@ -82,11 +94,21 @@ export class EtcdStore implements Store {
   }
 
   async put(record: AgentRecord): Promise<void> {
+    const value = encodeRecord(record);
+    const bytes = Buffer.byteLength(value);
+    const max = maxRecordBytes(this.#cfg.maxRequestBytes);
+    if (bytes > max) throw new RecordTooLargeError(`Its record is ${bytes} bytes; etcd holds records up to ${max} bytes (--etcd-max-request-bytes ${this.#cfg.maxRequestBytes} less ${this.#cfg.maxRequestBytes - max}).`);
     if (!this.#writable || this.#queue.size > 0) return this.#enqueue(record);
     try {
       // A put etcd has not taken by then is queued (the write may still land; write-back reconciles).
-      this.#cache.setOwn(record, await withTimeout(this.#writes.put(record), Math.min(this.#cfg.timeoutMs, BACKEND_WAIT_MS)));
+      this.#cache.setOwn(record, await withTimeout(this.#writes.put(record, value), Math.min(this.#cfg.timeoutMs, BACKEND_WAIT_MS)));
     } catch (e) {
+      if (isSizeRefusal(e)) {
+        // etcd's own limit is below --etcd-max-request-bytes: this record can never be stored.
+        this.#onError('put');
+        this.#log.warn('etcd refused a record for its size; set --etcd-max-request-bytes to the etcd server\'s --max-request-bytes', { agent: record.name, bytes, error: String(e) });
+        throw new RecordTooLargeError(`etcd refused its ${bytes}-byte record: ${(e as Error).message}`);
+      }
       this.#failed('put', e);
       this.#enqueue(record);
     }
@@ -117,7 +139,7 @@ export class EtcdStore implements Store {
   }
 
   ready(): boolean {
-    return this.#synced && this.#writable && this.#watching && this.#queue.size === 0;
+    return this.#up() && this.#queue.size === 0;
   }
 
   synced(): boolean {
@@ -129,7 +151,12 @@ export class EtcdStore implements Store {
   }
 
   health(): StoreHealth {
-    return { up: this.#synced && this.#writable && this.#watching, queued: this.#queue.size };
+    return { up: this.#up(), queued: this.#queue.size };
+  }
+
+  /** etcd answers and this replica sees its changes: loaded, watching, and not blind since (frozen). */
+  #up(): boolean {
+    return this.#synced && this.#writable && this.#watching && !this.#cache.frozen;
   }
 
   async close(): Promise<void> {
@@ -139,18 +166,24 @@ export class EtcdStore implements Store {
     this.#client.close();
   }
 
-  /** Once a second: freeze ages while blind, reach etcd again, write back the queue, reload. */
+  /**
+   * Once a second: freeze ages while blind, reach etcd again, write back the queue, reload. The
+   * write-back comes before the reload: what was acknowledged is in etcd as soon as etcd answers,
+   * however long the reload of a large prefix takes.
+   */
   async #step(): Promise<void> {
     if (this.#busy) return;
     this.#busy = true;
     let op: StoreOp = 'load';
     try {
       if (this.#cache.freeze(this.#clock.monoMs())) this.#changed();
-      if (!this.#writable || !this.#synced || this.#needsReload || !this.#watcher) await this.#load();
-      if (this.#queue.size > 0) {
-        op = 'put';
-        await this.#flush();
-        op = 'load';
+      if (!this.#writable || !this.#synced || this.#needsReload || !this.#watcher || this.#queue.size > 0) {
+        await this.#reach();
+        if (this.#queue.size > 0) {
+          op = 'put';
+          await this.#flush();
+          op = 'load';
+        }
         await this.#load();
       }
     } catch (e) {
@@ -161,26 +194,57 @@ export class EtcdStore implements Store {
     }
   }
 
-  /** Reads the whole prefix into the cache and watches from the revision read. */
+  /** One small read: etcd answers (puts may go to it again) and its revision shows whether it was wiped. */
+  async #reach(): Promise<void> {
+    const res = await withTimeout(this.#ns.get('').exec(), this.#cfg.timeoutMs);
+    this.#checkRevision(Number(res.header.revision));
+    this.#writable = true;
+  }
+
+  #checkRevision(rev: number): void {
+    if (!this.#cache.isBehind(rev)) return;
+    // A wiped or restored etcd: what this replica holds is the latest there is, so it goes back.
+    this.#log.warn('etcd holds an older state than this exporter saw: writing back every record it holds', { revision: rev, agents: this.#cache.size });
+    // Queued ones too: the revisions they were compared against belong to the old etcd.
+    for (const r of [...this.#cache.records()]) this.#enqueue(r, 'wiped');
+  }
+
+  /**
+   * Reads the whole prefix into the cache, in pages at the first page's revision (each page fits
+   * the client's receive limit, each read is bounded by --etcd-timeout), and watches from there.
+   * A failed page does not lose the pages before it: the next try goes on from there, at the same
+   * revision, unless etcd no longer has that revision (compacted, or etcd was reset).
+   */
   async #load(): Promise<void> {
-    const res = await withTimeout(this.#ns.getAll().exec(), this.#cfg.timeoutMs);
-    const rev = Number(res.header.revision);
-    if (this.#cache.isBehind(rev)) {
-      // A wiped or restored etcd: what this replica holds is the latest there is, so it goes back.
-      this.#log.warn('etcd holds an older state than this exporter saw: writing back every record it holds', { revision: rev, agents: this.#cache.size });
-      // Queued ones too: the revisions they were compared against belong to the old etcd.
-      for (const r of [...this.#cache.records()]) this.#enqueue(r, 'wiped');
+    const l = (this.#loading ??= { rev: 0, from: Buffer.alloc(0), found: new Map(), pages: 0, bytes: 0, startedMs: this.#clock.monoMs() });
+    const limit = pageKeys(this.#cfg.maxRequestBytes);
+    for (;;) {
+      const page = this.#ns.getAll().inRange(new Range(l.from, ZERO_KEY)).limit(limit);
+      const res = await withTimeout((l.rev === 0 ? page : page.revision(l.rev)).exec(), this.#cfg.timeoutMs).catch((e: unknown) => {
+        if (/revision/.test(String(e))) this.#loading = null; // "required revision has been compacted" or "is a future revision"
+        throw e;
+      });
+      if (l.rev === 0) {
+        l.rev = Number(res.header.revision);
+        this.#checkRevision(l.rev);
+      }
+      l.pages++;
+      for (const kv of res.kvs) {
+        l.bytes += kv.key.length + kv.value.length;
+        const record = this.#decode(kv);
+        if (record) l.found.set(record.name, { record, rev: Number(kv.mod_revision) });
+      }
+      const last = res.kvs[res.kvs.length - 1];
+      if (!res.more || !last) break;
+      l.from = Buffer.concat([last.key, ZERO_KEY]); // the next key after the last one read
     }
-    const found = new Map<string, { record: AgentRecord; rev: number }>();
-    for (const kv of res.kvs) {
-      const record = this.#decode(kv);
-      if (record) found.set(record.name, { record, rev: Number(kv.mod_revision) });
-    }
-    const changed = this.#cache.reload(found, rev, (name) => this.#queue.has(name));
+    this.#loading = null;
+    const changed = this.#cache.reload(l.found, l.rev, (name) => this.#queue.has(name));
     this.#synced = true;
     this.#writable = true;
     this.#needsReload = false;
-    this.#watch(rev + 1);
+    this.#watch(l.rev + 1);
+    this.#log.debug('loaded the agents from etcd', { agents: l.found.size, pages: l.pages, bytes: l.bytes, revision: l.rev, ms: Math.round(this.#clock.monoMs() - l.startedMs) });
     if (changed) this.#changed();
   }
 
@@ -285,7 +349,7 @@ export class EtcdStore implements Store {
       await Promise.all(
         items.slice(i, i + FLUSH_CONCURRENCY).map(async ([name, p]) => {
           if ('record' in p) {
-            const rev = await this.#writes.putUnlessNewer(p.record, p.seenRev);
+            const rev = await this.#writes.putUnlessNewer(p.record, p.seenRev).catch((e: unknown) => this.#refusedForSize(p.record, e));
             if (rev !== null) this.#cache.setOwn(p.record, rev);
           } else await this.#writes.deleteAt(name, p.deleteRev);
           if (this.#queue.get(name) === p) this.#queue.delete(name);
@@ -295,8 +359,22 @@ export class EtcdStore implements Store {
     return items.length;
   }
 
+  /**
+   * A queued record etcd refuses for its size (its limit is below --etcd-max-request-bytes) would
+   * be refused on every try and keep the store unavailable: it is dropped, loudly. Other errors
+   * are thrown on.
+   */
+  #refusedForSize(record: AgentRecord, e: unknown): null {
+    if (!isSizeRefusal(e)) throw e;
+    this.#onError('put');
+    const bytes = Buffer.byteLength(encodeRecord(record));
+    this.#log.error("etcd refused a queued record for its size and it was dropped; set --etcd-max-request-bytes to the etcd server's --max-request-bytes", { agent: record.name, bytes, error: String(e) });
+    return null;
+  }
+
   #failed(op: StoreOp, e: unknown): void {
     this.#onError(op);
+    this.#log.debug('etcd call failed', { op, error: String(e) });
     this.#writable = false;
     this.#lastError = e;
     // A watch may stay open on a member that lost its quorum: blind either way until a reload.
@@ -309,7 +387,8 @@ export class EtcdStore implements Store {
     this.#loggedUp = up;
     if (up) this.#log.info('etcd is available', { endpoints: this.#cfg.endpoints, agents: this.#cache.size });
     else {
-      const fields = { endpoints: this.#cfg.endpoints, error: String(this.#lastError), queued: this.#queue.size };
+      const size = isSizeRefusal(this.#lastError) ? { receiveLimitBytes: receiveLimitBytes(this.#cfg.maxRequestBytes), maxRequestBytes: this.#cfg.maxRequestBytes } : {};
+      const fields = { endpoints: this.#cfg.endpoints, error: String(this.#lastError), ...size, queued: this.#queue.size };
       this.#log.warn('etcd is unavailable: serving from the cache, queueing reports for write-back', fields);
     }
   }

@@ -39,10 +39,8 @@ function additions(r: Report): Additions {
   return out;
 }
 
-const MAX_VALUE_BYTES = 1024 * 1024;
-
+/** etcd bounds a value's size (its request limit), so every record the store wrote reads back. */
 export function decodeRecord(value: Buffer): DecodedRecord {
-  if (value.length > MAX_VALUE_BYTES) return { ok: false, error: `value larger than ${MAX_VALUE_BYTES} bytes` };
   const text = value.toString('utf8');
   const report = decodeReport(text);
   if (!report.ok) return { ok: false, error: `${report.code}: ${report.detail}` };

@@ -30,7 +30,8 @@ export interface AgentRecord {
 export interface Store {
   /**
    * Resolves once the record is stored, or queued to be written back (etcd outage); rejects
-   * otherwise, with StoreUnavailableError (deadline.ts) when it can do neither: the client gets 503.
+   * otherwise, with StoreUnavailableError (deadline.ts) when it can do neither: the client gets 503;
+   * with RecordTooLargeError when the backend can never hold it: the client gets 413.
    * A put that ends late (after its client got 503) never replaces a later record of the agent.
    */
   put(record: AgentRecord): Promise<void>;
@@ -48,6 +49,11 @@ export interface Store {
   /** For self-metrics. */
   health(): StoreHealth;
   close(): Promise<void>;
+}
+
+/** The backend cannot hold this record, now or later (etcd: larger than one request): 413. */
+export class RecordTooLargeError extends Error {
+  override readonly name = 'RecordTooLargeError';
 }
 
 export interface StoreHealth {

@@ -9,7 +9,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
 import type { Test } from 'tap';
+import { decodeReport } from '../../report/decode.js';
+import { encodeRecord } from '../../exporter/store/record-codec.js';
 import { type Spawned, spawnCli } from './cli.js';
 
 export interface EtcdTls {
@@ -56,7 +59,7 @@ async function freePort(): Promise<number> {
 
 function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs, env: { PATH: process.env.PATH, ETCDCTL_API: '3' } }, (err, stdout, stderr) => {
+    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH, ETCDCTL_API: '3' } }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`));
       else resolve(stdout);
     });
@@ -72,7 +75,7 @@ async function requireBinary(name: string, pkg: string): Promise<void> {
 /** etcd 3.4 refuses to start on arches other than amd64 without this. */
 const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', ppc64: 'ppc64le', s390x: 's390x', arm: 'arm' };
 
-export async function startEtcd(t: Test, options: { members?: number; tls?: EtcdTls } = {}): Promise<EtcdCluster> {
+export async function startEtcd(t: Test, options: { members?: number; tls?: EtcdTls; args?: string[] } = {}): Promise<EtcdCluster> {
   await requireBinary('etcd', 'etcd-server');
   await requireBinary('etcdctl', 'etcd-client');
   const count = options.members ?? 1;
@@ -108,6 +111,7 @@ export async function startEtcd(t: Test, options: { members?: number; tls?: Etcd
       '--logger', 'zap',
       '--log-level', 'warn',
       ...(tls ? ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.ca, '--client-cert-auth'] : []),
+      ...(options.args ?? []),
     ];
     const member: EtcdMember = {
       name: s.name,
@@ -260,4 +264,61 @@ export function startFeeder(t: Test, targets: Array<{ url: string; agent: string
   };
   t.teardown(stop);
   return { statuses, acked, stop };
+}
+
+/**
+ * The etcd value of one of our agents' records as the exporter writes it (record-codec.ts): 10
+ * peers, DNS and probe results, about 2.15 KB. Built through the codec, so it is valid by construction.
+ */
+export function agentValue(name: string, receivedWallMs: number, intervalSeconds = 300): string {
+  const n = Number(/(\d+)$/.exec(name)?.[1] ?? 0);
+  const ip = (i: number): string => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  const wire = {
+    report_interval: intervalSeconds,
+    nodename: `node-${n}`,
+    podname: name,
+    hostdate: new Date(receivedWallMs).toISOString(),
+    uptime: 86_400 + n,
+    nslookup: { 'netchecker-service': ['10.96.0.20'] },
+    ips: { eth0: [ip(n), `fd00::${n.toString(16)}`], lo: ['127.0.0.1', '::1'] },
+    network_probes: ['http://netchecker-service:8081/api/v1/ping', 'http://kubernetes.default.svc:443/healthz'].map((URL) => ({
+      URL, ConnectionResult: 1, HTTPCode: 200, Total: 3, ContentTransfer: 0, TCPConnection: 1, DNSLookup: 1, Connect: 1, ServerProcessing: 1, Result: 'ok',
+      PhasesMs: { dns: 0.8, connect: 0.4, first_byte: 1.3, transfer: 0.1, total: 2.6 },
+    })),
+    zero_extender: [],
+    network: 'pod',
+    agent_version: '1.0.0',
+    listen: `${ip(n)}:8082`,
+    dns: [{ server: '10.96.0.10', name: 'kubernetes.default.svc.cluster.local', result: 'ok', latency_ms: 1.2 }],
+    peers: Array.from({ length: 10 }, (_, i) => ({ name: `netchecker-agent-${(n + i + 1) % 100_000}`, node: `node-${(n + i + 1) % 100_000}`, network: 'pod', result: 'ok', sent: 3, lost: 0, rtt_ms: 0.7 + i / 10 })),
+    icmp_available: true,
+    path_mtu: { exporter: 1500, peers: 1500 },
+    integrity: { event_loop_lag_ms: 1.5, cpu_throttled_ratio: 0, starved: false },
+  };
+  const report = decodeReport(JSON.stringify(wire));
+  if (!report.ok) throw new Error(`agentValue: ${report.detail}`);
+  return encodeRecord({ name, report: report.value, receivedMonoMs: 0, receivedWallMs });
+}
+
+/**
+ * Writes key/value pairs with the etcd3 client in transactions of 100 puts (etcd takes 128 per
+ * transaction by default), `parallel` in flight at once: tens of thousands of records in seconds,
+ * where one etcdctl process per key would take minutes.
+ */
+export async function bulkPut(cluster: EtcdCluster, entries: Iterable<[string, string]>, parallel = 8): Promise<void> {
+  const client = new Etcd3({ hosts: [...cluster.endpoints] });
+  try {
+    const it = entries[Symbol.iterator]();
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        const batch: Array<[string, string]> = [];
+        for (let e = it.next(); !e.done && batch.push(e.value) < 100; e = it.next());
+        if (batch.length === 0) return;
+        await client.if(batch[0]?.[0] as string, 'Version', '>', -1).then(...batch.map(([k, v]) => client.put(k).value(v))).commit();
+      }
+    };
+    await Promise.all(Array.from({ length: parallel }, worker));
+  } finally {
+    client.close();
+  }
 }

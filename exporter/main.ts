@@ -89,7 +89,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     { path: '/api/v1/agents/:name', methods: { POST: reports.post, GET: reports.getOne }, strictQuery: true },
     { path: '/api/v1/agents', methods: { GET: reports.list }, strictQuery: true },
     { path: '/api/v1/peers/:name', methods: { GET: peers }, strictQuery: true },
-    { path: '/api/v1/connectivity_check', methods: { GET: checkHandler(monitor, discovery) }, strictQuery: true },
+    { path: '/api/v1/connectivity_check', methods: { GET: checkHandler(monitor, discovery, store) }, strictQuery: true },
     { path: '/api/v1/ping', methods: { GET: ping } },
     { path: '/metrics', methods: { GET: guarded } },
     { path: '/healthz', methods: { GET: healthz } },

@@ -81,6 +81,11 @@ t.test('an exporter started while etcd is down serves, calls nobody absent, and 
   t.same(body.agents.map((a) => a.state), ['starting', 'starting'], 'nobody is called absent because the state is not loaded yet');
   t.same([check.status, body.Absent], [400, ['agent-x', 'agent-y']], 'yet without evidence the check does not pass');
   t.equal((await postReport(ex.url, 'agent-y', report({ report_interval: 60 }))).status, 200, 'a report is queued and answered 200');
+  // Without --expect the expected set is the store's agents: unknown until the first load.
+  const open = await spawnExporter(t, [...etcdArgs(etcd, '/late-open'), '--etcd-timeout', '0.5']);
+  t.equal((await postReport(open.url, 'agent-z', report({ report_interval: 60 }))).status, 200, 'queued');
+  const unknown = await fetch(`${open.url}/api/v1/connectivity_check`);
+  t.same([unknown.status, await unknown.text()], [500, 'Error occurred while checking the agents. Details: the store has not loaded its state yet, so the agents that must report are unknown'], 'no expected set and no load: 500, not "All 1 pods"');
 
   await member.start();
   await waitHealthy(etcd);

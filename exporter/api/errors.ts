@@ -6,6 +6,11 @@ import type { ServerResponse } from 'node:http';
 import type { DecodeErrorCode } from '../../report/decode.js';
 import { sendJson } from './respond.js';
 
+interface ErrorRow {
+  readonly status: number;
+  readonly message: string;
+}
+
 export const ERRORS = {
   invalid_json: { status: 400, message: 'The body is not valid JSON.' },
   invalid_encoding: { status: 400, message: 'The body is not valid UTF-8.' },
@@ -52,7 +57,9 @@ export const ERRORS = {
   metrics_forbidden: { status: 403, message: 'The token may not get /metrics.' },
   store_unavailable: { status: 503, message: 'The report was not stored: the store is unavailable. Send it again.' },
   internal: { status: 500, message: 'Internal error; the exporter logged the details.' },
-} as const satisfies Record<DecodeErrorCode | string, { status: number; message: string }>;
+// Every decoder code must have a row: `Record<DecodeErrorCode | string, ...>` is just
+// `Record<string, ...>` and checked nothing; the intersection requires each DecodeErrorCode key.
+} as const satisfies Record<DecodeErrorCode, ErrorRow> & Record<string, ErrorRow>;
 
 export type ErrorCode = keyof typeof ERRORS;
 

@@ -3,6 +3,7 @@
 // on the tick), and each recomputation updates counters, logs state changes, prunes agents that
 // are gone and re-renders the series of the agents whose view changed.
 
+import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { Report } from '../report/schema.js';
 import type { Discovery } from './discovery/discovery.js';
@@ -13,13 +14,6 @@ import { ProbeMetrics } from './metrics/probes.js';
 import type { SelfMetrics } from './metrics/self.js';
 import type { AgentRecord, Store } from './store/store.js';
 import { type AgentVerdict, computeVerdict, type State, type Verdict } from './verdict/verdict.js';
-
-export interface Clock {
-  monoMs(): number;
-  wallMs(): number;
-}
-
-export const systemClock: Clock = { monoMs: () => performance.now(), wallMs: () => Date.now() };
 
 export interface MonitorOptions {
   readonly store: Store;

@@ -5,7 +5,7 @@ import { createLogger } from '../lib/log.js';
 import { decodeReport } from '../report/decode.js';
 import type { Report } from '../report/schema.js';
 import { parseExporterConfig } from '../exporter/config.js';
-import { systemClock } from '../exporter/monitor.js';
+import { systemClock } from '../lib/clock.js';
 import type { AgentRecord, Store, StoreOp } from '../exporter/store/store.js';
 import { stores } from '../exporter/store/stores.js';
 import { originalReports, report } from './helpers/exporter.js';

@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import t from 'tap';
 import { createLogger } from '../lib/log.js';
 import { parseExporterConfig } from '../exporter/config.js';
-import { systemClock } from '../exporter/monitor.js';
+import { systemClock } from '../lib/clock.js';
 import type { AgentRecord, Store } from '../exporter/store/store.js';
 import { stores } from '../exporter/store/stores.js';
 import { decodeReport } from '../report/decode.js';

@@ -10,7 +10,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isValidAgentName, networkOf } from '../../report/schema.js';
-import type { Clock, Monitor } from '../monitor.js';
+import type { Clock } from '../../lib/clock.js';
+import type { Monitor } from '../monitor.js';
 import type { Logger } from '../../lib/log.js';
 import type { Cidr } from '../../report/address.js';
 import type { Discovery } from '../discovery/discovery.js';

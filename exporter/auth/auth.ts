@@ -7,7 +7,7 @@ import { ERRORS, type ErrorCode } from '../api/errors.js';
 import type { Cidr } from '../../report/address.js';
 import type { Report } from '../../report/schema.js';
 import type { Discovery } from '../discovery/discovery.js';
-import type { Clock } from '../monitor.js';
+import type { Clock } from '../../lib/clock.js';
 import { parseBearer } from './bearer.js';
 import { checkBinding, type Denial, identityOf, podBinding, type PodIdentity } from './binding.js';
 import type { AuthConfig, AuthMode } from './config.js';

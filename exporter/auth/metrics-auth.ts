@@ -6,7 +6,7 @@
 
 import type { Logger } from '../../lib/log.js';
 import { sendError } from '../api/errors.js';
-import type { Clock } from '../monitor.js';
+import type { Clock } from '../../lib/clock.js';
 import type { Handler } from '../server.js';
 import { refusalHeaders } from './auth.js';
 import { parseBearer } from './bearer.js';

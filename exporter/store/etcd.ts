@@ -20,7 +20,7 @@
 import { Etcd3, type IKeyValue, type IOptions, type Namespace, Range, type Watcher } from 'etcd3';
 import type { Logger } from '../../lib/log.js';
 import { isValidAgentName } from '../../report/schema.js';
-import type { Clock } from '../monitor.js';
+import type { Clock } from '../../lib/clock.js';
 import { EtcdCache } from './etcd-cache.js';
 import { BACKEND_WAIT_MS, StoreUnavailableError } from './deadline.js';
 import { clientOptions, withTimeout } from './etcd-client.js';

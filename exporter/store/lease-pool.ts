@@ -5,7 +5,7 @@
 // keys all moved on simply expire. A lease etcd no longer knows (lost: expired early, revoked,
 // data reset) is forgotten and the next put grants a fresh one.
 
-import type { Clock } from '../monitor.js';
+import type { Clock } from '../../lib/clock.js';
 
 /** How long one lease takes new keys: a tenth of the TTL, 1..30 s. */
 export function leaseWindowSeconds(ttlSeconds: number): number {

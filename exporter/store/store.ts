@@ -5,7 +5,7 @@
 import type { Logger } from '../../lib/log.js';
 import type { Report } from '../../report/schema.js';
 import type { ExporterConfig } from '../config.js';
-import type { Clock } from '../monitor.js';
+import type { Clock } from '../../lib/clock.js';
 
 export interface AgentRecord {
   /** Agent name: the pod name from the URL, the agent's identity. */

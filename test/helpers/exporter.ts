@@ -7,7 +7,7 @@ import type { Test } from 'tap';
 import { createLogger } from '../../lib/log.js';
 import { parseExporterConfig } from '../../exporter/config.js';
 import { type RunningExporter, startExporter } from '../../exporter/main.js';
-import type { Clock } from '../../exporter/monitor.js';
+import type { Clock } from '../../lib/clock.js';
 
 export interface TestExporter extends RunningExporter {
   readonly logs: Array<Record<string, unknown>>;

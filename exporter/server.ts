@@ -9,7 +9,8 @@ import { createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import polka from 'polka';
 import type { Logger } from '../lib/log.js';
-import { type ErrorCode, sendError } from './api/errors.js';
+import { sendError } from './api/errors.js';
+import type { ErrorCode } from './errors.js';
 import { authorizationCount } from './auth/bearer.js';
 import { inOrder } from './in-order.js';
 

@@ -10,7 +10,7 @@
 // minus the additions it leaves out.
 import fc from 'fast-check';
 import t from 'tap';
-import { ERRORS } from '../exporter/api/errors.js';
+import { ERRORS } from '../exporter/errors.js';
 import { recordJson } from '../exporter/api/reports.js';
 import { decodeRecord, encodeRecord } from '../exporter/store/record-codec.js';
 import { decodeReport } from '../report/decode.js';

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import t from 'tap';
-import { ERRORS, REJECT_REASONS } from '../exporter/api/errors.js';
+import { ERRORS, REJECT_REASONS } from '../exporter/errors.js';
 import { decodeReport, VALUES_MAX } from '../report/decode.js';
 import { LIMITS } from '../report/schema.js';
 import { postReport, report, sample, startTestExporter } from './helpers/exporter.js';

@@ -7,7 +7,7 @@
 import { isAscii } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { RejectReason } from './errors.js';
+import type { RejectReason } from '../errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 

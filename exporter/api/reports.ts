@@ -11,7 +11,8 @@ import { type AgentRecord, RecordTooLargeError, type Store } from '../store/stor
 import { StoreUnavailableError, storeDeadline } from '../store/deadline.js';
 import type { Discovery } from '../discovery/discovery.js';
 import { type BodyBudget, isReportContentType, lingerOnClose, readBody } from './body.js';
-import { type RejectReason, sendError } from './errors.js';
+import type { RejectReason } from '../errors.js';
+import { sendError } from './errors.js';
 import type { LargeResponses } from './large-responses.js';
 import { sendJson, written } from './respond.js';
 

@@ -3,7 +3,7 @@
 // (a refused caller costs no body read) and authorize() after decoding it.
 
 import type { Logger } from '../../lib/log.js';
-import { ERRORS, type ErrorCode } from '../api/errors.js';
+import { ERRORS, type ErrorCode } from '../errors.js';
 import type { Cidr } from '../../report/address.js';
 import type { Report } from '../../report/schema.js';
 import type { Discovery } from '../discovery/discovery.js';

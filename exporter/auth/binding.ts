@@ -5,7 +5,7 @@
 import type { V1TokenReviewStatus } from '@kubernetes/client-node';
 import type { Cidr } from '../../report/address.js';
 import type { Network, Report } from '../../report/schema.js';
-import type { RejectReason } from '../api/errors.js';
+import type { RejectReason } from '../errors.js';
 import { podAddresses } from '../discovery/reasons.js';
 import { isBoundAddress } from '../peers/bound.js';
 

@@ -9,7 +9,7 @@
 
 import type { V1TokenReviewStatus } from '@kubernetes/client-node';
 import type { Logger } from '../../lib/log.js';
-import type { ErrorCode, RejectReason } from '../api/errors.js';
+import type { ErrorCode, RejectReason } from '../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { jwtExpiry } from './bearer.js';
 import { ExpiringCache, tokenKey } from './cache.js';

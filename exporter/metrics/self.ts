@@ -3,7 +3,7 @@
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { VERSION } from '../../lib/version.js';
-import { REJECT_REASONS, type RejectReason } from '../api/errors.js';
+import { REJECT_REASONS, type RejectReason } from '../errors.js';
 import { STORE_OPS, type StoreHealth, type StoreOp } from '../store/store.js';
 
 export class SelfMetrics {

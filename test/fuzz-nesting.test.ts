@@ -18,12 +18,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import t from 'tap';
-import { exporterFlags } from '../exporter/config.js';
+import { parseExporterConfig } from '../exporter/config.js';
 import { decodeReport } from '../report/decode.js';
 import { LIMITS, PHASES } from '../report/schema.js';
 import { report, startTestExporter } from './helpers/exporter.js';
 
-const LIMIT_BYTES = exporterFlags.find((f) => f.name === 'max-body-bytes')?.default as number;
+/** The body limit an exporter with the default (memory) store has. */
+const LIMIT_BYTES = ((): number => {
+  const parsed = parseExporterConfig([]);
+  if (!parsed.ok || parsed.help) throw new Error('the default exporter config does not parse');
+  return parsed.config.maxBodyBytes;
+})();
 const BLOCK_LIMIT_MS = 20;
 
 /** `unit` repeated between `open` and `close` to exactly `size` bytes (padded with spaces). */

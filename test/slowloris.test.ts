@@ -14,14 +14,19 @@
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import t from 'tap';
-import { exporterFlags } from '../exporter/config.js';
+import { parseExporterConfig } from '../exporter/config.js';
 import { TIMEOUTS } from '../exporter/server.js';
 import { postReport, report, startTestExporter } from './helpers/exporter.js';
 
 const SLOW_CLIENTS = 500;
 const AGENTS = 50;
 const AGENT_EVERY_MS = 200;
-const LIMIT_BYTES = exporterFlags.find((f) => f.name === 'max-body-bytes')?.default as number;
+/** The body limit an exporter with the default (memory) store has. */
+const LIMIT_BYTES = ((): number => {
+  const parsed = parseExporterConfig([]);
+  if (!parsed.ok || parsed.help) throw new Error('the default exporter config does not parse');
+  return parsed.config.maxBodyBytes;
+})();
 const READ_ALLOWANCE = 64 * 1024;
 const CHUNK = Buffer.alloc(16 * 1024, 0x20); // JSON whitespace
 

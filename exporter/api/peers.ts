@@ -1,15 +1,16 @@
 // GET /api/v1/peers/{name}: the peers an agent probes, so agents never call the Kubernetes API.
 // The assignment covers the agents whose verdict is `ok` (a fresh report) and that advertised a
 // listener: a dead or silent agent is no peer, so it cannot be blamed on the network by others.
-// An agent that asks while not `ok` (its reports arrive late, or it is back after a silence)
-// still gets peers to probe: the next k on the ring from where it would stand.
+// An agent with a bound listener that is not `ok` (its reports arrive late, or it is back after a
+// silence) still gets peers to probe: the next k on the ring from where it would stand. An
+// unbound listener takes no part in the mesh at all.
 // It is recomputed when the verdict changed, at most once per second (O(N log N)), never per
 // request: an agent joins, or leaves every assignment, at most a second after its verdict state
 // changes, so before the other agents' next round.
 // Only listeners bound to their agent are handed out (peers/bound.ts): agents probe what they get.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isValidAgentName, networkOf } from '../../report/schema.js';
+import { isValidAgentName } from '../../report/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Monitor } from '../monitor.js';
 import type { Logger } from '../../lib/log.js';
@@ -40,7 +41,7 @@ export interface PeersDeps {
 }
 
 export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, clock, log }: PeersDeps) {
-  let cached: { atMonoMs: number; verdict: Verdict; ring: PeerCandidate[]; peers: Map<string, PeerCandidate[]> } | null = null;
+  let cached: { atMonoMs: number; verdict: Verdict; peers: Map<string, PeerCandidate[]> } | null = null;
   /** `name address` of the listeners left out last time: each is logged once, when it is first left out. */
   let unbound = new Set<string>();
 
@@ -51,15 +52,17 @@ export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, 
     const candidates: PeerCandidate[] = [];
     const expected = discovery.expected();
     const left = new Set<string>();
+    /** Agents with a bound listener that are not ok: they probe (peersFrom) but are not probed. */
+    const late = new Map<string, Omit<PeerCandidate, 'address'>>();
     for (const a of verdict.agents) {
-      if (a.state !== 'ok') continue;
       const record = store.get(a.name);
       const address = record?.report.listen;
       if (!address) continue;
       // A discovery that knows pods (Kubernetes) knows each agent's IPs; otherwise the report's connection does.
       const owned = discovery.pod ? (expected?.get(a.name)?.addresses ?? []) : record.source ? [record.source] : [];
-      if (isBoundAddress(address, owned, peerCidrs)) candidates.push({ name: a.name, node: a.node, network: a.network, address });
-      else left.add(`${a.name} ${address}`);
+      if (!isBoundAddress(address, owned, peerCidrs)) left.add(`${a.name} ${address}`);
+      else if (a.state === 'ok') candidates.push({ name: a.name, node: a.node, network: a.network, address });
+      else late.set(a.name, { name: a.name, node: a.node, network: a.network });
     }
     for (const key of left) {
       if (unbound.has(key)) continue;
@@ -67,16 +70,17 @@ export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, 
       log.warn('listener not handed out as a peer', { agent, listen, reason: `not on the agent's own IP (${discovery.pod ? 'its pod' : 'the report\'s source address'}) nor in --peer-cidrs` });
     }
     unbound = left;
-    cached = { atMonoMs: now, verdict, ring: ringOrder(candidates), peers: assignPeers(candidates, meshPeers) };
+    const peers = assignPeers(candidates, meshPeers);
+    const ring = ringOrder(candidates);
+    for (const [name, prober] of late) peers.set(name, peersFrom(prober, ring, meshPeers));
+    cached = { atMonoMs: now, verdict, peers };
     return cached.peers;
   };
 
   return (_req: IncomingMessage, res: ServerResponse, name: string): void => {
     if (!isValidAgentName(name)) return sendError(res, 'invalid_agent_name');
     // An agent not stored yet (or without a listener) has no peers yet: an empty list, not 404.
-    const report = store.get(name)?.report;
-    const peers = assignment().get(name) ?? (report?.listen && cached ? peersFrom({ name, node: report.nodeName, network: networkOf(name, report.network) }, cached.ring, meshPeers) : []);
-    const answer: PeersAnswer = { peers };
+    const answer: PeersAnswer = { peers: assignment().get(name) ?? [] };
     sendJson(res, 200, answer);
   };
 }

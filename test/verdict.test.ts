@@ -53,7 +53,10 @@ t.test('expected agents that never reported: starting within the grace, then abs
 
 t.test('reporting agents outside the expected set are shown but never fail the check', async (t) => {
   const v = computeVerdict({ ...base, expected: expect('a'), records: [rec('a', 15, 0), rec('stray', 15, 0)], nowMonoMs: 100_000 });
-  t.same(v.agents.map((a) => [a.name, a.state, a.expected]), [['a', 'outdated', true], ['stray', 'outdated', false]]);
+  // A silent agent the expected set no longer lists (a pod replaced in a rollout) is gone, churn
+  // until pruned: never `outdated`, which alerts take for a node cut off.
+  t.same(v.agents.map((a) => [a.name, a.state, a.expected]), [['a', 'outdated', true], ['stray', 'terminating', false]]);
+  t.match(v.agents[1]?.reason, /no longer expected \(its pod is gone\)/);
   t.same(v.outdated, ['a']);
   const fresh = computeVerdict({ ...base, expected: expect('a'), records: [rec('a', 15, 99_000), rec('stray', 15, 99_000)], nowMonoMs: 100_000 });
   t.same([fresh.pass, fresh.okCount], [true, 1], 'the compat count is of expected agents only');

@@ -102,8 +102,10 @@ function reported(record: AgentRecord, known: ExpectedAgent | undefined, expecte
   const age = Math.max(0, input.nowMonoMs - record.receivedMonoMs) / 1000;
   const interval = report.intervalSeconds;
   const late = age > 2 * interval; // strict, as the original
-  // A fresh report wins over churn: an agent that reports is ok, even on a cordoned node.
-  const excused = late && known ? excuse(known, input, false) : null;
+  // A fresh report wins over churn: an agent that reports is ok, even on a cordoned node. A late
+  // agent that an expected set no longer lists (its pod deleted in a rollout or a drain) is gone,
+  // not cut off: it is churn until the report TTL prunes it, never network evidence.
+  const excused = !late ? null : known ? excuse(known, input, false) : input.expected !== null ? GONE : null;
   return {
     name: record.name,
     node: known?.node ?? report.nodeName,
@@ -120,6 +122,8 @@ function reported(record: AgentRecord, known: ExpectedAgent | undefined, expecte
     missedInGap: late ? Math.ceil(age / interval) - 2 : 0,
   };
 }
+
+const GONE = { state: 'terminating', reason: 'no longer expected (its pod is gone); pruned after the report TTL' } as const satisfies { state: State; reason: string };
 
 function neverReported(agent: ExpectedAgent, input: VerdictInput): AgentVerdict {
   const excused = excuse(agent, input, true);

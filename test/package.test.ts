@@ -2,14 +2,13 @@
 // and nothing it cannot run: no bench, alerts generator, dashboards or test code (their
 // dependencies are dev-only), a LICENSE, and source maps that carry their sources.
 import { execFile } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { builtinModules } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { copyCheckout, ROOT } from './helpers/checkout.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; bin: Record<string, string> };
 
 function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -30,15 +29,8 @@ function filesUnder(dir: string): string[] {
 t.test('npm pack: builds first, ships a CLI that runs and nothing it cannot run', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'netchecker-pack-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  // A copy of the checkout as a clone has it (no dist/): packing here would rebuild dist/ under
-  // the feet of the tests that run the CLI at the same time.
   const clone = join(dir, 'clone');
-  const listed = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], ROOT);
-  for (const f of listed.stdout.split('\0').filter((f) => f && existsSync(join(ROOT, f)))) {
-    mkdirSync(dirname(join(clone, f)), { recursive: true });
-    copyFileSync(join(ROOT, f), join(clone, f));
-  }
-  symlinkSync(join(ROOT, 'node_modules'), join(clone, 'node_modules'));
+  copyCheckout(clone);
   const packed = await run('npm', ['pack', '--json', '--pack-destination', dir], clone);
   t.equal(packed.code, 0, `npm pack ${packed.stderr.slice(-500)}`);
   const [info] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as Array<{ filename: string }>;

@@ -11,11 +11,15 @@ function requireBuild(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" (test/run.sh does)`);
 }
 
-/** Runs the CLI to its end (asynchronously: the test may serve the exporter it talks to). */
+/**
+ * Runs the CLI to its end (asynchronously: the test may serve the exporter it talks to). The
+ * 120 s bound only catches a CLI that hangs: on a busy 2-core machine loading the Kubernetes
+ * client alone took over 30 s.
+ */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
   requireBuild();
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 30_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
       resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
     });
   });

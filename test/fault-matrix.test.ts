@@ -170,7 +170,8 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     const first = during.find((n) => n.alerts.some((a) => a.status === 'firing'));
     if (o.allowed) t.ok(firing.every((k) => o.allowed?.includes(k)), `${fault}: notified only ${o.allowed.join('; ')} (got: ${firing.join('; ') || 'none'})`);
     else t.same(firing, [...expected].sort(), `${fault}: exactly ${expected.join('; ') || 'no notification'}`);
-    t.same(resolvedKeys(during).filter((k) => !expected.includes(k)), [], 'no other alert resolved meanwhile');
+    // An earlier row's alert may resolve late (Alertmanager sends it once ExporterDown stops inhibiting).
+    t.same(resolvedKeys(during).filter((k) => !expected.includes(k) && !results.some((r) => r.notified.includes(k))), [], 'no other alert resolved meanwhile');
     results.push({ fault, notified: firing, notifications: during.filter((n) => n.status === 'firing').length, firstMs: first ? first.receivedAt - start : null });
     await o.heal?.();
     if (o.awaitQuiet === false) return during;

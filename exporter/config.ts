@@ -27,6 +27,8 @@ export const exporterFlags: readonly FlagSpec[] = [
   { name: 'max-agents', kind: 'number', metavar: 'N', default: 20_000, help: 'Agents held at once; a report from a new agent beyond it gets 429 (expected agents are always taken).' },
   { name: 'max-report-interval', kind: 'number', metavar: 'SECONDS', default: 300, help: 'Longest report_interval accepted (a record is kept 3 intervals); reports asking for more get 400.' },
   { name: 'peer-cidrs', kind: 'string', metavar: 'CIDR[,CIDR...]', default: '', help: "Listen addresses handed out as peers besides the agent's own IP (its pod's, or the report's source address): for NAT or proxies in front of the exporter." },
+  { name: 'write-timeout', kind: 'number', metavar: 'SECONDS', default: 30, help: 'A /metrics or /api/v1/agents/ answer not taken by its reader within this long is dropped with its connection (a scrape never needs more than its interval: 30 s in deploy/).' },
+  { name: 'max-large-responses', kind: 'number', metavar: 'N', default: 32, help: 'Answers of /metrics and /api/v1/agents/ being written at once; more get 503 with Retry-After.' },
   { name: 'legacy-metrics', kind: 'bool', default: true, help: 'Serve the original server\'s ncagent_* series on /metrics (--no-legacy-metrics to turn off).' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn or error.' },
   { name: 'shutdown-delay', kind: 'number', metavar: 'SECONDS', default: 5, help: 'On SIGTERM, /readyz fails at once and the exporter keeps serving this long (Service endpoints and kube-proxy catch up), then closes; it exits at the latest 10 s later.' },
@@ -59,6 +61,9 @@ export interface ExporterConfig {
   readonly maxReportIntervalSeconds: number;
   /** --peer-cidrs: peer addresses vouched for besides the agent's own IP. */
   readonly peerCidrs: readonly Cidr[];
+  /** --write-timeout: a large answer must be read within this. */
+  readonly writeTimeoutMs: number;
+  readonly maxLargeResponses: number;
   readonly legacyMetrics: boolean;
   readonly meshPeers: number;
   readonly logLevel: LogLevel;
@@ -106,6 +111,8 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
     range('max-agents', 1, 10_000_000) ??
     range('max-report-interval', 1, 3600) ??
     range('mesh-peers', 2, 256) ??
+    range('write-timeout', 1, 3600, false) ??
+    range('max-large-responses', 1, 10_000) ??
     range('shutdown-delay', 0, 300, false) ??
     range('heap-growth', 0, 300);
   if (bad) return { ok: false, error: bad };
@@ -134,6 +141,8 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
       maxAgents: v['max-agents'] as number,
       maxReportIntervalSeconds: v['max-report-interval'] as number,
       peerCidrs: Object.freeze(cidrs.map((c) => c.cidr as Cidr)),
+      writeTimeoutMs: (v['write-timeout'] as number) * 1000,
+      maxLargeResponses: v['max-large-responses'] as number,
       legacyMetrics: v['legacy-metrics'] as boolean,
       meshPeers: v['mesh-peers'] as number,
       logLevel: v['log-level'],

@@ -1,8 +1,9 @@
 // `netchecker exporter`: builds the parts from the config, serves until SIGTERM/SIGINT.
 
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
-import { helpText } from '../lib/flags.js';
+import { FlagError, helpText } from '../lib/flags.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { checkHandler } from './api/check.js';
 import { type ReportAuth, reportAuths } from './auth/auth.js';
@@ -11,7 +12,8 @@ import { healthz, ping, readyz } from './api/health.js';
 import { BodyBudget } from './api/body.js';
 import { peersHandler } from './api/peers.js';
 import { reportHandlers } from './api/reports.js';
-import { sendExposition, sendText } from './api/respond.js';
+import { LargeResponses } from './api/large-responses.js';
+import { metricsHandler } from './api/metrics.js';
 import { type ExporterConfig, exporterFlags, parseExporterConfig } from './config.js';
 import { discoveries } from './discovery/discoveries.js';
 import { SelfMetrics } from './metrics/self.js';
@@ -67,6 +69,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
   };
   const authDeps = { config: config.auth, kubeconfig: config.kubernetes.kubeconfig, discovery, clock, log, peerCidrs: config.peerCidrs };
   auth = await reportAuths[config.auth.mode](authDeps).catch(giveUp);
+  const large = new LargeResponses({ max: config.maxLargeResponses, writeTimeoutMs: config.writeTimeoutMs });
   const reports = reportHandlers({
     monitor,
     store,
@@ -77,15 +80,10 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     maxAgents: config.maxAgents,
     maxReportIntervalSeconds: config.maxReportIntervalSeconds,
     auth,
+    large,
   });
   const peers = peersHandler({ monitor, store, discovery, meshPeers: config.meshPeers, peerCidrs: config.peerCidrs, clock, log });
-  const metrics = async (_req: unknown, res: Parameters<typeof sendText>[0]): Promise<void> => {
-    const end = self.renderSeconds.startTimer();
-    const parts = monitor.metricsExposition();
-    end();
-    parts.push(Buffer.from(await self.registry.metrics()));
-    await sendExposition(res, 'text/plain; version=0.0.4; charset=utf-8', parts);
-  };
+  const metrics = metricsHandler({ monitor, self, large, now: () => performance.now() }); // real time: it bounds how stale a shared body is
   const guarded = config.auth.metrics === 'kubernetes' ? await protectMetrics(metrics, authDeps).catch(giveUp) : metrics;
   const routes: Route[] = [
     { path: '/api/v1/agents/:name', methods: { POST: reports.post, GET: reports.getOne }, strictQuery: true },
@@ -144,6 +142,10 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   try {
     exporter = await startExporter(parsed.config, log);
   } catch (e) {
+    if (e instanceof FlagError) {
+      process.stderr.write(`netchecker exporter: ${e.message}\n`);
+      return 2;
+    }
     log.error('cannot start', { error: (e as Error).message });
     return 1;
   }

@@ -1,13 +1,17 @@
 // The HTTP layer: a table of routes (path -> method -> handler) served by polka. Known path with
-// another method: 405 with Allow; unknown path: 404; any thrown error: a logged 500 without
-// details. Server timeouts bound slow clients.
+// another method: 405 with Allow; unknown path (paths are case-sensitive): 404; any thrown
+// error: a logged 500 without details. Server timeouts bound slow clients; one response at a
+// time per connection (in-order.ts); requests with more than 100 headers or several
+// Authorization headers are refused before any route sees them.
 
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
 import type { Duplex } from 'node:stream';
 import polka from 'polka';
 import type { Logger } from '../lib/log.js';
-import { sendError } from './api/errors.js';
+import { type ErrorCode, sendError } from './api/errors.js';
+import { authorizationCount } from './auth/bearer.js';
+import { inOrder } from './in-order.js';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse, param: string) => void | Promise<void>;
 
@@ -30,6 +34,21 @@ const CLIENT_ERRORS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
 };
 
+/** Header fields a request may have; Node counts one more, so that a request over it can be told apart. */
+export const MAX_HEADERS = 100;
+
+/** Refusals that depend only on the header block. */
+function refusal(req: IncomingMessage): ErrorCode | null {
+  if (req.rawHeaders.length > 2 * MAX_HEADERS) return 'too_many_headers';
+  if (authorizationCount(req.rawHeaders) > 1) return 'repeated_authorization';
+  return null;
+}
+
+/** polka matches paths case-insensitively; the original server did not: `/API/V1/PING` is a 404. */
+function exactPath(pattern: string): RegExp {
+  return new RegExp(`^${pattern.replace(/[.]/g, '\\.').replace(/:name/, '[^/]+')}/?$`);
+}
+
 export function createHttpServer(routes: readonly Route[], log: Logger): Server {
   const server = createServer({
     headersTimeout: TIMEOUTS.headersMs,
@@ -39,7 +58,7 @@ export function createHttpServer(routes: readonly Route[], log: Logger): Server 
     // closed within headersMs + 250 ms, inside the promised headersMs + 1 s even on a busy loop.
     connectionsCheckingInterval: 250,
   });
-  server.maxHeadersCount = 100;
+  server.maxHeadersCount = MAX_HEADERS + 1;
   const app = polka({
     server,
     onNoMatch: (_req, res) => sendError(res, 'not_found'),
@@ -51,7 +70,9 @@ export function createHttpServer(routes: readonly Route[], log: Logger): Server 
   });
   for (const route of routes) {
     const allow = [...Object.keys(route.methods), ...(route.methods.GET ? ['HEAD'] : [])].join(', ');
+    const exact = exactPath(route.path);
     app.all(route.path, (req, res) => {
+      if (!exact.test(req.path)) return sendError(res, 'not_found');
       const method = req.method === 'HEAD' ? 'GET' : (req.method as 'GET' | 'POST');
       const handler = route.methods[method];
       if (!handler) return sendError(res, 'method_not_allowed', undefined, { Allow: allow });
@@ -59,7 +80,14 @@ export function createHttpServer(routes: readonly Route[], log: Logger): Server 
       return handler(req, res, req.params.name ?? '');
     });
   }
-  server.on('request', app.handler);
+  server.on(
+    'request',
+    inOrder((req, res) => {
+      const refused = refusal(req);
+      if (refused) return sendError(res, refused, undefined, { Connection: 'close' });
+      return (app.handler as RequestListener)(req, res);
+    }),
+  );
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     // Malformed HTTP or a slow client: answer in plain HTTP if the socket can still take it.
     const status = CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request';

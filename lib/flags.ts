@@ -17,6 +17,12 @@ export interface FlagSpec {
   env?: string;
 }
 
+/**
+ * A flag value that proves invalid only when used (a file that cannot be read or holds no usable
+ * content): the command stops as for any other bad flag, exit 2 with one line naming the flag.
+ */
+export class FlagError extends Error {}
+
 export type FlagValues = Record<string, string | number | boolean | undefined>;
 export type Parsed = { ok: true; values: FlagValues; help: boolean } | { ok: false; error: string };
 

@@ -80,6 +80,9 @@ async function runLocal({ listen, dnsServer, interval, logLevel, tokenFile }: Lo
     `--listen=${listen}`,
     `--expect=${LOCAL_AGENTS.map((a) => a.name).join(',')}`,
     `--startup-grace=${2 * interval}`,
+    // No Service in front of it: nothing to drain, and a Ctrl-C should not wait 5 s (nor let the
+    // exporter call the agents, stopped at the same moment, outdated meanwhile).
+    '--shutdown-delay=0',
     `--log-level=${logLevel}`,
     ...(tokenFile ? ['--auth=token', `--auth-token-file=${tokenFile}`] : []),
   ]);

@@ -332,14 +332,21 @@ function int(v: unknown, field: string, min: number, max: number): number {
   return v as number;
 }
 
+/**
+ * C0 and C1 control characters, DEL and NUL. Report strings become label values and JSON that
+ * operators read in terminals; no field of a real report has one.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
 function optString(v: unknown, field: string, maxLength: number): string | null {
   if (v == null) return null;
   if (typeof v !== 'string' || v.length > maxLength) fail(field, `must be a string of at most ${maxLength} characters`);
+  if (CONTROL.test(v as string)) fail(field, 'must not contain control characters');
   return v as string;
 }
 
 function allShortStrings(list: readonly unknown[]): boolean {
-  for (const a of list) if (typeof a !== 'string' || a.length > LIMITS.stringMaxLength) return false;
+  for (const a of list) if (typeof a !== 'string' || a.length > LIMITS.stringMaxLength || CONTROL.test(a)) return false;
   return true;
 }
 
@@ -352,8 +359,8 @@ function addressMap(v: unknown, field: string): Record<string, string[]> | null 
   const entries: Array<[string, string[]]> = [];
   for (const k of keys) {
     const list = v[k] ?? [];
-    if (k.length > LIMITS.stringMaxLength || !Array.isArray(list) || list.length > LIMITS.addressesMax || !allShortStrings(list)) {
-      fail(`${field}.${k.slice(0, 64)}`, `must be an array of at most ${LIMITS.addressesMax} strings`);
+    if (k.length > LIMITS.stringMaxLength || CONTROL.test(k) || !Array.isArray(list) || list.length > LIMITS.addressesMax || !allShortStrings(list)) {
+      fail(`${field}.${k.slice(0, 64).replace(CONTROL, '?')}`, `must be an array of at most ${LIMITS.addressesMax} strings without control characters`);
     }
     entries.push([k, list as string[]]);
   }
@@ -419,17 +426,26 @@ function digits(s: string, from: number, count: number): number {
   return v;
 }
 
+/** Days in month `mo` (1-12) of year `y`, leap years by the Gregorian rule (RFC 3339 section 5.7). */
+function daysIn(y: number, mo: number): number {
+  if (mo === 2) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
+  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
+}
+
 /**
  * RFC 3339 with 0-9 fractional digits, as Go's time.Time marshals; epoch ms (sub-ms kept).
  * `YYYY-MM-DDTHH:MM:SS[.F{1,9}](Z|+HH:MM|-HH:MM)`, T and Z in either case. Read by hand: the
  * regular expression it replaces was the costliest single step of decoding a report.
+ * Dates must exist (no Feb 31) and offsets be at most 23:59. Second 60 is refused as Go's
+ * time.Parse refuses it (the original server read hostdate with it, and Go never writes one):
+ * a leap second cannot be told from a bad clock without a leap second table.
  */
 export function rfc3339Ms(s: string): number {
   const bad = (): never => fail('hostdate', 'must be an RFC 3339 timestamp');
   if (s.length < 20 || s.charCodeAt(4) !== 0x2d || s.charCodeAt(7) !== 0x2d || (s.charCodeAt(10) | 0x20) !== 0x74) return bad();
   if (s.charCodeAt(13) !== 0x3a || s.charCodeAt(16) !== 0x3a) return bad();
   const [y, mo, d, h, mi, sec] = [digits(s, 0, 4), digits(s, 5, 2), digits(s, 8, 2), digits(s, 11, 2), digits(s, 14, 2), digits(s, 17, 2)];
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 60) return bad();
+  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return bad();
   let at = 19;
   let fraction = 0;
   if (s.charCodeAt(at) === 0x2e) {
@@ -445,7 +461,7 @@ export function rfc3339Ms(s: string): number {
     const sign = s.charCodeAt(at) === 0x2d ? -1 : s.charCodeAt(at) === 0x2b ? 1 : 0;
     const oh = digits(s, at + 1, 2);
     const om = digits(s, at + 4, 2);
-    if (sign === 0 || oh < 0 || om < 0 || s.charCodeAt(at + 3) !== 0x3a) return bad();
+    if (sign === 0 || oh < 0 || oh > 23 || om < 0 || om > 59 || s.charCodeAt(at + 3) !== 0x3a) return bad();
     offsetMin = sign * (oh * 60 + om);
     at += 6;
   }

@@ -33,7 +33,9 @@ t.test(`${AGENTS} agents x ${REPORTS} reports: all stored, at most one review pe
   kube.apply('pods', ...names.map((name, i) => agentPod(name, { node: nodes[i] as string })));
   const tokens = new TokenIssuer(kube);
   const minted = names.map((name) => tokens.agent(kube, name));
-  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--auth', 'kubernetes', '--auth-review-burst', String(AGENTS)]);
+  // The review deadline is the test's margin: 64 reviews in flight on a busy 2-core machine took
+  // longer than the default 3 s, and a review past it is a 503 and a second review.
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--auth', 'kubernetes', '--auth-review-burst', String(AGENTS), '--auth-review-timeout', '60']);
   await eventually(async () => ((await fetch(`${ex.url}/readyz`)).status === 200 ? true : undefined), 20_000, 'the pod informer');
 
   const url = new URL(ex.url);

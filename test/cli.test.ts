@@ -29,8 +29,9 @@ t.test('bad flags fail at start with a message naming the flag', async (t) => {
     [['exporter', '--report-ttl', 'soon'], 2, /--report-ttl must be a number/],
     [['exporter', '--max-body-bytes', '10'], 2, /--max-body-bytes must be an integer from 1024/],
     [['exporter', '--log-level', 'loud'], 2, /--log-level must be/],
-    [['exporter', '--expect', 'Not/A/Pod', '--listen', '127.0.0.1:0'], 1, /not a valid pod name/],
-    [['exporter', '--expect-file', '/nonexistent/agents.txt', '--listen', '127.0.0.1:0'], 1, /--expect-file \/nonexistent\/agents.txt: ENOENT/],
+    [['exporter', '--expect', 'Not/A/Pod', '--listen', '127.0.0.1:0'], 2, /^netchecker exporter: --expect: expected agent "Not\/A\/Pod" is not a valid pod name$/],
+    [['exporter', '--expect-file', '/nonexistent/agents.txt', '--listen', '127.0.0.1:0'], 2, /^netchecker exporter: --expect-file \/nonexistent\/agents.txt: ENOENT$/],
+    [['exporter', '--auth', 'token', '--auth-token-file', '/nonexistent/token', '--listen', '127.0.0.1:0'], 2, /^netchecker exporter: --auth-token-file \/nonexistent\/token: ENOENT$/],
     [['agent'], 2, /name/],
     [['agent', '--name', 'a', '--interval', '0'], 2, /interval/],
     [['check', '--server', 'ftp://x'], 2, /--server must be an http\(s\) URL/],
@@ -38,8 +39,9 @@ t.test('bad flags fail at start with a message naming the flag', async (t) => {
   for (const [args, status, message] of cases) {
     const r = await runCli(args);
     t.equal(r.status, status, args.join(' '));
-    t.match(r.stderr, message, args.join(' '));
+    t.match(r.stderr.trimEnd(), message, args.join(' '));
     t.notMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    if (args[0] !== 'frobnicate') t.equal(r.stderr.trimEnd().split('\n').length, 1, `${args.join(' ')}: one line`);
   }
 });
 

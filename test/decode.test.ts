@@ -50,7 +50,10 @@ function oracle(s: string): number | 'bad' {
   const g = RFC3339.exec(s);
   if (!g) return 'bad';
   const [y, mo, d, h, mi, sec] = g.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return 'bad';
+  // Date.UTC rolls Feb 31 over into March: a date exists when it reads back the same (in a year
+  // of the same 400-year leap cycle, as Date.UTC reads years 0-99 as 1900-1999).
+  if (mo < 1 || mo > 12 || d < 1 || new Date(Date.UTC(2000 + (y % 400), mo - 1, d)).getUTCDate() !== d || h > 23 || mi > 59 || sec > 59) return 'bad';
+  if (!g[8] && (Number(g[10]) > 23 || Number(g[11]) > 59)) return 'bad';
   const offsetMin = g[8] ? 0 : (g[9] === '-' ? -1 : 1) * (Number(g[10]) * 60 + Number(g[11]));
   return Date.UTC(y, mo - 1, d, h, mi, sec) + (g[7] ? Number(g[7]) * 1000 : 0) - offsetMin * 60_000;
 }
@@ -61,6 +64,26 @@ const parsed = (s: string): number | 'bad' => {
     return 'bad';
   }
 };
+
+t.test('rfc3339Ms refuses dates and offsets that do not exist', async (t) => {
+  const cases: Array<[string, number | 'bad']> = [
+    ['2026-02-31T00:00:00Z', 'bad'],
+    ['2026-04-31T00:00:00Z', 'bad'],
+    ['2023-02-29T00:00:00Z', 'bad'],
+    ['2100-02-29T00:00:00Z', 'bad'],
+    ['2024-02-29T00:00:00Z', Date.parse('2024-02-29T00:00:00Z')],
+    ['2000-02-29T00:00:00Z', Date.parse('2000-02-29T00:00:00Z')],
+    ['2016-12-31T23:59:60Z', 'bad'], // a real leap second: refused as Go's time.Parse refuses it
+    ['2026-11-26T07:17:60Z', 'bad'],
+    ['2026-11-26T07:17:35+99:99', 'bad'],
+    ['2026-11-26T07:17:35+24:00', 'bad'],
+    ['2026-11-26T07:17:35-05:60', 'bad'],
+    ['2026-11-26T07:17:35+23:59', Date.parse('2026-11-26T07:17:35+23:59')],
+  ];
+  for (const [s, want] of cases) t.equal(parsed(s), want, s);
+  const r = decodeReport('{"report_interval":15,"hostdate":"2026-02-31T00:00:00Z"}');
+  t.same(r.ok ? null : [r.code, r.detail], ['invalid_field', 'hostdate must be an RFC 3339 timestamp'], 'a report with such a date is refused');
+});
 
 t.test('rfc3339Ms agrees with the RFC 3339 regular expression on valid, near-valid and mutated strings', async (t) => {
   const part = (n: number) => fc.integer({ min: 0, max: 10 ** n - 1 }).map((v) => String(v).padStart(n, '0'));

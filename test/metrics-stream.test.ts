@@ -1,9 +1,9 @@
 // /metrics at a size that takes many socket writes: the exposition is sent in slices as the
 // socket takes them (exporter/api/respond.ts sendExposition), with its exact Content-Length, while
 // reports keep being answered; a scraper that stops reading or goes away harms nobody.
-import { connect, type Socket } from 'node:net';
 import t, { type Test } from 'tap';
 import { FakeClock, originalReports, postReport, startTestExporter } from './helpers/exporter.js';
+import { scrapeHeaders } from './helpers/http-wire.js';
 
 const AGENTS = 1500;
 
@@ -16,24 +16,6 @@ async function populated(t: Test) {
     await Promise.all(Array.from({ length: 50 }, (_, k) => postReport(ex.url, `netchecker-agent-hostnet-${i + k}`, body).then((r) => r.arrayBuffer())));
   }
   return ex;
-}
-
-/** Sends a raw GET /metrics; resolves once the headers arrived, with the socket paused and the body bytes read so far. */
-function scrapeHeaders(url: string): Promise<{ socket: Socket; head: string; bodyBytes: number }> {
-  const { hostname, port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n'));
-    let got = '';
-    socket.on('error', reject);
-    socket.on('data', function onData(c: Buffer) {
-      got += c.toString('latin1');
-      if (!got.includes('\r\n\r\n')) return;
-      socket.off('data', onData);
-      socket.pause();
-      const end = got.indexOf('\r\n\r\n');
-      resolve({ socket, head: got.slice(0, end), bodyBytes: got.length - end - 4 });
-    });
-  });
 }
 
 t.test('a large exposition arrives whole, with its length, grouped by family', async (t) => {

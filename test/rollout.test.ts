@@ -122,7 +122,7 @@ t.test('exporter restart and a full agent rollout under 500 agents: never a fals
   const common = [...etcdArgs(etcd, `/rollout-${process.pid}`), ...discoveryArgs(kube), '--shutdown-delay', '1', '--startup-grace', String(2 * INTERVAL_S), '--failing-states', 'absent,outdated'];
   const start = async (): Promise<{ s: Spawned; url: string }> => {
     const s = spawnCli(t, ['exporter', '--listen', '127.0.0.1:0', ...common]);
-    return { s, url: (await s.waitFor(/"msg":"exporter listening".*?"url":"(http:[^"]+)"/, 20_000))[1] as string };
+    return { s, url: (await s.waitFor(/"msg":"exporter listening".*?"url":"(http:[^"]+)"/))[1] as string };
   };
   const svc = await service(t);
   const first = await start();

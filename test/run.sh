@@ -55,8 +55,13 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm ci again only when the lock file's content changed since the last install (a checkout or a
+# merge touches its mtime without changing it, and npm ci starts by deleting node_modules).
+lock_stamp=node_modules/.netchecker-lock.sha256
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f node_modules/.package-lock.json ] || [ "$(cat "$lock_stamp" 2>/dev/null)" != "$lock_sum" ]; then
   npm ci --no-audit --no-fund >&2 || die "npm ci failed"
+  echo "$lock_sum" > "$lock_stamp"
 fi
 npm run -s build >&2 && npm run -s build:tools >&2 || die "the build (tsc) failed"
 npx tsc -p tsconfig.test.json >&2 || die "type errors in the tests"

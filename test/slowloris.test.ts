@@ -94,7 +94,7 @@ function agents(url: string, stop: () => boolean): Promise<{ ok: number; failed:
     while (!stop()) {
       const next = sleep(AGENT_EVERY_MS);
       try {
-        const res = await fetch(`${url}/api/v1/agents/${name}`, { method: 'POST', body: report({ podname: name }), headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(5000) });
+        const res = await fetch(`${url}/api/v1/agents/${name}`, { method: 'POST', body: report({ podname: name }), headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(TIMEOUTS.headersMs) });
         await res.arrayBuffer();
         if (res.status === 200) ok++;
         else failed.push(`${name}: ${res.status}`);

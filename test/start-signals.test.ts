@@ -51,7 +51,7 @@ for (const [name, target, signal] of cases) {
     const { npm, local, children } = await started(t, dir);
     const npmExit = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
     process.kill(target === 'npm' ? (npm.pid as number) : local, signal);
-    // The exporter drains for its --shutdown-delay (5 s) and must be gone 10 s after that.
+    // local runs the exporter without a drain delay; its shutdown deadline is 10 s.
     const all = [npm.pid as number, local, ...children];
     await eventually(async () => (all.every((p) => !isAlive(p)) ? true : undefined), 30_000, 'npm, netchecker local, the exporter and both agents to exit');
     t.pass(`no process left: ${all.join(', ')}`);

@@ -1,10 +1,12 @@
 // Reads a request body up to a byte limit. Refuses early on a declared Content-Length over the
 // limit, stops reading as soon as the limit is passed, and insists on valid UTF-8. All bodies
 // being read share one budget of bytes held at once (BodyBudget), so that many slow senders of
-// large bodies cannot add up to more memory than the operator allowed.
+// large bodies cannot add up to more memory than the operator allowed. A refused body is drained
+// (bounded) after the answer, so that the sender reads the answer.
 
 import { isAscii } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { RejectReason } from './errors.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -74,6 +76,34 @@ export function readBody(req: IncomingMessage, limitBytes: number, budget: BodyB
     const onError = (): void => done({ ok: false, code: 'request_aborted' });
     req.on('data', onData).on('end', onEnd).on('error', onError).on('aborted', onError);
   });
+}
+
+/** How long and how much of a refused body is read and dropped after the answer. */
+export const LINGER = { ms: 5_000, bytes: 16 * 1024 * 1024 } as const;
+
+/**
+ * Lingering close, as Go's server and nginx do it: when a request is refused before its body was
+ * read (413, 415, auth), closing at once with the body still arriving makes the kernel send a
+ * reset, and the sender loses the answer before reading it. Instead, once the answer is written
+ * the connection is half-closed and the rest of the body read and dropped until it ends, for at
+ * most LINGER.ms and LINGER.bytes, then closed. Node closes a `Connection: close` answer through
+ * socket.destroySoon(), so that is where this takes over.
+ */
+export function lingerOnClose(req: IncomingMessage): void {
+  if (req.complete) return;
+  const socket = req.socket as Socket & { destroySoon?: () => void };
+  socket.destroySoon = () => {
+    socket.end(); // after the answer: the sender sees the end of our side
+    // Node may already drop the body unseen (a request whose body was never read), so the bytes
+    // are counted on the socket, not as body data.
+    const until = socket.bytesRead + LINGER.bytes;
+    const started = Date.now();
+    const check = setInterval(() => {
+      if (socket.bytesRead > until || Date.now() - started >= LINGER.ms) socket.destroy();
+    }, 50);
+    socket.once('close', () => clearInterval(check));
+    req.once('end', () => socket.destroy()).resume();
+  };
 }
 
 /**

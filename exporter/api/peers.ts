@@ -1,18 +1,20 @@
 // GET /api/v1/peers/{name}: the peers an agent probes, so agents never call the Kubernetes API.
 // The assignment covers the agents whose verdict is `ok` (a fresh report) and that advertised a
 // listener: a dead or silent agent is no peer, so it cannot be blamed on the network by others.
+// An agent that asks while not `ok` (its reports arrive late, or it is back after a silence)
+// still gets peers to probe: the next k on the ring from where it would stand.
 // It is recomputed when the verdict changed, at most once per second (O(N log N)), never per
 // request: an agent joins, or leaves every assignment, at most a second after its verdict state
 // changes, so before the other agents' next round.
 // Only listeners bound to their agent are handed out (peers/bound.ts): agents probe what they get.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isValidAgentName } from '../../report/schema.js';
+import { isValidAgentName, networkOf } from '../../report/schema.js';
 import type { Clock, Monitor } from '../monitor.js';
 import type { Logger } from '../../lib/log.js';
 import type { Cidr } from '../../report/address.js';
 import type { Discovery } from '../discovery/discovery.js';
-import { assignPeers, type PeerCandidate } from '../peers/assign.js';
+import { assignPeers, type PeerCandidate, peersFrom, ringOrder } from '../peers/assign.js';
 import { isBoundAddress } from '../peers/bound.js';
 import type { Store } from '../store/store.js';
 import type { Verdict } from '../verdict/verdict.js';
@@ -37,7 +39,7 @@ export interface PeersDeps {
 }
 
 export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, clock, log }: PeersDeps) {
-  let cached: { atMonoMs: number; verdict: Verdict; peers: Map<string, PeerCandidate[]> } | null = null;
+  let cached: { atMonoMs: number; verdict: Verdict; ring: PeerCandidate[]; peers: Map<string, PeerCandidate[]> } | null = null;
   /** `name address` of the listeners left out last time: each is logged once, when it is first left out. */
   let unbound = new Set<string>();
 
@@ -64,14 +66,16 @@ export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, 
       log.warn('listener not handed out as a peer', { agent, listen, reason: `not on the agent's own IP (${discovery.pod ? 'its pod' : 'the report\'s source address'}) nor in --peer-cidrs` });
     }
     unbound = left;
-    cached = { atMonoMs: now, verdict, peers: assignPeers(candidates, meshPeers) };
+    cached = { atMonoMs: now, verdict, ring: ringOrder(candidates), peers: assignPeers(candidates, meshPeers) };
     return cached.peers;
   };
 
   return (_req: IncomingMessage, res: ServerResponse, name: string): void => {
     if (!isValidAgentName(name)) return sendError(res, 'invalid_agent_name');
     // An agent not stored yet (or without a listener) has no peers yet: an empty list, not 404.
-    const answer: PeersAnswer = { peers: assignment().get(name) ?? [] };
+    const report = store.get(name)?.report;
+    const peers = assignment().get(name) ?? (report?.listen && cached ? peersFrom({ name, node: report.nodeName, network: networkOf(name, report.network) }, cached.ring, meshPeers) : []);
+    const answer: PeersAnswer = { peers };
     sendJson(res, 200, answer);
   };
 }

@@ -10,9 +10,13 @@ import type { SelfMetrics } from '../metrics/self.js';
 import type { AgentRecord, Store } from '../store/store.js';
 import { StoreUnavailableError, storeDeadline } from '../store/deadline.js';
 import type { Discovery } from '../discovery/discovery.js';
-import { type BodyBudget, isReportContentType, readBody } from './body.js';
+import { type BodyBudget, isReportContentType, lingerOnClose, readBody } from './body.js';
 import { type RejectReason, sendError } from './errors.js';
-import { sendJson } from './respond.js';
+import type { LargeResponses } from './large-responses.js';
+import { sendJson, written } from './respond.js';
+
+/** Characters of /api/v1/agents/ per write: what each reader that does not read holds (about twice that in bytes). */
+const LIST_SLICE_CHARS = 16 * 1024;
 
 export interface ReportsDeps {
   readonly monitor: Monitor;
@@ -25,12 +29,14 @@ export interface ReportsDeps {
   readonly maxReportIntervalSeconds: number;
   /** --auth: null lets anyone report (none). */
   readonly auth: ReportAuth | null;
+  readonly large: LargeResponses;
 }
 
-export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, bodyBudget, maxAgents, maxReportIntervalSeconds, auth }: ReportsDeps) {
+export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, bodyBudget, maxAgents, maxReportIntervalSeconds, auth, large }: ReportsDeps) {
   const reject = (res: ServerResponse, code: RejectReason, detail?: string, headers?: Record<string, string>): void => {
     self.rejected(code);
-    // The rest of a refused body is not read: close the connection rather than drain it.
+    // The rest of a refused body is not read: the connection closes, after a bounded drain.
+    lingerOnClose(res.req);
     sendError(res, code, detail, { Connection: 'close', ...headers });
   };
 
@@ -74,11 +80,32 @@ export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, 
       sendJson(res, 200, recordJson(record));
     },
 
-    list(_req: IncomingMessage, res: ServerResponse): void {
+    /**
+     * Streamed record by record (one JSON text would pass V8's string limit at a few hundred MB
+     * of records: a 500 "Invalid string length"), each slice written once the socket took the
+     * one before, so a reader that does not read holds one slice, not the whole answer.
+     */
+    async list(req: IncomingMessage, res: ServerResponse): Promise<void> {
+      if (!large.begin(res)) return;
       monitor.verdict();
-      const all: Record<string, unknown> = {};
-      for (const r of store.records()) all[r.name] = recordJson(r);
-      sendJson(res, 200, all);
+      const records = [...store.records()]; // the records as they are now, whatever arrives meanwhile
+      if (req.method === 'HEAD') {
+        // What a GET would carry; Node adds the chunked framing itself only where a body follows.
+        res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+        return void res.end();
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      let slice = '{';
+      let comma = '';
+      for (const r of records) {
+        slice += `${comma}${JSON.stringify(r.name)}:${JSON.stringify(recordJson(r))}`;
+        comma = ',';
+        if (slice.length >= LIST_SLICE_CHARS) {
+          if (!(await written(res, res.write(slice)))) return;
+          slice = '';
+        }
+      }
+      res.end(`${slice}}`);
     },
   };
 }

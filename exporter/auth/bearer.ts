@@ -17,6 +17,16 @@ export function parseBearer(header: string | undefined): Bearer {
   return TOKEN68.test(token) ? { ok: true, token } : { ok: false, code: 'auth_malformed' };
 }
 
+/**
+ * Authorization fields among a request's raw headers (name, value, name, value...). Node keeps
+ * only the first of several; a proxy in front may have read another, so more than one is refused.
+ */
+export function authorizationCount(rawHeaders: readonly string[]): number {
+  let n = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if ((rawHeaders[i] as string).length === 13 && (rawHeaders[i] as string).toLowerCase() === 'authorization') n++;
+  return n;
+}
+
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 /**

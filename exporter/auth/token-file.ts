@@ -4,6 +4,7 @@
 
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
+import { FlagError } from '../../lib/flags.js';
 import type { Logger } from '../../lib/log.js';
 import { TOKEN68 } from './bearer.js';
 
@@ -25,7 +26,7 @@ export class SharedSecret {
     this.#path = path;
     this.#log = log;
     const first = this.#load();
-    if (typeof first === 'string') throw new Error(`--auth-token-file ${path}: ${first}`);
+    if (typeof first === 'string') throw new FlagError(`--auth-token-file ${path}: ${first}`);
     [this.#digest, this.#stamp] = [first.digest, first.stamp];
     this.#timer = setInterval(() => this.#recheck(), RECHECK_MS).unref();
   }

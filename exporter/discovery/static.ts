@@ -2,6 +2,7 @@
 // all (the expected set is then the agents that have reported).
 
 import { readFile } from 'node:fs/promises';
+import { FlagError } from '../../lib/flags.js';
 import { isValidAgentName } from '../../report/schema.js';
 import type { Discovery, ExpectedAgent } from './discovery.js';
 
@@ -36,7 +37,7 @@ export async function expectedNames(list: readonly string[], file: string | unde
     try {
       text = await readFile(file, 'utf8');
     } catch (e) {
-      throw new Error(`--expect-file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      throw new FlagError(`--expect-file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
     }
     for (const line of text.split('\n')) {
       const name = line.replace(/#.*/, '').trim();
@@ -44,6 +45,6 @@ export async function expectedNames(list: readonly string[], file: string | unde
     }
   }
   const bad = names.find((n) => !isValidAgentName(n));
-  if (bad !== undefined) throw new Error(`expected agent "${bad.slice(0, 80)}" is not a valid pod name`);
+  if (bad !== undefined) throw new FlagError(`--expect: expected agent "${bad.slice(0, 80)}" is not a valid pod name`);
   return [...new Set(names)];
 }

@@ -32,17 +32,29 @@ function fnv1a(s: string): number {
 
 const cmp = (a: string | number, b: string | number): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Ring order: by node hash, node name, pod before host, agent name. */
+function ringCompare(x: { h: number; a: Omit<PeerCandidate, 'address'> }, y: { h: number; a: Omit<PeerCandidate, 'address'> }): number {
+  return cmp(x.h, y.h) || cmp(x.a.node, y.a.node) || cmp(x.a.network === 'pod' ? 0 : 1, y.a.network === 'pod' ? 0 : 1) || cmp(x.a.name, y.a.name);
+}
+
 /** The ring: by node hash, node name, pod before host, agent name. */
 export function ringOrder(agents: readonly PeerCandidate[]): PeerCandidate[] {
   const keyed = agents.map((a) => ({ a, h: fnv1a(a.node) }));
-  keyed.sort(
-    (x, y) =>
-      cmp(x.h, y.h) ||
-      cmp(x.a.node, y.a.node) ||
-      cmp(x.a.network === 'pod' ? 0 : 1, y.a.network === 'pod' ? 0 : 1) ||
-      cmp(x.a.name, y.a.name),
-  );
+  keyed.sort(ringCompare);
   return keyed.map((k) => k.a);
+}
+
+/**
+ * Peers of an agent that probes but is not on the ring (not `ok`, so not handed out to others):
+ * the next k agents from where it would stand. An agent that asks is alive, and one whose reports
+ * arrive late over a lossy path must go on measuring it.
+ */
+export function peersFrom(prober: Omit<PeerCandidate, 'address'>, ring: readonly PeerCandidate[], k: number): PeerCandidate[] {
+  const me = { a: prober, h: fnv1a(prober.node) };
+  let at = ring.findIndex((a) => ringCompare({ a, h: fnv1a(a.node) }, me) > 0);
+  if (at < 0) at = 0;
+  const others = [...ring.slice(at), ...ring.slice(0, at)].filter((a) => a.name !== prober.name);
+  return others.slice(0, Math.min(Math.max(k, MESH_PEERS_MIN), others.length));
 }
 
 /** Agent name -> its peers, in ring order. `k` is at least MESH_PEERS_MIN. */

@@ -29,7 +29,7 @@ export interface Spawned {
   readonly child: ChildProcess;
   stdout: string;
   stderr: string;
-  /** Resolves with the first match of re in stdout+stderr, or rejects after timeoutMs. */
+  /** Resolves with the first match of re in stdout+stderr, or rejects after timeoutMs (default 60 s: only a hang; see runCli). */
   waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   exited(): Promise<number | null>;
 }
@@ -43,7 +43,7 @@ export function spawnCli(t: Test, args: string[], env: NodeJS.ProcessEnv = {}): 
     child,
     stdout: '',
     stderr: '',
-    waitFor(re, timeoutMs = 15_000) {
+    waitFor(re, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const check = (): boolean => {
           const m = (s.stdout + s.stderr).match(re);

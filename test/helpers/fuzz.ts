@@ -39,12 +39,17 @@ type Maybe<T> = T | null | typeof ABSENT;
 /** Valid values of an optional field: the value, null or no key at all. */
 const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<Maybe<T>> => fc.oneof({ arbitrary: a, weight: 4 }, fc.constant(null), fc.constant(ABSENT));
 
+/** Any characters but the control characters reports refuse. */
+const noControl = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
 const text = (max: number): fc.Arbitrary<string> =>
-  fc.oneof(fc.string({ maxLength: Math.min(max, 40) }), fc.string({ unit: 'binary', maxLength: Math.min(max, 40) >> 1 }), fc.constantFrom(...SPECIAL_KEYS), fc.constant('x'.repeat(max)));
+  fc.oneof(fc.string({ maxLength: Math.min(max, 40) }).map(noControl), fc.string({ unit: 'binary', maxLength: Math.min(max, 40) >> 1 }).map(noControl), fc.constantFrom(...SPECIAL_KEYS), fc.constant('x'.repeat(max)));
 const ms = fc.oneof(fc.double({ min: 0, max: SATURATED_MS, noNaN: true }), fc.nat(100_000), fc.constant(SATURATED_MS), fc.constant(null));
+/** Days in a month, leap years included: only dates that exist are valid. */
+const daysIn = (y: number, mo: number): number => new Date(Date.UTC(2000 + (y % 400), mo, 0)).getUTCDate();
 const rfc3339 = fc
-  .tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 31 }), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 60 }))
-  .chain((p) => fc.tuple(fc.constant(p), fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 9 }), fc.constantFrom('T', 't'), fc.oneof(fc.constantFrom('Z', 'z'), fc.tuple(fc.constantFrom('+', '-'), fc.nat(99), fc.nat(99)).map(([s, h, m]) => `${s}${pad(h)}:${pad(m)}`))))
+  .tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 1, max: 12 }))
+  .chain(([y, mo]) => fc.tuple(fc.constant(y), fc.constant(mo), fc.integer({ min: 1, max: daysIn(y, mo) }), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 59 })))
+  .chain((p) => fc.tuple(fc.constant(p), fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 9 }), fc.constantFrom('T', 't'), fc.oneof(fc.constantFrom('Z', 'z'), fc.tuple(fc.constantFrom('+', '-'), fc.nat(23), fc.nat(59)).map(([s, h, m]) => `${s}${pad(h)}:${pad(m)}`))))
   .map(([[y, mo, d, h, mi, s], frac, t, zone]) => `${String(y).padStart(4, '0')}-${pad(mo)}-${pad(d)}${t}${pad(h)}:${pad(mi)}:${pad(s)}${frac ? `.${frac}` : ''}${zone}`);
 const pad = (n: number): string => String(n).padStart(2, '0');
 const addressMap = fc.array(fc.tuple(text(64), fc.option(fc.array(text(64), { maxLength: 3 }))), { maxLength: 4 }).map((e) => new JObj(e));
@@ -128,8 +133,16 @@ export const validReport: fc.Arbitrary<JObj> = fc.tuple(reportFields, variation)
 /** One field of a valid report replaced by a value it must be rejected for, with the expected code. */
 const BAD: Record<string, Array<[Json, 'invalid_field' | 'missing_field']>> = {
   report_interval: [[0, 'invalid_field'], [3601, 'invalid_field'], [1.5, 'invalid_field'], ['15', 'invalid_field'], [true, 'invalid_field'], [new JRaw('1e400'), 'invalid_field'], [new JRaw('-0'), 'invalid_field'], [null, 'missing_field']],
-  nodename: [[7, 'invalid_field'], [new JObj([]), 'invalid_field'], ['n'.repeat(254), 'invalid_field']],
-  hostdate: [['yesterday', 'invalid_field'], ['2026-13-01T00:00:00Z', 'invalid_field'], [5, 'invalid_field'], ['2026-11-26T07:17:35.1234567890Z', 'invalid_field']],
+  nodename: [[7, 'invalid_field'], [new JObj([]), 'invalid_field'], ['n'.repeat(254), 'invalid_field'], ['node\u0000a', 'invalid_field'], ['node\n', 'invalid_field']],
+  hostdate: [
+    ['yesterday', 'invalid_field'],
+    ['2026-13-01T00:00:00Z', 'invalid_field'],
+    [5, 'invalid_field'],
+    ['2026-11-26T07:17:35.1234567890Z', 'invalid_field'],
+    ['2026-02-31T00:00:00Z', 'invalid_field'],
+    ['2026-11-26T07:17:60Z', 'invalid_field'],
+    ['2026-11-26T07:17:35+99:99', 'invalid_field'],
+  ],
   uptime: [[-1, 'invalid_field'], [1.5, 'invalid_field'], ['1', 'invalid_field'], [new JRaw('1e300'), 'invalid_field']],
   nslookup: [[[], 'invalid_field'], ['x', 'invalid_field'], [new JObj([['a', 'x']]), 'invalid_field'], [new JObj([['__proto__', [1]]]), 'invalid_field']],
   ips: [[new JObj([['eth0', [1]]]), 'invalid_field'], [new JObj([['constructor', new JObj([])]]), 'invalid_field']],

@@ -64,7 +64,9 @@ export async function runAgent(config: AgentConfig, { signal, log }: RunAgentOpt
     health.roundStarted();
     const report = await collectReport(config, extras);
     const token = (await tokens?.read()) ?? null;
-    const sent = await sendReport(config.reportUrl, JSON.stringify(report), { timeoutMs: config.timeoutMs, deadlineMs, stop: signal, token });
+    // hostdate is the agent's clock when the report goes out: the exporter's clock offset compares it
+    // with its receipt, and a retry re-sent with the first try's hostdate would look like skew.
+    const sent = await sendReport(config.reportUrl, () => JSON.stringify({ ...report, hostdate: new Date().toISOString() }), { timeoutMs: config.timeoutMs, deadlineMs, stop: signal, token });
     logger.debug('report sent', { slot: index, ...sendFields(sent) });
     delivery = logDelivery(logger, delivery, sent);
   });

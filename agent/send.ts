@@ -1,5 +1,6 @@
 // Delivers one report: POST on a fresh connection, retried with exponential backoff and full
-// jitter while there is time before the next scheduled report, so rounds never overlap.
+// jitter while there is time before the next scheduled report, so rounds never overlap. The body
+// is built per attempt, so a retry carries the time it is sent (hostdate), not the first try's.
 
 import http from 'node:http';
 import https from 'node:https';
@@ -40,12 +41,13 @@ export function backoffMs(attempt: number, random: () => number): number {
 /** 5xx and 429 may pass on retry; other 4xx mean the report itself is refused. */
 const retryable = (a: Attempt): boolean => !('status' in a) || a.status >= 500 || a.status === 429;
 
-export async function sendReport(url: string, body: string, opts: SendOptions): Promise<SendResult> {
+/** `body` is called once per attempt. */
+export async function sendReport(url: string, body: () => string, opts: SendOptions): Promise<SendResult> {
   const now = (): number => performance.now();
   const random = opts.random ?? Math.random;
   for (let attempt = 1; ; attempt++) {
     const left = opts.deadlineMs - now();
-    const a = await postOnce(url, body, Math.min(opts.timeoutMs, Math.max(left, MIN_ATTEMPT_MS)), opts.token ?? null);
+    const a = await postOnce(url, body(), Math.min(opts.timeoutMs, Math.max(left, MIN_ATTEMPT_MS)), opts.token ?? null);
     if ('status' in a && a.status >= 200 && a.status < 300) return { ok: true, status: a.status, attempts: attempt };
     const wait = backoffMs(attempt, random);
     if (!retryable(a) || now() + wait + MIN_ATTEMPT_MS > opts.deadlineMs) return failure(a, attempt);

@@ -17,18 +17,27 @@ t.test('503 twice then 200: the same report is retried and delivered before the 
   const fake = await startFakeExporter({ status: (i) => (i < 2 ? 503 : 200) });
   t.teardown(() => fake.close());
   const start = performance.now();
-  const r = await sendReport(`${fake.url}/api/v1/agents/a`, '{"x":1}', { timeoutMs: 500, deadlineMs: start + 1000 });
+  const r = await sendReport(`${fake.url}/api/v1/agents/a`, () => '{"x":1}', { timeoutMs: 500, deadlineMs: start + 1000 });
   t.same(r, { ok: true, status: 200, attempts: 3 });
   t.equal(fake.reports.length, 3);
   t.ok(fake.reports.every((a) => a.body === '{"x":1}'), 'same body each time');
   t.ok(performance.now() < start + 1000, 'before the deadline');
 });
 
+t.test('the body is built per attempt: a retry carries the time it is sent', async (t) => {
+  const fake = await startFakeExporter({ status: (i) => (i < 2 ? 503 : 200) });
+  t.teardown(() => fake.close());
+  let built = 0;
+  const r = await sendReport(`${fake.url}/api/v1/agents/a`, () => JSON.stringify({ attempt: ++built }), { timeoutMs: 500, deadlineMs: performance.now() + 1000 });
+  t.same(r, { ok: true, status: 200, attempts: 3 });
+  t.same(fake.reports.map((a) => a.body), ['{"attempt":1}', '{"attempt":2}', '{"attempt":3}']);
+});
+
 t.test('no retry runs past the deadline', async (t) => {
   const fake = await startFakeExporter({ status: () => 503 });
   t.teardown(() => fake.close());
   const start = performance.now();
-  const r = await sendReport(`${fake.url}/api/v1/agents/a`, '{}', { timeoutMs: 500, deadlineMs: start + 600, random: () => 1 });
+  const r = await sendReport(`${fake.url}/api/v1/agents/a`, () => '{}', { timeoutMs: 500, deadlineMs: start + 600, random: () => 1 });
   t.match(r, { ok: false, status: 503, error: 'http_error' });
   t.ok(r.attempts >= 2, `retried (${r.attempts} attempts)`);
   t.ok(performance.now() <= start + 600, 'gave up before the deadline');
@@ -37,7 +46,7 @@ t.test('no retry runs past the deadline', async (t) => {
 t.test('4xx is not retried', async (t) => {
   const fake = await startFakeExporter({ status: () => 400 });
   t.teardown(() => fake.close());
-  const r = await sendReport(`${fake.url}/api/v1/agents/a`, '{}', { timeoutMs: 500, deadlineMs: performance.now() + 5000 });
+  const r = await sendReport(`${fake.url}/api/v1/agents/a`, () => '{}', { timeoutMs: 500, deadlineMs: performance.now() + 5000 });
   t.match(r, { ok: false, status: 400, error: 'http_error', attempts: 1 });
 });
 
@@ -45,7 +54,7 @@ t.test('connection refused is classified and retried', async (t) => {
   const fake = await startFakeExporter();
   const url = fake.url;
   await fake.close();
-  const r = await sendReport(`${url}/api/v1/agents/a`, '{}', { timeoutMs: 200, deadlineMs: performance.now() + 500 });
+  const r = await sendReport(`${url}/api/v1/agents/a`, () => '{}', { timeoutMs: 200, deadlineMs: performance.now() + 500 });
   t.match(r, { ok: false, status: null, error: 'refused' });
   t.ok(r.attempts > 1);
 });
@@ -55,7 +64,7 @@ t.test('stop: no new attempt after shutdown', async (t) => {
   t.teardown(() => fake.close());
   const stop = new AbortController();
   stop.abort();
-  const r = await sendReport(`${fake.url}/api/v1/agents/a`, '{}', { timeoutMs: 500, deadlineMs: performance.now() + 5000, stop: stop.signal });
+  const r = await sendReport(`${fake.url}/api/v1/agents/a`, () => '{}', { timeoutMs: 500, deadlineMs: performance.now() + 5000, stop: stop.signal });
   t.match(r, { ok: false, attempts: 1 });
 });
 

@@ -6,8 +6,9 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { parse } from 'yaml';
-import { readRuleDir } from '../alerts/rules.js';
-import { DEFAULT_CLUSTER_LABEL, DEFAULT_EXPORTER_JOB, DEFAULT_RUNBOOK_BASE_URL } from '../alerts/settings.js';
+import { ruleGroups } from '../alerts/generate.js';
+import { alertNames, readRuleDir, renderRuleFile } from '../alerts/rules.js';
+import { DEFAULT_CLUSTER_LABEL, DEFAULT_EXPORTER_JOB, DEFAULT_RUNBOOK_BASE_URL, parseSettings } from '../alerts/settings.js';
 import { requireBinary } from './helpers/prometheus.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -50,6 +51,29 @@ t.test('the unit tests would catch a broken alert (a shorter for: makes them fai
   const r = spawnSync(promtool, ['test', 'rules', 'tests/presence.test.yaml'], { cwd: dir, encoding: 'utf8' });
   t.equal(r.status, 1, 'promtool test rules fails');
   t.match(r.stdout + r.stderr, /alertname: NetcheckerAgentAbsent, time: 5m/);
+});
+
+t.test('a restarting agent raises no loss or latency alert even with a for: shorter than the window', async (t) => {
+  const promtool = requireBinary(t, 'prometheus', 'promtool');
+  if (!promtool) return;
+  const settings = parseSettings({ for: { NetcheckerPacketLoss: '1m', NetcheckerHighLatency: '1m' } }, alertNames(readRuleDir(`${ROOT}alerts/rules`)));
+  if (!settings.ok) throw new Error(settings.error);
+  const generated = renderRuleFile(ruleGroups(ROOT, settings.value));
+  // The churn of the moment only, as before: the test must catch it.
+  const momentary = generated.replace(/max_over_time\((agent:netchecker_agent_churn:max\{[^}]*\})\[\d+m\]\)/g, '$1');
+  t.not(momentary, generated);
+  const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
+  t.teardown(() => execFileSync('rm', ['-rf', dir]));
+  execFileSync('sh', ['-c', `mkdir -p ${dir}/rules ${dir}/tests && cp ${ROOT}alerts/tests/restart.test.yaml ${dir}/tests/ && echo 'groups: []' > ${dir}/rules/recording.yaml`]);
+  const run = (rules: string): ReturnType<typeof spawnSync> => {
+    execFileSync('sh', ['-c', `cat > ${dir}/rules/mesh.yaml`], { input: rules });
+    return spawnSync(promtool, ['test', 'rules', 'tests/restart.test.yaml'], { cwd: dir, encoding: 'utf8' });
+  };
+  const good = run(generated);
+  t.equal(good.status, 0, `promtool test rules passes with for: 1m${good.status === 0 ? '' : `: ${good.stdout}${good.stderr}`}`);
+  const bad = run(momentary);
+  t.equal(bad.status, 1, 'it fails when only the churn of the moment is left out');
+  t.match(`${bad.stdout}${bad.stderr}`, /alertname: NetcheckerPacketLoss/);
 });
 
 t.test('every alert is covered by a firing test and a must-not-fire test', async (t) => {

@@ -97,6 +97,8 @@ export async function startAlertmanager(t: Test, binary: string, config: Record<
 }
 
 export interface Notification {
+  /** When this test's webhook received it (Date.now()). */
+  readonly receivedAt: number;
   readonly receiver: string;
   readonly status: 'firing' | 'resolved';
   readonly alerts: ReadonlyArray<{ status: string; labels: Record<string, string>; annotations: Record<string, string> }>;
@@ -110,7 +112,7 @@ export async function startWebhook(t: Test): Promise<{ url: string; received: No
     req.setEncoding('utf8').on('data', (c: string) => (body += c));
     req.on('end', () => {
       try {
-        received.push(JSON.parse(body) as Notification);
+        received.push({ ...(JSON.parse(body) as Omit<Notification, 'receivedAt'>), receivedAt: Date.now() });
       } catch {
         // not a notification: ignored, the test asserts on what arrived
       }

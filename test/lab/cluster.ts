@@ -2,6 +2,9 @@
 // exporter's namespace, and on every node a host-network agent (node namespace) and a pod-network
 // agent (pod namespace), all the real built CLI (`npm run build` first). The test reads the
 // exporter through a unix socket forwarded into its namespace: it never joins the lab network.
+// Options: other discovery flags in place of the static --expect list, and loopback services of
+// the test (the fake Kubernetes API) that the exporter reaches at the same address in its
+// namespace, through unix sockets. The test may stop and start the exporter and any agent.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
@@ -22,9 +25,26 @@ export interface LabAgent {
   readonly network: 'pod' | 'host';
 }
 
+export interface LabOptions {
+  /** Exporter flags in place of `--expect <every agent> --startup-grace 10`, e.g. Kubernetes discovery. */
+  readonly discovery?: readonly string[];
+  /** Loopback addresses (127.0.0.1:PORT) of the test's own servers, reachable at the same address from the exporter. */
+  readonly hostServices?: readonly string[];
+}
+
 export interface LabCluster {
   readonly net: LabNet;
   readonly agents: readonly LabAgent[];
+  /** The unix socket forwarded to the exporter's port 8081. */
+  readonly socket: string;
+  /** Kills the exporter (SIGKILL) and waits for it to exit. */
+  stopExporter(): Promise<void>;
+  /** Starts the exporter again; resolves once it answers. */
+  startExporter(): Promise<void>;
+  /** Kills an agent process (SIGKILL) and waits for it to exit; quiet when it is not running. */
+  stopAgent(a: LabAgent): Promise<void>;
+  /** Starts an agent process, under another name when its pod was replaced. */
+  startAgent(a: LabAgent, name?: string): Promise<void>;
   /** GET a path of the exporter; status and body. */
   get(path: string): Promise<{ status: number; body: string }>;
   metrics(): Promise<Metric[]>;
@@ -58,13 +78,15 @@ export function select(ms: readonly Metric[], name: string, labels: Record<strin
   return ms.filter((m) => m.name === name && Object.entries(labels).every(([k, v]) => m.labels[k] === v));
 }
 
-export async function startLabCluster(t: Test, nodeCount = 4): Promise<LabCluster> {
+export async function startLabCluster(t: Test, nodeCount = 4, options: LabOptions = {}): Promise<LabCluster> {
   const net = await createLabNet(t, nodeCount);
   const socket = `${tmpdir()}/${net.prefix}-exporter.sock`;
+  const serviceSocket = (i: number): string => `${tmpdir()}/${net.prefix}-service${i}.sock`;
   const children: ChildProcess[] = [];
   t.teardown(() => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     rmSync(socket, { force: true });
+    (options.hostServices ?? []).forEach((_, i) => rmSync(serviceSocket(i), { force: true }));
   });
 
   const spawnIn = (ns: string, cmd: string[], ready?: RegExp): Promise<ChildProcess> =>
@@ -81,6 +103,15 @@ export async function startLabCluster(t: Test, nodeCount = 4): Promise<LabCluste
       c.once('exit', (code) => reject(new Error(`${cmd.join(' ')} in ${ns} exited (${code}): ${out}`)));
       if (!ready) resolve(c);
       else setTimeout(() => reject(new Error(`${cmd.join(' ')} in ${ns} not ready: ${out}`)), 15_000).unref();
+    });
+
+  /** A helper process in the machine's own namespace (a unix-socket forwarder). */
+  const spawnHost = (args: string[], ready: RegExp): Promise<ChildProcess> =>
+    new Promise((resolve, reject) => {
+      const c = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      children.push(c);
+      c.stdout?.on('data', (d: Buffer) => ready.test(d.toString()) && resolve(c));
+      c.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code})`)));
     });
 
   const agents: LabAgent[] = net.nodes.flatMap((node) => [
@@ -109,25 +140,34 @@ export async function startLabCluster(t: Test, nodeCount = 4): Promise<LabCluste
     });
   };
   await startDns();
-  await spawnIn(
-    net.exporterNs,
-    [process.execPath, CLI, 'exporter', '--listen', '0.0.0.0:8081', '--expect', agents.map((a) => a.name).join(','), '--startup-grace', '10', '--log-level', 'warn'],
-  );
+  // Each service: host loopback <- unix socket <- the same address on the exporter's loopback.
+  for (const [i, address] of (options.hostServices ?? []).entries()) {
+    await spawnHost([PROXY, `unix:${serviceSocket(i)}`, address, '0'], /proxy listening/);
+    await spawnIn(net.exporterNs, [process.execPath, PROXY, address, `unix:${serviceSocket(i)}`, '0'], /proxy listening/);
+  }
+  const discovery = options.discovery ?? ['--expect', agents.map((a) => a.name).join(','), '--startup-grace', '10'];
+  let exporter: ChildProcess | null = null;
+  const startExporter = async (): Promise<void> => {
+    exporter = await spawnIn(net.exporterNs, [process.execPath, CLI, 'exporter', '--listen', '0.0.0.0:8081', ...discovery, '--log-level', 'warn']);
+  };
+  await startExporter();
   await spawnIn(net.exporterNs, [process.execPath, PROXY, `unix:${socket}`, '127.0.0.1:8081', '0'], /proxy listening/);
-  for (const a of agents) {
+  const running = new Map<LabAgent, ChildProcess>();
+  const startAgent = async (a: LabAgent, name = a.name): Promise<void> => {
     const ip = a.network === 'pod' ? a.node.podIp : a.node.hostIp;
-    await spawnIn(a.network === 'pod' ? a.node.podNs : a.node.hostNs, [
+    running.set(a, await spawnIn(a.network === 'pod' ? a.node.podNs : a.node.hostNs, [
       process.execPath, CLI, 'agent',
       '--server', `http://${ex}:8081`,
-      '--name', a.name, '--node', a.node.node, '--network', a.network,
+      '--name', name, '--node', a.node.node, '--network', a.network,
       '--interval', String(INTERVAL_SECONDS),
       '--listen', `${ip}:8090`, '--advertise', ip,
       '--dns-server', ex, '--dns-names', DNS_NAMES.join(','),
       '--timeout', '1.5',
       '--mtu-sizes', '1400,1500',
       '--log-level', 'warn',
-    ]);
-  }
+    ]));
+  };
+  for (const a of agents) await startAgent(a);
 
   const get = (path: string): Promise<{ status: number; body: string }> =>
     new Promise((resolve, reject) => {
@@ -138,7 +178,27 @@ export async function startLabCluster(t: Test, nodeCount = 4): Promise<LabCluste
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error('timeout')));
     });
-  return { net, agents, get, metrics: async () => parseMetrics((await get('/metrics')).body), spawnIn, startDns, stopDns };
+  const startExporterReady = async (): Promise<void> => {
+    await startExporter();
+    await within(15_000, 'the exporter to answer', async () => ((await get('/healthz').catch(() => null))?.status === 200 ? true : undefined));
+  };
+  return {
+    net, agents, socket, get, metrics: async () => parseMetrics((await get('/metrics')).body), spawnIn, startDns, stopDns,
+    stopExporter: () => killAndWait(exporter),
+    startExporter: startExporterReady,
+    stopAgent: (a) => killAndWait(running.get(a) ?? null),
+    startAgent,
+  };
+}
+
+/** SIGKILL, resolved once the process is gone (the lab's own exit handler stays quiet). */
+function killAndWait(c: ChildProcess | null): Promise<void> {
+  if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    c.removeAllListeners('exit');
+    c.once('exit', () => resolve());
+    c.kill('SIGKILL');
+  });
 }
 
 /** Polls until check() returns a value, or fails after limitMs; returns it and how long it took. */

@@ -1,0 +1,365 @@
+// The fault matrix (issue 12): on the netns lab (3 nodes, a pod-network and a host-network agent
+// on each, the exporter with Kubernetes discovery against the fake API), a real Prometheus loaded
+// with the generated rules and a real Alertmanager with alerts/alertmanager.example.yaml whose
+// receivers point at this test's webhook. The test plays kubelet: it sets the agent pods' phase,
+// Ready condition and container status as a kubelet would for each fault. From a healthy, quiet
+// baseline, one fault at a time: the exact set of notifications (alert name, severity, node,
+// network) and the time to the first one; then heal and wait until healthy and quiet again.
+// Every `for:` of the shipped rules is scaled from minutes to seconds (SCALE) through the
+// generator's settings, so the ordering that inhibition relies on is kept; every timing bound
+// comes from those durations and the agent interval. The table lands in docs/alerts.md.
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import t, { type Test } from 'tap';
+import { ruleGroups } from '../alerts/generate.js';
+import { alertNames, readRuleDir, renderRuleFile } from '../alerts/rules.js';
+import { parseSettings } from '../alerts/settings.js';
+import { type ContainerOptions, FakeKube, agentPod, discoveryArgs, node, podStatus } from './helpers/fake-kube.js';
+import {
+  type Notification, amAlerts, exampleAlertmanagerConfig, freePort, promAlerts, requireBinary, startAlertmanager, startPrometheus, startWebhook,
+} from './helpers/prometheus.js';
+import { INTERVAL_SECONDS, type LabAgent, type LabCluster, PROXY, startLabCluster, within } from './lab/cluster.js';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const JOB = 'netchecker-matrix';
+const NS = 'netchecker';
+/** Seconds of `for:` per minute of the shipped rules. */
+const SCALE = 3;
+const INTERVAL_MS = INTERVAL_SECONDS * 1000;
+/** Prometheus scrape and evaluation interval, and Alertmanager's group_wait (helpers/prometheus.ts). */
+const EVAL_MS = 1000;
+
+const RULES = readRuleDir(`${ROOT}alerts/rules`);
+/** alert -> its scaled `for:` in ms. */
+const FOR_MS = new Map(RULES.flatMap((g) => g.rules.flatMap((r) => (r.alert && r.for ? [[r.alert, minutes(r.for) * SCALE * 1000] as const] : []))));
+const KEEP_FIRING_MS = 5 * SCALE * 1000;
+
+function minutes(d: string): number {
+  const m = /^(\d+)m$/.exec(d);
+  if (!m) throw new Error(`a shipped for: of whole minutes expected, got ${d}`);
+  return Number(m[1]);
+}
+const forMs = (alert: string): number => {
+  const v = FOR_MS.get(alert);
+  if (v === undefined) throw new Error(`no for: for ${alert}`);
+  return v;
+};
+
+/** What a notification is asserted on: alert name, severity, node, network. */
+const keyOf = (l: Record<string, string>): string => `${l.alertname} ${l.severity} node=${l.node ?? '-'} network=${l.network ?? '-'}`;
+const key = (alertname: string, severity: string, nodeName?: string, network?: string): string => keyOf({ alertname, severity, ...(nodeName ? { node: nodeName } : {}), ...(network ? { network } : {}) });
+
+/** Rows of issue 12 this test does not assert yet, and what a run showed (see the docs table). */
+const NOT_COVERED: ReadonlyArray<readonly [string, string]> = [
+  ['agent DaemonSet rolling update', 'the replaced pods\' old agent names stayed `outdated`: `NetcheckerNodeUnreachable` paged for the pod network of every node'],
+  ['node drain (cordon, reboot, uncordon)', 'not asserted yet: in the one run that tried it, after the rolling update above, the node\'s agents did not come back'],
+];
+
+interface Result {
+  readonly fault: string;
+  readonly notified: readonly string[];
+  readonly notifications: number;
+  readonly firstMs: number | null;
+}
+
+t.setTimeout(900_000);
+
+t.test('the fault matrix: one fault at a time, the exact notifications', async (t) => {
+  const prometheus = requireBinary(t, 'prometheus', 'prometheus');
+  const alertmanager = requireBinary(t, 'prometheus-alertmanager', 'alertmanager', 'prometheus-alertmanager');
+  if (!prometheus || !alertmanager) return;
+
+  const kube = await FakeKube.start(t);
+  for (let i = 1; i <= 3; i++) kube.apply('nodes', node(`node-${i}`));
+  const c = await startLabCluster(t, 3, { discovery: [...discoveryArgs(kube), '--startup-grace', '10'], hostServices: [new URL(kube.url).host] });
+
+  // --- kubelet, played by the test -------------------------------------------------------
+  const names = new Map<LabAgent, string>(c.agents.map((a) => [a, a.name]));
+  const restarts = new Map<LabAgent, number>();
+  const nameOf = (a: LabAgent): string => names.get(a) as string;
+  const ipOf = (a: LabAgent): string => (a.network === 'pod' ? a.node.podIp : a.node.hostIp);
+  const createPod = (a: LabAgent, o: { node?: string | null; phase?: string; container?: ContainerOptions; deleting?: boolean } = {}): void =>
+    kube.apply('pods', agentPod(nameOf(a), { node: o.node === undefined ? a.node.node : o.node, daemonSetNode: a.node.node, hostNetwork: a.network === 'host', ip: ipOf(a), namespace: NS, ...o }));
+  /** The pod's phase and container status, as kubelet reports them; addresses stay. */
+  const setPod = (a: LabAgent, phase: string, container: ContainerOptions = {}): void =>
+    kube.update('pods', nameOf(a), (p) => void (p.status = { ...p.status, ...podStatus(phase, true, { restarts: restarts.get(a) ?? 0, ...container }) }), NS);
+  const setNode = (i: number, o: { ready?: boolean | null; cordoned?: boolean }): void => kube.apply('nodes', node(`node-${i}`, o));
+  /** The container restarted: not Ready, one more restart; the agent starts again; Ready once its loop runs. */
+  const restartContainer = async (a: LabAgent): Promise<void> => {
+    restarts.set(a, (restarts.get(a) ?? 0) + 1);
+    setPod(a, 'Running', { ready: false, lastTerminated: 'Error' });
+    await c.startAgent(a, nameOf(a));
+    await sleep(INTERVAL_MS); // readiness passes once a round started
+    setPod(a, 'Running', { ready: true, lastTerminated: 'Error' });
+  };
+  for (const a of c.agents) createPod(a);
+  const agent = (i: number, network: 'pod' | 'host'): LabAgent => c.agents.find((a) => a.node.index === i && a.network === network) as LabAgent;
+  const nodeOf = (i: number): (typeof c.net.nodes)[number] => c.net.nodes[i - 1] as (typeof c.net.nodes)[number];
+
+  // --- Prometheus, Alertmanager, the webhook -----------------------------------------------
+  const webhook = await startWebhook(t);
+  const am = await startAlertmanager(t, alertmanager, exampleAlertmanagerConfig(ROOT, webhook.url));
+  const exporterPort = await freePort();
+  const forward = spawn(process.execPath, [PROXY, `127.0.0.1:${exporterPort}`, `unix:${c.socket}`, '0'], { stdio: 'ignore' });
+  t.teardown(() => void forward.kill('SIGKILL'));
+  const settings = parseSettings(
+    // HighLatency at 1 s, not 50 ms: the lab's round trips are user-space HTTP on a busy 2-core
+    // machine, the CPU's time, not the network's (no row here adds latency).
+    { exporterJob: JOB, thresholds: { highLatencySeconds: 1 }, keepFiringFor: `${KEEP_FIRING_MS / 1000}s`, for: Object.fromEntries([...FOR_MS].map(([a, ms]) => [a, `${ms / 1000}s`])) },
+    alertNames(RULES),
+  );
+  if (!settings.ok) throw new Error(settings.error);
+  const prom = await startPrometheus(
+    t,
+    prometheus,
+    {
+      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+      rule_files: ['rules.yaml'],
+      alerting: { alertmanagers: [{ static_configs: [{ targets: [new URL(am.url).host] }] }] },
+      scrape_configs: [{ job_name: JOB, static_configs: [{ targets: [`127.0.0.1:${exporterPort}`] }] }],
+    },
+    { 'rules.yaml': renderRuleFile(ruleGroups(ROOT, settings.value)) },
+  );
+
+  // --- observation -------------------------------------------------------------------------
+  let lastState = '';
+  /** Every agent ok (connectivity_check 200), no alert pending or firing, none active in Alertmanager. */
+  const quiet = async (limitMs: number, what: string): Promise<number> =>
+    (await within(limitMs, what, async () => {
+      const check = await c.get('/api/v1/connectivity_check');
+      const alerts = await promAlerts(prom.url);
+      const active = await amAlerts(am.url);
+      lastState = `check ${check.status}; prometheus: ${alerts.map((a) => `${a.labels.alertname}(${a.labels.node ?? ''}/${a.labels.network ?? ''}) ${a.state}`).join(', ')}; alertmanager: ${active.map((a) => a.labels.alertname).join(', ')}`;
+      return check.status === 200 && alerts.length === 0 && active.length === 0 ? true : undefined;
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}; last: ${lastState}`);
+    })).ms;
+  const firingKeys = (ns: readonly Notification[]): string[] => [...new Set(ns.flatMap((n) => n.alerts.filter((a) => a.status === 'firing').map((a) => keyOf(a.labels))))].sort();
+  const resolvedKeys = (ns: readonly Notification[]): string[] => [...new Set(ns.flatMap((n) => n.alerts.filter((a) => a.status === 'resolved').map((a) => keyOf(a.labels))))].sort();
+  const results: Result[] = [];
+
+  /**
+   * One row: inject, wait for the expected notifications, then until nothing is pending in
+   * Prometheus (a pending alert may still fire: its notification belongs to this row); heal,
+   * wait until healthy and quiet with every expected alert resolved. `hold` ends the fault
+   * for rows that expect nothing (churn, restarts): their heal is part of inject.
+   */
+  const row = async (
+    t: Test,
+    fault: string,
+    expected: readonly string[],
+    o: { inject: () => Promise<void>; heal?: () => Promise<void>; allowed?: readonly string[]; firstWithinMs?: number; quietWithinMs?: number; awaitQuiet?: boolean },
+  ): Promise<Notification[]> => {
+    const from = webhook.received.length;
+    const start = Date.now();
+    await o.inject();
+    const mine = (): Notification[] => webhook.received.slice(from);
+    if (expected.length > 0) {
+      const limit = o.firstWithinMs ?? 0;
+      await within(limit, `notified: ${expected.join("; ")}`, async () => (expected.every((k) => firingKeys(mine()).includes(k)) ? true : undefined)).catch(async (e: Error) => {
+        throw new Error(`${e.message}; got ${firingKeys(mine()).join('; ') || 'nothing'}; state: ${(await promAlerts(prom.url)).map((a) => `${keyOf(a.labels)} ${a.state}`).join(', ')}`);
+      });
+    }
+    // Nothing pending any more, and one group_wait plus an evaluation for the last to notify.
+    await within(Math.max(...FOR_MS.values()) + 10 * INTERVAL_MS, 'no alert pending', async () => ((await promAlerts(prom.url)).every((a) => a.state === 'firing') ? true : undefined));
+    await sleep(2 * EVAL_MS + EVAL_MS);
+    const during = mine();
+    const firing = firingKeys(during);
+    const first = during.find((n) => n.alerts.some((a) => a.status === 'firing'));
+    if (o.allowed) t.ok(firing.every((k) => o.allowed?.includes(k)), `${fault}: notified only ${o.allowed.join('; ')} (got: ${firing.join('; ') || 'none'})`);
+    else t.same(firing, [...expected].sort(), `${fault}: exactly ${expected.join('; ') || 'no notification'}`);
+    // An earlier row's alert may resolve late (Alertmanager sends it once ExporterDown stops inhibiting).
+    t.same(resolvedKeys(during).filter((k) => !expected.includes(k) && !results.some((r) => r.notified.includes(k))), [], 'no other alert resolved meanwhile');
+    results.push({ fault, notified: firing, notifications: during.filter((n) => n.status === 'firing').length, firstMs: first ? first.receivedAt - start : null });
+    await o.heal?.();
+    if (o.awaitQuiet === false) return during;
+    const healed = await quiet(o.quietWithinMs ?? KEEP_FIRING_MS + 20 * INTERVAL_MS, `${fault}: healthy and quiet again`);
+    const after = webhook.received.slice(from);
+    const notResolved = firing.filter((k) => !k.includes(' info ') && !resolvedKeys(after).includes(k));
+    if (notResolved.length > 0) await within(10 * EVAL_MS, 'the resolved notifications', async () => (firing.every((k) => resolvedKeys(webhook.received.slice(from)).includes(k)) ? true : undefined));
+    t.same(firingKeys(webhook.received.slice(from)), firing, 'nothing else notified while healing');
+    t.comment(`${fault}: healthy and quiet ${healed} ms after the heal`);
+    return during;
+  };
+  /** The first notification comes after the alert's for:, and within for: + the time the signal needs + a margin of intervals. */
+  const timely = (t: Test, alert: string, signalMs: number): void => {
+    const r = results[results.length - 1] as Result;
+    const lo = forMs(alert);
+    const hi = forMs(alert) + signalMs + 5 * INTERVAL_MS + 5 * EVAL_MS;
+    t.ok(r.firstMs !== null && r.firstMs >= lo && r.firstMs <= hi, `${r.fault}: first notification after ${r.firstMs} ms, between ${alert}'s for: (${lo} ms) and ${hi} ms`);
+  };
+  const within1 = (alert: string, signalMs: number): number => forMs(alert) + signalMs + 10 * INTERVAL_MS + 5 * EVAL_MS;
+  /** A fault landing mid-round: its agents' last report up to one interval old, outdated past 2 x interval. */
+  const OUTDATED_MS = 3 * INTERVAL_MS;
+  const HOLD_MS = 3 * INTERVAL_MS;
+  const undo = (ns: string, table: string): Promise<unknown> => c.net.exec(ns, ['nft', 'delete', 'table', ...table.split(' ')]).catch(() => undefined);
+
+  t.comment(`baseline healthy and quiet after ${await quiet(30_000 + 10 * INTERVAL_MS, 'the baseline: every agent ok, nothing pending or notified')} ms`);
+  t.same(webhook.received, [], 'the baseline notified nothing');
+
+  await t.test('one agent process killed, its pod restarts it', async (t) => {
+    const a = agent(1, 'host');
+    await row(t, 'one agent process killed (pod restarts)', [], {
+      allowed: [key('NetcheckerAgentDown', 'warning', 'node-1', 'host')],
+      inject: async () => {
+        await c.stopAgent(a);
+        await sleep(INTERVAL_MS); // the readiness probe fails
+        await restartContainer(a);
+      },
+    });
+  });
+
+  await t.test('agents down: CrashLoopBackOff, ImagePullBackOff, Pending', async (t) => {
+    const [crash, pull, pending] = [agent(1, 'pod'), agent(2, 'host'), agent(3, 'pod')];
+    await row(t, 'agent CrashLoopBackOff (node-1 pod), ImagePullBackOff (node-2 host), Pending unschedulable (node-3 pod), at once', [
+      key('NetcheckerAgentDown', 'warning', 'node-1', 'pod'), key('NetcheckerAgentDown', 'warning', 'node-2', 'host'), key('NetcheckerAgentDown', 'warning', 'node-3', 'pod'),
+    ], {
+      firstWithinMs: within1('NetcheckerAgentDown', INTERVAL_MS),
+      inject: async () => {
+        for (const a of [crash, pull, pending]) await c.stopAgent(a);
+        restarts.set(crash, (restarts.get(crash) ?? 0) + 5);
+        setPod(crash, 'Running', { waiting: 'CrashLoopBackOff', lastTerminated: 'Error' });
+        setPod(pull, 'Pending', { waiting: 'ImagePullBackOff' });
+        kube.remove('pods', nameOf(pending), NS);
+        createPod(pending, { node: null, phase: 'Pending' });
+      },
+      heal: async () => {
+        createPod(pending);
+        for (const a of [crash, pull, pending]) await restartContainer(a);
+      },
+    });
+    timely(t, 'NetcheckerAgentDown', INTERVAL_MS);
+  });
+
+  await t.test('node cordoned', async (t) => {
+    await row(t, 'node cordoned', [], {
+      inject: async () => {
+        setNode(2, { cordoned: true });
+        await sleep(HOLD_MS);
+        setNode(2, {});
+      },
+    });
+  });
+
+  await t.test('exporter restart, back within ExporterDown\'s for:', async (t) => {
+    let downMs = 0;
+    await row(t, 'exporter restart (back within ExporterDown\'s for:)', [], {
+      inject: async () => {
+        const killed = Date.now();
+        await c.stopExporter();
+        await c.startExporter();
+        downMs = Date.now() - killed;
+      },
+    });
+    t.ok(downMs + 2 * EVAL_MS < forMs('NetcheckerExporterDown'), `down ${downMs} ms, plus a scrape and an evaluation, is within ExporterDown's for: (${forMs('NetcheckerExporterDown')} ms)`);
+  });
+
+  await t.test('DNS broken on one node', async (t) => {
+    const n2 = nodeOf(2);
+    t.teardown(() => undo(n2.hostNs, 'inet lab_dns'));
+    await row(t, 'DNS broken on one node (node-2)', [key('NetcheckerNodeDnsFailing', 'warning', 'node-2', 'host'), key('NetcheckerNodeDnsFailing', 'warning', 'node-2', 'pod')], {
+      firstWithinMs: within1('NetcheckerNodeDnsFailing', 2 * INTERVAL_MS),
+      inject: () =>
+        c.net.nft(n2.hostNs, `table inet lab_dns {
+          chain output { type filter hook output priority 0; udp dport 53 drop; tcp dport 53 drop; }
+          chain forward { type filter hook forward priority 0; udp dport 53 drop; tcp dport 53 drop; }
+        }`),
+      heal: () => undo(n2.hostNs, 'inet lab_dns').then(() => undefined),
+    });
+    timely(t, 'NetcheckerNodeDnsFailing', 2 * INTERVAL_MS);
+  });
+
+  await t.test('one node\'s pod network partitioned; then the exporter killed past ExporterDown\'s for:', async (t) => {
+    const n1 = nodeOf(1);
+    t.teardown(() => undo(n1.hostNs, 'inet lab_podnet'));
+    // The node drops what its pod sends or receives; the kubelet (the node itself) still reaches
+    // the pod, so the pod stays Ready.
+    await row(t, 'one node\'s pod network partitioned (node-1, pods stay Ready)', [key('NetcheckerNodeUnreachable', 'critical', 'node-1', 'pod')], {
+      firstWithinMs: within1('NetcheckerNodeUnreachable', OUTDATED_MS),
+      inject: () => c.net.nft(n1.hostNs, `table inet lab_podnet {
+          chain forward { type filter hook forward priority 0; iifname "pod0" drop; oifname "pod0" drop; }
+        }`),
+      awaitQuiet: false,
+    });
+    timely(t, 'NetcheckerNodeUnreachable', OUTDATED_MS);
+    const page = results[results.length - 1] as Result;
+    t.equal(page.notifications, 1, 'one page');
+
+    let killedAt = 0;
+    let resolvedDuringOutage: string[] = [];
+    await row(t, 'exporter killed past ExporterDown\'s for: (the page above still firing)', [key('NetcheckerExporterDown', 'critical')], {
+      firstWithinMs: within1('NetcheckerExporterDown', EVAL_MS),
+      inject: async () => {
+        killedAt = webhook.received.length;
+        await c.stopExporter();
+      },
+      heal: async () => {
+        // Down until the page's keep_firing_for is over and its resolution would have gone out.
+        await sleep(KEEP_FIRING_MS + 5 * EVAL_MS);
+        resolvedDuringOutage = resolvedKeys(webhook.received.slice(killedAt));
+        await undo(n1.hostNs, 'inet lab_podnet');
+        await c.startExporter();
+      },
+    });
+    timely(t, 'NetcheckerExporterDown', EVAL_MS);
+    t.same(resolvedDuringOutage, [], 'no "resolved" while the exporter was down');
+  });
+
+  await t.test('one node isolated, then NotReady', async (t) => {
+    const n3 = nodeOf(3);
+    t.teardown(() => c.net.exec(c.net.switchNs, ['ip', 'link', 'set', n3.switchPort, 'up']));
+    await row(t, 'one node isolated (node-3; NotReady once paged)', [key('NetcheckerNodeUnreachable', 'critical', 'node-3', 'host'), key('NetcheckerNodeUnreachable', 'critical', 'node-3', 'pod')], {
+      firstWithinMs: within1('NetcheckerNodeUnreachable', OUTDATED_MS),
+      inject: async () => {
+        await c.net.exec(c.net.switchNs, ['ip', 'link', 'set', n3.switchPort, 'down']);
+      },
+      heal: async () => {
+        setNode(3, { ready: null });
+        await sleep(HOLD_MS);
+        await c.net.exec(c.net.switchNs, ['ip', 'link', 'set', n3.switchPort, 'up']);
+        setNode(3, {});
+      },
+    });
+    timely(t, 'NetcheckerNodeUnreachable', OUTDATED_MS);
+  });
+
+  await t.test('packet loss to one node', async (t) => {
+    const n2 = nodeOf(2);
+    t.teardown(() => undo(n2.hostNs, 'inet lab_loss'));
+    // Half of what comes in for the agents' listeners (port 8090) on node-2 and its pod: its
+    // probers lose to it; its own probes' answers pass.
+    const drop = 'tcp dport 8090 numgen random mod 100 < 50 drop';
+    await row(t, 'packet loss to one node (node-2, 50% of the probes)', [key('NetcheckerPacketLoss', 'warning', 'node-2')], {
+      firstWithinMs: within1('NetcheckerPacketLoss', 60_000),
+      inject: () => c.net.nft(n2.hostNs, `table inet lab_loss {
+          chain input { type filter hook input priority 0; iifname "eth0" ${drop}; }
+          chain forward { type filter hook forward priority 0; iifname "eth0" ${drop}; }
+        }`),
+      heal: () => undo(n2.hostNs, 'inet lab_loss').then(() => undefined),
+      awaitQuiet: false,
+    });
+  });
+
+  await t.test('docs/alerts.md carries the measured table', async (t) => {
+    const path = `${ROOT}docs/alerts.md`;
+    const doc = readFileSync(path, 'utf8');
+    const [begin, end] = ['<!-- fault-matrix -->', '<!-- /fault-matrix -->'];
+    const at = doc.indexOf(begin);
+    const to = doc.indexOf(end);
+    t.ok(at >= 0 && to > at, 'docs/alerts.md has the fault-matrix markers');
+    const fmt = (k: string): string => `\`${k.replace(/ node=-| network=-/g, '')}\``;
+    const table = [
+      '| fault | notifications | time to first notification |',
+      '|---|---|---|',
+      ...NOT_COVERED.map(([fault, why]) => `| ${fault} | not yet covered: ${why} | - |`),
+      ...results.map((r) => `| ${r.fault} | ${r.notified.length === 0 ? 'none' : r.notified.map(fmt).join(', ')}${r.notifications > 1 ? ` (${r.notifications} notifications)` : ''} | ${r.firstMs === null ? '-' : `${(r.firstMs / 1000).toFixed(1)} s`} |`),
+    ].join('\n');
+    writeFileSync(path, `${doc.slice(0, at + begin.length)}\n${table}\n${doc.slice(to)}`);
+    t.comment(table);
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

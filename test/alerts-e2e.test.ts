@@ -16,7 +16,7 @@ import { DASHBOARDS } from '../dashboards/all.js';
 import { dashboard, panelQueries, substituteVariables } from '../dashboards/grafana.js';
 import { CLI, type Spawned, eventually, spawnCli } from './helpers/cli.js';
 import {
-  type Notification, type Server, amAlerts, exampleAlertmanagerConfig, findBinary, freePort, promAlerts, promQuery, requireBinary, startAlertmanager, startPrometheus, startWebhook,
+  type Notification, type Server, amAlerts, exampleAlertmanagerConfig, findBinary, freePort, promAlerts, promQuery, requireBinary, startAlertmanager, startAlertingPrometheus, startWebhook,
 } from './helpers/prometheus.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -85,17 +85,7 @@ async function startLab(t: Test): Promise<Lab | undefined> {
   const names = alertNames(readRuleDir(`${ROOT}alerts/rules`));
   const settings = parseSettings({ exporterJob: JOB, keepFiringFor: '1s', for: { NetcheckerAgentAbsent: '2s', NetcheckerAgentOutdated: '2s', NetcheckerExporterDown: '2s', NetcheckerConnectivityCheckFailing: '4s' } }, names);
   if (!settings.ok) throw new Error(settings.error);
-  const prom = await startPrometheus(
-    t,
-    prometheus,
-    {
-      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-      rule_files: ['rules.yaml'],
-      alerting: { alertmanagers: [{ static_configs: [{ targets: [new URL(am.url).host] }] }] },
-      scrape_configs: [{ job_name: JOB, static_configs: [{ targets: [new URL(url).host] }] }],
-    },
-    { 'rules.yaml': renderRuleFile(ruleGroups(ROOT, settings.value)) },
-  );
+  const prom = await startAlertingPrometheus(t, prometheus, { job: JOB, target: new URL(url).host, alertmanagerUrl: am.url, rules: renderRuleFile(ruleGroups(ROOT, settings.value)) });
   return {
     url, prom, am, webhook, agent,
     killExporter: () => void exporter.child.kill('SIGKILL'),

@@ -17,7 +17,7 @@ import { alertNames, readRuleDir, renderRuleFile } from '../alerts/rules.js';
 import { parseSettings } from '../alerts/settings.js';
 import { type ContainerOptions, FakeKube, agentPod, discoveryArgs, node, podStatus } from './helpers/fake-kube.js';
 import {
-  type Notification, amAlerts, exampleAlertmanagerConfig, freePort, promAlerts, requireBinary, startAlertmanager, startPrometheus, startWebhook,
+  type Notification, amAlerts, exampleAlertmanagerConfig, freePort, promAlerts, requireBinary, startAlertmanager, startAlertingPrometheus, startWebhook,
 } from './helpers/prometheus.js';
 import { INTERVAL_SECONDS, type LabAgent, type LabCluster, PROXY, startLabCluster, within } from './lab/cluster.js';
 
@@ -110,17 +110,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     alertNames(RULES),
   );
   if (!settings.ok) throw new Error(settings.error);
-  const prom = await startPrometheus(
-    t,
-    prometheus,
-    {
-      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-      rule_files: ['rules.yaml'],
-      alerting: { alertmanagers: [{ static_configs: [{ targets: [new URL(am.url).host] }] }] },
-      scrape_configs: [{ job_name: JOB, static_configs: [{ targets: [`127.0.0.1:${exporterPort}`] }] }],
-    },
-    { 'rules.yaml': renderRuleFile(ruleGroups(ROOT, settings.value)) },
-  );
+  const prom = await startAlertingPrometheus(t, prometheus, { job: JOB, target: `127.0.0.1:${exporterPort}`, alertmanagerUrl: am.url, rules: renderRuleFile(ruleGroups(ROOT, settings.value)) });
 
   // --- observation -------------------------------------------------------------------------
   let lastState = '';

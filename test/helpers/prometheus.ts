@@ -85,6 +85,24 @@ export async function startPrometheus(t: Test, binary: string, config: Record<st
   );
 }
 
+/**
+ * Prometheus at second scale scraping one exporter (`target` HOST:PORT) as `job`, evaluating
+ * `rules` (a rendered rule file) and alerting `alertmanagerUrl`: the end-to-end alert tests' setup.
+ */
+export function startAlertingPrometheus(t: Test, binary: string, o: { job: string; target: string; alertmanagerUrl: string; rules: string }): Promise<Server> {
+  return startPrometheus(
+    t,
+    binary,
+    {
+      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+      rule_files: ['rules.yaml'],
+      alerting: { alertmanagers: [{ static_configs: [{ targets: [new URL(o.alertmanagerUrl).host] }] }] },
+      scrape_configs: [{ job_name: o.job, static_configs: [{ targets: [o.target] }] }],
+    },
+    { 'rules.yaml': o.rules },
+  );
+}
+
 /** Alertmanager with the given configuration, gossip off (it would listen on every interface). */
 export async function startAlertmanager(t: Test, binary: string, config: Record<string, unknown>): Promise<Server> {
   return startServer(

@@ -6,6 +6,7 @@
 
 import type { IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import { createServer } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import polka from 'polka';
 import type { Logger } from '../lib/log.js';
@@ -81,19 +82,20 @@ export function createHttpServer(routes: readonly Route[], log: Logger): Server 
       return handler(req, res, req.params.name ?? '');
     });
   }
-  server.on(
-    'request',
-    inOrder((req, res) => {
-      const refused = refusal(req);
-      if (refused) return sendError(res, refused, undefined, { Connection: 'close' });
-      return (app.handler as RequestListener)(req, res);
-    }),
-  );
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    // Malformed HTTP or a slow client: answer in plain HTTP if the socket can still take it.
+  const order = inOrder((req, res) => {
+    const refused = refusal(req);
+    if (refused) return sendError(res, refused, undefined, { Connection: 'close' });
+    return (app.handler as RequestListener)(req, res);
+  });
+  server.on('request', order.request);
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+    // Malformed HTTP or a slow client: answer in plain HTTP if the socket can still take it,
+    // after the answers to the requests before the bad bytes.
     const status = CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request';
-    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-    else socket.destroy();
+    order.onParseError(socket, () => {
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+      else socket.destroy();
+    });
   });
   // Node drops a CONNECT request without a word when nobody listens for it: answer it like any
   // other method no route takes. The socket is ours now: read to the client's end so it closes.

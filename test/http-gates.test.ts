@@ -7,6 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
+import { decodeReport } from '../report/decode.js';
 import { report, startTestExporter } from './helpers/exporter.js';
 import { type HttpResponse, readResponses } from './helpers/http-wire.js';
 
@@ -88,4 +89,22 @@ t.test('pipelined requests are answered in order, each after the one before', as
     [200, 200, 404, 200],
   );
   t.match(rs[1]?.body, /"podname":"agent-a"/, 'the GET sees the report stored by the POST before it');
+});
+
+t.test('garbage pipelined behind a streamed answer: the answer whole, then a 400', async (t) => {
+  const ex = await startTestExporter(t);
+  // Enough agents that /api/v1/agents/ is written in several slices (the fuzz run found this).
+  for (let i = 0; i < 300; i++) {
+    const d = decodeReport(report({ podname: `agent-${i}` }));
+    if (d.ok) await ex.monitor.ingest(`agent-${i}`, d.value);
+  }
+  const rs = await raw(ex.url, 'GET /api/v1/agents/ HTTP/1.1\r\nHost: x\r\n\r\n\u0001GARBAGE\r\n\r\n', 2);
+  t.same(
+    rs.map((r) => [r.status, r.wellFormed]),
+    [
+      [200, true],
+      [400, true],
+    ],
+  );
+  t.equal(Object.keys(JSON.parse(rs[0]?.body ?? '{}') as object).length, 300, 'every agent in the answer');
 });

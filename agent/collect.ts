@@ -10,6 +10,9 @@ import type { ExtraProbes } from './probes/round.js';
 import { buildReport } from './report.js';
 import { sleep } from './sleep.js';
 
+/** Fixed once per process: every report of this process carries the same start. */
+const STARTED_MS = Math.round(performance.timeOrigin);
+
 export async function collectReport(config: AgentConfig, extraProbes?: ExtraProbes): Promise<WireReport> {
   const opts = { timeoutMs: config.timeoutMs };
   const [extras, ping, nslookup, ...probes] = await Promise.all([
@@ -26,6 +29,7 @@ export async function collectReport(config: AgentConfig, extraProbes?: ExtraProb
     interfaces: os.networkInterfaces(),
     nowMs: Date.now(),
     nodeUptimeSeconds: os.uptime(),
+    startedMs: STARTED_MS,
     ...(extras ? { extras } : {}),
   });
 }

@@ -22,6 +22,8 @@ export interface ReportInput {
   nowMs: number;
   /** os.uptime(): the node's uptime, not the agent's. */
   nodeUptimeSeconds: number;
+  /** Wall clock when this agent process started, epoch ms: tells a restart from a network fault. */
+  startedMs: number;
   /** Our probes beyond the original's (DNS, peers, ICMP, path MTU, integrity). */
   extras?: ReportExtras;
 }
@@ -40,6 +42,7 @@ export function buildReport(input: ReportInput): WireReport {
     zero_extender: new Array<number>(config.zeroExtenderLength).fill(0),
     network: config.network,
     agent_version: VERSION,
+    agent_started: new Date(input.startedMs).toISOString(),
     ...input.extras,
   };
 }

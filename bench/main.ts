@@ -27,6 +27,7 @@ function ourAgentReport(): string {
       interfaces: os.networkInterfaces(),
       nowMs: Date.now(),
       nodeUptimeSeconds: 1250,
+      startedMs: Date.now() - 60_000,
     }),
   );
 }

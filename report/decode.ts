@@ -229,6 +229,7 @@ function reportFrom(o: Obj): Report {
     probes: probes(m.get('network_probes')),
     network: (network ?? null) as Network | null,
     agentVersion: optString(m.get('agent_version'), 'agent_version', 64),
+    agentStartedMs: optTimestamp(m.get('agent_started'), 'agent_started'),
     listen: peerAddress(m.get('listen')),
     dns: list(m.get('dns'), 'dns', LIMITS.dnsQueriesMax, dnsQuery),
     peers: list(m.get('peers'), 'peers', LIMITS.peersMax, peerResult),
@@ -245,6 +246,11 @@ function peerAddress(v: unknown): string | null {
   const s = optString(v, 'listen', LIMITS.nameMaxLength);
   if (s !== null && parsePeerAddress(s) === null) fail('listen', 'must be IPv4:PORT or [IPv6]:PORT (no host name) with a port from 1 to 65535');
   return s;
+}
+
+function optTimestamp(v: unknown, field: string): number | null {
+  const s = optString(v, field, 64);
+  return s === null ? null : rfc3339Ms(s, field);
 }
 
 function optBool(v: unknown, field: string): boolean | null {
@@ -440,8 +446,8 @@ function daysIn(y: number, mo: number): number {
  * time.Parse refuses it (the original server read hostdate with it, and Go never writes one):
  * a leap second cannot be told from a bad clock without a leap second table.
  */
-export function rfc3339Ms(s: string): number {
-  const bad = (): never => fail('hostdate', 'must be an RFC 3339 timestamp');
+export function rfc3339Ms(s: string, field = 'hostdate'): number {
+  const bad = (): never => fail(field, 'must be an RFC 3339 timestamp');
   if (s.length < 20 || s.charCodeAt(4) !== 0x2d || s.charCodeAt(7) !== 0x2d || (s.charCodeAt(10) | 0x20) !== 0x74) return bad();
   if (s.charCodeAt(13) !== 0x3a || s.charCodeAt(16) !== 0x3a) return bad();
   const [y, mo, d, h, mi, sec] = [digits(s, 0, 4), digits(s, 5, 2), digits(s, 8, 2), digits(s, 11, 2), digits(s, 14, 2), digits(s, 17, 2)];

@@ -96,6 +96,8 @@ export interface WireReport {
   network?: Network;
   /** Ours: agent version. */
   agent_version?: string;
+  /** Ours: when the agent process started (RFC 3339): a new value is a restart. */
+  agent_started?: string;
   /** Ours: where peers reach this agent's listener, HOST:PORT. */
   listen?: string;
   dns?: WireDns[];
@@ -140,6 +142,8 @@ export interface Report {
   probes: Probe[] | null;
   network: Network | null;
   agentVersion: string | null;
+  /** agent_started as epoch milliseconds; null when absent (the original agent). */
+  agentStartedMs: number | null;
   /** Ours, optional so older stored records stay Reports; absent or null: not sent. */
   listen?: string | null;
   dns?: DnsQuery[] | null;

@@ -29,12 +29,13 @@ const input: ReportInput = {
   },
   nowMs: Date.UTC(2026, 10, 26, 7, 17, 35, 845),
   nodeUptimeSeconds: 1250.93,
+  startedMs: Date.UTC(2026, 10, 26, 7, 0, 1, 250),
 };
 
 t.test('compat keys and types', async (t) => {
   const r = buildReport(input);
   const fixture = JSON.parse(readFileSync(new URL('./fixtures/original-agent/report-pod.json', import.meta.url), 'utf8')) as Record<string, unknown>;
-  t.same(Object.keys(r), [...Object.keys(fixture), 'network', 'agent_version'], "the original's keys in its order, then ours");
+  t.same(Object.keys(r), [...Object.keys(fixture), 'network', 'agent_version', 'agent_started'], "the original's keys in its order, then ours");
   t.equal(r.report_interval, 15);
   t.equal(r.nodename, 'kind-worker');
   t.equal(r.podname, 'netchecker-agent-x7k2p');
@@ -47,6 +48,7 @@ t.test('compat keys and types', async (t) => {
   t.ok(r.zero_extender.every((z) => z === 0));
   t.equal(r.network, 'pod');
   t.equal(r.agent_version, VERSION);
+  t.equal(r.agent_started, '2026-11-26T07:00:01.250Z', 'the process start, the same in every report of the process');
   const fixtureProbe = (fixture.network_probes as Array<Record<string, unknown>>)[0] as Record<string, unknown>;
   for (const p of r.network_probes ?? []) {
     t.same(Object.keys(p), [...Object.keys(fixtureProbe), 'Result', 'PhasesMs']);

@@ -42,6 +42,7 @@ const cases: Case[] = [
   { kind: 'hostdate February 31', body: report({ hostdate: '2026-02-31T00:00:00Z' }), status: 400, code: 'invalid_field' },
   { kind: 'hostdate second 60', body: report({ hostdate: '2026-11-26T07:17:60Z' }), status: 400, code: 'invalid_field' },
   { kind: 'hostdate offset +99:99', body: report({ hostdate: '2026-11-26T07:17:35+99:99' }), status: 400, code: 'invalid_field' },
+  { kind: 'agent_started not a timestamp', body: report({ agent_started: '2026-11-26' }), status: 400, code: 'invalid_field' },
   { kind: 'NUL in nodename', body: report({ nodename: 'node\u0000a' }), status: 400, code: 'invalid_field' },
   { kind: 'newline in podname', body: report({ podname: 'pod\na' }), status: 400, code: 'invalid_field' },
   { kind: 'escape character in agent_version', body: report({ agent_version: '1.0\u001b[31m' }), status: 400, code: 'invalid_field' },

@@ -34,6 +34,7 @@ t.test('lenient like the original server', async (t) => {
     ],
     ['probe keys in any case', '{"report_interval":15,"network_probes":[{"url":"http://x/","httpcode":503}]}', (r) => t.equal(r.ok && r.value.probes?.[0]?.httpCode, 503)],
     ['our extra fields', '{"report_interval":15,"network":"host","agent_version":"0.1.0"}', (r) => t.same(r.ok && [r.value.network, r.value.agentVersion], ['host', '0.1.0'])],
+    ['agent_started: the agent process start', '{"report_interval":15,"agent_started":"2026-11-26T07:00:01.250Z"}', (r) => t.equal(r.ok && r.value.agentStartedMs, Date.parse('2026-11-26T07:00:01.250Z'))],
     ['hostdate with offset and no fraction', '{"report_interval":15,"hostdate":"2026-11-26T09:17:35+02:00"}', (r) => t.equal(r.ok && r.value.hostDateMs, Date.parse('2026-11-26T07:17:35Z'))],
   ];
   for (const [name, body, check] of cases) t.test(name, async () => check(decodeReport(body)));

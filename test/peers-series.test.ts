@@ -22,7 +22,7 @@ function fullReport(a: PeerCandidate, peers: readonly PeerCandidate[], failing: 
   return {
     intervalSeconds: 15, nodeName: a.node, podName: a.name, hostDate: null, hostDateMs: null, uptimeSeconds: null, nslookup: null, ips: null,
     probes: [{ url: 'https://netchecker-service:8081/api/v1/ping', connectionResult: 1, httpCode: 200, totalMs: 5, contentTransferMs: 0, tcpConnectionMs: 1, dnsLookupMs: 1, connectMs: 2, serverProcessingMs: 1, result: 'ok', phasesMs: { dns: 1, connect: 1, tls: 2, first_byte: 1, transfer: 0.1, total: 5.1 } }],
-    network: a.network, agentVersion: '0.1.0', listen: a.address,
+    network: a.network, agentVersion: '0.1.0', agentStartedMs: null, listen: a.address,
     dns: [{ server: '198.18.0.2', name: 'kubernetes.default.svc.cluster.local', result: 'ok', latencyMs: 1.5 }],
     peers: peers.map((p) => ({ name: p.name, node: p.node, network: p.network, result: failing.has(p.name) ? 'timeout' : 'ok', sent: 3, lost: failing.has(p.name) ? 3 : 0, rttMs: failing.has(p.name) ? null : 0.4 })),
     icmpAvailable: true, pathMtu: { exporterBytes: 1500, peersBytes: 1450 },

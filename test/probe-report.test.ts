@@ -22,6 +22,7 @@ t.test('the extra probe fields round-trip through the wire', async (t) => {
     interfaces: {},
     nowMs: Date.parse('2026-11-26T09:00:00Z'),
     nodeUptimeSeconds: 100,
+    startedMs: Date.parse('2026-11-26T08:59:30.5Z'),
     extras,
   });
   const decoded = decodeReport(JSON.stringify(wire));

@@ -16,6 +16,7 @@ const report = (intervalSeconds: number, nodeName = 'n1'): Report => ({
   probes: null,
   network: null,
   agentVersion: null,
+  agentStartedMs: null,
 });
 const rec = (name: string, interval: number, receivedMonoMs: number) => ({ name, report: report(interval), receivedMonoMs, receivedWallMs: 0 });
 const expect = (...names: string[]): Map<string, ExpectedAgent> => new Map(names.map((name) => [name, { name }]));

@@ -142,6 +142,7 @@ export function recordJson({ report, receivedWallMs }: AgentRecord): Record<stri
     network_probes: probesJson(report),
     ...(report.network === null ? {} : { network: report.network }),
     ...(report.agentVersion === null ? {} : { agent_version: report.agentVersion }),
+    ...(report.agentStartedMs === null ? {} : { agent_started: new Date(report.agentStartedMs).toISOString() }),
     last_updated: new Date(receivedWallMs).toISOString(),
   };
 }

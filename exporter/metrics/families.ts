@@ -32,6 +32,11 @@ export const agentFamilies: readonly Family<AgentView>[] = [
     (v) => v.missed,
   ),
   gauge(
+    'netchecker_agent_start_time_seconds',
+    "When the agent process started (its report's agent_started), in seconds since the epoch: a new value is a restart.",
+    (v) => (v.record?.report.agentStartedMs == null ? null : v.record.report.agentStartedMs / 1000),
+  ),
+  gauge(
     'netchecker_agent_clock_offset_seconds',
     "Agent wall clock (the report's hostdate) minus the exporter's wall clock at receipt, in seconds; includes transit time.",
     (v) => {

@@ -196,6 +196,37 @@ t.test('starting: grace from the pod coming up, on the exporter clock', async (t
   t.pass('node Ready again: starting, not absent');
 });
 
+t.test('node churn excuses a silence only if it came first: cut off then NotReady stays outdated; cordoned then silent is churn', async (t) => {
+  const kube = await FakeKube.start(t);
+  kube.apply('nodes', node('n1'), node('n2'));
+  kube.apply('pods', agentPod('netchecker-agent-cut', { node: 'n1' }), agentPod('netchecker-agent-drained', { node: 'n2' }), agentPod('netchecker-agent-silent', { node: 'n2' }));
+  const clock = new FakeClock();
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0'], clock);
+  await until(ex.url, (s) => Object.keys(s).length === 3, 'the three pods');
+  await send(ex.url, 'netchecker-agent-cut', 'n1');
+  await send(ex.url, 'netchecker-agent-drained', 'n2');
+  // A drain cordons the node first; its agents still report.
+  kube.apply('nodes', node('n2', { cordoned: true }));
+  // The verdict is recomputed once a second of the exporter's clock: one second per poll.
+  const poll = (want: (s: Record<string, string>) => boolean, what: string): Promise<Check> =>
+    eventually(async () => {
+      clock.advance(1);
+      const now = await check(ex.url);
+      return want(states(now)) ? now : undefined;
+    }, 10_000, what);
+  let c = await poll((s) => s['netchecker-agent-silent'] === 'node_cordoned', 'the cordon seen');
+  t.same([states(c)['netchecker-agent-cut'], states(c)['netchecker-agent-drained']], ['ok', 'ok']);
+  await send(ex.url, 'netchecker-agent-drained', 'n2'); // it reports on after the cordon
+  // Both go silent (n1 cut off, n2 rebooting); a little later both nodes turn NotReady.
+  clock.advance(121);
+  c = await check(ex.url);
+  t.same([states(c)['netchecker-agent-cut'], states(c)['netchecker-agent-drained']], ['outdated', 'node_cordoned']);
+  kube.apply('nodes', node('n1', { ready: null }), node('n2', { cordoned: true, ready: null }));
+  c = await poll((s) => s['netchecker-agent-drained'] === 'node_not_ready', 'the NotReady seen');
+  t.equal(states(c)['netchecker-agent-cut'], 'outdated', 'silent before its node went NotReady: still network evidence');
+  t.match(c.agents.find((a) => a.name === 'netchecker-agent-cut')?.reason, /silent before this began: node n1 is not Ready: Ready=Unknown/);
+});
+
 t.test('evidence only: an expected agent passes with a fresh report, never without', async (t) => {
   const kube = await FakeKube.start(t);
   kube.apply('nodes', node('n1'), node('n2'));

@@ -91,6 +91,19 @@ t.test('churn explains silence; a fresh report wins over churn; only terminating
   t.equal(excusing.pass, true, '--failing-states absent,outdated excuses churn');
 });
 
+t.test('node churn excuses a silence only if it came first: a node cut off, then NotReady, is still outdated', async (t) => {
+  const notReady = (sinceMonoMs: number) => ({ reason: 'node_not_ready', detail: 'node n1 is not Ready: Ready=Unknown (NodeStatusUnknown)', sinceMonoMs }) as const;
+  const expected = new Map<string, ExpectedAgent>([
+    ['cut-off', { name: 'cut-off', node: 'n1', churn: notReady(40_000) }],
+    ['drained', { name: 'drained', node: 'n2', churn: notReady(10_000) }],
+    ['before-start', { name: 'before-start', node: 'n3', churn: notReady(-Infinity) }],
+  ]);
+  // Each last reported at 20 s (interval 15 s); now 100 s.
+  const v = computeVerdict({ ...base, expected, records: [rec('cut-off', 15, 20_000), rec('drained', 15, 20_000), rec('before-start', 15, 20_000)], nowMonoMs: 100_000 });
+  t.same(v.agents.map((a) => [a.name, a.state]), [['before-start', 'node_not_ready'], ['cut-off', 'outdated'], ['drained', 'node_not_ready']]);
+  t.match(v.agents[1]?.reason, /^last report 80\.0 s ago, more than 2 x its 15 s interval; silent before this began: node n1 is not Ready/);
+});
+
 t.test('default: every state but ok and terminating fails, listed by evidence (never reported -> Absent)', async (t) => {
   t.same([...FAILING], STATES.filter((s) => s !== 'ok' && s !== 'terminating'));
   const silent = STATES.filter((s): s is Exclude<State, 'ok' | 'starting' | 'absent' | 'outdated'> => !['ok', 'starting', 'absent', 'outdated'].includes(s));

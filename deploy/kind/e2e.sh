@@ -5,10 +5,14 @@
 #   1. /api/v1/agents/ holds 2 x nodes agents and connectivity_check answers 200; the agents
 #      report with their projected tokens (--auth kubernetes), a report without a token gets 401;
 #   2. a cordoned worker keeps its agents `ok` and the check 200;
-#   3. a deleted agent pod is replaced: the new pod is `starting` or `ok`, the check stays 200;
-#   4. a frozen worker (docker pause: kubelet and agents stop) turns its silent agents to
-#      `node_not_ready` once the node controller marks it NotReady, and the check is 200 then;
-#      unpaused (the node keeps its address, unlike docker stop/start), they report `ok`.
+#   3. a deleted agent pod is replaced: the new pod is `starting` (the check fails meanwhile: no
+#      evidence yet), then `ok` and the check 200 again;
+#   4. the cordoned worker frozen (docker pause: kubelet and agents stop, as in a drain and
+#      reboot): its silent agents are churn (`node_cordoned`, then `node_not_ready`), never
+#      network evidence; unpaused (the node keeps its address), they report `ok`;
+#   5. an uncordoned worker frozen: its agents go silent before the node controller marks it
+#      NotReady, so they stay `outdated` (a node that stops without warning is cut off); `ok`
+#      again once unpaused.
 # Needs: docker, kind, kubectl, curl, jq. Usage: deploy/kind/e2e.sh   (KEEP_CLUSTER=1 keeps it)
 set -euo pipefail
 
@@ -112,15 +116,23 @@ kubectl -n "$ns" delete pod "$pod" --wait=false
 until_ok 60 "a replacement agent pod on $worker" has_replacement "$worker" "$pod"
 newpod=$(replacement "$worker" "$pod")
 until_ok 60 "$newpod starting or ok" state_in "$newpod" starting ok
-check_is 200 || fail "connectivity_check is $(check_status) during the pod replacement, want 200"
 until_ok 60 "$newpod ok" state_in "$newpod" ok
-kubectl uncordon "$worker"
+until_ok 60 "connectivity_check 200 after the replacement" check_is 200
 
-log "freezing node $worker (docker pause)"
+log "freezing cordoned node $worker (docker pause): a drain and reboot"
 docker pause "$worker" >/dev/null
 until_ok 180 "$hostpod node_not_ready" state_in "$hostpod" node_not_ready
-check_is 200 || fail "connectivity_check is $(check_status) with $worker NotReady, want 200"
 log "unfreezing node $worker"
+docker unpause "$worker" >/dev/null
+until_ok 180 "$hostpod ok again" state_in "$hostpod" ok
+kubectl uncordon "$worker"
+until_ok 120 "connectivity_check 200" check_is 200
+
+log "freezing node $worker (docker pause) without a cordon: stopped without warning"
+docker pause "$worker" >/dev/null
+until_ok 120 "$hostpod outdated" state_in "$hostpod" outdated
+sleep 60 # past the node controller's grace: NotReady came after the silence
+state_in "$hostpod" outdated || fail "$hostpod is $(state_of "$hostpod") with $worker frozen uncordoned, want outdated"
 docker unpause "$worker" >/dev/null
 until_ok 180 "$hostpod ok again" state_in "$hostpod" ok
 until_ok 120 "connectivity_check 200 at the end" check_is 200

@@ -17,8 +17,13 @@ export interface ExpectedAgent {
   readonly node?: string;
   /** Network kind, when discovery knows it; else the report or the name rule decides. */
   readonly network?: Network;
-  /** Churn or agent fault that explains silence, with a sentence for a person; only applies while the agent is not reporting. */
-  readonly churn?: { readonly reason: ChurnReason; readonly detail: string };
+  /**
+   * Churn or agent fault that explains silence, with a sentence for a person; only applies while
+   * the agent is not reporting. `sinceMonoMs`, for node churn (NotReady, cordoned): when the node
+   * was first seen so, -Infinity when it already was at the first list. An agent silent since
+   * before then is not excused by it: an isolated node turns NotReady because it is isolated.
+   */
+  readonly churn?: { readonly reason: ChurnReason; readonly detail: string; readonly sinceMonoMs?: number };
   /** Exporter monotonic time (ms) from which the `starting` grace counts (pod seen running, node seen Ready). */
   readonly sinceMonoMs?: number;
   /** IPs the agent's pod owns (Kubernetes discovery), the only ones its peer address may name; undefined when discovery knows no pods. */

@@ -48,6 +48,8 @@ export class KubernetesDiscovery implements Discovery {
   #podsByKey: ReadonlyMap<string, unknown> = new Map();
   /** Pod uid -> exporter time the pod was first seen up (running and Ready, on a Ready node, not deleting). */
   #upSince = new Map<string, number>();
+  /** Node name -> exporter time the node was first seen NotReady or cordoned (-Infinity: already at the first list). */
+  #nodeChurnSince = new Map<string, number>();
   #scheduled = false;
 
   constructor(kc: KubeConfig, options: KubernetesOptions) {
@@ -123,9 +125,13 @@ export class KubernetesDiscovery implements Discovery {
     if (!this.#pods.synced() || !this.#nodes.synced()) return;
     const now = this.#o.monoMs();
     const nodes = new Map<string, NodeFacts>();
+    const nodeChurnSince = new Map<string, number>();
+    const first = this.#expected === null;
     for (const obj of this.#nodes.objects()) {
       const node = nodeFacts(obj);
-      if (node) nodes.set(node.name, node);
+      if (!node) continue;
+      nodes.set(node.name, node);
+      if (node.ready !== 'True' || node.cordoned) nodeChurnSince.set(node.name, this.#nodeChurnSince.get(node.name) ?? (first ? -Infinity : now));
     }
     const expected = new Map<string, ExpectedAgent>();
     const upSince = new Map<string, number>();
@@ -136,7 +142,9 @@ export class KubernetesDiscovery implements Discovery {
       // The agent's identity is its pod name; a same-named pod in a second namespace is one agent.
       if (!pod || expected.has(pod.name)) continue;
       const node = nodes.get(pod.nodeName);
-      const churn = churnOf(pod, node);
+      const reason = churnOf(pod, node);
+      const nodeSince = nodeChurnSince.get(pod.nodeName);
+      const churn = reason && nodeSince !== undefined && (reason.reason === 'node_not_ready' || reason.reason === 'node_cordoned') ? { ...reason, sinceMonoMs: nodeSince } : reason;
       let since: number | undefined;
       if (isUp(pod, node)) upSince.set(pod.uid, (since = this.#upSince.get(pod.uid) ?? now));
       expected.set(pod.name, {
@@ -150,6 +158,7 @@ export class KubernetesDiscovery implements Discovery {
       });
     }
     this.#upSince = upSince;
+    this.#nodeChurnSince = nodeChurnSince;
     this.#podsByKey = byKey;
     this.#expected = expected;
   }

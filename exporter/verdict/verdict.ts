@@ -104,8 +104,12 @@ function reported(record: AgentRecord, known: ExpectedAgent | undefined, expecte
   const late = age > 2 * interval; // strict, as the original
   // A fresh report wins over churn: an agent that reports is ok, even on a cordoned node. A late
   // agent that an expected set no longer lists (its pod deleted in a rollout or a drain) is gone,
-  // not cut off: it is churn until the report TTL prunes it, never network evidence.
-  const excused = !late ? null : known ? excuse(known, input, false) : input.expected !== null ? GONE : null;
+  // not cut off: it is churn until the report TTL prunes it, never network evidence. Node churn
+  // that began after the agent's last report does not excuse it: the silence came first, as
+  // when a node is cut off and then goes NotReady because it is cut off.
+  const churnSince = known?.churn?.sinceMonoMs;
+  const silentFirst = late && churnSince !== undefined && churnSince > record.receivedMonoMs;
+  const excused = !late || silentFirst ? null : known ? excuse(known, input, false) : input.expected !== null ? GONE : null;
   return {
     name: record.name,
     node: known?.node ?? report.nodeName,
@@ -114,7 +118,7 @@ function reported(record: AgentRecord, known: ExpectedAgent | undefined, expecte
     reason: excused
       ? `${excused.reason}; last report ${age.toFixed(1)} s ago`
       : late
-        ? `last report ${age.toFixed(1)} s ago, more than 2 x its ${interval} s interval`
+        ? `last report ${age.toFixed(1)} s ago, more than 2 x its ${interval} s interval${silentFirst ? `; silent before this began: ${known?.churn?.detail}` : ''}`
         : `reported ${age.toFixed(1)} s ago`,
     expected,
     lastReportAgeSeconds: age,

@@ -3,6 +3,8 @@
 // saturated durations), strict on types and ranges. Pure: no I/O, never throws.
 
 import { parsePeerAddress } from './address.js';
+import { MEMBERS_MAX, shapeOf, VALUES_MAX } from './json-shape.js';
+import { rfc3339Ms } from './rfc3339.js';
 import {
   DNS_RESULTS,
   type DnsQuery,
@@ -36,117 +38,6 @@ const fail = (field: string, rule: string): never => {
 };
 
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * Arrays, objects and keys the largest valid report holds (address maps, probes with phases, DNS
- * queries, peers, a few fixed fields), doubled for unknown keys the original ignored. JSON.parse of
- * a body of millions of them (e.g. `[[],[],...]` up to --max-body-bytes) blocks the event loop for
- * a good part of a second; counting them first costs one scan of a few ms.
- */
-const MEMBERS_MAX =
-  2 * (2 * (1 + 2 * LIMITS.interfacesMax) + LIMITS.probesMax * (2 + 11 + PHASES.length) + LIMITS.dnsQueriesMax * 5 + LIMITS.peersMax * 8 + 64);
-
-/**
- * Array entries and object members in all (one per comma, so an empty or one-entry array counts
- * none). Members are bounded above; this bounds what they leave out: long arrays of numbers or
- * strings (`[0,0,...]` of 2 million entries in 4 MiB cost 150 ms to parse). The largest real
- * reports hold far fewer: a 1 MiB hostNetwork report lists about 35,000 addresses, and the
- * original agent's zero padding (up to 65,535 entries) is cut before the scan. 65,536 entries
- * parse in a few ms.
- */
-export const VALUES_MAX = 65_536;
-
-/** Where a scan of a JSON text stands; a scan can stop at one offset and go on from another. */
-interface Scan {
-  depth: number;
-  max: number;
-  members: number;
-  values: number;
-  inString: boolean;
-}
-
-const newScan = (): Scan => ({ depth: 0, max: 0, members: 0, values: 0, inString: false });
-
-/** Scans text[from, to) on from `s`: nesting, arrays, objects and keys, commas; strings skipped. */
-function scan(s: Scan, text: string, from: number, to: number, maxDepth: number, maxMembers: number, maxValues = VALUES_MAX): void {
-  let { depth, max, members, values, inString } = s;
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if ((++depth > max && (max = depth) > maxDepth) || ++members > maxMembers) break;
-    } else if (c === 0x3a) {
-      if (++members > maxMembers) break;
-    } else if (c === 0x2c) {
-      if (++values > maxValues) break;
-    } else if (c === 0x7d || c === 0x5d) depth--;
-  }
-  Object.assign(s, { depth, max, members, values, inString });
-}
-
-/**
- * Deepest nesting, number of arrays, objects and keys, and of commas in a JSON text, counted
- * without parsing (strings skipped); stops early once any passes its bound.
- */
-export function jsonShape(text: string, maxDepth: number, maxMembers: number, maxValues = Infinity): { depth: number; members: number; values: number } {
-  const s = newScan();
-  scan(s, text, 0, text.length, maxDepth, maxMembers, maxValues);
-  return { depth: s.max, members: s.members, values: s.values };
-}
-
-export const nestingDepth = (text: string, stopAbove: number): number => jsonShape(text, stopAbove, Infinity).depth;
-
-/*
- * The original agent pads every report with "zero_extender":[0,0,...] (1,500 zeros, 3 KB of its
- * 3.7 KB), which the server drops. Scanning and parsing that array was most of the cost of a
- * report, so a top-level all-zero padding is compared with a string of zeros and cut
- * from the text before the parse. Anything else (other values, other spacing or case, a second
- * padding key) takes the general path, so the result is always what the general path gives.
- */
-const PADDING_KEY = '"zero_extender":[';
-const ZEROS = '0,'.repeat(65_536);
-
-/** The all-zero padding as [start, end): key, array and one comma, so that the rest is the same object without it. */
-function paddingSpan(text: string): [number, number] | null {
-  const at = text.indexOf(PADDING_KEY);
-  if (at < 1) return null;
-  const open = at + PADDING_KEY.length;
-  const close = text.indexOf(']', open);
-  const n = close - open; // "0" or "0,0,...,0": odd lengths only
-  // Equality of two substrings is a memcmp; startsWith compares character by character.
-  if (close < 0 || (n > 0 && (n % 2 === 0 || n >= ZEROS.length || text.substring(open, close) !== ZEROS.substring(0, n)))) return null;
-  // Only where the cut leaves a body that is valid exactly when the whole one is: in an object
-  // that starts the text, between a `{` or `,` and the next key, or after a value and before `}`.
-  const before = text.charCodeAt(at - 1);
-  const after = text.charCodeAt(close + 1);
-  if (text.charCodeAt(0) !== 0x7b) return null;
-  if (after === 0x2c && text.charCodeAt(close + 2) === 0x22 && (before === 0x7b || before === 0x2c)) return [at, close + 2];
-  if (after === 0x7d && before === 0x2c && VALUE_ENDS.has(text.charCodeAt(at - 2))) return [at - 1, close + 1];
-  return null;
-}
-
-/** Last characters of a JSON value: a string, an array, an object, true/false, null, a number. */
-const VALUE_ENDS = new Set([0x22, 0x5d, 0x7d, 0x65, 0x6c, ...'0123456789'.split('').map((d) => d.charCodeAt(0))]);
-
-/** Arrays, objects, keys and commas of the text (without its padding when it has one) and the text to parse. */
-function shapeOf(text: string): { depth: number; members: number; values: number; json: string; cut: boolean } {
-  const s = newScan();
-  const span = paddingSpan(text);
-  if (span) {
-    scan(s, text, 0, span[0], LIMITS.nestingMax, MEMBERS_MAX);
-    // The cut must sit between two members of the top-level object, outside any string.
-    if (s.depth === 1 && !s.inString) {
-      scan(s, text, span[1], text.length, LIMITS.nestingMax, MEMBERS_MAX);
-      return { depth: s.max, members: s.members, values: s.values, json: text.slice(0, span[0]) + text.slice(span[1]), cut: true };
-    }
-    Object.assign(s, newScan());
-  }
-  scan(s, text, 0, text.length, LIMITS.nestingMax, MEMBERS_MAX);
-  return { depth: s.max, members: s.members, values: s.values, json: text, cut: false };
-}
 
 const isPaddingKey = (k: string): boolean => k.length === 13 && k.toLowerCase() === 'zero_extender';
 
@@ -222,7 +113,7 @@ function reportFrom(o: Obj): Report {
     nodeName: optString(m.get('nodename'), 'nodename', LIMITS.nameMaxLength) ?? '',
     podName: optString(m.get('podname'), 'podname', LIMITS.nameMaxLength) ?? '',
     hostDate,
-    hostDateMs: hostDate === null ? null : rfc3339Ms(hostDate),
+    hostDateMs: hostDate === null ? null : timestamp(hostDate, 'hostdate'),
     uptimeSeconds: m.get('uptime') == null ? null : int(m.get('uptime'), 'uptime', 0, Number.MAX_SAFE_INTEGER),
     nslookup: addressMap(m.get('nslookup'), 'nslookup'),
     ips: addressMap(m.get('ips'), 'ips'),
@@ -250,7 +141,11 @@ function peerAddress(v: unknown): string | null {
 
 function optTimestamp(v: unknown, field: string): number | null {
   const s = optString(v, field, 64);
-  return s === null ? null : rfc3339Ms(s, field);
+  return s === null ? null : timestamp(s, field);
+}
+
+function timestamp(s: string, field: string): number {
+  return rfc3339Ms(s) ?? fail(field, 'must be an RFC 3339 timestamp');
 }
 
 function optBool(v: unknown, field: string): boolean | null {
@@ -419,58 +314,4 @@ function phases(v: unknown, at: string): Partial<Record<Phase, number>> | null {
     if (d !== null) out[phase] = d;
   }
   return out;
-}
-
-/** The ASCII digits at [from, from + count) as a number, or -1 if any is not a digit. */
-function digits(s: string, from: number, count: number): number {
-  let v = 0;
-  for (let i = from; i < from + count; i++) {
-    const d = s.charCodeAt(i) - 0x30;
-    if (!(d >= 0 && d <= 9)) return -1;
-    v = v * 10 + d;
-  }
-  return v;
-}
-
-/** Days in month `mo` (1-12) of year `y`, leap years by the Gregorian rule (RFC 3339 section 5.7). */
-function daysIn(y: number, mo: number): number {
-  if (mo === 2) return y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0) ? 29 : 28;
-  return mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31;
-}
-
-/**
- * RFC 3339 with 0-9 fractional digits, as Go's time.Time marshals; epoch ms (sub-ms kept).
- * `YYYY-MM-DDTHH:MM:SS[.F{1,9}](Z|+HH:MM|-HH:MM)`, T and Z in either case. Read by hand: the
- * regular expression it replaces was the costliest single step of decoding a report.
- * Dates must exist (no Feb 31) and offsets be at most 23:59. Second 60 is refused as Go's
- * time.Parse refuses it (the original server read hostdate with it, and Go never writes one):
- * a leap second cannot be told from a bad clock without a leap second table.
- */
-export function rfc3339Ms(s: string, field = 'hostdate'): number {
-  const bad = (): never => fail(field, 'must be an RFC 3339 timestamp');
-  if (s.length < 20 || s.charCodeAt(4) !== 0x2d || s.charCodeAt(7) !== 0x2d || (s.charCodeAt(10) | 0x20) !== 0x74) return bad();
-  if (s.charCodeAt(13) !== 0x3a || s.charCodeAt(16) !== 0x3a) return bad();
-  const [y, mo, d, h, mi, sec] = [digits(s, 0, 4), digits(s, 5, 2), digits(s, 8, 2), digits(s, 11, 2), digits(s, 14, 2), digits(s, 17, 2)];
-  if (y < 0 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return bad();
-  let at = 19;
-  let fraction = 0;
-  if (s.charCodeAt(at) === 0x2e) {
-    let end = at + 1;
-    while (end < s.length && end - at <= 9 && digits(s, end, 1) >= 0) end++;
-    if (end === at + 1) return bad();
-    fraction = Number(s.slice(at, end)) * 1000;
-    at = end;
-  }
-  let offsetMin = 0;
-  if ((s.charCodeAt(at) | 0x20) === 0x7a) at++;
-  else {
-    const sign = s.charCodeAt(at) === 0x2d ? -1 : s.charCodeAt(at) === 0x2b ? 1 : 0;
-    const oh = digits(s, at + 1, 2);
-    const om = digits(s, at + 4, 2);
-    if (sign === 0 || oh < 0 || oh > 23 || om < 0 || om > 59 || s.charCodeAt(at + 3) !== 0x3a) return bad();
-    offsetMin = sign * (oh * 60 + om);
-    at += 6;
-  }
-  if (at !== s.length) return bad();
-  return Date.UTC(y, mo - 1, d, h, mi, sec) + fraction - offsetMin * 60_000;
 }

@@ -1,7 +1,9 @@
 // The report decoder: the original agent's quirks accepted, types and ranges enforced.
 import fc from 'fast-check';
 import t from 'tap';
-import { decodeReport, nestingDepth, rfc3339Ms } from '../report/decode.js';
+import { decodeReport } from '../report/decode.js';
+import { nestingDepth } from '../report/json-shape.js';
+import { rfc3339Ms } from '../report/rfc3339.js';
 import { isValidAgentName, networkOf } from '../report/schema.js';
 import { originalReports } from './helpers/exporter.js';
 
@@ -58,13 +60,7 @@ function oracle(s: string): number | 'bad' {
   const offsetMin = g[8] ? 0 : (g[9] === '-' ? -1 : 1) * (Number(g[10]) * 60 + Number(g[11]));
   return Date.UTC(y, mo - 1, d, h, mi, sec) + (g[7] ? Number(g[7]) * 1000 : 0) - offsetMin * 60_000;
 }
-const parsed = (s: string): number | 'bad' => {
-  try {
-    return rfc3339Ms(s);
-  } catch {
-    return 'bad';
-  }
-};
+const parsed = (s: string): number | 'bad' => rfc3339Ms(s) ?? 'bad';
 
 t.test('rfc3339Ms refuses dates and offsets that do not exist', async (t) => {
   const cases: Array<[string, number | 'bad']> = [

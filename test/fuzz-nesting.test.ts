@@ -1,7 +1,7 @@
 // Bodies of nested brackets as large as the exporter takes (--max-body-bytes, default 4 MiB) must
 // not block its event loop longer than an ordinary body of the same size (issue 8): the decoder
 // counts depth and the number of arrays, objects and keys in one scan before JSON.parse
-// (report/decode.ts jsonShape), so deep bodies stop at level 17 and wide ones (`[[],[],...]`,
+// (report/json-shape.ts), so deep bodies stop at level 17 and wide ones (`[[],[],...]`,
 // which JSON.parse took 150-560 ms for) at the member cap. The bodies go to an in-process
 // exporter from a client in another process, built before the watch starts, so this process's
 // loop does only what the exporter does.

@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import t from 'tap';
 import { ERRORS, REJECT_REASONS } from '../exporter/errors.js';
-import { decodeReport, VALUES_MAX } from '../report/decode.js';
+import { decodeReport } from '../report/decode.js';
+import { VALUES_MAX } from '../report/json-shape.js';
 import { LIMITS } from '../report/schema.js';
 import { postReport, report, sample, startTestExporter } from './helpers/exporter.js';
 

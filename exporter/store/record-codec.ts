@@ -7,7 +7,8 @@
 // older exporters, which read as unknown). Pure: no I/O.
 
 import { parseIp } from '../../report/address.js';
-import { decodeReport, rfc3339Ms } from '../../report/decode.js';
+import { decodeReport } from '../../report/decode.js';
+import { rfc3339Ms } from '../../report/rfc3339.js';
 import type { Report, WireReport } from '../../report/schema.js';
 import { recordJson } from '../api/reports.js';
 import type { AgentRecord } from './store.js';
@@ -47,12 +48,8 @@ export function decodeRecord(value: Buffer): DecodedRecord {
   // decodeReport parsed the text already, so this parse cannot throw.
   const { last_updated: lastUpdated, source_address: source } = JSON.parse(text) as { last_updated?: unknown; source_address?: unknown };
   if (typeof lastUpdated !== 'string') return { ok: false, error: 'last_updated is missing' };
-  let receivedWallMs: number;
-  try {
-    receivedWallMs = rfc3339Ms(lastUpdated);
-  } catch {
-    return { ok: false, error: 'last_updated is not an RFC 3339 timestamp' };
-  }
+  const receivedWallMs = rfc3339Ms(lastUpdated);
+  if (receivedWallMs === null) return { ok: false, error: 'last_updated is not an RFC 3339 timestamp' };
   // Only an IP is ever written; anything else reads as unknown (the agent is not handed out as a peer).
   return { ok: true, value: { report: report.value, receivedWallMs, source: typeof source === 'string' && parseIp(source) ? source : null } };
 }

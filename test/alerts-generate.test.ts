@@ -66,7 +66,8 @@ t.test('settings: thresholds, exporter job, cluster label, for: and keep_firing_
     t.notMatch(r.expr, /job="netchecker-service"|\bcluster\b/, `${r.alert ?? r.record}: job and cluster label replaced`);
   }
   t.match(byName('NetcheckerPacketLoss')?.expr, /max by \(namespace, job, k8s_cluster, node\)/);
-  t.match(byName('NetcheckerPacketLoss')?.expr, /unless on \(namespace, job, k8s_cluster, agent\) max_over_time\(agent:netchecker_agent_churn:max\{job="nc"\}\[5m\]\)/, 'churn anywhere in the averaging window');
+  t.match(byName('NetcheckerPacketLoss')?.expr, /unless on \(namespace, job, k8s_cluster, agent\) max_over_time\(agent:netchecker_agent_away:max\{job="nc"\}\[5m\]\)/, 'gone anywhere in the averaging window');
+  t.match(byName('NetcheckerPacketLoss')?.expr, /changes\(netchecker_agent_start_time_seconds\{job="nc"\}\[5m\]\)/, 'restarted in the averaging window');
   t.equal(byName('NetcheckerAgentOutdated')?.for, '2s');
   t.equal(byName('NetcheckerAgentOutdated')?.keep_firing_for, '7m');
   t.equal(byName('NetcheckerExporterDown')?.keep_firing_for, undefined, 'the inhibitor of the outage itself resolves at once');

@@ -28,5 +28,7 @@ RUN chmod +x dist/cli.js && ln -s /app/dist/cli.js /usr/local/bin/netchecker
 USER 1000:1000
 # 8081: the exporter; 8090 and 8091: the pod-network and host-network agents' --listen (deploy/base).
 EXPOSE 8081 8090 8091
+# Manifests written for the original images pass only the original's flags: their args replace
+# CMD, and cli.ts picks the command from those flags (-endpoint: exporter, -serverendpoint: agent).
 ENTRYPOINT ["netchecker"]
 CMD ["exporter"]

@@ -11,6 +11,29 @@ const commands: Record<string, { summary: string; load: () => Promise<Run> }> = 
   check: { summary: 'ask an exporter for the verdict; exit 0 pass, 1 fail, 2 unreachable', load: async () => (await import('./check/main.js')).run },
 };
 
+/**
+ * The original images had no subcommand: one binary per part. Started with only the original's
+ * arguments (kubespray's manifests with our image), the flags only one part had say which to run.
+ */
+const originalRoles: Record<string, string> = {
+  serverendpoint: 'agent',
+  reportinterval: 'agent',
+  probeurls: 'agent',
+  zeroextenderlength: 'agent',
+  endpoint: 'exporter',
+  kubeproxyinit: 'exporter',
+  'etcd-endpoints': 'exporter',
+  'report-ttl': 'exporter',
+};
+
+/** The command the original's flags in args name, or the reason there is none. */
+function roleOf(args: readonly string[]): { command: string } | { error: string } {
+  const roles = new Set(args.map((a) => originalRoles[/^--?([\w-]+)/.exec(a)?.[1] ?? '']).filter((r) => r !== undefined));
+  if (roles.size === 1) return { command: [...roles][0] as string };
+  if (roles.size > 1) return { error: 'flags of both the original server (-endpoint) and agent (-serverendpoint) given: name the command' };
+  return { error: 'no command given, and no flag of the original server (-endpoint) or agent (-serverendpoint) to pick one by' };
+}
+
 function usage(): string {
   const rows = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
   return `Usage: netchecker <command> [flags]\n\nCommands:\n${rows.join('\n')}\n\nRun "netchecker <command> --help" for its flags.\n`;
@@ -25,6 +48,14 @@ async function main(): Promise<number> {
   if (name === '--version' || name === 'version') {
     process.stdout.write(`${(await import('./lib/version.js')).VERSION}\n`);
     return 0;
+  }
+  if (name.startsWith('-')) {
+    const role = roleOf(process.argv.slice(2));
+    if ('error' in role) {
+      process.stderr.write(`netchecker: ${role.error}\n`);
+      return 2;
+    }
+    return (await (commands[role.command] as (typeof commands)[string]).load())(process.argv.slice(2), process.env);
   }
   const command = commands[name];
   if (!command) {

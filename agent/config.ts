@@ -3,6 +3,7 @@
 
 import { isIP } from 'node:net';
 import { helpText, parseFlags, parseHostPort, splitList, type FlagSpec } from '../lib/flags.js';
+import { glogFlags } from '../lib/glog-flags.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { isValidAgentName, LIMITS, NETWORKS, networkOf, type Network } from '../report/schema.js';
 
@@ -12,7 +13,6 @@ const ZERO_EXTENDER_MAX = 65_535;
 
 export const AGENT_FLAGS: readonly FlagSpec[] = [
   { name: 'server', kind: 'string', metavar: 'URL', help: `Exporter base URL that reports go to (default ${DEFAULT_SERVER}).` },
-  { name: 'serverendpoint', kind: 'string', metavar: 'HOST:PORT', help: "The original agent's form of --server: http://HOST:PORT." },
   { name: 'interval', kind: 'number', metavar: 'SECONDS', aliases: ['reportinterval'], default: 60, help: 'Seconds between reports.' },
   { name: 'probe-urls', kind: 'string', metavar: 'URLS', aliases: ['probeurls'], default: '', help: 'Extra http(s) URLs to probe, comma or semicolon separated.' },
   { name: 'zero-extender-length', kind: 'number', metavar: 'N', aliases: ['zeroextenderlength'], default: 1500, help: 'Zeros padding each report so it exceeds the MTU.' },
@@ -30,7 +30,18 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { name: 'mtu-sizes', kind: 'string', metavar: 'BYTES,...', default: '1200,1400,1450,1500', help: 'Packet sizes of the don\'t-fragment path MTU probes to the exporter and peers; empty turns them off.' },
   { name: 'icmp', kind: 'bool', default: true, help: 'ICMP probes through the system ping (needs CAP_NET_RAW or ping_group_range); --no-icmp turns them off.' },
   { name: 'token-file', kind: 'string', metavar: 'PATH', env: 'NETCHECKER_TOKEN_FILE', help: 'File with the bearer token sent with each report, re-read before every report (deploy/ mounts a projected service account token at /var/run/secrets/netchecker/token); default: no token.' },
+  { name: 'serverendpoint', kind: 'string', metavar: 'HOST:PORT', help: "The original agent's form of --server: http://HOST:PORT.", original: (endpoint) => serverEndpoint(String(endpoint)) },
+  ...glogFlags,
 ];
+
+/** -serverendpoint HOST:PORT as --server http://HOST:PORT. */
+function serverEndpoint(endpoint: string): { values: { server: string } } | string {
+  const hp = parseHostPort(endpoint);
+  // parseHostPort reads an empty host as 0.0.0.0 (a listen address); a server needs a real one.
+  const hostOk = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):/.test(endpoint);
+  if (!hp || !hostOk || hp.port === 0 || !URL.canParse(`http://${endpoint}`)) return `-serverendpoint must be HOST:PORT with a port from 1 to 65535, got "${endpoint}"`;
+  return { values: { server: `http://${endpoint}` } };
+}
 
 /** Probes beyond the original's: DNS, peer mesh, ICMP and path MTU. */
 export interface ProbeConfig {
@@ -62,6 +73,8 @@ export interface AgentConfig {
   readonly probes: ProbeConfig;
   /** --token-file: sent as Authorization: Bearer; null: no token (the exporter runs --auth none). */
   readonly tokenFile: string | null;
+  /** How the original's flags were taken, logged once at start. */
+  readonly notes: readonly string[];
 }
 
 export type ParsedAgentConfig =
@@ -84,7 +97,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   if (parsed.help) return { ok: true, help: true };
   const v = parsed.values;
   try {
-    const serverUrl = server(v.server as string | undefined, v.serverendpoint as string | undefined);
+    const serverUrl = baseUrl((v.server as string | undefined) ?? DEFAULT_SERVER, '--server');
     const intervalSeconds = int(v.interval as number, 'interval', LIMITS.intervalSeconds.min, LIMITS.intervalSeconds.max);
     const name = (v.name as string | undefined) ?? invalid('--name is required (or env MY_POD_NAME)');
     if (!isValidAgentName(name)) invalid(`--name "${name}" is not a valid pod name (lowercase RFC 1123 subdomain)`);
@@ -110,26 +123,13 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
         logLevel: logLevel as LogLevel,
         probes: probeConfig(v, serverUrl, env),
         tokenFile: (v['token-file'] as string | undefined) || null,
+        notes: Object.freeze([...parsed.notes]),
       }),
     };
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, error: e.message };
     throw e;
   }
-}
-
-function server(url: string | undefined, endpoint: string | undefined): string {
-  if (url !== undefined && endpoint !== undefined) invalid('give either --server or -serverendpoint, not both');
-  if (endpoint !== undefined) {
-    const hp = parseHostPort(endpoint);
-    // parseHostPort reads an empty host as 0.0.0.0 (a listen address); a server needs a real one.
-    const hostOk = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):/.test(endpoint);
-    if (!hp || !hostOk || hp.port === 0) {
-      invalid(`-serverendpoint must be HOST:PORT with a port from 1 to 65535, got "${endpoint}"`);
-    }
-    return baseUrl(`http://${endpoint}`, '-serverendpoint');
-  }
-  return baseUrl(url ?? DEFAULT_SERVER, '--server');
 }
 
 /** An http(s) URL with a host and no query or fragment, without its trailing slash. */

@@ -55,6 +55,7 @@ type Delivery = 'unknown' | 'ok' | 'failing';
 export async function runAgent(config: AgentConfig, { signal, log }: RunAgentOptions): Promise<void> {
   const logger = (log ?? createLogger(config.logLevel)).child({ agent: config.name });
   logger.info('agent started', { version: VERSION, server: config.serverUrl, interval_seconds: config.intervalSeconds, network: config.network });
+  for (const note of config.notes) logger.info(note);
   let delivery: Delivery = 'unknown';
   // /healthz and /readyz on the listener: healthy while rounds keep starting (agent/health.ts).
   const health = new LoopHealth(config.intervalSeconds * 1000, config.timeoutMs);

@@ -3,6 +3,7 @@
 
 import { type Cidr, parseCidr } from '../report/address.js';
 import { type FlagSpec, parseFlags, parseHostPort, splitList } from '../lib/flags.js';
+import { glogFlags } from '../lib/glog-flags.js';
 import { isLogLevel, type LogLevel } from '../lib/log.js';
 import { type AuthConfig, authFlags, parseAuthConfig } from './auth/config.js';
 import { type EtcdConfig, etcdFlags, parseEtcdConfig } from './store/etcd-config.js';
@@ -17,13 +18,13 @@ export const DISCOVERIES = ['static', 'kubernetes'] as const;
 const MEMORY_MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 export const exporterFlags: readonly FlagSpec[] = [
-  { name: 'listen', kind: 'string', metavar: 'HOST:PORT', default: '0.0.0.0:8081', help: 'Address to serve the API and /metrics on; port 0 picks a free port.' },
+  { name: 'listen', kind: 'string', metavar: 'HOST:PORT', aliases: ['endpoint'], default: '0.0.0.0:8081', help: 'Address to serve the API and /metrics on; port 0 picks a free port.' },
   { name: 'expect', kind: 'string', metavar: 'NAME[,NAME...]', default: '', help: 'Agent (pod) names that must report. Without --expect and --expect-file, the agents that have reported are expected.' },
   { name: 'expect-file', kind: 'string', metavar: 'PATH', help: 'File with one expected agent name per line (# starts a comment).' },
   { name: 'discovery', kind: 'string', default: 'static', help: `Where the expected set comes from: ${DISCOVERIES.join(', ')}.` },
   ...kubernetesFlags,
   { name: 'failing-states', kind: 'string', metavar: 'STATE[,STATE...]', default: [...FAILING].join(','), help: `Agent states of expected agents that fail connectivity_check, from: ${STATES.filter((s) => s !== 'ok').join(', ')}. Default: every state without a fresh report except terminating (evidence only); absent,outdated excuses churn and agent faults.` },
-  { name: 'store', kind: 'string', default: 'memory', help: `Where reports are kept: ${Object.keys(stores).join(', ')}.` },
+  { name: 'store', kind: 'string', help: `Where reports are kept: ${Object.keys(stores).join(', ')} (default: etcd when --etcd-endpoints is given, as the original server, else memory).` },
   { name: 'report-ttl', kind: 'number', metavar: 'SECONDS', default: 300, help: 'Agents that are not expected and silent this long (and at least 3 intervals) are pruned from the store and /metrics.' },
   { name: 'startup-grace', kind: 'number', metavar: 'SECONDS', default: 60, help: 'After the exporter starts, expected agents that have not reported yet are "starting", not "absent", for this long (one report interval; 60 is the original agent default).' },
   { name: 'max-body-bytes', kind: 'number', metavar: 'BYTES', help: `Largest report body accepted; larger ones get 413. Default: what the store holds: ${MEMORY_MAX_BODY_BYTES} with --store memory, the largest etcd record (--etcd-max-request-bytes - ${RECORD_OVERHEAD_BYTES}) with --store etcd.` },
@@ -40,6 +41,13 @@ export const exporterFlags: readonly FlagSpec[] = [
   { name: 'mesh-peers', kind: 'number', metavar: 'K', default: 10, help: 'Peers each agent probes (everybody when the cluster is smaller); every agent is probed by at least K others.' },
   ...etcdFlags,
   ...authFlags,
+  {
+    name: 'kubeproxyinit',
+    kind: 'bool',
+    help: "The original server's store: true kept reports in Kubernetes resources, which netchecker has no store for yet, so they are kept in memory (--store memory); false changes nothing (-etcd-endpoints selects etcd).",
+    original: (kube) => (kube ? { values: { store: 'memory' }, note: '-kubeproxyinit=true: the original kept reports in Kubernetes resources; netchecker has no Kubernetes store yet, so they are kept in memory (--store memory)' } : {}),
+  },
+  ...glogFlags,
 ];
 
 export interface ExporterConfig {
@@ -73,6 +81,8 @@ export interface ExporterConfig {
   readonly logLevel: LogLevel;
   /** --auth and --metrics-auth (docs/security.md). */
   readonly auth: AuthConfig;
+  /** How the original's flags were taken, logged once at start. */
+  readonly notes: readonly string[];
   /** Drain delay after SIGTERM (--shutdown-delay). */
   readonly shutdownDelaySeconds: number;
   /** --heap-growth: V8's heap growing percent after a full GC; 0: V8's own. */
@@ -97,7 +107,7 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
   if (failingStates.length === 0) return { ok: false, error: '--failing-states must name at least one state' };
   const badState = failingStates.find((s) => s === 'ok' || !(STATES as readonly string[]).includes(s));
   if (badState !== undefined) return { ok: false, error: `--failing-states: "${badState.slice(0, 40)}" is not one of ${STATES.filter((s) => s !== 'ok').join(', ')}` };
-  const store = String(v.store);
+  const store = v.store === undefined ? (v['etcd-endpoints'] ? 'etcd' : 'memory') : String(v.store);
   if (!(store in stores)) return { ok: false, error: `--store must be one of ${Object.keys(stores).join(', ')}` };
   const etcd = parseEtcdConfig(v, store);
   if (!etcd.ok) return etcd;
@@ -153,6 +163,7 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
       meshPeers: v['mesh-peers'] as number,
       logLevel: v['log-level'],
       auth: auth.value,
+      notes: Object.freeze([...parsed.notes]),
       shutdownDelaySeconds: v['shutdown-delay'] as number,
       heapGrowthPercent: v['heap-growth'] as number,
     }),

@@ -139,6 +139,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
   // V8 reads it at every full GC; --max-semi-space-size is read only at start (a node flag in deploy/).
   if (parsed.config.heapGrowthPercent > 0) setFlagsFromString(`--heap-growing-percent=${parsed.config.heapGrowthPercent}`);
   const log = createLogger(parsed.config.logLevel, { component: 'exporter' });
+  for (const note of parsed.config.notes) log.info(note);
   let exporter: RunningExporter;
   try {
     exporter = await startExporter(parsed.config, log);

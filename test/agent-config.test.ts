@@ -1,5 +1,6 @@
 import t from 'tap';
 import { AGENT_FLAGS, agentHelpText, parseAgentConfig, type AgentConfig } from '../agent/config.js';
+import { flagLabel } from '../lib/flags.js';
 
 const env = { MY_POD_NAME: 'netchecker-agent-x7k2p', MY_NODE_NAME: 'kind-worker' };
 
@@ -17,7 +18,10 @@ const defaults: AgentConfig = {
   logLevel: 'info',
   probes: { dns: null, listen: null, advertise: null, peerAttempts: 3, mtuSizes: [1200, 1400, 1450, 1500], icmp: true },
   tokenFile: null,
+  notes: [],
 };
+
+const glogNote = "the original's log flags (-v, -logtostderr, -alsologtostderr) are ignored: netchecker writes JSON lines to stderr at --log-level";
 
 const ok: Array<[string, string[], Record<string, string>, Partial<AgentConfig>]> = [
   ['defaults from env identity', [], env, {}],
@@ -55,6 +59,13 @@ const ok: Array<[string, string[], Record<string, string>, Partial<AgentConfig>]
   ['empty node name', [], { MY_POD_NAME: 'a' }, { name: 'a', nodeName: '', reportUrl: 'http://netchecker-service:8081/api/v1/agents/a' }],
   ['hostnet name means host network', [], { MY_POD_NAME: 'netchecker-agent-hostnet-abcde' }, { name: 'netchecker-agent-hostnet-abcde', nodeName: '', network: 'host', reportUrl: 'http://netchecker-service:8081/api/v1/agents/netchecker-agent-hostnet-abcde' }],
   ['env network wins over the name rule', [], { ...env, MY_POD_NAME: 'x-hostnet', NETCHECKER_NETWORK: 'pod' }, { name: 'x-hostnet', network: 'pod', reportUrl: 'http://netchecker-service:8081/api/v1/agents/x-hostnet' }],
+  [
+    "kubespray's agent arguments",
+    ['-v=5', '-alsologtostderr=true', '-serverendpoint=netchecker-service:8081', '-reportinterval=60'],
+    env,
+    { notes: [glogNote] },
+  ],
+  ['glog flags in Go spellings: one note for all', ['-v', '0', '--logtostderr', '-alsologtostderr=f'], env, { notes: [glogNote] }],
   ['default timeout is half a short interval', ['--interval', '1'], env, { intervalSeconds: 1, timeoutMs: 500 }],
 ];
 
@@ -91,6 +102,12 @@ const bad: Array<[string[], Record<string, string>, string]> = [
   [['--timeout', '0'], env, '--timeout must be more than 0 and less than --interval (60 s), got 0'],
   [['--log-level', 'loud'], env, '--log-level must be one of debug, info, warn, error, got "loud"'],
   [['--bogus'], env, 'unknown flag "--bogus" (see --help)'],
+  [['-serverendpoint', '[1:2:3]:80'], env, '-serverendpoint must be HOST:PORT with a port from 1 to 65535, got "[1:2:3]:80"'],
+  [['-v=loud'], env, '-v must be a number, got "loud"'],
+  [['-v=1.5'], env, '-v must be an integer, got 1.5'],
+  [['-alsologtostderr=maybe'], env, '-alsologtostderr must be true or false, got "maybe"'],
+  [['-logtostderr', 'true'], env, 'unexpected argument "true"'],
+  [['-v'], env, 'flag -v needs a value'],
 ];
 
 for (const [argv, e, error] of bad) {
@@ -102,7 +119,7 @@ for (const [argv, e, error] of bad) {
 t.test('help', async (t) => {
   t.same(parseAgentConfig(['--help'], {}), { ok: true, help: true });
   const text = agentHelpText();
-  for (const f of AGENT_FLAGS) t.match(text, `--${f.name}`);
+  for (const f of AGENT_FLAGS) t.match(text, flagLabel(f));
   t.match(text, '-serverendpoint');
   t.match(text, 'env MY_POD_NAME');
 });

@@ -9,8 +9,8 @@ t.test('help for the CLI and each command', async (t) => {
   for (const c of ['exporter', 'agent', 'local', 'check']) t.match(top.stdout, new RegExp(`^  ${c} `, 'm'));
   t.equal((await runCli([])).status, 2, 'no command: usage and exit 2');
   const expectFlags: Record<string, string[]> = {
-    exporter: ['--listen HOST:PORT', '--expect NAME', '--expect-file', '--report-ttl', '--max-body-bytes', '--legacy-metrics', '--log-level'],
-    agent: ['--server URL', '-serverendpoint', '-reportinterval', '-probeurls', '-zeroextenderlength', '--network', 'MY_POD_NAME'],
+    exporter: ['--listen HOST:PORT, -endpoint', '--expect NAME', '--expect-file', '--report-ttl', '--max-body-bytes', '--legacy-metrics', '--log-level', '-kubeproxyinit', '-v LEVEL', '-logtostderr', '-alsologtostderr'],
+    agent: ['--server URL', '-serverendpoint', '-reportinterval', '-probeurls', '-zeroextenderlength', '--network', 'MY_POD_NAME', '-v LEVEL', '-alsologtostderr'],
     local: ['--listen', '--interval'],
     check: ['--server URL', '--json', 'NETCHECKER_SERVER'],
   };

@@ -22,7 +22,7 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import { parseAllDocuments } from 'yaml';
 import { AGENT_NODE_FLAGS } from '../bench/agent.js';
 import { EXPORTER_NODE_FLAGS } from '../bench/lib.js';
-import { exporterFlags } from '../exporter/config.js';
+import { exporterFlags, parseExporterConfig } from '../exporter/config.js';
 import { CLOSE_DEADLINE_MS } from '../exporter/shutdown.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -163,7 +163,8 @@ t.test('the DaemonSets carry the downward-API env, args, dnsPolicy and toleratio
     const c = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.containers[0] as IContainer;
     t.same(c.command, ['node', ...EXPORTER_NODE_FLAGS, '/app/dist/cli.js'], `${dir}: the exporter runs with the Node flags bench/ measures`);
     t.same(c.args?.slice(0, 3), ['exporter', '--discovery', 'kubernetes'], `${dir}: exporter args`);
-    t.same(c.args?.slice(3, 5), ['--auth', 'kubernetes'], `${dir}: the exporter takes reports only with an agent pod's token`);
+    if (dir === 'deploy/overlays/compat') t.same(c.args?.slice(3), ['--auth', 'none'], `${dir}: the exporter takes the original agents' reports, which carry no token`);
+    else t.same(c.args?.slice(3, 5), ['--auth', 'kubernetes'], `${dir}: the exporter takes reports only with an agent pod's token`);
     t.same([c.readinessProbe?.httpGet?.path, c.livenessProbe?.httpGet?.path], ['/readyz', '/healthz']);
     const r = c.resources;
     t.ok(r?.requests?.cpu && r.requests.memory && r.limits?.cpu && r.limits.memory, `${dir}: requests and limits`);
@@ -261,6 +262,30 @@ t.test('the metrics-auth component: --metrics-auth kubernetes, create subjectacc
   t.same(one(objs, 'ClusterRoleBinding', 'netchecker-exporter-metrics-auth').subjects, [{ kind: 'ServiceAccount', name: 'netchecker-exporter', namespace: 'netchecker' }]);
   const sm = find<ServiceMonitor & { spec: { endpoints: Array<{ bearerTokenFile?: string }> } }>(objs, 'ServiceMonitor');
   t.same(sm.map((m) => m.spec.endpoints[0]?.bearerTokenFile), ['/var/run/secrets/kubernetes.io/serviceaccount/token']);
+});
+
+t.test('the compat component: --auth none and agent pods of any namespace admitted, also on a monitoring overlay', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), `netchecker-kustomize-${process.pid}-`));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const rel = relative(dir, root);
+  writeFileSync(join(dir, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${rel}/deploy/overlays/kube-prometheus-stack\ncomponents:\n  - ${rel}/deploy/components/compat\n`);
+  const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+  if (r.error || r.status !== 0) return t.fail(`kubectl kustomize with the compat component: ${r.error?.message ?? r.stderr}`);
+  const stack = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
+  for (const [name, objs] of [['deploy/overlays/compat', rendered.get('deploy/overlays/compat')], ['kube-prometheus-stack + compat', stack]] as const) {
+    if (!objs) {
+      t.fail(`${name} did not render`);
+      continue;
+    }
+    const c = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.containers[0] as IContainer;
+    const parsed = parseExporterConfig(c.args?.slice(1) ?? [], {});
+    t.match(parsed, { ok: true, config: { auth: { mode: 'none' }, discovery: 'kubernetes', legacyMetrics: true } }, `${name}: the exporter takes reports without a token and serves the ncagent_* series`);
+    const rules = one(objs, 'NetworkPolicy', 'netchecker-server').spec?.ingress ?? [];
+    const anyNamespace = rules.filter((rule) =>
+      (rule.from ?? []).some((f) => f.namespaceSelector !== undefined && Object.keys(f.namespaceSelector).length === 0 && f.podSelector?.matchExpressions?.some((e) => e.key === 'app' && e.operator === 'In' && e.values?.includes('netchecker-agent'))),
+    );
+    t.same(anyNamespace.map((rule) => rule.ports), [[{ protocol: 'TCP', port: 8081 }]], `${name}: agent pods of every namespace (kubespray's run in default) may reach port 8081`);
+  }
 });
 
 t.test('overlays: NodePort 31081, the monitoring component, release label, Prometheus access', async (t) => {

@@ -46,6 +46,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     throw e;
   });
   self.watchStore(() => store.health());
+  self.watchDiscovery(() => discovery.ready());
   const monitor = new Monitor({
     store,
     discovery,

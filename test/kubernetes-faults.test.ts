@@ -6,7 +6,7 @@ import t, { type Test } from 'tap';
 import { ERROR_PREFIX } from '../exporter/api/check.js';
 import { API_MESSAGE_MAX, apiMessage, LIST_PAGE_SIZE } from '../exporter/discovery/informer.js';
 import { eventually } from './helpers/cli.js';
-import { postReport, report, startTestExporter } from './helpers/exporter.js';
+import { postReport, report, sample, startTestExporter } from './helpers/exporter.js';
 import { agentPod, discoveryArgs, FakeKube, node } from './helpers/fake-kube.js';
 
 async function check(url: string): Promise<{ status: number; text: string; names: string[] }> {
@@ -85,6 +85,7 @@ t.test('API down, then up: the last known set is served, readiness says not read
   await eventually(async () => ((await readyz(ex.url)) === 503 ? true : undefined), 10_000, '/readyz 503');
   const ready = await fetch(`${ex.url}/readyz`);
   t.match(await ready.text(), /not ready: discovery/);
+  t.equal(sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_discovery_up'), 0, 'netchecker_discovery_up 0 during the outage');
   kube.apply('pods', agentPod('netchecker-agent-new', { node: 'n1' }));
   kube.remove('pods', 'netchecker-agent-b', 'netchecker');
   await new Promise((r) => setTimeout(r, 2000)); // several retries
@@ -97,6 +98,7 @@ t.test('API down, then up: the last known set is served, readiness says not read
 
   await kube.up();
   await eventually(async () => ((await readyz(ex.url)) === 200 ? true : undefined), 15_000, '/readyz 200 again');
+  t.equal(sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_discovery_up'), 1, 'and 1 again');
   await seen(ex.url, 'netchecker-agent-new');
   await seen(ex.url, 'netchecker-agent-b', false);
   t.same(ex.logs.filter((l) => l.msg === 'kubernetes list/watch works again').map((l) => l.resource).sort(), ['nodes', 'pods']);

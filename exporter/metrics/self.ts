@@ -1,5 +1,5 @@
 // The exporter's own metrics, through prom-client: build info, reports accepted and rejected,
-// render time, plus the standard process_* and nodejs_* metrics.
+// store and discovery health, render time, plus the standard process_* and nodejs_* metrics.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { VERSION } from '../../lib/version.js';
@@ -12,6 +12,7 @@ export class SelfMetrics {
   readonly #rejected: Counter<'reason'>;
   readonly #storeErrors: Counter<'op'>;
   #storeHealth: () => StoreHealth = () => ({ up: true, queued: 0 });
+  #discoveryUp: () => boolean = () => true;
   readonly renderSeconds: Histogram;
   readonly verdictSeconds: Histogram;
 
@@ -60,6 +61,15 @@ export class SelfMetrics {
         this.set(health().queued);
       },
     });
+    const discoveryUp = (): boolean => this.#discoveryUp();
+    new Gauge({
+      name: 'netchecker_discovery_up',
+      help: '1 while discovery holds a full, current view of the expected agents (always 1 without Kubernetes discovery).',
+      registers,
+      collect() {
+        this.set(discoveryUp() ? 1 : 0);
+      },
+    });
     this.renderSeconds = new Histogram({
       name: 'netchecker_metrics_render_seconds',
       help: 'Time to render the agent series of one /metrics scrape, in seconds.',
@@ -89,5 +99,10 @@ export class SelfMetrics {
   /** Where netchecker_store_up and netchecker_store_queued_writes are read from at scrape time. */
   watchStore(health: () => StoreHealth): void {
     this.#storeHealth = health;
+  }
+
+  /** Where netchecker_discovery_up is read from at scrape time. */
+  watchDiscovery(up: () => boolean): void {
+    this.#discoveryUp = up;
   }
 }

@@ -9,10 +9,9 @@ import { type AuthConfig, authFlags, parseAuthConfig } from './auth/config.js';
 import { type EtcdConfig, etcdFlags, parseEtcdConfig } from './store/etcd-config.js';
 import { maxRecordBytes, RECORD_OVERHEAD_BYTES } from './store/etcd-limits.js';
 import { stores } from './store/stores.js';
+import { DISCOVERIES, type DiscoveryKind } from './discovery/discoveries.js';
 import { type KubernetesConfig, kubernetesFlags, parseKubernetesConfig } from './discovery/kubernetes-config.js';
 import { FAILING, STATES, type State } from './verdict/verdict.js';
-
-export const DISCOVERIES = ['static', 'kubernetes'] as const;
 
 /** The body limit of the memory store, which holds any size: 4 MiB, far above any real report. */
 const MEMORY_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -55,7 +54,7 @@ export interface ExporterConfig {
   readonly port: number;
   readonly expect: readonly string[];
   readonly expectFile: string | undefined;
-  readonly discovery: (typeof DISCOVERIES)[number];
+  readonly discovery: DiscoveryKind;
   /** Used with --discovery kubernetes. */
   readonly kubernetes: KubernetesConfig;
   /** States of expected agents that fail connectivity_check. */

@@ -37,11 +37,11 @@ export interface RunningExporter {
 
 /** Starts an exporter; throws with a readable message when the config cannot be used. */
 export async function startExporter(config: ExporterConfig, log: Logger, clock: Clock = systemClock): Promise<RunningExporter> {
-  const discovery = await discoveries[config.discovery](config, log, () => clock.monoMs());
+  const discovery = await discoveries[config.discovery]({ ...config, log, monoMs: () => clock.monoMs() });
   const makeStore = stores[config.store];
   if (!makeStore) throw new Error(`unknown store "${config.store}"`);
   const self = new SelfMetrics();
-  const store = await makeStore({ config, clock, log, onError: (op) => self.storeError(op) }).catch(async (e: unknown) => {
+  const store = await makeStore({ etcd: config.etcd, reportTtlSeconds: config.reportTtlSeconds, clock, log, onError: (op) => self.storeError(op) }).catch(async (e: unknown) => {
     await discovery.close(); // informers would keep the process alive
     throw e;
   });

@@ -6,12 +6,12 @@
 // (the path is given to every property of that seed; the one named in the failure is the case).
 // Round trip: decode -> encodeRecord (the etcd value: the API's record shape plus our additions,
 // itself a report body) -> decodeRecord must give the same report and receipt time; that is the
-// path every stored record takes. The API's own shape (recordJson) must decode to the same report
+// path every stored record takes. The API's own shape (report/encode.ts recordJson) must decode to the same report
 // minus the additions it leaves out.
 import fc from 'fast-check';
 import t from 'tap';
 import { ERRORS } from '../exporter/errors.js';
-import { recordJson } from '../exporter/api/reports.js';
+import { recordJson } from '../report/encode.js';
 import { decodeRecord, encodeRecord } from '../exporter/store/record-codec.js';
 import { decodeReport } from '../report/decode.js';
 import type { Report } from '../report/schema.js';
@@ -49,7 +49,7 @@ function roundTrip(report: Report): void {
   const stored = decodeRecord(Buffer.from(encodeRecord({ name: 'agent-a', report, receivedMonoMs: 0, receivedWallMs: RECEIVED_WALL_MS })));
   if (!stored.ok) throw new Error(`stored record does not decode: ${stored.error}`);
   if (!same(stored.value.report, report) || stored.value.receivedWallMs !== RECEIVED_WALL_MS) throw new Error('stored record differs after the round trip');
-  const served = decodeReport(JSON.stringify(recordJson({ name: 'agent-a', report, receivedMonoMs: 0, receivedWallMs: RECEIVED_WALL_MS })));
+  const served = decodeReport(JSON.stringify(recordJson(report, RECEIVED_WALL_MS)));
   const expected = { ...report, listen: null, dns: null, peers: null, icmpAvailable: null, pathMtu: null, integrity: null };
   if (!served.ok || !same(served.value, expected)) throw new Error(`served record does not decode to the report: ${served.ok ? 'differs' : served.code}`);
 }

@@ -9,7 +9,7 @@
 // record-codec's encoding of that same report, which decodes back to it.
 import http from 'node:http';
 import t, { type Test } from 'tap';
-import { recordJson } from '../exporter/api/reports.js';
+import { recordJson } from '../report/encode.js';
 import { decodeRecord, encodeRecord } from '../exporter/store/record-codec.js';
 import type { AgentRecord } from '../exporter/store/store.js';
 import { decodeReport } from '../report/decode.js';
@@ -101,7 +101,7 @@ function matchRound(agent: number, rounds: readonly number[], stored: Stored): n
   const wallMs = Date.parse(lastUpdated);
   for (const round of rounds) {
     const rec = recordOf(agent, round, wallMs);
-    if (JSON.stringify(recordJson(rec)) !== stored.served) continue;
+    if (JSON.stringify(recordJson(rec.report, rec.receivedWallMs)) !== stored.served) continue;
     if (stored.inEtcd === undefined) return round;
     if (stored.inEtcd.toString() !== encodeRecord(rec)) return `agent-${agent}: GET serves round ${round}, etcd holds ${stored.inEtcd.toString().slice(0, 200)}`;
     const back = decodeRecord(stored.inEtcd);

@@ -23,7 +23,7 @@ async function openStore(t: Test, args: string[]): Promise<Store> {
   if (!parsed.ok || parsed.help) throw new Error(parsed.ok ? 'help' : parsed.error);
   const factory = stores[parsed.config.store];
   if (!factory) throw new Error(`no store ${parsed.config.store}`);
-  const store = await factory({ config: parsed.config, clock: systemClock, log: createLogger('error'), onError: (op: StoreOp) => t.fail(`store error: ${op}`) });
+  const store = await factory({ ...parsed.config, clock: systemClock, log: createLogger('error'), onError: (op: StoreOp) => t.fail(`store error: ${op}`) });
   t.teardown(() => store.close());
   return store;
 }

@@ -154,7 +154,7 @@ async function open(args: string[], errors: string[]): Promise<Store> {
   if (!parsed.ok || parsed.help) throw new Error(parsed.ok ? 'help' : parsed.error);
   const factory = stores[parsed.config.store];
   if (!factory) throw new Error(`no store ${parsed.config.store}`);
-  return factory({ config: parsed.config, clock: systemClock, log: createLogger('error'), onError: (op) => errors.push(op) });
+  return factory({ ...parsed.config, clock: systemClock, log: createLogger('error'), onError: (op) => errors.push(op) });
 }
 
 const name = fc.constantFrom(...NAMES);

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Caller, refusalHeaders, type ReportAuth } from '../auth/auth.js';
 import { decodeReport } from '../../report/decode.js';
+import { recordJson } from '../../report/encode.js';
 import { isValidAgentName, type Report } from '../../report/schema.js';
 import type { Monitor } from '../monitor.js';
 import type { SelfMetrics } from '../metrics/self.js';
@@ -80,7 +81,7 @@ export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, 
       monitor.verdict(); // prunes agents that are gone before we answer
       const record = isValidAgentName(name) ? store.get(name) : undefined;
       if (!record) return sendError(res, isValidAgentName(name) ? 'agent_not_found' : 'invalid_agent_name');
-      sendJson(res, 200, recordJson(record));
+      sendJson(res, 200, recordJson(record.report, record.receivedWallMs));
     },
 
     /**
@@ -101,7 +102,7 @@ export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, 
       let slice = '{';
       let comma = '';
       for (const r of records) {
-        slice += `${comma}${JSON.stringify(r.name)}:${JSON.stringify(recordJson(r))}`;
+        slice += `${comma}${JSON.stringify(r.name)}:${JSON.stringify(recordJson(r.report, r.receivedWallMs))}`;
         comma = ',';
         if (slice.length >= LIST_SLICE_CHARS) {
           if (!(await written(res, res.write(slice)))) return;
@@ -127,40 +128,4 @@ function isNewAgentOverCap(store: Store, discovery: Discovery, name: string, max
   let n = 0;
   for (const _ of store.records()) if (++n >= maxAgents) return true;
   return false;
-}
-
-/** The stored record in the original's shape: report fields except zero_extender, plus last_updated. */
-export function recordJson({ report, receivedWallMs }: AgentRecord): Record<string, unknown> {
-  return {
-    report_interval: report.intervalSeconds,
-    nodename: report.nodeName,
-    podname: report.podName,
-    hostdate: report.hostDate,
-    ...(report.uptimeSeconds === null ? {} : { uptime: report.uptimeSeconds }),
-    nslookup: report.nslookup,
-    ips: report.ips,
-    network_probes: probesJson(report),
-    ...(report.network === null ? {} : { network: report.network }),
-    ...(report.agentVersion === null ? {} : { agent_version: report.agentVersion }),
-    ...(report.agentStartedMs === null ? {} : { agent_started: new Date(report.agentStartedMs).toISOString() }),
-    last_updated: new Date(receivedWallMs).toISOString(),
-  };
-}
-
-function probesJson(report: Report): unknown[] | null {
-  return (
-    report.probes?.map((p) => ({
-      URL: p.url,
-      ConnectionResult: p.connectionResult,
-      HTTPCode: p.httpCode,
-      Total: p.totalMs,
-      ContentTransfer: p.contentTransferMs,
-      TCPConnection: p.tcpConnectionMs,
-      DNSLookup: p.dnsLookupMs,
-      Connect: p.connectMs,
-      ServerProcessing: p.serverProcessingMs,
-      ...(p.result === null ? {} : { Result: p.result }),
-      ...(p.phasesMs === null ? {} : { PhasesMs: p.phasesMs }),
-    })) ?? null
-  );
 }

@@ -68,10 +68,9 @@ export class EtcdStore implements Store {
   #loggedUp: boolean | null = null;
   #lastError: unknown = null;
 
-  static async open({ config, clock, log, onError }: StoreContext): Promise<EtcdStore> {
-    const cfg = config.etcd;
+  static async open({ etcd: cfg, reportTtlSeconds, clock, log, onError }: StoreContext): Promise<EtcdStore> {
     if (!cfg) throw new Error('--store etcd needs --etcd-endpoints');
-    const store = new EtcdStore(cfg, await clientOptions(cfg), clock, log.child({ store: 'etcd' }), onError, config.reportTtlSeconds);
+    const store = new EtcdStore(cfg, await clientOptions(cfg), clock, log.child({ store: 'etcd' }), onError, reportTtlSeconds);
     await store.#step();
     await store.#watchConnected();
     return store;

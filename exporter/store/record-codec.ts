@@ -8,9 +8,9 @@
 
 import { parseIp } from '../../report/address.js';
 import { decodeReport } from '../../report/decode.js';
+import { recordJson, wireAdditions } from '../../report/encode.js';
 import { rfc3339Ms } from '../../report/rfc3339.js';
-import type { Report, WireReport } from '../../report/schema.js';
-import { recordJson } from '../api/reports.js';
+import type { Report } from '../../report/schema.js';
 import type { AgentRecord } from './store.js';
 
 export interface StoredRecord {
@@ -23,21 +23,7 @@ export interface StoredRecord {
 export type DecodedRecord = { ok: true; value: StoredRecord } | { ok: false; error: string };
 
 export function encodeRecord(record: AgentRecord): string {
-  return JSON.stringify({ ...recordJson(record), ...additions(record.report), ...(record.source ? { source_address: record.source } : {}) });
-}
-
-type Additions = Partial<Pick<WireReport, 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'integrity'>>;
-
-/** What the API's record leaves out and peers, probe metrics and verdicts on other replicas need. */
-function additions(r: Report): Additions {
-  const out: Additions = {};
-  if (r.listen != null) out.listen = r.listen;
-  if (r.dns != null) out.dns = r.dns.map((q) => ({ server: q.server, name: q.name, result: q.result, latency_ms: q.latencyMs }));
-  if (r.peers != null) out.peers = r.peers.map((p) => ({ name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs }));
-  if (r.icmpAvailable != null) out.icmp_available = r.icmpAvailable;
-  if (r.pathMtu != null) out.path_mtu = { exporter: r.pathMtu.exporterBytes, peers: r.pathMtu.peersBytes };
-  if (r.integrity != null) out.integrity = { event_loop_lag_ms: r.integrity.eventLoopLagMs, cpu_throttled_ratio: r.integrity.cpuThrottledRatio, starved: r.integrity.starved };
-  return out;
+  return JSON.stringify({ ...recordJson(record.report, record.receivedWallMs), ...wireAdditions(record.report), ...(record.source ? { source_address: record.source } : {}) });
 }
 
 /** etcd bounds a value's size (its request limit), so every record the store wrote reads back. */

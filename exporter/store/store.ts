@@ -4,7 +4,7 @@
 
 import type { Logger } from '../../lib/log.js';
 import type { Report } from '../../report/schema.js';
-import type { ExporterConfig } from '../config.js';
+import type { EtcdConfig } from './etcd-config.js';
 import type { Clock } from '../../lib/clock.js';
 
 export interface AgentRecord {
@@ -67,9 +67,12 @@ export interface StoreHealth {
 export const STORE_OPS = ['put', 'delete', 'load', 'watch', 'lease'] as const;
 export type StoreOp = (typeof STORE_OPS)[number];
 
-/** What a store backend is built from: the exporter's config and clock, a logger, an error sink. */
+/** What a store backend is built from: its settings, the clock, a logger, an error sink. */
 export interface StoreContext {
-  readonly config: ExporterConfig;
+  /** Null without --etcd-endpoints. */
+  readonly etcd: EtcdConfig | null;
+  /** Records of agents silent this long may go (the etcd leases outlive it). */
+  readonly reportTtlSeconds: number;
   readonly clock: Clock;
   readonly log: Logger;
   readonly onError: (op: StoreOp) => void;

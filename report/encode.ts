@@ -1,0 +1,56 @@
+// Encodes a decoded Report back to the wire, beside the one decoder (decode.ts): the original's
+// stored-record shape (what /api/v1/agents/ answers; report fields but zero_extender, plus
+// last_updated) and our agent's additions in their wire form. What it writes decodes to the same
+// Report (test/fuzz-decode.test.ts, test/etcd-cache.test.ts). Pure: no I/O.
+
+import type { Report, WireReport } from './schema.js';
+
+/** The stored record in the original's shape: report fields except zero_extender, plus last_updated. */
+export function recordJson(report: Report, receivedWallMs: number): Record<string, unknown> {
+  return {
+    report_interval: report.intervalSeconds,
+    nodename: report.nodeName,
+    podname: report.podName,
+    hostdate: report.hostDate,
+    ...(report.uptimeSeconds === null ? {} : { uptime: report.uptimeSeconds }),
+    nslookup: report.nslookup,
+    ips: report.ips,
+    network_probes: probesJson(report),
+    ...(report.network === null ? {} : { network: report.network }),
+    ...(report.agentVersion === null ? {} : { agent_version: report.agentVersion }),
+    ...(report.agentStartedMs === null ? {} : { agent_started: new Date(report.agentStartedMs).toISOString() }),
+    last_updated: new Date(receivedWallMs).toISOString(),
+  };
+}
+
+function probesJson(report: Report): unknown[] | null {
+  return (
+    report.probes?.map((p) => ({
+      URL: p.url,
+      ConnectionResult: p.connectionResult,
+      HTTPCode: p.httpCode,
+      Total: p.totalMs,
+      ContentTransfer: p.contentTransferMs,
+      TCPConnection: p.tcpConnectionMs,
+      DNSLookup: p.dnsLookupMs,
+      Connect: p.connectMs,
+      ServerProcessing: p.serverProcessingMs,
+      ...(p.result === null ? {} : { Result: p.result }),
+      ...(p.phasesMs === null ? {} : { PhasesMs: p.phasesMs }),
+    })) ?? null
+  );
+}
+
+type Additions = Partial<Pick<WireReport, 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'integrity'>>;
+
+/** What the API's record leaves out and peers, probe metrics and verdicts on other replicas need. */
+export function wireAdditions(r: Report): Additions {
+  const out: Additions = {};
+  if (r.listen != null) out.listen = r.listen;
+  if (r.dns != null) out.dns = r.dns.map((q) => ({ server: q.server, name: q.name, result: q.result, latency_ms: q.latencyMs }));
+  if (r.peers != null) out.peers = r.peers.map((p) => ({ name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs }));
+  if (r.icmpAvailable != null) out.icmp_available = r.icmpAvailable;
+  if (r.pathMtu != null) out.path_mtu = { exporter: r.pathMtu.exporterBytes, peers: r.pathMtu.peersBytes };
+  if (r.integrity != null) out.integrity = { event_loop_lag_ms: r.integrity.eventLoopLagMs, cpu_throttled_ratio: r.integrity.cpuThrottledRatio, starved: r.integrity.starved };
+  return out;
+}

@@ -2,52 +2,13 @@
 // it for a person, or as JSON. Exit 0 pass, 1 fail, 2 no verdict (unreachable, error, bad answer).
 
 import { type FlagSpec, helpText, parseFlags } from '../lib/flags.js';
+import { type CheckAnswer, parseCheckAnswer } from '../report/answers.js';
 
 export const checkFlags: readonly FlagSpec[] = [
   { name: 'server', kind: 'string', metavar: 'URL', default: 'http://127.0.0.1:8081', env: 'NETCHECKER_SERVER', help: 'Exporter base URL.' },
   { name: 'json', kind: 'bool', default: false, help: "Print the exporter's JSON answer instead of a summary." },
   { name: 'timeout', kind: 'number', metavar: 'SECONDS', default: 10, help: 'Give up after this long (exit 2).' },
 ];
-
-/** One agent in connectivity_check's per-agent list. */
-export interface CheckAgent {
-  name: string;
-  node: string;
-  network: string;
-  state: string;
-  reason: string;
-  expected: boolean;
-}
-
-export interface CheckAnswer {
-  message: string;
-  absent: string[];
-  outdated: string[];
-  /** Our exporter's per-agent detail; empty from the original server. */
-  agents: CheckAgent[];
-}
-
-const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
-
-/** Validates the exporter's JSON: the three compat keys, and our per-agent list when present. */
-export function parseAnswer(body: string): CheckAnswer | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(body);
-  } catch {
-    return null;
-  }
-  if (typeof v !== 'object' || v === null) return null;
-  const o = v as Record<string, unknown>;
-  if (typeof o.Message !== 'string') return null;
-  const absent = o.Absent ?? [];
-  const outdated = o.Outdated ?? [];
-  if (!isStrings(absent) || !isStrings(outdated)) return null;
-  const agents = Array.isArray(o.agents)
-    ? o.agents.filter((a): a is CheckAgent => typeof a === 'object' && a !== null && typeof (a as CheckAgent).name === 'string' && typeof (a as CheckAgent).state === 'string')
-    : [];
-  return { message: o.Message, absent, outdated, agents };
-}
 
 /** The summary a person reads: the message, then one line per agent that is not ok. */
 export function formatAnswer(a: CheckAnswer, pass: boolean): string {
@@ -100,7 +61,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
     process.stderr.write(`netchecker check: cannot reach ${url.origin}: ${(e as Error).cause ? String((e as Error & { cause: unknown }).cause) : (e as Error).message}\n`);
     return 2;
   }
-  const answer = status === 200 || status === 400 ? parseAnswer(body) : null;
+  const answer = status === 200 || status === 400 ? parseCheckAnswer(body) : null;
   if (!answer) {
     process.stderr.write(`netchecker check: no verdict from ${url.origin} (HTTP ${status}): ${body.slice(0, 500)}\n`);
     return 2;

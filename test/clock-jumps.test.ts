@@ -16,7 +16,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
-import type { CheckAgent } from '../check/main.js';
+import type { CheckAgent } from '../report/answers.js';
 import { eventually, type Spawned, spawnCli } from './helpers/cli.js';
 import { etcdArgs, startEtcd, waitHealthy } from './helpers/etcd.js';
 
@@ -34,11 +34,10 @@ const LIBFAKETIME = ['x86_64-linux-gnu', 'aarch64-linux-gnu', 'arm-linux-gnueabi
   .find((p) => existsSync(p));
 
 /** connectivity_check's per-agent entry, with the exporter's own age of the last report. */
-type AgedAgent = CheckAgent & { last_report_age_seconds: number | null };
 interface Poll {
   atMs: number;
   status: number;
-  agents: AgedAgent[];
+  agents: CheckAgent[];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -116,7 +115,7 @@ t.test('wall clock stepped +1 h and -1 h under libfaketime: no false verdict, of
 
   const check = async (): Promise<Poll> => {
     const res = await fetch(`${url}/api/v1/connectivity_check`);
-    return { atMs: performance.now(), status: res.status, agents: ((await res.json()) as { agents: AgedAgent[] }).agents };
+    return { atMs: performance.now(), status: res.status, agents: ((await res.json()) as { agents: CheckAgent[] }).agents };
   };
   await eventually(async () => ((await check()).status === 200 ? true : undefined), 20_000, 'every agent reporting');
   const polls: Poll[] = [];
@@ -201,7 +200,7 @@ t.test('etcd store: a step then an etcd blip does not age the records this expor
   t.equal(posted.status, 200);
   const age = async (): Promise<{ status: number; age: number }> => {
     const res = await fetch(`${url}/api/v1/connectivity_check`);
-    const agents = ((await res.json()) as { agents: AgedAgent[] }).agents;
+    const agents = ((await res.json()) as { agents: CheckAgent[] }).agents;
     return { status: res.status, age: agents.find((a) => a.name === 'agent-slow')?.last_report_age_seconds ?? NaN };
   };
   for (const offset of [HOUR_S, -HOUR_S]) {

@@ -1,7 +1,7 @@
 // --discovery kubernetes against the fake API server, driven by the real client library: the
 // expected set follows pods and nodes, with a reason for every agent that is not reporting.
 import t from 'tap';
-import type { CheckAgent } from '../check/main.js';
+import type { CheckAgent } from '../report/answers.js';
 import { eventually } from './helpers/cli.js';
 import { FakeClock, postReport, report, sample, startTestExporter } from './helpers/exporter.js';
 import { agentPod, discoveryArgs, FakeKube, node } from './helpers/fake-kube.js';

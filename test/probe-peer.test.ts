@@ -5,7 +5,8 @@ import net from 'node:net';
 import t from 'tap';
 import { parseAgentConfig } from '../agent/config.js';
 import { startListener } from '../agent/listener.js';
-import { fetchPeers, parsePeers, type Peer, type PeerOutcome, probePeer } from '../agent/probes/peer.js';
+import { fetchPeers, type PeerOutcome, probePeer } from '../agent/probes/peer.js';
+import { parsePeersAnswer, type Peer } from '../report/answers.js';
 import { assignedOnly, ExtraProbes } from '../agent/probes/round.js';
 import { createLogger } from '../lib/log.js';
 import { startFakeExporter } from './helpers/agent-server.js';
@@ -36,10 +37,10 @@ t.test('a live listener answers, a closed port is refused', async (t) => {
 
 t.test('the peer list is validated', async (t) => {
   const good = { name: 'agent-a', node: 'n', network: 'pod', address: '198.18.0.1:8090' };
-  t.same(parsePeers({ peers: [good] }), [good]);
-  t.same(parsePeers({ peers: [] }), []);
+  t.same(parsePeersAnswer({ peers: [good] }), [good]);
+  t.same(parsePeersAnswer({ peers: [] }), []);
   for (const bad of [null, [], { peers: 'x' }, { peers: [{ ...good, network: 'wifi' }] }, { peers: [{ ...good, name: 'Bad/Name' }] }, { peers: [{ ...good, address: 'x' }] }, { peers: [{ ...good, address: 'h:0' }] }, { peers: [{ ...good, address: 'example.com:80' }] }, { peers: [{ ...good, address: '[fd00::1]' }] }, { peers: Array(257).fill(good) }]) {
-    t.equal(parsePeers(bad), null, JSON.stringify(bad).slice(0, 60));
+    t.equal(parsePeersAnswer(bad), null, JSON.stringify(bad).slice(0, 60));
   }
 });
 

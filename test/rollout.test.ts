@@ -23,7 +23,7 @@ import { AgentLoad } from '../bench/load.js';
 import { spawnCli, type Spawned } from './helpers/cli.js';
 import { etcdArgs, startEtcd } from './helpers/etcd.js';
 import { agentPod, discoveryArgs, FakeKube, node } from './helpers/fake-kube.js';
-import type { CheckAgent } from '../check/main.js';
+import type { CheckAgent } from '../report/answers.js';
 
 const NODES = 250;
 // 5 s, with the real agent's default request timeout (half an interval, retried until the next

@@ -2,18 +2,10 @@
 // a fresh connection, sent together; how many got no answer is the loss, the fastest answer is
 // the RTT. Also fetches the peer list the exporter assigns (GET /api/v1/peers/{name}). Never throws.
 
-import { parsePeerAddress } from '../../report/address.js';
-import { isValidAgentName, LIMITS, NETWORKS, type Network } from '../../report/schema.js';
+import { parsePeersAnswer, type Peer } from '../../report/answers.js';
+import type { Network } from '../../report/schema.js';
 import { probeHttp } from './http.js';
 import type { ResultClass } from './probe.js';
-
-export interface Peer {
-  readonly name: string;
-  readonly node: string;
-  readonly network: Network;
-  /** HOST:PORT of the peer's listener. */
-  readonly address: string;
-}
 
 export interface PeerOutcome {
   readonly name: string;
@@ -48,28 +40,12 @@ export async function probePeer(peer: Peer, { timeoutMs, attempts, signal }: Pee
   };
 }
 
-/** Validates the exporter's answer: a peer list is external input like any other. */
-export function parsePeers(body: unknown): Peer[] | null {
-  const peers = typeof body === 'object' && body !== null && 'peers' in body ? body.peers : undefined;
-  if (!Array.isArray(peers) || peers.length > LIMITS.peersMax) return null;
-  const out: Peer[] = [];
-  for (const p of peers as unknown[]) {
-    if (typeof p !== 'object' || p === null) return null;
-    const { name, node, network, address } = p as Record<string, unknown>;
-    if (typeof name !== 'string' || !isValidAgentName(name) || typeof node !== 'string' || node.length > LIMITS.nameMaxLength) return null;
-    // IP:PORT only, as the exporter accepts them: a host name could point the probes anywhere.
-    if (!NETWORKS.includes(network as Network) || typeof address !== 'string' || parsePeerAddress(address) === null) return null;
-    out.push({ name, node, network: network as Network, address: address as string });
-  }
-  return out;
-}
-
 /** The agent's assigned peers; null when the exporter cannot be asked or answers nonsense. */
 export async function fetchPeers(serverUrl: string, name: string, timeoutMs: number): Promise<Peer[] | null> {
   try {
     const res = await fetch(`${serverUrl}/api/v1/peers/${name}`, { signal: AbortSignal.timeout(Math.ceil(timeoutMs)), headers: { accept: 'application/json' } });
     if (res.status !== 200) return null;
-    return parsePeers(await res.json());
+    return parsePeersAnswer(await res.json());
   } catch {
     return null;
   }

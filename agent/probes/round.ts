@@ -15,7 +15,8 @@ import { type HealthSource, type Listener, startListener } from '../listener.js'
 import { type DnsTarget, parseResolvConf, probeDns } from './dns.js';
 import { IcmpAvailability } from './icmp-availability.js';
 import { hostOf, probePathMtu } from './mtu.js';
-import { fetchPeers, type Peer, type PeerOutcome, probePeer } from './peer.js';
+import type { Peer } from '../../report/answers.js';
+import { fetchPeers, type PeerOutcome, probePeer } from './peer.js';
 
 /** Peers whose path MTU is measured per round (each size of each is one ping process). */
 const MTU_PEERS_PER_ROUND = 2;

@@ -4,6 +4,7 @@
 // has not loaded its state yet (etcd away at start), when "All 0 pods" would pass on no evidence.
 
 import type { ServerResponse } from 'node:http';
+import type { CheckWire } from '../../report/answers.js';
 import type { Discovery } from '../discovery/discovery.js';
 import type { Monitor } from '../monitor.js';
 import type { Store } from '../store/store.js';
@@ -14,7 +15,7 @@ export const FAIL_MESSAGE = 'Connectivity check fails. Reason: there are absent 
 export const ERROR_PREFIX = 'Error occurred while checking the agents. Details:';
 
 export function checkBody(v: Verdict): string {
-  return JSON.stringify({
+  const body: CheckWire = {
     Message: v.pass ? `All ${v.okCount} pods successfully reported back to the server` : FAIL_MESSAGE,
     Absent: v.pass ? null : v.absent,
     Outdated: v.pass ? null : v.outdated,
@@ -28,7 +29,8 @@ export function checkBody(v: Verdict): string {
       last_report_age_seconds: a.lastReportAgeSeconds === null ? null : Math.round(a.lastReportAgeSeconds * 1000) / 1000,
       report_interval_seconds: a.intervalSeconds,
     })),
-  });
+  };
+  return JSON.stringify(body);
 }
 
 export const NOT_LOADED = 'the store has not loaded its state yet, so the agents that must report are unknown';

@@ -10,6 +10,7 @@
 // Only listeners bound to their agent are handed out (peers/bound.ts): agents probe what they get.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PeersAnswer } from '../../report/answers.js';
 import { isValidAgentName } from '../../report/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Monitor } from '../monitor.js';
@@ -22,11 +23,6 @@ import type { Store } from '../store/store.js';
 import type { Verdict } from '../verdict/verdict.js';
 import { sendError } from './errors.js';
 import { sendJson } from './respond.js';
-
-/** The answer's shape; the agent validates it (agent/probes/peer.ts). */
-export interface PeersAnswer {
-  peers: PeerCandidate[];
-}
 
 const RECOMPUTE_MS = 1000;
 

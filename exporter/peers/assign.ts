@@ -9,15 +9,11 @@
 // networks are lopsided (a DaemonSet missing on most nodes), a path nobody covers is given to
 // its first prober on the ring as one extra peer, so coverage never costs another agent a prober.
 
+import type { Peer } from '../../report/answers.js';
 import type { Network } from '../../report/schema.js';
 
-export interface PeerCandidate {
-  readonly name: string;
-  readonly node: string;
-  readonly network: Network;
-  /** HOST:PORT of the agent's listener. */
-  readonly address: string;
-}
+/** An agent that can be handed out: the peers answer's entry (report/answers.ts). */
+export type PeerCandidate = Peer;
 
 export const MESH_PEERS_MIN = 2;
 

@@ -1,0 +1,86 @@
+// The exporter's answers that other programs read, declared once with their validators: the
+// peers an agent probes (GET /api/v1/peers/{name}, read by our agent) and connectivity_check
+// (read by `netchecker check`, and by scripts written for the original server). The side that
+// writes and the side that reads share these types. Pure: no I/O.
+
+import { parsePeerAddress } from './address.js';
+import { isValidAgentName, LIMITS, NETWORKS, type Network } from './schema.js';
+
+/** One assigned peer: where an agent reaches another agent's listener. */
+export interface Peer {
+  readonly name: string;
+  readonly node: string;
+  readonly network: Network;
+  /** IP:PORT of the peer's listener (report/address.ts), never a host name. */
+  readonly address: string;
+}
+
+export interface PeersAnswer {
+  readonly peers: readonly Peer[];
+}
+
+/** Validates a peers answer: a peer list is external input like any other. */
+export function parsePeersAnswer(body: unknown): Peer[] | null {
+  const peers = typeof body === 'object' && body !== null && 'peers' in body ? body.peers : undefined;
+  if (!Array.isArray(peers) || peers.length > LIMITS.peersMax) return null;
+  const out: Peer[] = [];
+  for (const p of peers as unknown[]) {
+    if (typeof p !== 'object' || p === null) return null;
+    const { name, node, network, address } = p as Record<string, unknown>;
+    if (typeof name !== 'string' || !isValidAgentName(name) || typeof node !== 'string' || node.length > LIMITS.nameMaxLength) return null;
+    // IP:PORT only, as the exporter accepts them: a host name could point the probes anywhere.
+    if (!NETWORKS.includes(network as Network) || typeof address !== 'string' || parsePeerAddress(address) === null) return null;
+    out.push({ name, node, network: network as Network, address: address as string });
+  }
+  return out;
+}
+
+/** One agent in connectivity_check's per-agent list (ours; the original server had none). */
+export interface CheckAgent {
+  name: string;
+  node: string;
+  network: string;
+  state: string;
+  reason: string;
+  expected: boolean;
+  last_report_age_seconds: number | null;
+  report_interval_seconds: number | null;
+}
+
+/** connectivity_check's body: the original's three keys, in order, null on pass; then ours. */
+export interface CheckWire {
+  readonly Message: string;
+  readonly Absent: readonly string[] | null;
+  readonly Outdated: readonly string[] | null;
+  readonly agents: readonly CheckAgent[];
+}
+
+/** A check answer as a reader uses it: lists never null, agents empty from the original server. */
+export interface CheckAnswer {
+  message: string;
+  absent: string[];
+  outdated: string[];
+  agents: CheckAgent[];
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
+
+/** Validates a connectivity_check body: the three compat keys, and our per-agent list when present. */
+export function parseCheckAnswer(body: string): CheckAnswer | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  if (typeof o.Message !== 'string') return null;
+  const absent = o.Absent ?? [];
+  const outdated = o.Outdated ?? [];
+  if (!isStrings(absent) || !isStrings(outdated)) return null;
+  const agents = Array.isArray(o.agents)
+    ? o.agents.filter((a): a is CheckAgent => typeof a === 'object' && a !== null && typeof (a as CheckAgent).name === 'string' && typeof (a as CheckAgent).state === 'string')
+    : [];
+  return { message: o.Message, absent, outdated, agents };
+}

@@ -2,10 +2,12 @@
 // into one frozen, validated AgentConfig. Accepts the original Go agent's single-dash flags.
 
 import { isIP } from 'node:net';
-import { helpText, parseFlags, parseHostPort, splitList, type FlagSpec } from '../lib/flags.js';
+import { helpText, parseFlags, splitList, type FlagSpec } from '../lib/flags.js';
 import { glogFlags } from '../lib/glog-flags.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from '../lib/log.js';
+import { parseListenAddress } from '../report/address.js';
 import { isValidAgentName, LIMITS, NETWORKS, networkOf, type Network } from '../report/schema.js';
+import { parseResolver } from './probes/dns.js';
 
 export const DEFAULT_SERVER = 'http://netchecker-service:8081';
 /** The exporter cuts an all-zero padding of up to 65,535 entries before its pre-scan; a longer one counts against its entry bound. */
@@ -36,8 +38,8 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
 
 /** -serverendpoint HOST:PORT as --server http://HOST:PORT. */
 function serverEndpoint(endpoint: string): { values: { server: string } } | string {
-  const hp = parseHostPort(endpoint);
-  // parseHostPort reads an empty host as 0.0.0.0 (a listen address); a server needs a real one.
+  const hp = parseListenAddress(endpoint);
+  // parseListenAddress reads an empty host as 0.0.0.0 (a listen address); a server needs a real one.
   const hostOk = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):/.test(endpoint);
   if (!hp || !hostOk || hp.port === 0 || !URL.canParse(`http://${endpoint}`)) return `-serverendpoint must be HOST:PORT with a port from 1 to 65535, got "${endpoint}"`;
   return { values: { server: `http://${endpoint}` } };
@@ -173,13 +175,13 @@ function timeoutMs(seconds: number | undefined, intervalSeconds: number): number
 /** The extra probes' flags; in Kubernetes (KUBERNETES_SERVICE_HOST set) DNS defaults to resolv.conf. */
 function probeConfig(v: Record<string, unknown>, serverUrl: string, env: NodeJS.ProcessEnv): ProbeConfig {
   const servers = v['dns-server'] === undefined ? null : splitList(v['dns-server'] as string);
-  for (const s of servers ?? []) if (!isIP(s.replace(/^\[(.*)\]:\d+$/, '$1').replace(/^([^:]+):\d+$/, '$1'))) invalid(`--dns-server: "${s}" is not an IP address (optionally with :PORT)`);
+  for (const s of servers ?? []) if (!parseResolver(s)) invalid(`--dns-server: "${s}" is not an IP address (optionally with :PORT)`);
   const serviceHost = new URL(serverUrl).hostname;
   const defaultNames = [...(isIP(serviceHost.replace(/^\[(.*)\]$/, '$1')) ? [] : [serviceHost]), `kubernetes.default.svc.${v['cluster-domain'] as string}`];
   const names = v['dns-names'] === undefined ? defaultNames : splitList(v['dns-names'] as string);
   const dnsOn = servers === null ? Boolean(env.KUBERNETES_SERVICE_HOST) : servers.length > 0;
   const listenRaw = v.listen as string | undefined;
-  const listen = listenRaw === undefined || listenRaw === '' ? null : (parseHostPort(listenRaw) ?? invalid(`--listen must be HOST:PORT, got "${listenRaw}"`));
+  const listen = listenRaw === undefined || listenRaw === '' ? null : (parseListenAddress(listenRaw) ?? invalid(`--listen must be HOST:PORT, got "${listenRaw}"`));
   const advertise = (v.advertise as string | undefined) || null;
   if (advertise !== null && !isIP(advertise)) invalid(`--advertise must be an IP address, got "${advertise}"`);
   // The exporter takes only IP:PORT as a peer address: a host name to listen on needs --advertise.

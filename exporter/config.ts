@@ -1,8 +1,8 @@
 // Exporter configuration: the flag table, parsed once into a frozen, typed object.
 // Invalid values fail at start with a message naming the flag.
 
-import { type Cidr, parseCidr } from '../report/address.js';
-import { type FlagSpec, parseFlags, parseHostPort, splitList } from '../lib/flags.js';
+import { type Cidr, parseCidr, parseListenAddress } from '../report/address.js';
+import { type FlagSpec, parseFlags, splitList } from '../lib/flags.js';
 import { glogFlags } from '../lib/glog-flags.js';
 import { isLogLevel, type LogLevel } from '../lib/log.js';
 import { type AuthConfig, authFlags, parseAuthConfig } from './auth/config.js';
@@ -95,7 +95,7 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
   if (!parsed.ok) return parsed;
   if (parsed.help) return { ok: true, help: true };
   const v = parsed.values;
-  const listen = parseHostPort(String(v.listen));
+  const listen = parseListenAddress(String(v.listen));
   if (!listen) return { ok: false, error: `--listen must be HOST:PORT, got "${String(v.listen)}"` };
   const discovery = String(v.discovery);
   if (!(DISCOVERIES as readonly string[]).includes(discovery)) return { ok: false, error: `--discovery must be one of ${DISCOVERIES.join(', ')}` };

@@ -140,12 +140,3 @@ export function splitList(v: string | undefined): string[] {
     .map((s) => s.trim())
     .filter((s) => s !== '');
 }
-
-/** HOST:PORT, with [v6]:PORT; port 0 means a free one. */
-export function parseHostPort(v: string): { host: string; port: number } | null {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(v);
-  if (!m) return null;
-  const port = Number(m[3]);
-  if (port > 65535) return null;
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
-}

@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type FlagSpec, helpText, parseFlags, parseHostPort } from '../lib/flags.js';
+import { type FlagSpec, helpText, parseFlags } from '../lib/flags.js';
+import { parseListenAddress } from '../report/address.js';
 
 export const localFlags: readonly FlagSpec[] = [
   { name: 'listen', kind: 'string', metavar: 'HOST:PORT', default: '127.0.0.1:8081', help: 'Exporter address (loopback); port 0 picks a free port.' },
@@ -38,7 +39,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
     process.stdout.write(helpText('netchecker local [flags]', 'Starts an exporter and two agents on loopback; Ctrl-C stops them.', localFlags));
     return 0;
   }
-  const listen = parseHostPort(String(parsed.values.listen));
+  const listen = parseListenAddress(String(parsed.values.listen));
   const interval = parsed.values.interval as number;
   const logLevel = String(parsed.values['log-level']);
   if (!listen) {

@@ -59,15 +59,29 @@ export interface PeerAddress {
   readonly port: number;
 }
 
-const HOST_PORT = /^(?:\[([^\]]+)\]|([0-9.]+)):(\d{1,5})$/;
+/**
+ * The one HOST:PORT reader: `HOST:PORT` or `[IPv6]:PORT`, a port of 0 to 65535; the host as
+ * written (brackets off, maybe empty), `bracketed` when it was. Null when there is no port.
+ */
+export function splitHostPort(s: string): { host: string; port: number; bracketed: boolean } | null {
+  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(s);
+  if (!m) return null;
+  const port = Number(m[3]);
+  return port <= 65535 ? { host: m[1] ?? (m[2] as string), port, bracketed: m[1] !== undefined } : null;
+}
+
+/** A listen address: HOST:PORT or [IPv6]:PORT, an empty host meaning all (0.0.0.0); port 0 picks a free one. */
+export function parseListenAddress(s: string): { host: string; port: number } | null {
+  const hp = splitHostPort(s);
+  return hp ? { host: hp.host || '0.0.0.0', port: hp.port } : null;
+}
 
 /** IPv4:PORT or [IPv6]:PORT with a port from 1 to 65535; null for anything else (host names included). */
 export function parsePeerAddress(s: string): PeerAddress | null {
-  const m = HOST_PORT.exec(s);
-  if (!m) return null;
-  const ip = m[1] !== undefined ? unmapped(ipv6(m[1])) : ipv4(m[2] as string);
-  const port = Number(m[3]);
-  return ip && port >= 1 && port <= 65535 ? { ip, port } : null;
+  const hp = splitHostPort(s);
+  if (!hp || hp.port < 1) return null;
+  const ip = hp.bracketed ? unmapped(ipv6(hp.host)) : /^[0-9.]+$/.test(hp.host) ? ipv4(hp.host) : null;
+  return ip ? { ip, port: hp.port } : null;
 }
 
 export interface Cidr {

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { DecodedPacket, Packet } from 'dns-packet';
+import { splitHostPort } from '../../report/address.js';
 import type { DnsResult } from '../../report/schema.js';
 import { classifyRcode } from './classify.js';
 
@@ -37,10 +38,8 @@ export interface DnsProbeOptions {
 
 /** IP, IP:PORT or [IPv6]:PORT -> host and port; null when it is not an IP address. */
 export function parseResolver(server: string): { host: string; port: number } | null {
-  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(server) ?? /^([^:]+):(\d{1,5})$/.exec(server);
-  const host = m ? (m[1] as string) : server;
-  const port = m ? Number(m[2]) : 53;
-  return net.isIP(host) !== 0 && port >= 1 && port <= 65535 ? { host, port } : null;
+  const { host, port } = splitHostPort(server) ?? { host: server, port: 53 };
+  return net.isIP(host) !== 0 && port >= 1 ? { host, port } : null;
 }
 
 /** nameserver and search lines of a resolv.conf text. Pure. */

@@ -2,6 +2,7 @@
 // size that got its reply is the path MTU as far as we can tell. A link with a smaller MTU that
 // drops big packets silently (a black hole) shows as a smaller number. Never throws.
 
+import { splitHostPort } from '../../report/address.js';
 import { probeIcmp } from './icmp.js';
 
 export interface MtuProbeOptions {
@@ -20,7 +21,7 @@ export async function probePathMtu(host: string, { timeoutMs, sizes, signal }: M
   return best > 0 ? best : null;
 }
 
-/** HOST of a HOST:PORT or [IPv6]:PORT address. */
+/** HOST of a HOST:PORT or [IPv6]:PORT address (the address itself when it has no port). */
 export function hostOf(address: string): string {
-  return address.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  return splitHostPort(address)?.host ?? address;
 }

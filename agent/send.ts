@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { classifyError } from './probes/classify.js';
-import type { ResultClass } from './probes/probe.js';
+import type { ResultClass } from '../report/schema.js';
 import { sleep } from './sleep.js';
 
 const BACKOFF_BASE_MS = 100;

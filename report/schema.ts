@@ -35,6 +35,25 @@ export const LIMITS = {
 export const DNS_RESULTS = ['ok', 'nxdomain', 'servfail', 'refused', 'timeout', 'other'] as const;
 export type DnsResult = (typeof DNS_RESULTS)[number];
 
+/**
+ * Result classes of HTTP and peer probes: the wire's `Result` and peers' `result` values, the
+ * exporter's label values and alert matchers. The decoder takes any short lowercase word for a
+ * peer result, so that an agent newer than its exporter is not refused.
+ */
+export const RESULT_CLASSES = [
+  'ok',
+  'timeout',
+  'refused',
+  'reset',
+  'unreachable',
+  'dns_nxdomain',
+  'dns_error',
+  'tls_error',
+  'http_error',
+  'error',
+] as const;
+export type ResultClass = (typeof RESULT_CLASSES)[number];
+
 /** Ours: one DNS query of the round. */
 export interface WireDns {
   server: string;

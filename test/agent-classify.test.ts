@@ -1,6 +1,6 @@
 import t from 'tap';
 import { classifyError, classifyStatus } from '../agent/probes/classify.js';
-import { RESULT_CLASSES, type ResultClass } from '../agent/probes/probe.js';
+import { RESULT_CLASSES, type ResultClass } from '../report/schema.js';
 
 const codes: Array<[unknown, ResultClass]> = [
   [{ code: 'ECONNREFUSED' }, 'refused'],

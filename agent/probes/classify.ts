@@ -1,7 +1,6 @@
 // The one table from Node error codes, HTTP statuses and DNS rcodes to probe result classes. Pure.
 
-import type { DnsResult } from '../../report/schema.js';
-import type { ResultClass } from './probe.js';
+import type { DnsResult, ResultClass } from '../../report/schema.js';
 
 /** First match wins; codes are Node's `err.code` (libuv, getaddrinfo, OpenSSL, AbortSignal). */
 const ERROR_CODES: ReadonlyArray<readonly [RegExp, ResultClass]> = [

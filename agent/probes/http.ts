@@ -7,7 +7,8 @@ import { performance } from 'node:perf_hooks';
 import { VERSION } from '../../lib/version.js';
 import { classifyError, classifyStatus } from './classify.js';
 import { phaseDurations, type PhaseStamps } from './phases.js';
-import type { ProbeOutcome, ResultClass } from './probe.js';
+import type { ResultClass } from '../../report/schema.js';
+import type { ProbeOutcome } from './probe.js';
 
 export interface HttpProbeOptions {
   /** Hard limit for the whole probe, body included. */

@@ -3,9 +3,8 @@
 // the RTT. Also fetches the peer list the exporter assigns (GET /api/v1/peers/{name}). Never throws.
 
 import { parsePeersAnswer, type Peer } from '../../report/answers.js';
-import type { Network } from '../../report/schema.js';
+import type { Network, ResultClass } from '../../report/schema.js';
 import { probeHttp } from './http.js';
-import type { ResultClass } from './probe.js';
 
 export interface PeerOutcome {
   readonly name: string;

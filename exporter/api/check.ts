@@ -13,11 +13,18 @@ import { sendText } from './respond.js';
 export const FAIL_MESSAGE = 'Connectivity check fails. Reason: there are absent or outdated pods; look up the payload';
 export const ERROR_PREFIX = 'Error occurred while checking the agents. Details:';
 
-export function checkBody(v: Verdict): string {
-  return JSON.stringify({
+/** The compat part of the answer; the status page shows the same. */
+export function compatAnswer(v: Verdict): { Message: string; Absent: readonly string[] | null; Outdated: readonly string[] | null } {
+  return {
     Message: v.pass ? `All ${v.okCount} pods successfully reported back to the server` : FAIL_MESSAGE,
     Absent: v.pass ? null : v.absent,
     Outdated: v.pass ? null : v.outdated,
+  };
+}
+
+export function checkBody(v: Verdict): string {
+  return JSON.stringify({
+    ...compatAnswer(v),
     agents: v.agents.map((a) => ({
       name: a.name,
       node: a.node,
@@ -33,13 +40,20 @@ export function checkBody(v: Verdict): string {
 
 export const NOT_LOADED = 'the store has not loaded its state yet, so the agents that must report are unknown';
 
+/** The 500 answer's text when nobody can say which agents are expected; null when the verdict stands. */
+export function checkError(discovery: Discovery, store: Pick<Store, 'synced'>): string | null {
+  const error = discovery.error();
+  if (error !== null) return `${ERROR_PREFIX} ${error}`;
+  if (discovery.expected() === null && !store.synced()) return `${ERROR_PREFIX} ${NOT_LOADED}`;
+  return null;
+}
+
 export function checkHandler(monitor: Monitor, discovery: Discovery, store: Pick<Store, 'synced'>) {
   // The body is built once per verdict, not once per request.
   let cached: { verdict: Verdict; body: string } | null = null;
   return (_req: unknown, res: ServerResponse): void => {
-    const error = discovery.error();
-    if (error !== null) return sendText(res, 500, `${ERROR_PREFIX} ${error}`);
-    if (discovery.expected() === null && !store.synced()) return sendText(res, 500, `${ERROR_PREFIX} ${NOT_LOADED}`);
+    const error = checkError(discovery, store);
+    if (error !== null) return sendText(res, 500, error);
     const verdict = monitor.verdict();
     if (cached?.verdict !== verdict) cached = { verdict, body: checkBody(verdict) };
     sendText(res, verdict.pass ? 200 : 400, cached.body, 'application/json');

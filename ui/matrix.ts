@@ -52,7 +52,8 @@ export class Matrix {
     });
     byId('legend').replaceChildren(...CLASSES.map((c) => el('li', {}, el('span', { class: `swatch bg-${c.cls}`, 'aria-hidden': 'true' }), c.text)));
     this.#canvas.addEventListener('mousemove', (e) => {
-      const cell = this.#at(e.offsetX, e.offsetY);
+      const r = this.#canvas.getBoundingClientRect();
+      const cell = this.#at(e.clientX - r.left, e.clientY - r.top);
       if (cell) this.#show(cell.row, cell.col);
     });
     this.#canvas.addEventListener('keydown', (e) => this.#key(e));
@@ -119,6 +120,15 @@ export class Matrix {
         ctx.fillStyle = colours[this.#cls[r * n + start] as number] as string;
         ctx.fillRect(m + start * px, m + r * px, (c - start) * px - (px >= 4 ? 1 : 0), px - (px >= 4 ? 1 : 0));
         start = c;
+      }
+    }
+    // Tiny cells: failures and loss get a 3 px mark on top, or one bad pair among 10^6 would not show.
+    if (px < 3) {
+      for (let cell = 0; cell < n * n; cell++) {
+        const c = this.#cls[cell] as number;
+        if (c < 4) continue;
+        ctx.fillStyle = colours[c] as string;
+        ctx.fillRect(m + (cell % n) * px - 1, m + Math.floor(cell / n) * px - 1, 3, 3);
       }
     }
     if (px >= 10) this.#labels(ctx, style.getPropertyValue('--fg').trim());

@@ -22,6 +22,7 @@ PACKAGES=(
   "wrk:wrk"
   "faketime:faketime"
   "kubectl:kubectl"
+  "chromium:chromium"
 )
 
 die() {

@@ -65,11 +65,13 @@ export class Matrix {
     this.#canvas.addEventListener('blur', () => this.#draw());
   }
 
-  /** New data; `nodes` fixes the axis order (the node table's), nodes only seen in the mesh follow. */
+  /** New data; `nodes` fixes the axis order (the node table's); peers' nodes not in it follow. */
   update(mesh: Mesh, nodes: readonly string[]): void {
     this.#mesh = mesh;
     const seen = new Set(nodes);
-    this.#order = [...nodes, ...mesh.nodes.filter((n) => !seen.has(n))];
+    const linked = new Set<number>();
+    for (const l of mesh.links) linked.add(l[1] as number);
+    this.#order = [...nodes, ...mesh.nodes.filter((n, i) => linked.has(i) && !seen.has(n))];
     this.#build();
   }
 

@@ -76,11 +76,18 @@ function start(): void {
     try {
       const res = await fetch('/api/v1/status', { cache: 'no-store', signal: AbortSignal.timeout(TIMEOUT_MS) });
       if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const arrived = performance.now();
       const s = (await res.json()) as StatusBody;
+      const parsed = performance.now();
       renderVerdict(s);
       table.update(s.nodes);
       matrix.update(s.mesh, s.nodes.map((n) => n.node));
       renderChanges(s);
+      // The latest poll's costs, for DevTools and bench/status.ts (one entry each: no growth).
+      performance.clearMeasures('netchecker:parse');
+      performance.clearMeasures('netchecker:render');
+      performance.measure('netchecker:parse', { start: arrived, end: parsed });
+      performance.measure('netchecker:render', { start: parsed });
       lastOk = new Date();
       failingSince = null;
       banner.hidden = true;

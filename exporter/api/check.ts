@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { Discovery } from '../discovery/discovery.js';
 import type { Monitor } from '../monitor.js';
 import type { Store } from '../store/store.js';
-import type { Verdict } from '../verdict/verdict.js';
+import type { AgentVerdict, Verdict } from '../verdict/verdict.js';
 import { sendText } from './respond.js';
 
 export const FAIL_MESSAGE = 'Connectivity check fails. Reason: there are absent or outdated pods; look up the payload';
@@ -22,20 +22,22 @@ export function compatAnswer(v: Verdict): { Message: string; Absent: readonly st
   };
 }
 
+/** One agent of the answer's detail; the status page's rows start from it. */
+export function agentDetail(a: AgentVerdict) {
+  return {
+    name: a.name,
+    node: a.node,
+    network: a.network,
+    state: a.state,
+    reason: a.reason,
+    expected: a.expected,
+    last_report_age_seconds: a.lastReportAgeSeconds === null ? null : Math.round(a.lastReportAgeSeconds * 1000) / 1000,
+    report_interval_seconds: a.intervalSeconds,
+  };
+}
+
 export function checkBody(v: Verdict): string {
-  return JSON.stringify({
-    ...compatAnswer(v),
-    agents: v.agents.map((a) => ({
-      name: a.name,
-      node: a.node,
-      network: a.network,
-      state: a.state,
-      reason: a.reason,
-      expected: a.expected,
-      last_report_age_seconds: a.lastReportAgeSeconds === null ? null : Math.round(a.lastReportAgeSeconds * 1000) / 1000,
-      report_interval_seconds: a.intervalSeconds,
-    })),
-  });
+  return JSON.stringify({ ...compatAnswer(v), agents: v.agents.map(agentDetail) });
 }
 
 export const NOT_LOADED = 'the store has not loaded its state yet, so the agents that must report are unknown';

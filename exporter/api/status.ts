@@ -6,20 +6,21 @@ import type { ServerResponse } from 'node:http';
 import type { Clock } from '../../lib/clock.js';
 import type { Discovery } from '../discovery/discovery.js';
 import type { Monitor } from '../monitor.js';
-import { buildStatus, TRANSITIONS_SHOWN } from '../status/status.js';
+import { StatusText, TRANSITIONS_SHOWN } from '../status/status.js';
 import type { Store } from '../store/store.js';
 import type { Verdict } from '../verdict/verdict.js';
 import { checkError } from './check.js';
 import { sendText } from './respond.js';
 
 export function statusHandler(monitor: Monitor, discovery: Discovery, store: Pick<Store, 'synced' | 'get'>, clock: Clock) {
+  const text = new StatusText();
   let cached: { verdict: Verdict; error: string | null; body: string } | null = null;
   return (_req: unknown, res: ServerResponse): void => {
     const verdict = monitor.verdict();
     const error = checkError(discovery, store);
     if (cached?.verdict !== verdict || cached.error !== error) {
-      const body = buildStatus({ verdict, record: (name) => store.get(name), transitions: monitor.transitions.latest(TRANSITIONS_SHOWN), checkError: error, nowWallMs: clock.wallMs() });
-      cached = { verdict, error, body: JSON.stringify(body) };
+      const body = text.build({ verdict, record: (name) => store.get(name), transitions: monitor.transitions.latest(TRANSITIONS_SHOWN), checkError: error, nowWallMs: clock.wallMs() });
+      cached = { verdict, error, body };
     }
     sendText(res, 200, cached.body, 'application/json', { 'Cache-Control': 'no-store' });
   };

@@ -1,9 +1,9 @@
 // The status page's data (GET /api/v1/status): the verdict as connectivity_check gives it, one
-// row per node with its agents, the peer mesh per path and the recent state changes. Pure: built
-// from a verdict, the stored records and the transitions, once per verdict (api/status.ts).
+// row per node with its agents, the peer mesh per path and the recent state changes. Built from a
+// verdict, the stored records and the transitions, once per verdict (api/status.ts); no I/O.
 
 import type { Network } from '../../report/schema.js';
-import { compatAnswer } from '../api/check.js';
+import { agentDetail, compatAnswer } from '../api/check.js';
 import { clockOffsetSeconds } from '../metrics/families.js';
 import type { AgentRecord } from '../store/store.js';
 import { type AgentVerdict, STATES, type State, type Verdict } from '../verdict/verdict.js';
@@ -15,14 +15,8 @@ export const PATHS: readonly string[] = ['pod->pod', 'host->host', 'pod->host', 
 /** State changes the page gets: the newest of the ring. */
 export const TRANSITIONS_SHOWN = 100;
 
-export interface AgentRow {
-  readonly name: string;
-  readonly network: Network;
-  readonly state: State;
-  readonly reason: string;
-  readonly expected: boolean;
-  readonly last_report_age_seconds: number | null;
-  readonly report_interval_seconds: number | null;
+/** connectivity_check's detail of the agent, and what its last report says. */
+export interface AgentRow extends ReturnType<typeof agentDetail> {
   /** DNS queries of the last report: how many, how many failed, the first failure's class, the slowest answer. */
   readonly dns: { queries: number; failed: number; worst: string | null; max_latency_ms: number | null } | null;
   readonly path_mtu_bytes: { exporter: number | null; peers: number | null } | null;
@@ -53,63 +47,94 @@ export interface StatusInput {
   readonly nowWallMs: number;
 }
 
-export function buildStatus(input: StatusInput): StatusBody {
-  const { verdict } = input;
-  const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
-  const byNode = new Map<string, AgentRow[]>();
-  const failingNames = new Set([...verdict.absent, ...verdict.outdated]);
-  const failing: Array<StatusBody['failing'][number]> = [];
-  const meshNodes = new Map<string, number>();
-  const results = new Map<string, number>();
-  const links: Array<Array<number | null>> = [];
-  const indexOf = (m: Map<string, number>, key: string): number => {
-    let i = m.get(key);
-    if (i === undefined) m.set(key, (i = m.size));
-    return i;
-  };
-  for (const a of verdict.agents) {
-    counts[a.state]++;
-    if (failingNames.has(a.name)) failing.push({ name: a.name, node: a.node, network: a.network, state: a.state, reason: a.reason });
-    const record = input.record(a.name);
-    let rows = byNode.get(a.node);
-    if (!rows) byNode.set(a.node, (rows = []));
-    rows.push(agentRow(a, record));
-    if (a.state !== 'ok' || !record?.report.peers) continue;
-    const from = indexOf(meshNodes, a.node);
-    for (const p of record.report.peers) {
-      links.push([from, indexOf(meshNodes, p.node), PATHS.indexOf(`${a.network}->${p.network}`), indexOf(results, p.result), p.rttMs === null ? null : Math.round(p.rttMs * 1000) / 1000, p.sent, p.lost]);
-    }
-  }
-  const nodes = [...byNode].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([node, agents]) => ({ node, agents }));
-  return {
-    generated_at: new Date(input.nowWallMs).toISOString(),
-    check: input.checkError !== null ? { http_status: 500, error: input.checkError } : { http_status: verdict.pass ? 200 : 400, ...compatAnswer(verdict) },
-    counts,
-    failing,
-    nodes,
-    mesh: { nodes: [...meshNodes.keys()], paths: PATHS, results: [...results.keys()], links },
-    transitions: input.transitions.map((t) => ({ agent: t.agent, node: t.node, network: t.network, from: t.from, to: t.to, reason: t.reason, at: new Date(t.atWallMs).toISOString() })),
-  };
+/** What one stored report adds to the body, cached per record object (a new report is a new object). */
+interface Fragments {
+  readonly generation: number;
+  readonly node: string;
+  readonly network: Network;
+  /** The row's report part: `"dns":...,"path_mtu_bytes":...,"clock_offset_seconds":...`. */
+  readonly report: string;
+  /** The agent's links, comma-separated, with node and result indexes of this generation. */
+  readonly links: string;
 }
 
-function agentRow(a: AgentVerdict, record: AgentRecord | undefined): AgentRow {
-  const r = record?.report;
+/**
+ * Builds the body as JSON text. At 10,000 agents the mesh has 100,000 links: each record's links
+ * and report part are serialized once per record (a WeakMap on the record), with node and
+ * result indexes that stay put between builds, so a build after one new report mostly joins
+ * strings. Indexes start over (a new generation) when gone nodes make up half of them.
+ */
+export class StatusText {
+  #generation = 0;
+  #nodes = new Map<string, number>();
+  #results = new Map<string, number>();
+  readonly #fragments = new WeakMap<AgentRecord, Fragments>();
+
+  build(input: StatusInput): string {
+    const { verdict } = input;
+    const counts = Object.fromEntries(STATES.map((s) => [s, 0])) as Record<State, number>;
+    const byNode = new Map<string, string[]>();
+    const failingNames = new Set([...verdict.absent, ...verdict.outdated]);
+    const failing: Array<StatusBody['failing'][number]> = [];
+    for (const a of verdict.agents) if (!byNode.has(a.node)) byNode.set(a.node, []);
+    if (this.#nodes.size > 2 * byNode.size + 100) this.#restart();
+    const links: string[] = [];
+    for (const a of verdict.agents) {
+      counts[a.state]++;
+      if (failingNames.has(a.name)) failing.push({ name: a.name, node: a.node, network: a.network, state: a.state, reason: a.reason });
+      const record = input.record(a.name);
+      const f = record ? this.#fragmentsOf(record, a) : null;
+      const detail = JSON.stringify(agentDetail(a));
+      (byNode.get(a.node) as string[]).push(`${detail.slice(0, -1)},${f ? f.report : NO_REPORT}}`);
+      if (a.state === 'ok' && f && f.links) links.push(f.links);
+    }
+    const nodes = [...byNode.keys()].sort().map((node) => `{"node":${JSON.stringify(node)},"agents":[${(byNode.get(node) as string[]).join(',')}]}`);
+    const check = input.checkError !== null ? { http_status: 500, error: input.checkError } : { http_status: verdict.pass ? 200 : 400, ...compatAnswer(verdict) };
+    const transitions = input.transitions.map((t) => ({ agent: t.agent, node: t.node, network: t.network, from: t.from, to: t.to, reason: t.reason, at: new Date(t.atWallMs).toISOString() }));
+    return (
+      `{"generated_at":${JSON.stringify(new Date(input.nowWallMs).toISOString())},"check":${JSON.stringify(check)},"counts":${JSON.stringify(counts)},` +
+      `"failing":${JSON.stringify(failing)},"nodes":[${nodes.join(',')}],` +
+      `"mesh":{"nodes":${JSON.stringify([...this.#nodes.keys()])},"paths":${JSON.stringify(PATHS)},"results":${JSON.stringify([...this.#results.keys()])},"links":[${links.join(',')}]},` +
+      `"transitions":${JSON.stringify(transitions)}}`
+    );
+  }
+
+  #restart(): void {
+    this.#generation++;
+    this.#nodes = new Map();
+    this.#results = new Map();
+  }
+
+  #fragmentsOf(record: AgentRecord, a: AgentVerdict): Fragments {
+    const cached = this.#fragments.get(record);
+    if (cached && cached.generation === this.#generation && cached.node === a.node && cached.network === a.network) return cached;
+    const r = record.report;
+    const from = indexOf(this.#nodes, a.node);
+    const links = (r.peers ?? [])
+      .map((p) => `[${from},${indexOf(this.#nodes, p.node)},${PATHS.indexOf(`${a.network}->${p.network}`)},${indexOf(this.#results, p.result)},${p.rttMs === null ? null : Math.round(p.rttMs * 1000) / 1000},${p.sent},${p.lost}]`)
+      .join(',');
+    const f = { generation: this.#generation, node: a.node, network: a.network, report: reportPart(record), links };
+    this.#fragments.set(record, f);
+    return f;
+  }
+}
+
+function indexOf(m: Map<string, number>, key: string): number {
+  let i = m.get(key);
+  if (i === undefined) m.set(key, (i = m.size));
+  return i;
+}
+
+const NO_REPORT = '"dns":null,"path_mtu_bytes":null,"clock_offset_seconds":null';
+
+function reportPart(record: AgentRecord): string {
+  const r = record.report;
   let dns: AgentRow['dns'] = null;
-  if (r?.dns) {
+  if (r.dns) {
     const failed = r.dns.filter((q) => q.result !== 'ok');
     const latencies = r.dns.map((q) => q.latencyMs).filter((l): l is number => l !== null);
     dns = { queries: r.dns.length, failed: failed.length, worst: failed[0]?.result ?? null, max_latency_ms: latencies.length ? Math.max(...latencies) : null };
   }
-  return {
-    name: a.name,
-    network: a.network,
-    state: a.state,
-    reason: a.reason,
-    expected: a.expected,
-    last_report_age_seconds: a.lastReportAgeSeconds === null ? null : Math.round(a.lastReportAgeSeconds * 1000) / 1000,
-    report_interval_seconds: a.intervalSeconds,
-    dns,
-    path_mtu_bytes: r?.pathMtu ? { exporter: r.pathMtu.exporterBytes, peers: r.pathMtu.peersBytes } : null,
-    clock_offset_seconds: record ? clockOffsetSeconds(record) : null,
-  };
+  const mtu = r.pathMtu ? { exporter: r.pathMtu.exporterBytes, peers: r.pathMtu.peersBytes } : null;
+  return `"dns":${JSON.stringify(dns)},"path_mtu_bytes":${JSON.stringify(mtu)},"clock_offset_seconds":${JSON.stringify(clockOffsetSeconds(record))}`;
 }

@@ -223,8 +223,14 @@ t.test('1,000 simulated nodes: one canvas, cells read by pointer, a screenshot i
   clock.advance(200);
   await post(jobs.filter((j) => j.i !== cut));
   const { page, problems } = await open(t, `${ex.url}/`, 'dark');
-  t.equal(await page.$$eval('#nodes tbody tr', (rows) => rows.length), count, 'a row per node');
+  t.equal(await page.$eval('#shown', (e) => e.textContent), `${count} of ${count} nodes, first 200 shown`);
+  t.equal(await page.$$eval('#nodes tbody tr[data-node]', (rows) => rows.length), 200, 'the first 200 rows drawn');
+  await page.select('#filter-state', 'outdated');
+  t.same(await page.$$eval('#nodes tbody tr[data-node]', (rows) => rows.map((r) => (r as HTMLElement).dataset.node)), [`n0${cut}`], 'the cut node found by state');
   t.equal(await cellState(page, `n0${cut}`, 2), '✗ outdated');
+  await page.select('#filter-state', '');
+  await page.click('#nodes tbody button');
+  t.equal(await page.$$eval('#nodes tbody tr[data-node]', (rows) => rows.length), count, 'all rows on request');
   const canvases = await page.$$eval('canvas', (c) => c.map((e) => [e.width, e.height]));
   t.same(canvases, [[count, count]], 'one canvas, a pixel per cell');
   t.ok((await page.$$eval('*', (all) => all.length)) < 30_000, 'no DOM node per cell');

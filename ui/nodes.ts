@@ -57,8 +57,15 @@ function dnsText(n: NodeEntry): string {
   return `✓ ${d.queries} ok${d.max_latency_ms === null ? '' : `, ≤ ${d.max_latency_ms.toFixed(1)} ms`}`;
 }
 
+/**
+ * Rows drawn until the user asks for all: a live update rebuilds every drawn row (their ages
+ * change each poll), and 1,000 rows cost more main-thread time than a poll should.
+ */
+const ROWS_SHOWN = 200;
+
 export class NodeTable {
   #nodes: readonly NodeEntry[] = [];
+  #limit = ROWS_SHOWN;
   #key: Key = 'node';
   #descending = false;
   readonly #body = byId<HTMLTableElement>('nodes').tBodies[0] as HTMLTableSectionElement;
@@ -96,7 +103,7 @@ export class NodeTable {
       .map((n) => ({ n, v: value(n) }))
       .sort((x, y) => (x.v === y.v ? 0 : x.v === null ? 1 : y.v === null ? -1 : x.v < y.v ? -sign : sign));
     const out = document.createDocumentFragment();
-    for (const { n } of rows) {
+    for (const { n } of rows.slice(0, this.#limit)) {
       const off = offset(n);
       const m = mtu(n);
       out.append(
@@ -114,7 +121,15 @@ export class NodeTable {
         ),
       );
     }
+    if (rows.length > this.#limit) {
+      const all = el('button', { type: 'button' }, `Show all ${rows.length} rows`);
+      all.addEventListener('click', () => {
+        this.#limit = Infinity;
+        this.#render();
+      });
+      out.append(el('tr', {}, el('td', { colspan: '8' }, `${rows.length - this.#limit} more; sort or filter to find them, or `, all)));
+    }
     this.#body.replaceChildren(out);
-    byId('shown').textContent = `${rows.length} of ${this.#nodes.length} nodes`;
+    byId('shown').textContent = `${rows.length} of ${this.#nodes.length} nodes${rows.length > this.#limit ? `, first ${this.#limit} shown` : ''}`;
   }
 }

@@ -22,6 +22,6 @@ export function statusHandler(monitor: Monitor, discovery: Discovery, store: Pic
       const body = text.build({ verdict, record: (name) => store.get(name), transitions: monitor.transitions.latest(TRANSITIONS_SHOWN), checkError: error, nowWallMs: clock.wallMs() });
       cached = { verdict, error, body };
     }
-    sendText(res, 200, cached.body, 'application/json', { 'Cache-Control': 'no-store' });
+    sendText(res, 200, cached.body, 'application/json', { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
   };
 }

@@ -4,7 +4,7 @@
 import net from 'node:net';
 import t from 'tap';
 import { launchBrowser, open } from './helpers/browser.js';
-import { INTERVAL_SECONDS, startLabCluster, within } from './lab/cluster.js';
+import { INTERVAL_SECONDS, partition, startLabCluster, within } from './lab/cluster.js';
 
 /** A probe round that may start mid-fault, its report, and two polls of the page (interval / 2 each). */
 const ROUND_MS = 2 * INTERVAL_SECONDS * 1000 + 1500 + INTERVAL_SECONDS * 1000;
@@ -37,17 +37,8 @@ t.test('lab: a partition between two nodes shows in the matrix', async (t) => {
   await within(ROUND_MS, 'the cell to read ok', async () => (/^node-1 \(pod\) → node-2 \(pod\): ok, /.test(await cell()) ? true : undefined));
 
   const [n1, n2] = c.net.nodes as [(typeof c.net.nodes)[0], (typeof c.net.nodes)[0]];
-  const other = `{ ${n2.hostIp}, 198.19.${n2.index}.0/24 }`;
-  const undo = (): Promise<unknown> => c.net.exec(n1.hostNs, ['nft', 'delete', 'table', 'inet', 'lab_partition']).catch(() => undefined);
+  const undo = await partition(c.net, n1, n2);
   t.teardown(undo);
-  await c.net.nft(
-    n1.hostNs,
-    `table inet lab_partition {
-      chain input { type filter hook input priority 0; ip saddr ${other} drop; }
-      chain output { type filter hook output priority 0; ip daddr ${other} drop; }
-      chain forward { type filter hook forward priority 0; ip saddr ${other} drop; ip daddr ${other} drop; }
-    }`,
-  );
   const failing = await within(ROUND_MS, 'the cell to fail', async () => {
     const text = await cell();
     return /^node-1 \(pod\) → node-2 \(pod\): (?!ok)/.test(text) ? text : undefined;

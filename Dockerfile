@@ -11,6 +11,7 @@ COPY exporter exporter
 COPY agent agent
 COPY local local
 COPY check check
+COPY ui ui
 # The product only (tsconfig.json): bench/, alerts/ and dashboards/ need dev dependencies.
 RUN npm run build && npm prune --omit=dev
 
@@ -23,6 +24,8 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
+# The status page's HTML, CSS and icon (its scripts are in dist/ui).
+COPY --from=build /src/ui/index.html /src/ui/page.css /src/ui/icon.svg ui/
 RUN chmod +x dist/cli.js && ln -s /app/dist/cli.js /usr/local/bin/netchecker
 # Numeric, so Kubernetes can verify runAsNonRoot; the image's "node" user.
 USER 1000:1000

@@ -13,6 +13,7 @@ import { fmt, met } from './lib.js';
 import { benchScale } from './scale.js';
 import { keptSloSection, runSlo } from './slo.js';
 import { runSoak } from './soak.js';
+import { runStatusBench } from './status.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -35,8 +36,10 @@ function ourAgentReport(): string {
 async function main(): Promise<number> {
   const quick = process.argv.includes('--quick');
   // The ingest SLO and the soak run on their own (minutes each): --slo, --soak; see slo.ts, soak.ts.
+  // The status page's figures too (a browser): --status, see status.ts.
   if (process.argv.includes('--slo')) return runSlo(process.argv.slice(2), quick);
   if (process.argv.includes('--soak')) return runSoak(process.argv.slice(2), quick);
+  if (process.argv.includes('--status')) return runStatusBench(quick);
   const plan = quick
     ? { seconds: 1, runs: 1, sizes: [100, 500], samples: 3, rssTailMs: 500, agentInterval: 2, agentWindow: 3 }
     : { seconds: 8, runs: 3, sizes: [1000, 5000, 10000], samples: 9, rssTailMs: 10_000, agentInterval: 15, agentWindow: 60 };

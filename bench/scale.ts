@@ -23,7 +23,7 @@ export interface ScaleRow {
 
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 32 });
 
-function call(url: string, method: string, body?: string): Promise<{ status: number; bytes: number }> {
+export function call(url: string, method: string, body?: string): Promise<{ status: number; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method, agent: keepAlive, headers: body ? { 'Content-Type': 'application/json' } : {} }, (res) => {
       let bytes = 0;
@@ -34,7 +34,7 @@ function call(url: string, method: string, body?: string): Promise<{ status: num
   });
 }
 
-async function timed(url: string, times: number): Promise<{ ms: number; bytes: number }> {
+export async function timed(url: string, times: number): Promise<{ ms: number; bytes: number }> {
   const ms: number[] = [];
   let bytes = 0;
   for (let i = 0; i < times; i++) {

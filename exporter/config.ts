@@ -34,6 +34,7 @@ export const exporterFlags: readonly FlagSpec[] = [
   { name: 'write-timeout', kind: 'number', metavar: 'SECONDS', default: 30, help: 'A /metrics or /api/v1/agents/ answer not taken by its reader within this long is dropped with its connection (a scrape never needs more than its interval: 30 s in deploy/).' },
   { name: 'max-large-responses', kind: 'number', metavar: 'N', default: 32, help: 'Answers of /metrics and /api/v1/agents/ being written at once; more get 503 with Retry-After.' },
   { name: 'legacy-metrics', kind: 'bool', default: true, help: 'Serve the original server\'s ncagent_* series on /metrics (--no-legacy-metrics to turn off).' },
+  { name: 'ui', kind: 'bool', default: true, help: 'Serve the status page on / (--no-ui to turn off; /api/v1/status stays).' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'debug, info, warn or error.' },
   { name: 'shutdown-delay', kind: 'number', metavar: 'SECONDS', default: 5, help: 'On SIGTERM, /readyz fails at once and the exporter keeps serving this long (Service endpoints and kube-proxy catch up), then closes; it exits at the latest 10 s later.' },
   { name: 'heap-growth', kind: 'number', metavar: 'PERCENT', default: 30, help: 'After a full GC the heap may grow by this much before the next one (like GOGC): less memory for a little more CPU; 0 leaves it to V8 (0 to 300).' },
@@ -76,6 +77,8 @@ export interface ExporterConfig {
   readonly writeTimeoutMs: number;
   readonly maxLargeResponses: number;
   readonly legacyMetrics: boolean;
+  /** --ui: serve the status page on /. */
+  readonly ui: boolean;
   readonly meshPeers: number;
   readonly logLevel: LogLevel;
   /** --auth and --metrics-auth (docs/security.md). */
@@ -159,6 +162,7 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
       writeTimeoutMs: (v['write-timeout'] as number) * 1000,
       maxLargeResponses: v['max-large-responses'] as number,
       legacyMetrics: v['legacy-metrics'] as boolean,
+      ui: v.ui as boolean,
       meshPeers: v['mesh-peers'] as number,
       logLevel: v['log-level'],
       auth: auth.value,

@@ -14,6 +14,9 @@ import { peersHandler } from './api/peers.js';
 import { reportHandlers } from './api/reports.js';
 import { LargeResponses } from './api/large-responses.js';
 import { metricsHandler } from './api/metrics.js';
+import { statusHandler } from './api/status.js';
+import { uiHandlers } from './api/ui.js';
+import { loadAssets } from './ui/assets.js';
 import { type ExporterConfig, exporterFlags, parseExporterConfig } from './config.js';
 import { discoveries } from './discovery/discoveries.js';
 import { SelfMetrics } from './metrics/self.js';
@@ -37,6 +40,8 @@ export interface RunningExporter {
 
 /** Starts an exporter; throws with a readable message when the config cannot be used. */
 export async function startExporter(config: ExporterConfig, log: Logger, clock: Clock = systemClock): Promise<RunningExporter> {
+  // Before anything opens: a missing build is a start error with nothing to close.
+  const ui = config.ui ? uiHandlers(loadAssets()) : null;
   const discovery = await discoveries[config.discovery]({ ...config, log, monoMs: () => clock.monoMs() });
   const makeStore = stores[config.store];
   if (!makeStore) throw new Error(`unknown store "${config.store}"`);
@@ -92,10 +97,12 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     { path: '/api/v1/agents', methods: { GET: reports.list }, strictQuery: true },
     { path: '/api/v1/peers/:name', methods: { GET: peers }, strictQuery: true },
     { path: '/api/v1/connectivity_check', methods: { GET: checkHandler(monitor, discovery, store) }, strictQuery: true },
+    { path: '/api/v1/status', methods: { GET: statusHandler(monitor, discovery, store, clock) }, strictQuery: true },
     { path: '/api/v1/ping', methods: { GET: ping } },
     { path: '/metrics', methods: { GET: guarded } },
     { path: '/healthz', methods: { GET: healthz } },
     { path: '/readyz', methods: { GET: readyz(store, discovery, () => draining) } },
+    ...(ui ? [{ path: '/', methods: { GET: ui.index } }, { path: '/ui/:name', methods: { GET: ui.file } }] : []),
   ];
   const server = createHttpServer(routes, log);
   await new Promise<void>((resolve, reject) => {

@@ -13,6 +13,7 @@ import { legacyFamilies, legacyKey, type LegacyView, uniqueProbes } from './metr
 import { ProbeMetrics } from './metrics/probes.js';
 import type { SelfMetrics } from './metrics/self.js';
 import type { AgentRecord, Store } from './store/store.js';
+import { TransitionRing } from './status/transitions.js';
 import { type AgentVerdict, computeVerdict, type State, type Verdict } from './verdict/verdict.js';
 
 export interface MonitorOptions {
@@ -48,6 +49,8 @@ export class Monitor {
   readonly #probes = new ProbeMetrics();
   /** Legacy counters per original agent key; they live as long as a pod maps to the key. */
   readonly #legacyStats = new Map<string, { reports: number; errors: number; members: Set<string> }>();
+  /** State changes for the status page; appended to when a verdict is recomputed, so they change with it. */
+  readonly transitions = new TransitionRing();
   #verdict: Verdict | null = null;
   #computedMonoMs = -Infinity;
   #dirty = true;
@@ -221,6 +224,7 @@ export class Monitor {
   }
 
   #logChange(before: AgentVerdict, now: AgentVerdict): void {
+    this.transitions.push({ agent: now.name, node: now.node, network: now.network, from: before.state, to: now.state, reason: now.reason, atWallMs: this.#o.clock.wallMs() });
     const fields = { agent: now.name, node: now.node, network: now.network, from: before.state, to: now.state, reason: now.reason };
     if (now.state === 'ok') this.#o.log.info(before.state === 'outdated' ? 'agent is reporting again' : 'agent reported', fields);
     else this.#o.log.warn(`agent is ${now.state}`, fields);

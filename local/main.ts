@@ -105,6 +105,7 @@ async function runLocal({ listen, dnsServer, interval, logLevel, tokenFile }: Lo
   });
   process.stdout.write(
     [
+      `Status page: ${url}/`,
       `netchecker local: exporter ${url} (pid ${exporter.pid})`,
       ...agents.map((a) => `netchecker local: agent ${a.name} (${a.network} network, pid ${a.child.pid})`),
       '',

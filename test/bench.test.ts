@@ -21,3 +21,15 @@ t.test('npm run bench -- --quick measures every figure', async (t) => {
   t.match(stdout, /\/metrics time ratio: [\d.]+/);
   t.match(stdout, /Agents at a 2 s interval with 10 peers each, over 3 s .*: RSS [\d,]+ MB .*CPU [\d.]+% of a core/);
 });
+
+t.test('npm run bench -- --status --quick measures the status page', async (t) => {
+  if (!existsSync(main)) return void t.fail(`${main} is missing: run "npm run build"`);
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [main, '--status', '--quick'], { timeout: 170_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+    );
+  });
+  t.equal(code, 0, stderr);
+  t.match(stdout, /^\| 200 \| [\d.]+ \| [\d.]+ \| <= 50 (met|MISSED) \| [\d.]+ \| [\d.]+ \| 0 \|$/m, 'status JSON, no Kubernetes API call');
+  t.match(stdout, /first complete render [\d,]+ ms after the data arrived .* a live update [\d,]+ ms of main-thread time/);
+});

@@ -3,7 +3,7 @@
 // right agent, pair and network in /metrics within one probe round, and go away when removed.
 // One lab for all faults, one after another: two labs at once would starve a 2-core machine.
 import t from 'tap';
-import { INTERVAL_SECONDS, type LabAgent, type LabCluster, type Metric, PROXY, select, startLabCluster, within } from './lab/cluster.js';
+import { INTERVAL_SECONDS, type LabAgent, type LabCluster, type Metric, partition, PROXY, select, startLabCluster, within } from './lab/cluster.js';
 
 const ROUND_MS = 2 * INTERVAL_SECONDS * 1000 + 1500; // the fault may land mid-round: the next full round plus its report
 const OUTDATED_MS = 2 * INTERVAL_SECONDS * 1000 + 1000;
@@ -82,16 +82,8 @@ t.test('lab: faults on a 4-node cluster', async (t) => {
 
   await t.test('two nodes partitioned from each other only (nft)', async (t) => {
     const [n1, n2] = c.net.nodes as [(typeof c.net.nodes)[0], (typeof c.net.nodes)[0]];
-    const other = `{ ${n2.hostIp}, 198.19.${n2.index}.0/24 }`;
-    t.teardown(() => undo(n1.hostNs, 'inet lab_partition'));
-    await c.net.nft(
-      n1.hostNs,
-      `table inet lab_partition {
-        chain input { type filter hook input priority 0; ip saddr ${other} drop; }
-        chain output { type filter hook output priority 0; ip daddr ${other} drop; }
-        chain forward { type filter hook forward priority 0; ip saddr ${other} drop; ip daddr ${other} drop; }
-      }`,
-    );
+    const undoPartition = await partition(c.net, n1, n2);
+    t.teardown(undoPartition);
     const between = new Set([...on(1), ...on(2)].flatMap((a) => names(on(a.node.index === 1 ? 2 : 1)).map((p) => `${a.name}->${p}`)));
     const seen = await within(ROUND_MS, 'the 8 pairs between node-1 and node-2 fail', async () => {
       const pairs = failingPairs(await c.metrics());
@@ -105,7 +97,7 @@ t.test('lab: faults on a 4-node cluster', async (t) => {
     t.equal(select(m, 'netchecker_agent_peers', { agent: 'agent-pod-n1', peer_network: 'host', status: 'unreachable' })[0]?.value, 1);
     t.equal(select(m, 'netchecker_agent_peers', { agent: 'agent-pod-n1', peer_network: 'pod', status: 'unreachable' })[0]?.value, 1);
     t.equal((await c.get('/api/v1/connectivity_check')).status, 200, 'everybody still reports: the check passes');
-    await undo(n1.hostNs, 'inet lab_partition');
+    await undoPartition();
     t.comment(`recovered ${await healthy(c, 4 * ROUND_MS)} ms after the rules were removed`);
   });
 

@@ -19,6 +19,7 @@ t.test('netchecker local: kill an agent, see it outdated, restart it, see it bac
   const [, podPid] = (await local.waitFor(/agent netchecker-agent-local \(pod network, pid (\d+)\)/)) as [string, string];
   const [, hostPid] = (await local.waitFor(/agent netchecker-agent-hostnet-local \(host network, pid (\d+)\)/)) as [string, string];
   t.match(local.stdout, `${url}/metrics`, 'prints the URLs to open');
+  t.ok(local.stdout.startsWith(`Status page: ${url}/\n`), 'the status page first');
   const [, tokenFile] = (await local.waitFor(/--token-file (\S+)\)/)) as [string, string];
 
   const healthy = await eventually(async () => {

@@ -42,7 +42,8 @@ t.test('npm pack: builds first, ships a CLI that runs and nothing it cannot run'
   t.ok(files.includes('LICENSE') && files.includes('README.md') && files.includes('package.json'), 'LICENSE, README.md and package.json');
   t.ok(files.includes(pkg.bin.netchecker as string), `the bin ${pkg.bin.netchecker}`);
   t.same(files.filter((f) => /^dist\/(bench|alerts|dashboards|test)\//.test(f)), [], 'no bench, alerts generator, dashboards or test code');
-  t.same(files.filter((f) => !/^dist\/.*\.js(\.map)?$|^(LICENSE|README\.md|package\.json)$/.test(f)), [], 'only compiled code and the three files');
+  t.same(files.filter((f) => !/^dist\/.*\.js(\.map)?$|^(LICENSE|README\.md|package\.json)$|^ui\/(index\.html|page\.css|icon\.svg)$/.test(f)), [], 'only compiled code, the three files and the status page');
+  t.ok(['ui/index.html', 'ui/page.css', 'ui/icon.svg', 'dist/ui/page.js'].every((f) => files.includes(f)), 'the status page ships whole');
 
   // Every import of a shipped file resolves inside the package or to a production dependency.
   const unresolved: string[] = [];

@@ -22,6 +22,7 @@ PACKAGES=(
   "wrk:wrk"
   "faketime:faketime"
   "kubectl:kubectl"
+  "chromium:chromium"
 )
 
 die() {
@@ -78,7 +79,7 @@ export DISABLE_V8_COMPILE_CACHE=1
 # connections that other tests found no free port: EADDRINUSE on listen(0)), its soak, and the
 # slowloris attack (500 connections and 50 agents on one event loop). tap's timeout per file
 # (package.json, 600 s) only catches a hung test: on a busy machine the fuzz tests took 200 s.
-SERIAL=(test/lab-faults.test.ts test/fault-matrix.test.ts test/etcd-scale.test.ts test/rollout.test.ts test/clock-jumps.test.ts test/bench.test.ts test/soak.test.ts test/slowloris.test.ts)
+SERIAL=(test/lab-faults.test.ts test/status-lab.test.ts test/fault-matrix.test.ts test/etcd-scale.test.ts test/rollout.test.ts test/clock-jumps.test.ts test/bench.test.ts test/soak.test.ts test/slowloris.test.ts)
 if [ $# -gt 0 ]; then
   npx tap --reporter=tap --jobs=3 "$@" > .tap/last-run.tap 2>.tap/last-run.err
   rc=$?

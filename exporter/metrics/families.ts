@@ -39,12 +39,14 @@ export const agentFamilies: readonly Family<AgentView>[] = [
   gauge(
     'netchecker_agent_clock_offset_seconds',
     "Agent wall clock (the report's hostdate) minus the exporter's wall clock at receipt, in seconds; includes transit time.",
-    (v) => {
-      const r = v.record;
-      return r && r.report.hostDateMs !== null ? Math.round(r.report.hostDateMs - r.receivedWallMs) / 1000 : null;
-    },
+    (v) => (v.record ? clockOffsetSeconds(v.record) : null),
   ),
 ];
+
+/** Agent wall clock minus the exporter's at receipt, seconds (ms precision); null without hostdate. */
+export function clockOffsetSeconds(r: AgentRecord): number | null {
+  return r.report.hostDateMs !== null ? Math.round(r.report.hostDateMs - r.receivedWallMs) / 1000 : null;
+}
 
 /** Counts by network and state, every combination present (zeros included) so alerts can compare. */
 export interface Count {

@@ -216,3 +216,20 @@ export async function within<T>(limitMs: number, what: string, check: () => Prom
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+/**
+ * Drops all traffic between two nodes (both networks) with nft rules in the first node's host
+ * namespace; resolves with the undo, which is quiet when the rules are gone already.
+ */
+export async function partition(net: LabNet, a: LabNode, b: LabNode): Promise<() => Promise<unknown>> {
+  const other = `{ ${b.hostIp}, 198.19.${b.index}.0/24 }`;
+  await net.nft(
+    a.hostNs,
+    `table inet lab_partition {
+      chain input { type filter hook input priority 0; ip saddr ${other} drop; }
+      chain output { type filter hook output priority 0; ip daddr ${other} drop; }
+      chain forward { type filter hook forward priority 0; ip saddr ${other} drop; ip daddr ${other} drop; }
+    }`,
+  );
+  return () => net.exec(a.hostNs, ['nft', 'delete', 'table', 'inet', 'lab_partition']).catch(() => undefined);
+}

@@ -1,0 +1,135 @@
+// The node table: one row per node with its pod-network and host-network agents, sortable by any
+// column (header buttons) and filtered by a name fragment and a state.
+
+import type { AgentRow, StatusBody } from '../exporter/status/status.js';
+import { byId, el, seconds } from './dom.js';
+import { look } from './states.js';
+
+type NodeEntry = StatusBody['nodes'][number];
+type Key = 'node' | 'pod' | 'host' | 'age' | 'interval' | 'dns' | 'mtu' | 'offset';
+
+/** The agent of a network on the node; with several (a rollout), the one in the worst state. */
+function agentOf(n: NodeEntry, network: string): AgentRow | undefined {
+  let worst: AgentRow | undefined;
+  for (const a of n.agents) if (a.network === network && (!worst || look(a.state).rank < look(worst.state).rank)) worst = a;
+  return worst;
+}
+
+function oldestAge(n: NodeEntry): number | null {
+  const ages = n.agents.map((a) => a.last_report_age_seconds).filter((x): x is number => x !== null);
+  return ages.length ? Math.max(...ages) : null;
+}
+
+const pick = <T>(n: NodeEntry, f: (a: AgentRow) => T | null): T | null => {
+  for (const a of n.agents) {
+    const v = f(a);
+    if (v !== null) return v;
+  }
+  return null;
+};
+
+const dnsFailed = (n: NodeEntry): number | null => pick(n, (a) => a.dns?.failed ?? null);
+const mtu = (n: NodeEntry): number | null => pick(n, (a) => a.path_mtu_bytes?.peers ?? a.path_mtu_bytes?.exporter ?? null);
+const offset = (n: NodeEntry): number | null => pick(n, (a) => a.clock_offset_seconds);
+const interval = (n: NodeEntry): number | null => pick(n, (a) => a.report_interval_seconds);
+
+const SORT_VALUE: Record<Key, (n: NodeEntry) => string | number | null> = {
+  node: (n) => n.node,
+  pod: (n) => look(agentOf(n, 'pod')?.state ?? '').rank,
+  host: (n) => look(agentOf(n, 'host')?.state ?? '').rank,
+  age: oldestAge,
+  interval,
+  dns: dnsFailed,
+  mtu,
+  offset: (n) => (offset(n) === null ? null : Math.abs(offset(n) as number)),
+};
+
+function agentCell(a: AgentRow | undefined): HTMLTableCellElement {
+  if (!a) return el('td', {}, el('span', { class: 'state s-none' }, '– none'));
+  const l = look(a.state);
+  return el('td', {}, el('span', { class: `state ${l.cls}` }, `${l.symbol} ${a.state}`), el('span', { class: 'reason' }, `${a.name}: ${a.reason}`));
+}
+
+function dnsText(n: NodeEntry): string {
+  const d = pick(n, (a) => a.dns);
+  if (!d) return '–';
+  if (d.failed > 0) return `✗ ${d.failed}/${d.queries} failed (${d.worst ?? '?'})`;
+  return `✓ ${d.queries} ok${d.max_latency_ms === null ? '' : `, ≤ ${d.max_latency_ms.toFixed(1)} ms`}`;
+}
+
+/**
+ * Rows drawn until the user asks for all: a live update rebuilds every drawn row (their ages
+ * change each poll), and 1,000 rows cost more main-thread time than a poll should.
+ */
+const ROWS_SHOWN = 200;
+
+export class NodeTable {
+  #nodes: readonly NodeEntry[] = [];
+  #limit = ROWS_SHOWN;
+  #key: Key = 'node';
+  #descending = false;
+  readonly #body = byId<HTMLTableElement>('nodes').tBodies[0] as HTMLTableSectionElement;
+  readonly #name = byId<HTMLInputElement>('filter-name');
+  readonly #state = byId<HTMLSelectElement>('filter-state');
+
+  constructor(states: readonly string[]) {
+    for (const s of states) this.#state.append(el('option', { value: s }, `${look(s).symbol} ${s}`));
+    this.#name.addEventListener('input', () => this.#render());
+    this.#state.addEventListener('change', () => this.#render());
+    for (const b of byId('nodes').querySelectorAll<HTMLButtonElement>('th button')) {
+      b.addEventListener('click', () => {
+        const key = b.dataset.sort as Key;
+        this.#descending = key === this.#key ? !this.#descending : false;
+        this.#key = key;
+        for (const th of byId('nodes').querySelectorAll('th')) th.removeAttribute('aria-sort');
+        b.parentElement?.setAttribute('aria-sort', this.#descending ? 'descending' : 'ascending');
+        this.#render();
+      });
+    }
+  }
+
+  update(nodes: readonly NodeEntry[]): void {
+    this.#nodes = nodes;
+    this.#render();
+  }
+
+  #render(): void {
+    const name = this.#name.value.trim().toLowerCase();
+    const state = this.#state.value;
+    const value = SORT_VALUE[this.#key];
+    const sign = this.#descending ? -1 : 1;
+    const rows = this.#nodes
+      .filter((n) => (!name || n.node.toLowerCase().includes(name) || n.agents.some((a) => a.name.includes(name))) && (!state || n.agents.some((a) => a.state === state)))
+      .map((n) => ({ n, v: value(n) }))
+      .sort((x, y) => (x.v === y.v ? 0 : x.v === null ? 1 : y.v === null ? -1 : x.v < y.v ? -sign : sign));
+    const out = document.createDocumentFragment();
+    for (const { n } of rows.slice(0, this.#limit)) {
+      const off = offset(n);
+      const m = mtu(n);
+      out.append(
+        el(
+          'tr',
+          { 'data-node': n.node },
+          el('th', { scope: 'row' }, n.node || '(node unknown)'),
+          agentCell(agentOf(n, 'pod')),
+          agentCell(agentOf(n, 'host')),
+          el('td', {}, seconds(oldestAge(n))),
+          el('td', {}, seconds(interval(n))),
+          el('td', {}, dnsText(n)),
+          el('td', {}, m === null ? '–' : `${m} B`),
+          el('td', {}, off === null ? '–' : `${off >= 0 ? '+' : ''}${off.toFixed(3)} s`),
+        ),
+      );
+    }
+    if (rows.length > this.#limit) {
+      const all = el('button', { type: 'button' }, `Show all ${rows.length} rows`);
+      all.addEventListener('click', () => {
+        this.#limit = Infinity;
+        this.#render();
+      });
+      out.append(el('tr', {}, el('td', { colspan: '8' }, `${rows.length - this.#limit} more; sort or filter to find them, or `, all)));
+    }
+    this.#body.replaceChildren(out);
+    byId('shown').textContent = `${rows.length} of ${this.#nodes.length} nodes${rows.length > this.#limit ? `, first ${this.#limit} shown` : ''}`;
+  }
+}

@@ -88,6 +88,9 @@ t.test(`${AGENTS} records through etcd: start, restart, second replica, an 8 s f
   const ready: Array<{ ex: ExporterProcess; askedMs: number; answeredMs: number; status: number }> = [];
   const checks: Array<{ status: number; passed: number | null }> = [];
   let polling = true;
+  t.teardown(() => {
+    polling = false; // a failed wait below must not leave the pollers running
+  });
   const stopped = Date.now();
   const every = async (ms: number, fn: () => Promise<void>): Promise<void> => {
     while (polling) await Promise.all([fn(), sleep(ms)]);

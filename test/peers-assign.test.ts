@@ -1,7 +1,7 @@
 // Peer assignment as a table of cluster shapes: k peers each (everybody when smaller), every
 // agent probed by at least k others, the four network paths covered, same answer in any order.
 import t from 'tap';
-import { assignPeers, type PeerCandidate } from '../exporter/peers/assign.js';
+import { assignPeers, type PeerCandidate, peersFrom, ringOrder } from '../exporter/peers/assign.js';
 import type { Network } from '../report/schema.js';
 
 function cluster(nodes: number, networks: (i: number) => Network[]): PeerCandidate[] {
@@ -71,4 +71,25 @@ t.test('a node\'s peers are spread, not its alphabetical neighbours', async (t) 
   const peers = assignPeers(cluster(200, both), 10);
   const nodes = new Set((peers.get('agent-pod-0') ?? []).map((p) => Number(p.node.slice(5))));
   t.ok([...nodes].some((i) => i > 20), `peers of node-0 are on nodes ${[...nodes].join(', ')}`);
+});
+
+t.test('an agent off the ring (not ok) gets the next k from where it would stand', async (t) => {
+  const ring = ringOrder(cluster(50, both));
+  const members = ring.map((m) => m.a);
+  // Where it would stand, found by a linear walk: the first member after it in ring order.
+  const reference = (prober: PeerCandidate, k: number): string[] => {
+    const all = ringOrder([...members, prober]).map((m) => m.a.name);
+    const at = all.indexOf(prober.name);
+    const after = [...all.slice(at + 1), ...all.slice(0, at)];
+    return after.slice(0, Math.max(k, 2));
+  };
+  for (const i of [0, 7, 23, 49, 50, 77]) {
+    for (const network of ['pod', 'host'] as const) {
+      const prober = { name: `late-${network}-${i}`, node: `node-${i}`, network, address: '198.18.9.9:8090' };
+      t.same(peersFrom(prober, ring, 5).map((p) => p.name), reference(prober, 5), `${prober.name}: the 5 after it on the ring`);
+    }
+  }
+  const onRing = members[10] as PeerCandidate;
+  t.notOk(peersFrom(onRing, ring, 5).some((p) => p.name === onRing.name), 'never itself');
+  t.same(peersFrom(onRing, ringOrder([onRing]), 5), [], 'nobody else: no peers');
 });

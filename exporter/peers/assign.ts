@@ -33,11 +33,12 @@ function ringCompare(x: { h: number; a: Omit<PeerCandidate, 'address'> }, y: { h
   return cmp(x.h, y.h) || cmp(x.a.node, y.a.node) || cmp(x.a.network === 'pod' ? 0 : 1, y.a.network === 'pod' ? 0 : 1) || cmp(x.a.name, y.a.name);
 }
 
+/** The ring, each member with its node's hash (computed once per assignment). */
+export type Ring = ReadonlyArray<{ readonly a: PeerCandidate; readonly h: number }>;
+
 /** The ring: by node hash, node name, pod before host, agent name. */
-export function ringOrder(agents: readonly PeerCandidate[]): PeerCandidate[] {
-  const keyed = agents.map((a) => ({ a, h: fnv1a(a.node) }));
-  keyed.sort(ringCompare);
-  return keyed.map((k) => k.a);
+export function ringOrder(agents: readonly PeerCandidate[]): Ring {
+  return agents.map((a) => ({ a, h: fnv1a(a.node) })).sort(ringCompare);
 }
 
 /**
@@ -45,17 +46,28 @@ export function ringOrder(agents: readonly PeerCandidate[]): PeerCandidate[] {
  * the next k agents from where it would stand. An agent that asks is alive, and one whose reports
  * arrive late over a lossy path must go on measuring it.
  */
-export function peersFrom(prober: Omit<PeerCandidate, 'address'>, ring: readonly PeerCandidate[], k: number): PeerCandidate[] {
+export function peersFrom(prober: Omit<PeerCandidate, 'address'>, ring: Ring, k: number): PeerCandidate[] {
   const me = { a: prober, h: fnv1a(prober.node) };
-  let at = ring.findIndex((a) => ringCompare({ a, h: fnv1a(a.node) }, me) > 0);
-  if (at < 0) at = 0;
-  const others = [...ring.slice(at), ...ring.slice(0, at)].filter((a) => a.name !== prober.name);
-  return others.slice(0, Math.min(Math.max(k, MESH_PEERS_MIN), others.length));
+  // The first member after it, by binary search: O(log N + k) per late agent, however many.
+  let lo = 0;
+  let hi = ring.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ringCompare(ring[mid] as Ring[number], me) > 0) hi = mid;
+    else lo = mid + 1;
+  }
+  const want = Math.max(k, MESH_PEERS_MIN);
+  const out: PeerCandidate[] = [];
+  for (let i = 0; i < ring.length && out.length < want; i++) {
+    const { a } = ring[(lo + i) % ring.length] as Ring[number];
+    if (a.name !== prober.name) out.push(a);
+  }
+  return out;
 }
 
 /** Agent name -> its peers, in ring order. `k` is at least MESH_PEERS_MIN. */
 export function assignPeers(agents: readonly PeerCandidate[], k: number): Map<string, PeerCandidate[]> {
-  const ring = ringOrder(agents);
+  const ring = ringOrder(agents).map((m) => m.a);
   const n = ring.length;
   const out = new Map<string, PeerCandidate[]>();
   const count = Math.min(Math.max(k, MESH_PEERS_MIN), n - 1);

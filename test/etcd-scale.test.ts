@@ -59,7 +59,7 @@ t.test(`${AGENTS} records through etcd: start, restart, second replica, an 8 s f
   const args = [...etcdArgs(etcd, PREFIX), '--etcd-timeout', String(ETCD_TIMEOUT_S), '--max-agents', String(AGENTS + FED)];
   const start = async (what: string): Promise<ExporterProcess> => {
     const ex = await spawnExporter(t, args);
-    await eventually(async () => ((await status(`${ex.url}/readyz`)) === 200 ? true : undefined), 30_000, `${what} ready`);
+    await eventually(async () => ((await status(`${ex.url}/readyz`)) === 200 ? true : undefined), 60_000, `${what} ready`);
     const load = lastLoad(ex);
     slowestLoadMs = Math.max(slowestLoadMs, load.ms);
     t.equal(load.agents, AGENTS, `${what}: loaded every record`);

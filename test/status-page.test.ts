@@ -195,7 +195,19 @@ t.test('1,000 simulated nodes: one canvas, cells read by pointer, a screenshot i
   await page.keyboard.press('Tab');
   const shot = await screenshot(page, 'status-page-1000.png');
   t.ok(shot.colours > 50 && shot.inked > 0.05, `the screenshot is not blank (${shot.colours} colours, ${(shot.inked * 100).toFixed(1)}% inked)`);
-  t.same(problems, [], 'no console error, page error or failed request');
+  // A status poll that timed out (the page's own 15 s, or the exporter's 408 when this process's
+  // event loop, which runs the exporter and drives the browser, stalled past its header timeout on
+  // a loaded machine) is the page working, so long as a later poll succeeds. Anything else fails.
+  const aborted = (p: string): boolean =>
+    /^failed: http:\/\/[^/]+\/api\/v1\/status net::ERR_ABORTED$/.test(p) ||
+    /^408: http:\/\/[^/]+\/api\/v1\/status$/.test(p) ||
+    p === 'console: Failed to load resource: the server responded with a status of 408 (Request Timeout)';
+  t.same(problems.filter((p) => !aborted(p)), [], 'no console error, page error or failed request');
+  if (problems.some(aborted)) {
+    t.comment(`status polls given up by the page: ${problems.filter(aborted).length}`);
+    await page.waitForFunction(() => (document.getElementById('banner') as HTMLElement).hidden, { timeout: 60_000 });
+    t.pass('and a later poll succeeded: the banner is gone');
+  }
 });
 
 t.test('markup in names is shown as text and runs nothing', async (t) => {

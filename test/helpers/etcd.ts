@@ -206,7 +206,8 @@ export interface ExporterProcess {
 /** Starts `netchecker exporter` (dist/cli.js) as its own process on a free loopback port. */
 export async function spawnExporter(t: Test, args: string[]): Promise<ExporterProcess> {
   const spawned = spawnCli(t, ['exporter', '--listen', '127.0.0.1:0', '--log-level', 'debug', ...args]);
-  const m = await spawned.waitFor(/"msg":"exporter listening".*?"url":"(http:[^"]+)"/, 20_000);
+  // A hang catcher, as spawnCli's: an exporter over etcd listens once its first load is done.
+  const m = await spawned.waitFor(/"msg":"exporter listening".*?"url":"(http:[^"]+)"/, 60_000);
   return {
     url: m[1] as string,
     spawned,

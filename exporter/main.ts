@@ -111,8 +111,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     // rides out a GC pause without dropping SYNs, which clients would retry only 1 s later.
     server.listen({ port: config.port, host: config.host, backlog: 4096 }, resolve);
   }).catch(giveUp);
-  // The tick: states age without any request, so recompute once per second for logs and counters.
-  const tick = setInterval(() => monitor.verdict(), 1000);
+  monitor.start();
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -126,7 +125,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
       drainConnections(server);
     },
     async close() {
-      clearInterval(tick);
+      monitor.stop();
       await closeServer(server);
       await closeParts();
     },

@@ -26,10 +26,10 @@ export function checkError(discovery: Discovery, store: Pick<Store, 'synced'>): 
 export function checkHandler(monitor: Monitor, discovery: Discovery, store: Pick<Store, 'synced'>) {
   // The body is built once per verdict, not once per request.
   let cached: { verdict: Verdict; body: string } | null = null;
-  return (_req: unknown, res: ServerResponse): void => {
+  return async (_req: unknown, res: ServerResponse): Promise<void> => {
+    const verdict = await monitor.fresh();
     const error = checkError(discovery, store);
     if (error !== null) return sendText(res, 500, error);
-    const verdict = monitor.verdict();
     if (cached?.verdict !== verdict) cached = { verdict, body: checkBody(verdict) };
     sendText(res, verdict.pass ? 200 : 400, cached.body, 'application/json');
   };

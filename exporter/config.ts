@@ -3,7 +3,7 @@
 
 import { type Cidr, parseCidr, parseListenAddress } from '../report/address.js';
 import { type Command, type CommandArgs, parseCommand } from '../lib/command.js';
-import { FlagError, type FlagSpec, type FlagValues } from '../lib/flags.js';
+import { badFlag, type FlagSpec, type FlagValues } from '../lib/flags.js';
 import { glogFlags } from '../lib/glog-flags.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { type AuthConfig, authFlags, parseAuthConfig } from './auth/config.js';
@@ -13,10 +13,6 @@ import { STORE_KINDS, type StoreKind } from './store/stores.js';
 import { DISCOVERIES, type DiscoveryKind } from './discovery/discoveries.js';
 import { type KubernetesConfig, kubernetesFlags, parseKubernetesConfig } from './discovery/kubernetes-config.js';
 import { FAILING, STATES, type State } from './verdict/verdict.js';
-
-const invalid = (message: string): never => {
-  throw new FlagError(message);
-};
 
 /** The body limit of the memory store, which holds any size: 4 MiB, far above any real report. */
 const MEMORY_MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -108,17 +104,17 @@ export const parseExporterConfig = (argv: readonly string[], env: NodeJS.Process
 
 /** The table checked each value; this checks what one flag says of another. */
 function buildConfig(v: FlagValues<typeof exporterFlags>, { notes }: { readonly notes: readonly string[] }): ExporterConfig {
-  const listen = parseListenAddress(v.listen) ?? invalid(`--listen must be HOST:PORT, got "${v.listen}"`);
-  if (v.discovery !== 'static' && (v.expect.length > 0 || v['expect-file'])) invalid('--expect and --expect-file need --discovery static');
+  const listen = parseListenAddress(v.listen) ?? badFlag(`--listen must be HOST:PORT, got "${v.listen}"`);
+  if (v.discovery !== 'static' && (v.expect.length > 0 || v['expect-file'])) badFlag('--expect and --expect-file need --discovery static');
   const kubernetes = parseKubernetesConfig(v);
-  if (v['failing-states'].length === 0) invalid('--failing-states must name at least one state');
+  if (v['failing-states'].length === 0) badFlag('--failing-states must name at least one state');
   const store = v.store ?? (v['etcd-endpoints']?.length ? 'etcd' : 'memory');
   const etcd = parseEtcdConfig(v, store);
   const auth = parseAuthConfig(v, v.discovery);
   // Unless set, a body no larger than the store can keep (a larger record still gets 413 at put).
   const maxBodyBytes = v['max-body-bytes'] ?? (etcd ? maxRecordBytes(etcd.maxRequestBytes) : MEMORY_MAX_BODY_BYTES);
-  if (v['max-inflight-body-bytes'] < maxBodyBytes) invalid('--max-inflight-body-bytes must be at least --max-body-bytes');
-  const peerCidrs = v['peer-cidrs'].map((c) => parseCidr(c) ?? invalid(`--peer-cidrs: "${c.slice(0, 60)}" is not an IP/BITS range`));
+  if (v['max-inflight-body-bytes'] < maxBodyBytes) badFlag('--max-inflight-body-bytes must be at least --max-body-bytes');
+  const peerCidrs = v['peer-cidrs'].map((c) => parseCidr(c) ?? badFlag(`--peer-cidrs: "${c.slice(0, 60)}" is not an IP/BITS range`));
   return Object.freeze({
     host: listen.host,
     port: listen.port,

@@ -84,6 +84,11 @@ export type FlagValues<T extends readonly FlagSpec[]> = {
  */
 export class FlagError extends Error {}
 
+/** Throws the FlagError; for expressions (`parse(x) ?? badFlag('...')`). */
+export const badFlag = (message: string): never => {
+  throw new FlagError(message);
+};
+
 /** A file named by a flag cannot be read: the one message for all of them. */
 export const fileError = (flag: string, path: string, e: unknown): FlagError =>
   new FlagError(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : 'unreadable')}`);
@@ -156,24 +161,27 @@ type Converted = FlagValue | { error: string };
 
 function convert(spec: FlagSpec, raw: string): Converted {
   switch (spec.kind) {
-    case 'string': {
-      if (!spec.list) return oneString(spec, raw);
-      const items = splitList(raw).map((item) => oneString(spec, item));
-      const bad = items.find((x) => typeof x === 'object');
-      return bad ?? (items as string[]);
-    }
-    case 'number': {
-      if (!spec.list) return oneNumber(spec, raw);
-      const items = splitList(raw).map((item) => oneNumber(spec, item));
-      const bad = items.find((x) => typeof x === 'object');
-      return bad ?? (items as number[]);
-    }
+    case 'string':
+      return spec.list ? each(raw, (item) => oneString(spec, item)) : oneString(spec, raw);
+    case 'number':
+      return spec.list ? each(raw, (item) => oneNumber(spec, item)) : oneNumber(spec, raw);
     case 'bool':
       // t and f as Go's flag package takes them.
       if (/^(true|t|1|yes)$/i.test(raw)) return true;
       if (/^(false|f|0|no)$/i.test(raw)) return false;
       return { error: `${flagLabel(spec)} must be true or false, got "${raw}"` };
   }
+}
+
+/** A list's items, each checked as the row's single value; the first bad one is the error. */
+function each<T extends string | number>(raw: string, one: (item: string) => T | { error: string }): T[] | { error: string } {
+  const items: T[] = [];
+  for (const item of splitList(raw)) {
+    const value = one(item);
+    if (typeof value === 'object') return value;
+    items.push(value);
+  }
+  return items;
 }
 
 function oneString(spec: StringFlag, raw: string): string | { error: string } {
@@ -207,7 +215,7 @@ function accepts(s: FlagSpec): string {
     parts.push([s.integer ? 'integer' : '', range, s.unit ?? ''].filter(Boolean).join(' '));
   }
   if (s.kind === 'string' && s.choices && s.metavar !== undefined) parts.push(`${s.list ? 'each ' : ''}one of ${s.choices.join(', ')}`);
-  if (s.kind !== 'bool' && s.list) parts.push('comma separated');
+  if (s.kind !== 'bool' && s.list && !s.metavar?.includes(',')) parts.push('comma separated');
   return parts.filter(Boolean).join(', ');
 }
 

@@ -95,7 +95,7 @@ t.test('--help shows what each flag accepts, its unit, default and env', async (
     ['upper bound', /--ratio NUMBER\n\s+A ratio\. \(at most 1\)/],
     ['choices as the metavar, env', /--color red\|green\n\s+A color\. \(default red; env TEST_COLOR\)/],
     ['a list of integers with a unit', /--sizes BYTES\n\s+Sizes\. \(integer 68 to 9000 bytes, comma separated; default 1500\)/],
-    ['choices behind a metavar', /--tags TAG,\.\.\.\n\s+Tags\. \(each one of a, b, comma separated\)/],
+    ['choices behind a metavar', /--tags TAG,\.\.\.\n\s+Tags\. \(each one of a, b\)/],
     ['a switch', /--on\n\s+A switch\. \(default true\)/],
     ['the original apart', /Flags of the original netchecker[^]*-old NUMBER\n\s+An original flag\. \(integer at least 0\)/],
     ['help and version', /--help\n[^]*--version\n\s+Print the version\./],

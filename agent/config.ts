@@ -32,7 +32,7 @@ export const AGENT_FLAGS = [
   { name: 'peer-attempts', kind: 'number', integer: true, min: 1, max: LIMITS.peerAttemptsMax, metavar: 'N', default: 3, help: 'HTTP round trips per peer per round; unanswered ones count as loss.' },
   { name: 'mtu-sizes', kind: 'number', list: true, integer: true, ...LIMITS.mtuBytes, unit: 'bytes', metavar: 'BYTES,...', default: [1200, 1400, 1450, 1500], help: "Packet sizes of the don't-fragment path MTU probes to the exporter and peers; empty turns them off." },
   { name: 'icmp', kind: 'bool', default: true, help: 'ICMP probes through the system ping (needs CAP_NET_RAW or ping_group_range); --no-icmp turns them off.' },
-  { name: 'token-file', kind: 'string', metavar: 'PATH', env: 'NETCHECKER_TOKEN_FILE', help: 'File with the bearer token sent with each report, re-read before every report (deploy/ mounts a projected service account token at /var/run/secrets/netchecker/token); default: no token.' },
+  { name: 'token-file', kind: 'string', file: true, metavar: 'PATH', env: 'NETCHECKER_TOKEN_FILE', help: 'File with the bearer token sent with each report, re-read before every report (deploy/ mounts a projected service account token at /var/run/secrets/netchecker/token); default: no token.' },
   { name: 'serverendpoint', kind: 'string', metavar: 'HOST:PORT', help: "The original agent's form of --server: http://HOST:PORT.", original: (endpoint) => serverEndpoint(String(endpoint)) },
   ...glogFlags,
 ] as const satisfies readonly FlagSpec[];

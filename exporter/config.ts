@@ -20,7 +20,7 @@ const MEMORY_MAX_BODY_BYTES = 4 * 1024 * 1024;
 export const exporterFlags = [
   { name: 'listen', kind: 'string', metavar: 'HOST:PORT', aliases: ['endpoint'], default: '0.0.0.0:8081', help: 'Address to serve the API and /metrics on; port 0 picks a free port.' },
   { name: 'expect', kind: 'string', list: true, metavar: 'NAME[,NAME...]', default: [], help: 'Agent (pod) names that must report. Without --expect and --expect-file, the agents that have reported are expected.' },
-  { name: 'expect-file', kind: 'string', metavar: 'PATH', help: 'File with one expected agent name per line (# starts a comment).' },
+  { name: 'expect-file', kind: 'string', file: true, metavar: 'PATH', help: 'File with one expected agent name per line (# starts a comment).' },
   { name: 'discovery', kind: 'string', choices: DISCOVERIES, default: 'static', help: 'Where the expected set comes from.' },
   ...kubernetesFlags,
   { name: 'failing-states', kind: 'string', list: true, choices: STATES.filter((s) => s !== 'ok'), metavar: 'STATE[,STATE...]', default: [...FAILING], help: 'Agent states of expected agents that fail connectivity_check. Default: every state without a fresh report except terminating (evidence only); absent,outdated excuses churn and agent faults.' },

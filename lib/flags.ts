@@ -34,6 +34,8 @@ export interface StringFlag extends FlagRow {
   readonly list?: boolean;
   /** The values allowed; the parsed value's type is their union. */
   readonly choices?: readonly string[];
+  /** A path the command reads: runCommand checks it is readable before the command starts. */
+  readonly file?: boolean;
   readonly default?: string | readonly string[];
 }
 
@@ -55,8 +57,8 @@ export interface BoolFlag extends FlagRow {
 
 /**
  * One row of a flag table. A flag is one row: what it accepts (kind, list, choices, min/max,
- * integer) is checked by parseFlags with one message style, and shown in --help with its unit,
- * default and env. Declare a table `as const satisfies readonly FlagSpec[]` so that FlagValues
+ * integer; file: a path that must be readable) is checked with one message style, and shown in
+ * --help with its unit, default and env. Declare a table `as const satisfies readonly FlagSpec[]` so that FlagValues
  * types each parsed value from its row: a string row with choices gives their union, a list an
  * array, and a row without a default (and not from env) may be undefined.
  */

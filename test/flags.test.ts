@@ -162,6 +162,8 @@ t.test('the CLI: a bad value and an unreadable flag file alike exit 2 with one l
     [['check', '--timeout', '0'], /^netchecker check: --timeout must be a number from 0\.1 to 3600, got 0$/],
     [['agent', '--name', 'a', '--mtu-sizes', '1500,9x'], /^netchecker agent: --mtu-sizes must be an integer from 68 to 65535, got "9x"$/],
     [['exporter', '--listen', '127.0.0.1:0', '--expect-file', '/nonexistent/agents'], /^netchecker exporter: --expect-file \/nonexistent\/agents: ENOENT$/],
+    [['exporter', '--listen', '127.0.0.1:0', '--kubeconfig', '/nonexistent/kc'], /^netchecker exporter: --kubeconfig \/nonexistent\/kc: ENOENT$/],
+    [['agent', '--name', 'a', '--token-file', '/nonexistent/token'], /^netchecker agent: --token-file \/nonexistent\/token: ENOENT$/],
   ];
   for (const [args, re] of rows) {
     const r = await runCli(args);

@@ -13,7 +13,7 @@ export const DEFAULT_AUDIENCE = 'netchecker';
 
 export const authFlags = [
   { name: 'auth', kind: 'string', choices: AUTH_MODES, default: 'none', help: "Who may POST reports (kubernetes: a projected service account token, checked with a TokenReview and bound to the agent's pod; token: the shared secret of --auth-token-file; none: anyone, as the original server)." },
-  { name: 'auth-token-file', kind: 'string', metavar: 'PATH', help: 'File holding the shared secret for --auth token (re-read when it changes).' },
+  { name: 'auth-token-file', kind: 'string', file: true, metavar: 'PATH', help: 'File holding the shared secret for --auth token (re-read when it changes).' },
   { name: 'auth-audience', kind: 'string', default: DEFAULT_AUDIENCE, help: 'Audience an agent token must be issued for (--auth kubernetes).' },
   { name: 'auth-review-rate', kind: 'number', min: 0.1, max: 100_000, unit: 'per second', default: 200, help: 'TokenReviews per second for tokens not in the cache; beyond it (and --auth-review-burst) reports get 429 without calling the API.' },
   { name: 'auth-review-burst', kind: 'number', integer: true, min: 1, max: 100_000, metavar: 'N', default: 500, help: 'TokenReviews allowed at once before --auth-review-rate applies.' },

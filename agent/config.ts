@@ -90,7 +90,8 @@ export const agentCommand: Command<typeof AGENT_FLAGS, AgentConfig> = {
   build: buildConfig,
 };
 
-export const parseAgentConfig = (argv: readonly string[], env: NodeJS.ProcessEnv): CommandArgs<AgentConfig> => parseCommand(agentCommand, argv, env);
+export const parseAgentConfig = (argv: readonly string[], env: NodeJS.ProcessEnv): CommandArgs<AgentConfig> =>
+  parseCommand(agentCommand, argv, env);
 
 /** The table checked each value; this checks what it cannot say (URLs, names, one flag against another). */
 function buildConfig(v: AgentValues, { notes, env }: { readonly notes: readonly string[]; readonly env: NodeJS.ProcessEnv }): AgentConfig {

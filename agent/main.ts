@@ -12,7 +12,8 @@ import { ExtraProbes } from './probes/round.js';
 import { sendReport, type SendResult } from './send.js';
 import { TokenFile } from './token.js';
 
-export const run = (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> => runCommand(agentCommand, argv, env, runUntilSignal);
+export const run = (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> =>
+  runCommand(agentCommand, argv, env, runUntilSignal);
 
 async function runUntilSignal(config: AgentConfig): Promise<number> {
   const stop = new AbortController();

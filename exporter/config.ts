@@ -100,7 +100,8 @@ export const exporterCommand: Command<typeof exporterFlags, ExporterConfig> = {
   build: buildConfig,
 };
 
-export const parseExporterConfig = (argv: readonly string[], env: NodeJS.ProcessEnv = {}): CommandArgs<ExporterConfig> => parseCommand(exporterCommand, argv, env);
+export const parseExporterConfig = (argv: readonly string[], env: NodeJS.ProcessEnv = {}): CommandArgs<ExporterConfig> =>
+  parseCommand(exporterCommand, argv, env);
 
 /** The table checked each value; this checks what one flag says of another. */
 function buildConfig(v: FlagValues<typeof exporterFlags>, { notes }: { readonly notes: readonly string[] }): ExporterConfig {

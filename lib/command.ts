@@ -20,12 +20,19 @@ export interface Command<T extends readonly FlagSpec[], C> {
 }
 
 /** help: print the help (or the version) instead of running. */
-export type CommandArgs<C> = { ok: true; help: false; config: C } | { ok: true; help: true; version: boolean } | { ok: false; error: string };
+export type CommandArgs<C> =
+  | { ok: true; help: false; config: C }
+  | { ok: true; help: true; version: boolean }
+  | { ok: false; error: string };
 
 export const commandHelp = <T extends readonly FlagSpec[], C>(command: Command<T, C>): string =>
   helpText(`${command.name} ${command.usage}`, command.summary, command.flags);
 
-export function parseCommand<T extends readonly FlagSpec[], C>(command: Command<T, C>, argv: readonly string[], env: NodeJS.ProcessEnv): CommandArgs<C> {
+export function parseCommand<T extends readonly FlagSpec[], C>(
+  command: Command<T, C>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): CommandArgs<C> {
   const parsed = parseAll(command, argv, env);
   return parsed.ok && !parsed.help ? { ok: true, help: false, config: parsed.config } : parsed;
 }

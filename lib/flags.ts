@@ -71,12 +71,20 @@ export interface OriginalUse {
   readonly note?: string;
 }
 
-type One<F> = F extends { kind: 'bool' } ? boolean : F extends { kind: 'number' } ? number : F extends { choices: readonly (infer C)[] } ? C : string;
+type One<F> = F extends { kind: 'bool' }
+  ? boolean
+  : F extends { kind: 'number' }
+    ? number
+    : F extends { choices: readonly (infer C)[] }
+      ? C
+      : string;
 type ValueOf<F> = F extends { list: true } ? readonly One<F>[] : One<F>;
 
 /** The parsed values of a table, typed from its rows; the original's rows map onto ours and have none. */
 export type FlagValues<T extends readonly FlagSpec[]> = {
-  readonly [F in T[number] as F extends { original: unknown } ? never : F['name']]: F extends { default: unknown } ? ValueOf<F> : ValueOf<F> | undefined;
+  readonly [F in T[number] as F extends { original: unknown } ? never : F['name']]: F extends { default: unknown }
+    ? ValueOf<F>
+    : ValueOf<F> | undefined;
 };
 
 /**
@@ -96,14 +104,21 @@ export const fileError = (flag: string, path: string, e: unknown): FlagError =>
   new FlagError(`${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : 'unreadable')}`);
 
 /** help: print the help (or, with version, the version) instead of running. notes: the original's flags as taken, logged once. */
-export type Parsed<V> = { ok: true; help: false; values: V; notes: readonly string[] } | { ok: true; help: true; version: boolean } | { ok: false; error: string };
+export type Parsed<V> =
+  | { ok: true; help: false; values: V; notes: readonly string[] }
+  | { ok: true; help: true; version: boolean }
+  | { ok: false; error: string };
 
 /** How a flag is named in messages: the original's flags as their users write them. */
 export const flagLabel = (spec: FlagSpec): string => `${spec.original ? '-' : '--'}${spec.name}`;
 
 type Values = Record<string, FlagValue | undefined>;
 
-export function parseFlags<const T extends readonly FlagSpec[]>(specs: T, argv: readonly string[], env: NodeJS.ProcessEnv = {}): Parsed<FlagValues<T>> {
+export function parseFlags<const T extends readonly FlagSpec[]>(
+  specs: T,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Parsed<FlagValues<T>> {
   const byName = new Map<string, FlagSpec>();
   for (const s of specs) for (const n of [s.name, ...(s.aliases ?? [])]) byName.set(n, s);
   const values: Values = {};
@@ -213,7 +228,8 @@ function numberRule(spec: NumberFlag): string {
 function accepts(s: FlagSpec): string {
   const parts: string[] = [];
   if (s.kind === 'number') {
-    const range = s.min !== undefined && s.max !== undefined ? `${s.min} to ${s.max}` : s.min !== undefined ? `at least ${s.min}` : s.max !== undefined ? `at most ${s.max}` : '';
+    const from = s.min !== undefined ? `at least ${s.min}` : '';
+    const range = s.max === undefined ? from : s.min !== undefined ? `${s.min} to ${s.max}` : `at most ${s.max}`;
     parts.push([s.integer ? 'integer' : '', range, s.unit ?? ''].filter(Boolean).join(' '));
   }
   if (s.kind === 'string' && s.choices && s.metavar !== undefined) parts.push(`${s.list ? 'each ' : ''}one of ${s.choices.join(', ')}`);
@@ -241,7 +257,8 @@ export function helpText(usage: string, summary: string, specs: readonly FlagSpe
   const ours = specs.filter((s) => !s.original).map(row);
   const originals = specs.filter((s) => s.original).map(row);
   const compat = originals.length > 0 ? `\nFlags of the original netchecker (accepted so its manifests start unchanged):\n${originals.join('\n')}\n` : '';
-  return `Usage: ${usage}\n\n${summary}\n\nFlags:\n${ours.join('\n')}\n  --help\n      Show this help.\n  --version\n      Print the version.\n${compat}`;
+  const builtIn = '  --help\n      Show this help.\n  --version\n      Print the version.\n';
+  return `Usage: ${usage}\n\n${summary}\n\nFlags:\n${ours.join('\n')}\n${builtIn}${compat}`;
 }
 
 /** Splits a comma (or semicolon, as the original agent allowed) separated list. */

@@ -40,7 +40,9 @@ export function parseAuthConfig(v: FlagValues<typeof authFlags>, discovery: stri
   if (v.auth === 'token' && tokenFile === undefined) throw new FlagError('--auth token needs --auth-token-file');
   if (v.auth !== 'token' && tokenFile !== undefined) throw new FlagError('--auth-token-file needs --auth token');
   // The binding of a token to its pod reads the pod from the discovery informer.
-  if (v.auth === 'kubernetes' && discovery !== 'kubernetes') throw new FlagError('--auth kubernetes needs --discovery kubernetes (tokens are bound to the agent pods it watches)');
+  if (v.auth === 'kubernetes' && discovery !== 'kubernetes') {
+    throw new FlagError('--auth kubernetes needs --discovery kubernetes (tokens are bound to the agent pods it watches)');
+  }
   const audience = v['auth-audience'];
   if (!/^[\x21-\x7e]{1,253}$/.test(audience)) throw new FlagError('--auth-audience must be 1 to 253 printable characters without spaces');
   return Object.freeze({

@@ -23,7 +23,9 @@ export interface KubernetesConfig {
 
 export function parseKubernetesConfig(v: FlagValues<typeof kubernetesFlags>): KubernetesConfig {
   const { namespace } = v;
-  if (namespace && !NAMESPACE.test(namespace)) throw new FlagError(`--namespace must be a Kubernetes namespace name, got "${namespace.slice(0, 80)}"`);
+  if (namespace && !NAMESPACE.test(namespace)) {
+    throw new FlagError(`--namespace must be a Kubernetes namespace name, got "${namespace.slice(0, 80)}"`);
+  }
   const agentSelector = v['agent-selector'];
   const selector = parseSelector(agentSelector);
   if (!selector.ok) throw new FlagError(`--agent-selector: ${selector.error}`);

@@ -54,8 +54,9 @@ export class Monitor {
   #dirty = true;
   #scheduled: { timer: NodeJS.Timeout; atRealMs: number; done: Promise<void>; resolve: () => void } | null = null;
   #ticker: NodeJS.Timeout | null = null;
-  /** The expected set the probe series were last refreshed with. */
+  /** The expected set and store sync the last recomputation read. */
   #probedExpected: ReturnType<Discovery['expected']> | undefined = undefined;
+  #syncedSeen = false;
   /**
    * When the store first held its backend's state (etcd: the first load): the startup grace
    * counts from here, so an exporter that starts while etcd is away calls nobody absent.
@@ -123,9 +124,13 @@ export class Monitor {
     return this.#startedMonoMs;
   }
 
-  /** A tick has passed on the monotonic clock since the last recomputation. */
+  /**
+   * A tick has passed on the monotonic clock since the last recomputation, or what it read moved:
+   * discovery's expected set (a new object per change) or the store's first sync.
+   */
   #stale(): boolean {
-    return this.#o.clock.monoMs() - this.#computedMonoMs >= TICK_MS;
+    const { clock, discovery, store } = this.#o;
+    return clock.monoMs() - this.#computedMonoMs >= TICK_MS || discovery.expected() !== this.#probedExpected || store.synced() !== this.#syncedSeen;
   }
 
   #changed(): void {
@@ -171,6 +176,7 @@ export class Monitor {
     const recordsChanged = this.#dirty || expected !== this.#probedExpected;
     this.#series.update({ verdict, counts: (name) => this.#tracker.counts(name), record: (name) => store.get(name), recordsChanged });
     this.#probedExpected = expected;
+    this.#syncedSeen = store.synced();
     this.#verdict = verdict;
     this.#dirty = false;
     this.#computedMonoMs = now;

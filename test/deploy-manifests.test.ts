@@ -44,7 +44,7 @@ interface ServiceMonitor extends Obj {
 }
 type Workload = (IDeployment | IDaemonSet) & Obj;
 const overlays = readdirSync(`${root}deploy/overlays`).map((d) => `deploy/overlays/${d}`);
-const DIRS = ['deploy/base', ...overlays, 'deploy/kind'];
+const DIRS = ['deploy/base', ...overlays, 'deploy/kind', 'deploy/kind/monitoring'];
 
 function render(dir: string): Obj[] {
   const r = spawnSync('kubectl', ['kustomize', dir.startsWith('/') ? dir : `${root}${dir}`], { encoding: 'utf8' });
@@ -238,7 +238,7 @@ t.test('the DaemonSets carry the downward-API env, args, dnsPolicy and toleratio
     const images = workloads(objs)
       .filter((w) => OURS.includes(w.metadata.name ?? ''))
       .flatMap((w) => (w.spec?.template.spec?.containers ?? []).map((x) => x.image));
-    t.same([...new Set(images)], [dir === 'deploy/kind' ? 'netchecker:e2e' : IMAGE], `${dir}: the image, set by kustomize images:`);
+    t.same([...new Set(images)], [dir.startsWith('deploy/kind') ? 'netchecker:e2e' : IMAGE], `${dir}: the image, set by kustomize images:`);
   }
 });
 
@@ -439,6 +439,9 @@ t.test('kind: 1 control plane + 3 workers; the e2e script is shellcheck-clean', 
   t.same(cluster.nodes?.map((n) => n.role), ['control-plane', 'worker', 'worker', 'worker']);
   const script = `${root}deploy/kind/e2e.sh`;
   t.ok(existsSync(script));
+  const text = readFileSync(script, 'utf8');
+  t.match(text, /for overlay in kube-prometheus kube-prometheus-stack; do\n\s+kubectl apply --dry-run=server --validate=strict/, 'e2e.sh validates both monitoring overlays on the API server');
+  t.match(text, /kubectl apply -k "\$here\/monitoring"/, 'e2e.sh applies deploy/kind/monitoring');
   const r = spawnSync('shellcheck', [script], { encoding: 'utf8' });
   if (r.error) return t.fail(`shellcheck is required (Debian package shellcheck): ${r.error.message}`);
   t.equal(r.status, 0, `${r.stdout}${r.stderr}`);

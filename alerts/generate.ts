@@ -30,8 +30,8 @@ function dashboardConfigMaps(): string {
         kind: 'ConfigMap',
         metadata: {
           name: `grafana-dashboard-${file.replace(/\.json$/, '')}`,
+          // The grafana_folder annotation is a stack setting (deploy/components/stack-settings).
           labels: { grafana_dashboard: '1', 'app.kubernetes.io/name': 'netchecker', 'app.kubernetes.io/component': 'monitoring' },
-          annotations: { grafana_folder: 'netchecker' },
         },
         data: { [file]: renderDashboard(spec) },
       },

@@ -7,9 +7,9 @@
 // token and readiness/liveness probes on its own listener, every container runs as non-root, the
 // pod-network agent meets Pod Security restricted.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { IObjectMeta } from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta';
@@ -53,12 +53,19 @@ function render(dir: string): Obj[] {
   return parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter((o) => o !== null);
 }
 
-/** A user's overlay: `resources: [overlay]`, `components: [...]`, rendered from a temporary folder. */
-function compose(overlay: string, components: readonly string[]): Obj[] {
+/**
+ * A user's overlay: `resources: [overlay]`, `components: [...]`, rendered from a temporary folder
+ * that also holds `files` (components named `./x` are folders among them).
+ */
+function compose(overlay: string, components: readonly string[], files: Readonly<Record<string, string>> = {}): Obj[] {
   const dir = mkdtempSync(join(tmpdir(), `netchecker-kustomize-${process.pid}-`));
   try {
     const rel = relative(dir, root);
-    const list = (xs: readonly string[]): string => xs.map((x) => `\n  - ${rel}/${x}`).join('');
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    const list = (xs: readonly string[]): string => xs.map((x) => `\n  - ${x.startsWith('./') ? x : `${rel}/${x}`}`).join('');
     writeFileSync(join(dir, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:${list([overlay])}\ncomponents:${list(components)}\n`);
     return render(dir);
   } finally {
@@ -80,11 +87,21 @@ const COMPOSED: Record<string, readonly [string, readonly string[]]> = {
   'kube-prometheus-stack + compat': ['deploy/overlays/kube-prometheus-stack', ['deploy/components/compat']],
   'base + cilium': ['deploy/base', ['deploy/components/cilium']],
   'etcd + cilium + no-network-policy': ['deploy/overlays/etcd', ['deploy/components/cilium', 'deploy/components/no-network-policy']],
+  'kube-prometheus-stack + own settings': ['deploy/overlays/kube-prometheus-stack', ['./settings', 'deploy/components/stack-settings', 'deploy/components/release-label']],
+};
+/** The user's settings component of docs/kubernetes.md (Stack settings). */
+const OWN_SETTINGS = { release: 'monitoring', 'grafana-folder': 'Network', 'legacy-metrics': 'true' };
+const FILES: Record<string, Record<string, string>> = {
+  'kube-prometheus-stack + own settings': {
+    'settings/kustomization.yaml': `apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target: {kind: ConfigMap, name: netchecker-stack-settings}\n    patch: |-\n${Object.entries(OWN_SETTINGS)
+      .map(([k, v]) => `      - op: replace\n        path: /data/${k}\n        value: "${v}"\n`)
+      .join('')}`,
+  },
 };
 const composed = new Map<string, Obj[]>();
 for (const [name, [overlay, components]] of Object.entries(COMPOSED)) {
   try {
-    composed.set(name, compose(overlay, components));
+    composed.set(name, compose(overlay, components, FILES[name]));
   } catch (e) {
     t.fail((e as Error).message);
   }
@@ -375,10 +392,6 @@ t.test('overlays: NodePort 31081, the monitoring component, release label, Prome
     const objs = rendered.get(`deploy/overlays/${name}`);
     if (objs) t.equal(find(objs, 'ServiceMonitor').length, 1, `${name}: one ServiceMonitor`);
   }
-  const stack = rendered.get('deploy/overlays/kube-prometheus-stack');
-  for (const o of stack?.filter((x) => x.kind === 'ServiceMonitor' || x.kind === 'PrometheusRule') ?? []) {
-    t.equal(o.metadata?.labels?.release, 'kube-prometheus-stack', `kube-prometheus-stack: ${o.kind} ${o.metadata.name} has the release label`);
-  }
   const kp = rendered.get('deploy/overlays/kube-prometheus');
   if (kp) {
     const rb = one(kp, 'RoleBinding', 'prometheus-k8s');
@@ -432,6 +445,34 @@ t.test('NetworkPolicies: node addresses admitted in IPv4 and IPv6; Cilium admits
   const none = composition('etcd + cilium + no-network-policy');
   t.same(none.filter((o) => /NetworkPolicy$/.test(o.kind)).map((o) => o.metadata.name), [], 'no-network-policy: neither NetworkPolicies (the etcd one included) nor CiliumNetworkPolicies');
   t.ok(find(none, 'StatefulSet').length === 1 && find(none, 'Deployment').length === 1, 'and everything else stays');
+});
+
+t.test('stack settings as data: release label, Grafana folder and legacy series from each overlay\'s settings, overridable; compat keeps legacy on', async (t) => {
+  const settingsOf = (overlay: string): Record<string, string> =>
+    (parseAllDocuments(readFileSync(`${root}deploy/overlays/${overlay}/stack-settings.yaml`, 'utf8'))[0]?.toJS() as { data: Record<string, string> }).data;
+  const cases: Array<[string, Obj[] | undefined, Record<string, string> | null]> = [
+    ...[...rendered].map(([dir, objs]): [string, Obj[], Record<string, string> | null] => {
+      const overlay = /overlays\/(kube-prometheus(?:-stack)?)$/.exec(dir)?.[1] ?? (dir === 'deploy/kind/monitoring' ? 'kube-prometheus-stack' : undefined);
+      return [dir, objs, overlay ? settingsOf(overlay) : null];
+    }),
+    ['kube-prometheus-stack + own settings', composition('kube-prometheus-stack + own settings'), OWN_SETTINGS],
+  ];
+  t.same(settingsOf('kube-prometheus-stack')['legacy-metrics'], 'false', 'legacy series off in the stack overlays');
+  t.same(settingsOf('kube-prometheus')['legacy-metrics'], 'false');
+  for (const [dir, objs, settings] of cases) {
+    if (!objs) continue;
+    t.equal(find(objs, 'ConfigMap', 'netchecker-stack-settings').length, 0, `${dir}: the settings object is never applied`);
+    const legacy = dir.includes('compat') ? true : settings ? settings['legacy-metrics'] === 'true' : true;
+    t.equal(deployedExporter(objs)?.legacyMetrics, legacy, `${dir}: legacy ncagent_* series ${legacy ? 'on' : 'off'}`);
+    if (!settings) continue;
+    for (const o of objs.filter((x) => x.kind === 'ServiceMonitor' || x.kind === 'PrometheusRule')) {
+      t.equal(o.metadata?.labels?.release, settings.release, `${dir}: ${o.kind} ${o.metadata.name} release label ${settings.release ?? '(none)'}`);
+    }
+    const dashboards = objs.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1');
+    t.ok(dashboards.length > 0 && dashboards.every((o) => o.metadata.annotations?.grafana_folder === settings['grafana-folder']), `${dir}: dashboards in folder ${settings['grafana-folder']}`);
+  }
+  const compat = composition('kube-prometheus-stack + compat');
+  t.equal(deployedExporter(compat)?.legacyMetrics, true, 'kube-prometheus-stack + compat: legacy series on, whatever the stack says');
 });
 
 t.test('kind: 1 control plane + 3 workers; the e2e script is shellcheck-clean', async (t) => {

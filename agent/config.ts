@@ -2,9 +2,10 @@
 // into one frozen, validated AgentConfig. Accepts the original Go agent's single-dash flags.
 
 import { isIP } from 'node:net';
-import { helpText, parseFlags, splitList, type FlagSpec } from '../lib/flags.js';
+import { type Command, type CommandArgs, parseCommand } from '../lib/command.js';
+import { badFlag, type FlagSpec, type FlagValues } from '../lib/flags.js';
 import { glogFlags } from '../lib/glog-flags.js';
-import { isLogLevel, LOG_LEVELS, type LogLevel } from '../lib/log.js';
+import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { parseListenAddress } from '../report/address.js';
 import { isValidAgentName, LIMITS, NETWORKS, networkOf, type Network } from '../report/schema.js';
 import { parseResolver } from './probes/dns.js';
@@ -13,28 +14,30 @@ export const DEFAULT_SERVER = 'http://netchecker-service:8081';
 /** The exporter cuts an all-zero padding of up to 65,535 entries before its pre-scan; a longer one counts against its entry bound. */
 const ZERO_EXTENDER_MAX = 65_535;
 
-export const AGENT_FLAGS: readonly FlagSpec[] = [
+export const AGENT_FLAGS = [
   { name: 'server', kind: 'string', metavar: 'URL', help: `Exporter base URL that reports go to (default ${DEFAULT_SERVER}).` },
-  { name: 'interval', kind: 'number', metavar: 'SECONDS', aliases: ['reportinterval'], default: 60, help: 'Seconds between reports.' },
-  { name: 'probe-urls', kind: 'string', metavar: 'URLS', aliases: ['probeurls'], default: '', help: 'Extra http(s) URLs to probe, comma or semicolon separated.' },
-  { name: 'zero-extender-length', kind: 'number', metavar: 'N', aliases: ['zeroextenderlength'], default: 1500, help: 'Zeros padding each report so it exceeds the MTU.' },
+  { name: 'interval', kind: 'number', integer: true, ...LIMITS.intervalSeconds, unit: 'seconds', aliases: ['reportinterval'], default: 60, help: 'Seconds between reports.' },
+  { name: 'probe-urls', kind: 'string', list: true, metavar: 'URL,...', aliases: ['probeurls'], default: [], help: 'Extra http(s) URLs to probe (a semicolon separates them too).' },
+  { name: 'zero-extender-length', kind: 'number', integer: true, min: 0, max: ZERO_EXTENDER_MAX, metavar: 'N', aliases: ['zeroextenderlength'], default: 1500, help: 'Zeros padding each report so it exceeds the MTU.' },
   { name: 'name', kind: 'string', env: 'MY_POD_NAME', help: 'Agent name: the pod name (required).' },
   { name: 'node', kind: 'string', env: 'MY_NODE_NAME', default: '', help: 'Node name; may be empty.' },
-  { name: 'network', kind: 'string', metavar: 'pod|host', env: 'NETCHECKER_NETWORK', help: 'Network the agent runs in (default: host when the name contains "hostnet", else pod).' },
-  { name: 'timeout', kind: 'number', metavar: 'SECONDS', help: 'Timeout per probe and per send attempt; less than --interval (default min(5, interval/2)).' },
-  { name: 'log-level', kind: 'string', metavar: LOG_LEVELS.join('|'), default: 'info', help: 'Least severe log level written.' },
-  { name: 'dns-server', kind: 'string', metavar: 'IP[:PORT],...', help: 'Resolvers to probe (default: the nameservers of /etc/resolv.conf when running in Kubernetes, else no DNS probes).' },
-  { name: 'dns-names', kind: 'string', metavar: 'NAMES', help: "Names to look up on each resolver (default: the exporter's service name and kubernetes.default.svc.<cluster domain>); add an external name here to probe one." },
+  { name: 'network', kind: 'string', choices: NETWORKS, env: 'NETCHECKER_NETWORK', help: 'Network the agent runs in (default: host when the name contains "hostnet", else pod).' },
+  { name: 'timeout', kind: 'number', unit: 'seconds', help: 'Timeout per probe and per send attempt; more than 0 and less than --interval (default min(5, interval/2)).' },
+  { name: 'log-level', kind: 'string', choices: LOG_LEVELS, default: 'info', help: 'Least severe log level written.' },
+  { name: 'dns-server', kind: 'string', list: true, metavar: 'IP[:PORT],...', help: 'Resolvers to probe (default: the nameservers of /etc/resolv.conf when running in Kubernetes, else no DNS probes).' },
+  { name: 'dns-names', kind: 'string', list: true, metavar: 'NAME,...', help: "Names to look up on each resolver (default: the exporter's service name and kubernetes.default.svc.<cluster domain>); add an external name here to probe one." },
   { name: 'cluster-domain', kind: 'string', default: 'cluster.local', help: 'Cluster DNS domain for the default --dns-names.' },
   { name: 'listen', kind: 'string', metavar: 'HOST:PORT', env: 'NETCHECKER_LISTEN', help: 'Serve the listener peers probe (and /healthz, /readyz) here and probe the peers the exporter assigns (default: off).' },
-  { name: 'advertise', kind: 'string', metavar: 'IP', env: 'MY_POD_IP', help: "Address peers reach the listener on (default: the --listen host, or the first non-loopback IPv4 address)." },
-  { name: 'peer-attempts', kind: 'number', default: 3, help: 'HTTP round trips per peer per round; unanswered ones count as loss.' },
-  { name: 'mtu-sizes', kind: 'string', metavar: 'BYTES,...', default: '1200,1400,1450,1500', help: 'Packet sizes of the don\'t-fragment path MTU probes to the exporter and peers; empty turns them off.' },
+  { name: 'advertise', kind: 'string', metavar: 'IP', env: 'MY_POD_IP', help: 'Address peers reach the listener on (default: the --listen host, or the first non-loopback IPv4 address).' },
+  { name: 'peer-attempts', kind: 'number', integer: true, min: 1, max: LIMITS.peerAttemptsMax, metavar: 'N', default: 3, help: 'HTTP round trips per peer per round; unanswered ones count as loss.' },
+  { name: 'mtu-sizes', kind: 'number', list: true, integer: true, ...LIMITS.mtuBytes, unit: 'bytes', metavar: 'BYTES,...', default: [1200, 1400, 1450, 1500], help: "Packet sizes of the don't-fragment path MTU probes to the exporter and peers; empty turns them off." },
   { name: 'icmp', kind: 'bool', default: true, help: 'ICMP probes through the system ping (needs CAP_NET_RAW or ping_group_range); --no-icmp turns them off.' },
-  { name: 'token-file', kind: 'string', metavar: 'PATH', env: 'NETCHECKER_TOKEN_FILE', help: 'File with the bearer token sent with each report, re-read before every report (deploy/ mounts a projected service account token at /var/run/secrets/netchecker/token); default: no token.' },
+  { name: 'token-file', kind: 'string', file: true, metavar: 'PATH', env: 'NETCHECKER_TOKEN_FILE', help: 'File with the bearer token sent with each report, re-read before every report (deploy/ mounts a projected service account token at /var/run/secrets/netchecker/token); default: no token.' },
   { name: 'serverendpoint', kind: 'string', metavar: 'HOST:PORT', help: "The original agent's form of --server: http://HOST:PORT.", original: (endpoint) => serverEndpoint(String(endpoint)) },
   ...glogFlags,
-];
+] as const satisfies readonly FlagSpec[];
+
+type AgentValues = FlagValues<typeof AGENT_FLAGS>;
 
 /** -serverendpoint HOST:PORT as --server http://HOST:PORT. */
 function serverEndpoint(endpoint: string): { values: { server: string } } | string {
@@ -79,74 +82,55 @@ export interface AgentConfig {
   readonly notes: readonly string[];
 }
 
-export type ParsedAgentConfig =
-  | { ok: true; help: false; config: AgentConfig }
-  | { ok: true; help: true }
-  | { ok: false; error: string };
-
-export function agentHelpText(): string {
-  return helpText('netchecker agent [flags]', 'Probes the network and reports to the exporter every interval.', AGENT_FLAGS);
-}
-
-class ConfigError extends Error {}
-const invalid = (message: string): never => {
-  throw new ConfigError(message);
+export const agentCommand: Command<typeof AGENT_FLAGS, AgentConfig> = {
+  name: 'netchecker agent',
+  usage: '[flags]',
+  summary: 'Probes the network and reports to the exporter every interval.',
+  flags: AGENT_FLAGS,
+  build: buildConfig,
 };
 
-export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedAgentConfig {
-  const parsed = parseFlags(AGENT_FLAGS, argv, env);
-  if (!parsed.ok) return parsed;
-  if (parsed.help) return { ok: true, help: true };
-  const v = parsed.values;
-  try {
-    const serverUrl = baseUrl((v.server as string | undefined) ?? DEFAULT_SERVER, '--server');
-    const intervalSeconds = int(v.interval as number, 'interval', LIMITS.intervalSeconds.min, LIMITS.intervalSeconds.max);
-    const name = (v.name as string | undefined) ?? invalid('--name is required (or env MY_POD_NAME)');
-    if (!isValidAgentName(name)) invalid(`--name "${name}" is not a valid pod name (lowercase RFC 1123 subdomain)`);
-    const network = v.network as string | undefined;
-    if (network !== undefined && !NETWORKS.includes(network as Network)) invalid(`--network must be ${NETWORKS.join(' or ')}, got "${network}"`);
-    const logLevel = v['log-level'] as string;
-    if (!isLogLevel(logLevel)) invalid(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
-    const path = `/api/v1/agents/${name}`;
-    return {
-      ok: true,
-      help: false,
-      config: Object.freeze({
-        serverUrl,
-        reportUrl: `${serverUrl}${path}`,
-        pingUrl: `${serverUrl}/api/v1/ping`,
-        intervalSeconds,
-        timeoutMs: timeoutMs(v.timeout as number | undefined, intervalSeconds),
-        probeUrls: Object.freeze(probeUrls(v['probe-urls'] as string)),
-        zeroExtenderLength: int(v['zero-extender-length'] as number, 'zero-extender-length', 0, ZERO_EXTENDER_MAX),
-        name,
-        nodeName: v.node as string,
-        network: networkOf(name, (network as Network | undefined) ?? null),
-        logLevel: logLevel as LogLevel,
-        probes: probeConfig(v, serverUrl, env),
-        tokenFile: (v['token-file'] as string | undefined) || null,
-        notes: Object.freeze([...parsed.notes]),
-      }),
-    };
-  } catch (e) {
-    if (e instanceof ConfigError) return { ok: false, error: e.message };
-    throw e;
-  }
+export const parseAgentConfig = (argv: readonly string[], env: NodeJS.ProcessEnv): CommandArgs<AgentConfig> =>
+  parseCommand(agentCommand, argv, env);
+
+/** The table checked each value; this checks what it cannot say (URLs, names, one flag against another). */
+function buildConfig(v: AgentValues, { notes, env }: { readonly notes: readonly string[]; readonly env: NodeJS.ProcessEnv }): AgentConfig {
+  const serverUrl = baseUrl(v.server ?? DEFAULT_SERVER, '--server');
+  const intervalSeconds = v.interval;
+  const name = v.name ?? badFlag('--name is required (or env MY_POD_NAME)');
+  if (!isValidAgentName(name)) badFlag(`--name "${name}" is not a valid pod name (lowercase RFC 1123 subdomain)`);
+  const path = `/api/v1/agents/${name}`;
+  return Object.freeze({
+    serverUrl,
+    reportUrl: `${serverUrl}${path}`,
+    pingUrl: `${serverUrl}/api/v1/ping`,
+    intervalSeconds,
+    timeoutMs: timeoutMs(v.timeout, intervalSeconds),
+    probeUrls: Object.freeze(probeUrls(v['probe-urls'])),
+    zeroExtenderLength: v['zero-extender-length'],
+    name,
+    nodeName: v.node,
+    network: networkOf(name, v.network ?? null),
+    logLevel: v['log-level'],
+    probes: probeConfig(v, serverUrl, env),
+    tokenFile: v['token-file'] || null,
+    notes: Object.freeze([...notes]),
+  });
 }
 
 /** An http(s) URL with a host and no query or fragment, without its trailing slash. */
 function baseUrl(raw: string, flag: string): string {
   const u = httpUrl(raw);
-  if (!u || u.search !== '' || u.hash !== '') invalid(`${flag} must be an http(s) URL without query, got "${raw}"`);
+  if (!u || u.search !== '' || u.hash !== '') badFlag(`${flag} must be an http(s) URL without query, got "${raw}"`);
   return (u as URL).href.replace(/\/+$/, '');
 }
 
 /** The exporter takes LIMITS.probesMax probes per report, the ping of the exporter being one of them. */
-function probeUrls(raw: string): string[] {
-  const urls = splitList(raw).map((u) => httpUrl(u)?.href ?? invalid(`--probe-urls: "${u}" is not an http(s) URL`));
-  if (urls.length > LIMITS.probesMax - 1) invalid(`--probe-urls: at most ${LIMITS.probesMax - 1} URLs`);
+function probeUrls(raw: readonly string[]): string[] {
+  const urls = raw.map((u) => httpUrl(u)?.href ?? badFlag(`--probe-urls: "${u}" is not an http(s) URL`));
+  if (urls.length > LIMITS.probesMax - 1) badFlag(`--probe-urls: at most ${LIMITS.probesMax - 1} URLs`);
   const long = urls.find((u) => u.length > LIMITS.probeUrlMaxLength);
-  if (long !== undefined) invalid(`--probe-urls: "${long.slice(0, 60)}..." is longer than ${LIMITS.probeUrlMaxLength} characters`);
+  if (long !== undefined) badFlag(`--probe-urls: "${long.slice(0, 60)}..." is longer than ${LIMITS.probeUrlMaxLength} characters`);
   return urls;
 }
 
@@ -159,39 +143,34 @@ function httpUrl(raw: string): URL | null {
   }
 }
 
-function int(n: number, flag: string, min: number, max: number): number {
-  if (!Number.isInteger(n) || n < min || n > max) invalid(`--${flag} must be an integer from ${min} to ${max}, got ${n}`);
-  return n;
-}
-
 function timeoutMs(seconds: number | undefined, intervalSeconds: number): number {
   if (seconds === undefined) return Math.min(5, intervalSeconds / 2) * 1000;
   if (!(seconds > 0 && seconds < intervalSeconds)) {
-    invalid(`--timeout must be more than 0 and less than --interval (${intervalSeconds} s), got ${seconds}`);
+    badFlag(`--timeout must be more than 0 and less than --interval (${intervalSeconds} s), got ${seconds}`);
   }
   return Math.round(seconds * 1000);
 }
 
 /** The extra probes' flags; in Kubernetes (KUBERNETES_SERVICE_HOST set) DNS defaults to resolv.conf. */
-function probeConfig(v: Record<string, unknown>, serverUrl: string, env: NodeJS.ProcessEnv): ProbeConfig {
-  const servers = v['dns-server'] === undefined ? null : splitList(v['dns-server'] as string);
-  for (const s of servers ?? []) if (!parseResolver(s)) invalid(`--dns-server: "${s}" is not an IP address (optionally with :PORT)`);
+function probeConfig(v: AgentValues, serverUrl: string, env: NodeJS.ProcessEnv): ProbeConfig {
+  const servers = v['dns-server'] ?? null;
+  for (const s of servers ?? []) if (!parseResolver(s)) badFlag(`--dns-server: "${s}" is not an IP address (optionally with :PORT)`);
   const serviceHost = new URL(serverUrl).hostname;
-  const defaultNames = [...(isIP(serviceHost.replace(/^\[(.*)\]$/, '$1')) ? [] : [serviceHost]), `kubernetes.default.svc.${v['cluster-domain'] as string}`];
-  const names = v['dns-names'] === undefined ? defaultNames : splitList(v['dns-names'] as string);
+  const defaultNames = [...(isIP(serviceHost.replace(/^\[(.*)\]$/, '$1')) ? [] : [serviceHost]), `kubernetes.default.svc.${v['cluster-domain']}`];
+  const names = v['dns-names'] ?? defaultNames;
   const dnsOn = servers === null ? Boolean(env.KUBERNETES_SERVICE_HOST) : servers.length > 0;
-  const listenRaw = v.listen as string | undefined;
-  const listen = listenRaw === undefined || listenRaw === '' ? null : (parseListenAddress(listenRaw) ?? invalid(`--listen must be HOST:PORT, got "${listenRaw}"`));
-  const advertise = (v.advertise as string | undefined) || null;
-  if (advertise !== null && !isIP(advertise)) invalid(`--advertise must be an IP address, got "${advertise}"`);
+  const listenRaw = v.listen || null;
+  const listen = listenRaw === null ? null : (parseListenAddress(listenRaw) ?? badFlag(`--listen must be HOST:PORT, got "${listenRaw}"`));
+  const advertise = v.advertise || null;
+  if (advertise !== null && !isIP(advertise)) badFlag(`--advertise must be an IP address, got "${advertise}"`);
   // The exporter takes only IP:PORT as a peer address: a host name to listen on needs --advertise.
-  if (listen && advertise === null && !isIP(listen.host)) invalid(`--listen host must be an IP address (or give --advertise IP), got "${listen.host}"`);
+  if (listen && advertise === null && !isIP(listen.host)) badFlag(`--listen host must be an IP address (or give --advertise IP), got "${listen.host}"`);
   return Object.freeze({
     dns: dnsOn && names.length > 0 ? Object.freeze({ servers: servers && Object.freeze(servers), names: Object.freeze(names) }) : null,
     listen,
     advertise,
-    peerAttempts: int(v['peer-attempts'] as number, 'peer-attempts', 1, LIMITS.peerAttemptsMax),
-    mtuSizes: Object.freeze(splitList(v['mtu-sizes'] as string).map((s) => int(Number(s), 'mtu-sizes', LIMITS.mtuBytes.min, LIMITS.mtuBytes.max))),
-    icmp: v.icmp as boolean,
+    peerAttempts: v['peer-attempts'],
+    mtuSizes: Object.freeze([...v['mtu-sizes']]),
+    icmp: v.icmp,
   });
 }

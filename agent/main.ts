@@ -1,26 +1,21 @@
 // `netchecker agent`: parses the config, then reports on a fixed schedule until SIGTERM/SIGINT.
 // Logs one line per change of delivery state, not one per report.
 
+import { runCommand } from '../lib/command.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { VERSION } from '../lib/version.js';
 import { collectReport } from './collect.js';
-import { agentHelpText, parseAgentConfig, type AgentConfig } from './config.js';
+import { agentCommand, type AgentConfig } from './config.js';
 import { LoopHealth } from './health.js';
 import { runSchedule } from './loop.js';
 import { ExtraProbes } from './probes/round.js';
 import { sendReport, type SendResult } from './send.js';
 import { TokenFile } from './token.js';
 
-export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const parsed = parseAgentConfig(argv, env);
-  if (!parsed.ok) {
-    process.stderr.write(`netchecker agent: ${parsed.error}\n`);
-    return 2;
-  }
-  if (parsed.help) {
-    process.stdout.write(agentHelpText());
-    return 0;
-  }
+export const run = (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> =>
+  runCommand(agentCommand, argv, env, runUntilSignal);
+
+async function runUntilSignal(config: AgentConfig): Promise<number> {
   const stop = new AbortController();
   // The first signal finishes the report in flight; a second ends the process at once. Both are
   // handled: as PID 1 (a container without an init) a signal without a handler is ignored.
@@ -32,7 +27,7 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   try {
-    await runAgent(parsed.config, { signal: stop.signal });
+    await runAgent(config, { signal: stop.signal });
   } catch (e) {
     // Only startup can fail (the listener's address taken): a clear message, no stack trace.
     process.stderr.write(`netchecker agent: ${e instanceof Error ? e.message : String(e)}\n`);

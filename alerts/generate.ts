@@ -71,10 +71,10 @@ export function loadSettings(root: string, path: string | undefined): { ok: true
   return parsed.ok ? parsed : { ok: false, error: `${path}: ${parsed.error}` };
 }
 
-const flags: readonly FlagSpec[] = [
+const flags = [
   { name: 'settings', kind: 'string', metavar: 'FILE', help: 'YAML settings: runbookBaseUrl, exporterJob, clusterLabel, keepFiringFor, thresholds, for, legacy.' },
   { name: 'root', kind: 'string', metavar: 'DIR', default: '.', help: 'Repository root to read from and write to.' },
-];
+] as const satisfies readonly FlagSpec[];
 
 export function run(argv: readonly string[]): number {
   const parsed = parseFlags(flags, argv);
@@ -86,8 +86,8 @@ export function run(argv: readonly string[]): number {
     process.stdout.write(helpText('npm run alerts:generate -- [flags]', 'Writes the PrometheusRule, dashboard ConfigMaps and dashboard JSON.', flags));
     return 0;
   }
-  const root = String(parsed.values.root);
-  const settings = loadSettings(root, parsed.values.settings as string | undefined);
+  const { root } = parsed.values;
+  const settings = loadSettings(root, parsed.values.settings);
   if (!settings.ok) {
     process.stderr.write(`alerts:generate: ${settings.error}\n`);
     return 2;

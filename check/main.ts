@@ -1,14 +1,34 @@
 // `netchecker check`: asks an exporter (ours or the original server) for the verdict and prints
 // it for a person, or as JSON. Exit 0 pass, 1 fail, 2 no verdict (unreachable, error, bad answer).
 
-import { type FlagSpec, helpText, parseFlags } from '../lib/flags.js';
+import { type Command, runCommand } from '../lib/command.js';
+import { FlagError, type FlagSpec } from '../lib/flags.js';
 import { type CheckAnswer, parseCheckAnswer } from '../report/answers.js';
 
-export const checkFlags: readonly FlagSpec[] = [
+export const checkFlags = [
   { name: 'server', kind: 'string', metavar: 'URL', default: 'http://127.0.0.1:8081', env: 'NETCHECKER_SERVER', help: 'Exporter base URL.' },
   { name: 'json', kind: 'bool', default: false, help: "Print the exporter's JSON answer instead of a summary." },
-  { name: 'timeout', kind: 'number', metavar: 'SECONDS', default: 10, help: 'Give up after this long (exit 2).' },
-];
+  { name: 'timeout', kind: 'number', min: 0.1, max: 3600, unit: 'seconds', default: 10, help: 'Give up after this long (exit 2).' },
+] as const satisfies readonly FlagSpec[];
+
+interface CheckConfig {
+  readonly url: URL;
+  readonly json: boolean;
+  readonly timeoutSeconds: number;
+}
+
+export const checkCommand: Command<typeof checkFlags, CheckConfig> = {
+  name: 'netchecker check',
+  usage: '[--server URL] [--json]',
+  summary: 'Prints the verdict of an exporter.',
+  flags: checkFlags,
+  build: (v) => {
+    const path = '/api/v1/connectivity_check';
+    const url = URL.canParse(path, v.server) ? new URL(path, v.server) : null;
+    if (url?.protocol !== 'http:' && url?.protocol !== 'https:') throw new FlagError(`--server must be an http(s) URL, got "${v.server}"`);
+    return { url, json: v.json, timeoutSeconds: v.timeout };
+  },
+};
 
 /** The summary a person reads: the message, then one line per agent that is not ok. */
 export function formatAnswer(a: CheckAnswer, pass: boolean): string {
@@ -28,33 +48,13 @@ export function formatAnswer(a: CheckAnswer, pass: boolean): string {
   return `${lines.join('\n')}\n`;
 }
 
-export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const parsed = parseFlags(checkFlags, argv, env);
-  if (!parsed.ok) {
-    process.stderr.write(`netchecker check: ${parsed.error}\n`);
-    return 2;
-  }
-  if (parsed.help) {
-    process.stdout.write(helpText('netchecker check [--server URL] [--json]', 'Prints the verdict of an exporter.', checkFlags));
-    return 0;
-  }
-  const timeout = parsed.values.timeout as number;
-  let url: URL;
-  try {
-    url = new URL('/api/v1/connectivity_check', String(parsed.values.server));
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
-  } catch {
-    process.stderr.write(`netchecker check: --server must be an http(s) URL, got "${String(parsed.values.server)}"\n`);
-    return 2;
-  }
-  if (!(timeout > 0)) {
-    process.stderr.write('netchecker check: --timeout must be a positive number\n');
-    return 2;
-  }
+export const run = (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> => runCommand(checkCommand, argv, env, check);
+
+async function check({ url, json, timeoutSeconds }: CheckConfig): Promise<number> {
   let status: number;
   let body: string;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeout * 1000) });
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutSeconds * 1000) });
     status = res.status;
     body = await res.text();
   } catch (e) {
@@ -66,6 +66,6 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Prom
     process.stderr.write(`netchecker check: no verdict from ${url.origin} (HTTP ${status}): ${body.slice(0, 500)}\n`);
     return 2;
   }
-  process.stdout.write(parsed.values.json ? `${body}\n` : formatAnswer(answer, status === 200));
+  process.stdout.write(json ? `${body}\n` : formatAnswer(answer, status === 200));
   return status === 200 ? 0 : 1;
 }

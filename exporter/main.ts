@@ -3,7 +3,8 @@
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
-import { FlagError, helpText } from '../lib/flags.js';
+import { runCommand } from '../lib/command.js';
+import { FlagError } from '../lib/flags.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { checkHandler } from './api/check.js';
 import { type ReportAuth, reportAuths } from './auth/auth.js';
@@ -17,7 +18,7 @@ import { metricsHandler } from './api/metrics.js';
 import { statusHandler } from './api/status.js';
 import { uiHandlers } from './api/ui.js';
 import { loadAssets } from './ui/assets.js';
-import { type ExporterConfig, exporterFlags, parseExporterConfig } from './config.js';
+import { type ExporterConfig, exporterCommand } from './config.js';
 import { discoveries } from './discovery/discoveries.js';
 import { SelfMetrics } from './metrics/self.js';
 import { type Clock, systemClock } from '../lib/clock.js';
@@ -25,9 +26,6 @@ import { Monitor } from './monitor.js';
 import { createHttpServer, type Route } from './server.js';
 import { closeServer, drainConnections, serveUntilSignal } from './shutdown.js';
 import { stores } from './store/stores.js';
-
-export const USAGE = 'netchecker exporter [flags]';
-export const SUMMARY = 'Receives agent reports, keeps the verdict and serves the API and Prometheus metrics.';
 
 export interface RunningExporter {
   /** Base URL, e.g. http://127.0.0.1:8081 */
@@ -44,7 +42,6 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
   const ui = config.ui ? uiHandlers(loadAssets()) : null;
   const discovery = await discoveries[config.discovery]({ ...config, log, monoMs: () => clock.monoMs() });
   const makeStore = stores[config.store];
-  if (!makeStore) throw new Error(`unknown store "${config.store}"`);
   const self = new SelfMetrics();
   const store = await makeStore({ etcd: config.etcd, reportTtlSeconds: config.reportTtlSeconds, clock, log, onError: (op) => self.storeError(op) }).catch(async (e: unknown) => {
     await discovery.close(); // informers would keep the process alive
@@ -111,8 +108,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     // rides out a GC pause without dropping SYNs, which clients would retry only 1 s later.
     server.listen({ port: config.port, host: config.host, backlog: 4096 }, resolve);
   }).catch(giveUp);
-  // The tick: states age without any request, so recompute once per second for logs and counters.
-  const tick = setInterval(() => monitor.verdict(), 1000);
+  monitor.start();
   const { port } = server.address() as AddressInfo;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -126,38 +122,28 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
       drainConnections(server);
     },
     async close() {
-      clearInterval(tick);
+      monitor.stop();
       await closeServer(server);
       await closeParts();
     },
   };
 }
 
-export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const parsed = parseExporterConfig(argv, env);
-  if (!parsed.ok) {
-    process.stderr.write(`netchecker exporter: ${parsed.error}\n`);
-    return 2;
-  }
-  if (parsed.help) {
-    process.stdout.write(helpText(USAGE, SUMMARY, exporterFlags));
-    return 0;
-  }
+export const run = (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> => runCommand(exporterCommand, argv, env, serve);
+
+async function serve(config: ExporterConfig): Promise<number> {
   // Process-wide, so here and not in startExporter (tests run exporters inside their own process).
   // V8 reads it at every full GC; --max-semi-space-size is read only at start (a node flag in deploy/).
-  if (parsed.config.heapGrowthPercent > 0) setFlagsFromString(`--heap-growing-percent=${parsed.config.heapGrowthPercent}`);
-  const log = createLogger(parsed.config.logLevel, { component: 'exporter' });
-  for (const note of parsed.config.notes) log.info(note);
+  if (config.heapGrowthPercent > 0) setFlagsFromString(`--heap-growing-percent=${config.heapGrowthPercent}`);
+  const log = createLogger(config.logLevel, { component: 'exporter' });
+  for (const note of config.notes) log.info(note);
   let exporter: RunningExporter;
   try {
-    exporter = await startExporter(parsed.config, log);
+    exporter = await startExporter(config, log);
   } catch (e) {
-    if (e instanceof FlagError) {
-      process.stderr.write(`netchecker exporter: ${e.message}\n`);
-      return 2;
-    }
+    if (e instanceof FlagError) throw e; // the prologue's one line, exit 2
     log.error('cannot start', { error: (e as Error).message });
     return 1;
   }
-  return serveUntilSignal(exporter, { delayMs: parsed.config.shutdownDelaySeconds * 1000, log, exit: (code) => process.exit(code), signals: process });
+  return serveUntilSignal(exporter, { delayMs: config.shutdownDelaySeconds * 1000, log, exit: (code) => process.exit(code), signals: process });
 }

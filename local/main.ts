@@ -8,16 +8,30 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { type FlagSpec, helpText, parseFlags } from '../lib/flags.js';
+import { type Command, runCommand } from '../lib/command.js';
+import { FlagError, type FlagSpec, type FlagValues } from '../lib/flags.js';
+import { LOG_LEVELS } from '../lib/log.js';
+import { LIMITS } from '../report/schema.js';
 import { parseListenAddress } from '../report/address.js';
 
-export const localFlags: readonly FlagSpec[] = [
+export const localFlags = [
   { name: 'listen', kind: 'string', metavar: 'HOST:PORT', default: '127.0.0.1:8081', help: 'Exporter address (loopback); port 0 picks a free port.' },
-  { name: 'interval', kind: 'number', metavar: 'SECONDS', default: 5, help: 'Agents\' report interval.' },
-  { name: 'log-level', kind: 'string', default: 'info', help: 'Log level of the exporter and agents.' },
+  { name: 'interval', kind: 'number', integer: true, ...LIMITS.intervalSeconds, unit: 'seconds', default: 5, help: "Agents' report interval." },
+  { name: 'log-level', kind: 'string', choices: LOG_LEVELS, default: 'info', help: 'Log level of the exporter and agents.' },
   { name: 'dns-server', kind: 'string', metavar: 'IP[:PORT],...', default: '', help: 'Resolvers the agents probe; without it the agents skip DNS (they never fall back to this machine\'s resolver).' },
-  { name: 'auth', kind: 'string', default: 'token', help: 'token: the exporter takes reports only with a secret generated for this run and given to the agents; none: from anyone.' },
-];
+  { name: 'auth', kind: 'string', choices: ['token', 'none'], default: 'token', help: 'token: the exporter takes reports only with a secret generated for this run and given to the agents; none: from anyone.' },
+] as const satisfies readonly FlagSpec[];
+
+export const localCommand: Command<typeof localFlags, FlagValues<typeof localFlags>> = {
+  name: 'netchecker local',
+  usage: '[flags]',
+  summary: 'Starts an exporter and two agents on loopback; Ctrl-C stops them.',
+  flags: localFlags,
+  build: (v) => {
+    if (!parseListenAddress(v.listen)) throw new FlagError(`--listen must be HOST:PORT, got "${v.listen}"`);
+    return v;
+  },
+};
 
 export const LOCAL_AGENTS = [
   { name: 'netchecker-agent-local', network: 'pod' },
@@ -29,38 +43,15 @@ function self(args: string[]): ChildProcess {
   return spawn(process.execPath, [...process.execArgv, process.argv[1] as string, ...args], { stdio: ['ignore', 'inherit', 'pipe'] });
 }
 
-export async function run(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const parsed = parseFlags(localFlags, argv, env);
-  if (!parsed.ok) {
-    process.stderr.write(`netchecker local: ${parsed.error}\n`);
-    return 2;
-  }
-  if (parsed.help) {
-    process.stdout.write(helpText('netchecker local [flags]', 'Starts an exporter and two agents on loopback; Ctrl-C stops them.', localFlags));
-    return 0;
-  }
-  const listen = parseListenAddress(String(parsed.values.listen));
-  const interval = parsed.values.interval as number;
-  const logLevel = String(parsed.values['log-level']);
-  if (!listen) {
-    process.stderr.write('netchecker local: --listen must be HOST:PORT\n');
-    return 2;
-  }
-  if (!Number.isInteger(interval) || interval < 1 || interval > 3600) {
-    process.stderr.write('netchecker local: --interval must be an integer from 1 to 3600\n');
-    return 2;
-  }
-  const authMode = String(parsed.values.auth);
-  if (authMode !== 'token' && authMode !== 'none') {
-    process.stderr.write('netchecker local: --auth must be token or none\n');
-    return 2;
-  }
+export const run = (argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> => runCommand(localCommand, argv, env, withSecret);
+
+async function withSecret(v: FlagValues<typeof localFlags>): Promise<number> {
   // A fresh secret per run, readable by this user only, removed when local stops.
-  const secretDir = authMode === 'token' ? mkdtempSync(join(tmpdir(), 'netchecker-local-')) : null;
+  const secretDir = v.auth === 'token' ? mkdtempSync(join(tmpdir(), 'netchecker-local-')) : null;
   const tokenFile = secretDir && join(secretDir, 'token');
   if (tokenFile) writeFileSync(tokenFile, randomBytes(32).toString('base64url'), { mode: 0o600 });
   try {
-    return await runLocal({ listen: String(parsed.values.listen), dnsServer: String(parsed.values['dns-server']), interval, logLevel, tokenFile });
+    return await runLocal({ listen: v.listen, dnsServer: v['dns-server'], interval: v.interval, logLevel: v['log-level'], tokenFile });
   } finally {
     if (secretDir) rmSync(secretDir, { recursive: true, force: true });
   }

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { AGENT_FLAGS, agentHelpText, parseAgentConfig, type AgentConfig } from '../agent/config.js';
+import { AGENT_FLAGS, agentCommand, parseAgentConfig, type AgentConfig } from '../agent/config.js';
+import { commandHelp } from '../lib/command.js';
 import { flagLabel } from '../lib/flags.js';
 
 const env = { MY_POD_NAME: 'netchecker-agent-x7k2p', MY_NODE_NAME: 'kind-worker' };
@@ -90,20 +91,20 @@ const bad: Array<[string[], Record<string, string>, string]> = [
   [['-reportinterval', '0'], env, '--interval must be an integer from 1 to 3600, got 0'],
   [['--interval', '1.5'], env, '--interval must be an integer from 1 to 3600, got 1.5'],
   [['--interval', '3601'], env, '--interval must be an integer from 1 to 3600, got 3601'],
-  [['--interval', 'soon'], env, '--interval must be a number, got "soon"'],
+  [['--interval', 'soon'], env, '--interval must be an integer from 1 to 3600, got "soon"'],
   [['-probeurls', 'http://ok.example,tcp://x'], env, '--probe-urls: "tcp://x" is not an http(s) URL'],
   [['-probeurls', Array.from({ length: 32 }, (_, i) => `http://h${i}/`).join(',')], env, '--probe-urls: at most 31 URLs'],
   [['-probeurls', `http://h/${'a'.repeat(600)}`], env, `--probe-urls: "http://h/${'a'.repeat(51)}..." is longer than 512 characters`],
   [['--listen', 'localhost:8090'], env, '--listen host must be an IP address (or give --advertise IP), got "localhost"'],
   [['-zeroextenderlength', '-1'], env, '--zero-extender-length must be an integer from 0 to 65535, got -1'],
   [['--zero-extender-length', '65536'], env, '--zero-extender-length must be an integer from 0 to 65535, got 65536'],
-  [['--network', 'both'], env, '--network must be pod or host, got "both"'],
+  [['--network', 'both'], env, '--network must be one of pod, host, got "both"'],
   [['--interval', '10', '--timeout', '10'], env, '--timeout must be more than 0 and less than --interval (10 s), got 10'],
   [['--timeout', '0'], env, '--timeout must be more than 0 and less than --interval (60 s), got 0'],
   [['--log-level', 'loud'], env, '--log-level must be one of debug, info, warn, error, got "loud"'],
   [['--bogus'], env, 'unknown flag "--bogus" (see --help)'],
   [['-serverendpoint', '[1:2:3]:80'], env, '-serverendpoint must be HOST:PORT with a port from 1 to 65535, got "[1:2:3]:80"'],
-  [['-v=loud'], env, '-v must be a number, got "loud"'],
+  [['-v=loud'], env, '-v must be an integer, got "loud"'],
   [['-v=1.5'], env, '-v must be an integer, got 1.5'],
   [['-alsologtostderr=maybe'], env, '-alsologtostderr must be true or false, got "maybe"'],
   [['-logtostderr', 'true'], env, 'unexpected argument "true"'],
@@ -117,8 +118,8 @@ for (const [argv, e, error] of bad) {
 }
 
 t.test('help', async (t) => {
-  t.same(parseAgentConfig(['--help'], {}), { ok: true, help: true });
-  const text = agentHelpText();
+  t.same(parseAgentConfig(['--help'], {}), { ok: true, help: true, version: false });
+  const text = commandHelp(agentCommand);
   for (const f of AGENT_FLAGS) t.match(text, flagLabel(f));
   t.match(text, '-serverendpoint');
   t.match(text, 'env MY_POD_NAME');

@@ -26,7 +26,7 @@ t.test('bad flags fail at start with a message naming the flag', async (t) => {
     [['frobnicate'], 2, /unknown command "frobnicate"/],
     [['exporter', '--listen', 'nowhere'], 2, /--listen must be HOST:PORT/],
     [['exporter', '--bogus'], 2, /unknown flag "--bogus"/],
-    [['exporter', '--report-ttl', 'soon'], 2, /--report-ttl must be a number/],
+    [['exporter', '--report-ttl', 'soon'], 2, /--report-ttl must be an integer from 1 to 2592000, got "soon"/],
     [['exporter', '--max-body-bytes', '10'], 2, /--max-body-bytes must be an integer from 1024/],
     [['exporter', '--log-level', 'loud'], 2, /--log-level must be/],
     [['exporter', '--expect', 'Not/A/Pod', '--listen', '127.0.0.1:0'], 2, /^netchecker exporter: --expect: expected agent "Not\/A\/Pod" is not a valid pod name$/],

@@ -41,7 +41,7 @@ t.test('the default body limit follows the store', async (t) => {
     t.equal(c.ok && !c.help ? c.config.maxBodyBytes : c, want, args.join(' ') || '(defaults)');
   }
   const bad = parseExporterConfig([...etcd, '--etcd-max-request-bytes', '1000']);
-  t.same(bad, { ok: false, error: '--etcd-max-request-bytes must be an integer from 65536 to 268435456' });
+  t.same(bad, { ok: false, error: '--etcd-max-request-bytes must be an integer from 65536 to 268435456, got 1000' });
 });
 
 t.test('etcd with its default request limit: what gets 200 is kept, what it cannot hold gets 413', async (t) => {

@@ -44,9 +44,9 @@ t.test('etcd flag mistakes stop the exporter at start', async (t) => {
     { args: ['--store', 'etcd', '--etcd-endpoints', 'https://a:1', '--etcd-cert', '/x'], status: 2, message: '--etcd-cert and --etcd-key must be given together' },
     { args: ['--store', 'etcd', '--etcd-endpoints', 'http://a:1', '--etcd-ca', '/x'], status: 2, message: '--etcd-ca, --etcd-cert and --etcd-key need https:// endpoints' },
     { args: ['--store', 'etcd', '--etcd-endpoints', 'http://a:1', '--etcd-prefix', 'no-slash'], status: 2, message: '--etcd-prefix must start with "/", not end with "/" and have no spaces, got "no-slash"' },
-    { args: ['--store', 'etcd', '--etcd-endpoints', 'http://a:1', '--etcd-timeout', '0'], status: 2, message: '--etcd-timeout must be a number from 0.1 to 60' },
+    { args: ['--store', 'etcd', '--etcd-endpoints', 'http://a:1', '--etcd-timeout', '0'], status: 2, message: '--etcd-timeout must be a number from 0.1 to 60, got 0' },
     { args: ['--store', 'memory', '--etcd-endpoints', 'http://a:1'], status: 2, message: '--etcd-endpoints needs --store etcd' },
-    { args: ['--store', 'etcd', '--etcd-endpoints', 'https://127.0.0.1:1', '--etcd-ca', '/nonexistent/ca.pem'], status: 1, message: 'cannot read --etcd-ca /nonexistent/ca.pem: ENOENT' },
+    { args: ['--store', 'etcd', '--etcd-endpoints', 'https://127.0.0.1:1', '--etcd-ca', '/nonexistent/ca.pem'], status: 2, message: '--etcd-ca /nonexistent/ca.pem: ENOENT' },
   ];
   for (const c of cases) {
     const r = await runCli(['exporter', '--listen', '127.0.0.1:0', ...c.args]);

@@ -36,6 +36,7 @@ async function populated(t: Test, args: string[] = []) {
 
 t.test('the agent series match the golden file', async (t) => {
   const ex = await populated(t);
+  await ex.monitor.fresh();
   const text = ex.monitor.metricsText();
   if (process.env.UPDATE_GOLDEN) writeFileSync(golden, text);
   t.equal(text, readFileSync(golden, 'utf8'), 'UPDATE_GOLDEN=1 rewrites it after an intended change');
@@ -64,6 +65,7 @@ t.test('docs/metrics.md lists exactly the declared families', async (t) => {
 
   const perAgent = Number(/^## Series per agent: (\d+)$/m.exec(doc)?.[1]);
   const ex = await populated(t);
+  await ex.monitor.fresh();
   const text = ex.monitor.metricsText();
   const count = text.split('\n').filter((l) => l.startsWith('netchecker_agent') && l.includes('agent="netchecker-agent-hostnet-ours"')).length;
   t.equal(count, perAgent, 'documented series per reporting agent');

@@ -33,7 +33,7 @@ t.test("the original server's flags map onto the exporter's", async (t) => {
     t.match(r.config, want, name);
   }
   const bad: Array<[string[], string]> = [
-    [['-v=high'], '-v must be a number, got "high"'],
+    [['-v=high'], '-v must be an integer, got "high"'],
     [['-v=2.5'], '-v must be an integer, got 2.5'],
     [['-logtostderr=sometimes'], '-logtostderr must be true or false, got "sometimes"'],
     [['-kubeproxyinit=maybe'], '-kubeproxyinit must be true or false, got "maybe"'],
@@ -41,7 +41,7 @@ t.test("the original server's flags map onto the exporter's", async (t) => {
     [['-kubeproxyinit=true', '-etcd-endpoints=http://127.0.0.1:2379'], '--etcd-endpoints needs --store etcd'],
     [['-endpoint=nowhere'], '--listen must be HOST:PORT, got "nowhere"'],
     [['-etcd-endpoints=127.0.0.1:2379'], '--etcd-endpoints must be http:// or https:// URLs with a host and port, got "127.0.0.1:2379"'],
-    [['-report-ttl=0'], '--report-ttl must be an integer from 1 to 2592000'],
+    [['-report-ttl=0'], '--report-ttl must be an integer from 1 to 2592000, got 0'],
   ];
   for (const [argv, error] of bad) t.same(parseExporterConfig(argv, {}), { ok: false, error }, argv.join(' '));
 });
@@ -50,7 +50,7 @@ t.test('without a command the original flags pick the part; otherwise exit 2 wit
   const cases: Array<[string[], RegExp]> = [
     [['-v=5', '-logtostderr'], /^netchecker: no command given, and no flag of the original server \(-endpoint\) or agent \(-serverendpoint\) to pick one by$/],
     [['-endpoint=127.0.0.1:0', '-serverendpoint=a:1'], /^netchecker: flags of both the original server \(-endpoint\) and agent \(-serverendpoint\) given: name the command$/],
-    [['-v=5', '-endpoint=127.0.0.1:0', '-v=x'], /^netchecker exporter: -v must be a number, got "x"$/],
+    [['-v=5', '-endpoint=127.0.0.1:0', '-v=x'], /^netchecker exporter: -v must be an integer, got "x"$/],
     [['-serverendpoint=nohost', '-v=5'], /^netchecker agent: -serverendpoint must be HOST:PORT with a port from 1 to 65535, got "nohost"$/],
     [['-reportinterval=0', '-alsologtostderr=true'], /^netchecker agent: --interval must be an integer from 1 to 3600, got 0$/],
   ];

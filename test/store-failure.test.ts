@@ -176,9 +176,12 @@ t.test('a store call that hangs: 503 store_unavailable from the 1.5 s deadline, 
       return frozen ? new Promise<void>(() => {}) : super.put(r);
     }
   }
-  stores['hanging-memory'] = async () => new HangingStore();
-  t.teardown(() => delete stores['hanging-memory']);
-  const ex = await startTestExporter(t, ['--store', 'hanging-memory']);
+  const memory = stores.memory;
+  stores.memory = async () => new HangingStore();
+  t.teardown(() => {
+    stores.memory = memory;
+  });
+  const ex = await startTestExporter(t, ['--store', 'memory']);
   t.equal((await send(ex.url, 'hang-a', 1)).status, 200);
   frozen = true;
   const hung = await Promise.all([1, 2, 3].map((i) => send(ex.url, `hang-${i}`, 2)));

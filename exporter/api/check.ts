@@ -4,43 +4,14 @@
 // has not loaded its state yet (etcd away at start), when "All 0 pods" would pass on no evidence.
 
 import type { ServerResponse } from 'node:http';
-import type { CheckAgent, CheckWire } from '../../report/answers.js';
 import type { Discovery } from '../discovery/discovery.js';
 import type { Monitor } from '../monitor.js';
 import type { Store } from '../store/store.js';
-import type { AgentVerdict, Verdict } from '../verdict/verdict.js';
+import { checkBody } from '../verdict/answer.js';
+import type { Verdict } from '../verdict/verdict.js';
 import { sendText } from './respond.js';
 
-export const FAIL_MESSAGE = 'Connectivity check fails. Reason: there are absent or outdated pods; look up the payload';
 export const ERROR_PREFIX = 'Error occurred while checking the agents. Details:';
-
-/** The compat part of the answer; the status page shows the same. */
-export function compatAnswer(v: Verdict): Pick<CheckWire, 'Message' | 'Absent' | 'Outdated'> {
-  return {
-    Message: v.pass ? `All ${v.okCount} pods successfully reported back to the server` : FAIL_MESSAGE,
-    Absent: v.pass ? null : v.absent,
-    Outdated: v.pass ? null : v.outdated,
-  };
-}
-
-/** One agent of the answer's detail; the status page's rows start from it. */
-export function agentDetail(a: AgentVerdict): CheckAgent {
-  return {
-    name: a.name,
-    node: a.node,
-    network: a.network,
-    state: a.state,
-    reason: a.reason,
-    expected: a.expected,
-    last_report_age_seconds: a.lastReportAgeSeconds === null ? null : Math.round(a.lastReportAgeSeconds * 1000) / 1000,
-    report_interval_seconds: a.intervalSeconds,
-  };
-}
-
-export function checkBody(v: Verdict): string {
-  const body: CheckWire = { ...compatAnswer(v), agents: v.agents.map(agentDetail) };
-  return JSON.stringify(body);
-}
 
 export const NOT_LOADED = 'the store has not loaded its state yet, so the agents that must report are unknown';
 
@@ -55,10 +26,10 @@ export function checkError(discovery: Discovery, store: Pick<Store, 'synced'>): 
 export function checkHandler(monitor: Monitor, discovery: Discovery, store: Pick<Store, 'synced'>) {
   // The body is built once per verdict, not once per request.
   let cached: { verdict: Verdict; body: string } | null = null;
-  return (_req: unknown, res: ServerResponse): void => {
+  return async (_req: unknown, res: ServerResponse): Promise<void> => {
+    const verdict = await monitor.fresh();
     const error = checkError(discovery, store);
     if (error !== null) return sendText(res, 500, error);
-    const verdict = monitor.verdict();
     if (cached?.verdict !== verdict) cached = { verdict, body: checkBody(verdict) };
     sendText(res, verdict.pass ? 200 : 400, cached.body, 'application/json');
   };

@@ -78,6 +78,7 @@ export function metricsHandler({ monitor, self, large, now }: MetricsDeps): (req
 
   return async (req, res) => {
     if (!large.begin(res)) return;
+    await monitor.fresh();
     const selfText = await self.registry.metrics();
     if (res.destroyed) return;
     const body = acquire(selfText);

@@ -41,9 +41,8 @@ export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, 
   /** `name address` of the listeners left out last time: each is logged once, when it is first left out. */
   let unbound = new Set<string>();
 
-  const assignment = (): Map<string, PeerCandidate[]> => {
+  const assignment = (verdict: Verdict): Map<string, PeerCandidate[]> => {
     const now = clock.monoMs();
-    const verdict = monitor.verdict();
     if (cached && (cached.verdict === verdict || now - cached.atMonoMs < RECOMPUTE_MS)) return cached.peers;
     const candidates: PeerCandidate[] = [];
     const expected = discovery.expected();
@@ -73,10 +72,10 @@ export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, 
     return cached.peers;
   };
 
-  return (_req: IncomingMessage, res: ServerResponse, name: string): void => {
+  return async (_req: IncomingMessage, res: ServerResponse, name: string): Promise<void> => {
     if (!isValidAgentName(name)) return sendError(res, 'invalid_agent_name');
     // An agent not stored yet (or without a listener) has no peers yet: an empty list, not 404.
-    const answer: PeersAnswer = { peers: assignment().get(name) ?? [] };
+    const answer: PeersAnswer = { peers: assignment(await monitor.fresh()).get(name) ?? [] };
     sendJson(res, 200, answer);
   };
 }

@@ -77,8 +77,8 @@ export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, 
       res.end();
     },
 
-    getOne(_req: IncomingMessage, res: ServerResponse, name: string): void {
-      monitor.verdict(); // prunes agents that are gone before we answer
+    async getOne(_req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+      await monitor.fresh(); // agents that are gone are pruned before it
       const record = isValidAgentName(name) ? store.get(name) : undefined;
       if (!record) return sendError(res, isValidAgentName(name) ? 'agent_not_found' : 'invalid_agent_name');
       sendJson(res, 200, recordJson(record.report, record.receivedWallMs));
@@ -91,7 +91,7 @@ export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, 
      */
     async list(req: IncomingMessage, res: ServerResponse): Promise<void> {
       if (!large.begin(res)) return;
-      monitor.verdict();
+      await monitor.fresh();
       const records = [...store.records()]; // the records as they are now, whatever arrives meanwhile
       if (req.method === 'HEAD') {
         // What a GET would carry; Node adds the chunked framing itself only where a body follows.

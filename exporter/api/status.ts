@@ -15,8 +15,8 @@ import { sendText } from './respond.js';
 export function statusHandler(monitor: Monitor, discovery: Discovery, store: Pick<Store, 'synced' | 'get'>, clock: Clock) {
   const text = new StatusText();
   let cached: { verdict: Verdict; error: string | null; body: string } | null = null;
-  return (_req: unknown, res: ServerResponse): void => {
-    const verdict = monitor.verdict();
+  return async (_req: unknown, res: ServerResponse): Promise<void> => {
+    const verdict = await monitor.fresh();
     const error = checkError(discovery, store);
     if (cached?.verdict !== verdict || cached.error !== error) {
       const body = text.build({ verdict, record: (name) => store.get(name), transitions: monitor.transitions.latest(TRANSITIONS_SHOWN), checkError: error, nowWallMs: clock.wallMs() });

@@ -1,6 +1,6 @@
 // The flags of --discovery kubernetes, parsed into a frozen object; config.ts includes them.
 
-import type { FlagSpec, FlagValues } from '../../lib/flags.js';
+import { FlagError, type FlagSpec, type FlagValues } from '../../lib/flags.js';
 import { parseSelector } from './selector.js';
 
 /** The original server's selector: the two agent DaemonSets. */
@@ -8,11 +8,11 @@ export const DEFAULT_AGENT_SELECTOR = 'app in (netchecker-agent,netchecker-agent
 
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
-export const kubernetesFlags: readonly FlagSpec[] = [
-  { name: 'kubeconfig', kind: 'string', metavar: 'PATH', help: 'Kubeconfig for --discovery kubernetes; default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account.' },
+export const kubernetesFlags = [
+  { name: 'kubeconfig', kind: 'string', file: true, metavar: 'PATH', help: 'Kubeconfig for --discovery kubernetes; default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account.' },
   { name: 'namespace', kind: 'string', metavar: 'NAMESPACE', default: '', env: 'NETCHECKER_NAMESPACE', help: 'Namespace of the agent pods for --discovery kubernetes; empty: all namespaces (as the original).' },
   { name: 'agent-selector', kind: 'string', metavar: 'SELECTOR', default: DEFAULT_AGENT_SELECTOR, help: 'Label selector of the agent pods for --discovery kubernetes.' },
-];
+] as const satisfies readonly FlagSpec[];
 
 export interface KubernetesConfig {
   readonly kubeconfig: string | undefined;
@@ -21,13 +21,14 @@ export interface KubernetesConfig {
   readonly agentSelector: string;
 }
 
-export function parseKubernetesConfig(v: FlagValues): { ok: true; value: KubernetesConfig } | { ok: false; error: string } {
-  const namespace = String(v.namespace ?? '');
-  if (namespace && !NAMESPACE.test(namespace)) return { ok: false, error: `--namespace must be a Kubernetes namespace name, got "${namespace.slice(0, 80)}"` };
-  const agentSelector = String(v['agent-selector'] ?? '');
+export function parseKubernetesConfig(v: FlagValues<typeof kubernetesFlags>): KubernetesConfig {
+  const { namespace } = v;
+  if (namespace && !NAMESPACE.test(namespace)) {
+    throw new FlagError(`--namespace must be a Kubernetes namespace name, got "${namespace.slice(0, 80)}"`);
+  }
+  const agentSelector = v['agent-selector'];
   const selector = parseSelector(agentSelector);
-  if (!selector.ok) return { ok: false, error: `--agent-selector: ${selector.error}` };
-  if (selector.value.length === 0) return { ok: false, error: '--agent-selector must not be empty (it would select every pod)' };
-  const kubeconfig = v.kubeconfig === undefined || v.kubeconfig === '' ? undefined : String(v.kubeconfig);
-  return { ok: true, value: Object.freeze({ kubeconfig, namespace, agentSelector }) };
+  if (!selector.ok) throw new FlagError(`--agent-selector: ${selector.error}`);
+  if (selector.value.length === 0) throw new FlagError('--agent-selector must not be empty (it would select every pod)');
+  return Object.freeze({ kubeconfig: v.kubeconfig || undefined, namespace, agentSelector });
 }

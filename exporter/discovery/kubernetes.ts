@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { FlagError, fileError } from '../../lib/flags.js';
 import type { Logger } from '../../lib/log.js';
 import type { Discovery, ExpectedAgent } from './discovery.js';
 import { type Backoff, DEFAULT_BACKOFF, WatchedResource } from './informer.js';
@@ -22,7 +23,7 @@ export interface KubernetesOptions {
   readonly backoff?: Backoff;
 }
 
-/** Loads the client configuration; throws a readable error when there is none. */
+/** Loads the client configuration; throws a readable error when there is none (a FlagError for a bad --kubeconfig). */
 export function loadKubeConfig(path: string | undefined): KubeConfig {
   const { env } = process; // the library reads KUBECONFIG and the in-cluster variables from here too
   const kc = new KubeConfig();
@@ -33,7 +34,8 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
     else throw new Error('no kubeconfig: pass --kubeconfig, set KUBECONFIG, or run in a pod with a service account');
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    throw new Error(`Kubernetes client configuration: ${err.code === 'ENOENT' ? `${err.path ?? path} does not exist` : err.message.split('\n')[0]}`);
+    if (path) throw err.code ? fileError('--kubeconfig', path, err) : new FlagError(`--kubeconfig ${path}: ${err.message.split('\n')[0]}`);
+    throw new Error(`Kubernetes client configuration: ${err.code === 'ENOENT' ? `${err.path} does not exist` : err.message.split('\n')[0]}`);
   }
   if (!kc.getCurrentCluster()) throw new Error('Kubernetes client configuration: no current cluster (check current-context)');
   return kc;

@@ -2,7 +2,7 @@
 // all (the expected set is then the agents that have reported).
 
 import { readFile } from 'node:fs/promises';
-import { FlagError } from '../../lib/flags.js';
+import { FlagError, fileError } from '../../lib/flags.js';
 import { isValidAgentName } from '../../report/schema.js';
 import type { Discovery, ExpectedAgent } from './discovery.js';
 
@@ -37,7 +37,7 @@ export async function expectedNames(list: readonly string[], file: string | unde
     try {
       text = await readFile(file, 'utf8');
     } catch (e) {
-      throw new FlagError(`--expect-file ${file}: ${(e as NodeJS.ErrnoException).code ?? 'unreadable'}`);
+      throw fileError('--expect-file', file, e);
     }
     for (const line of text.split('\n')) {
       const name = line.replace(/#.*/, '').trim();

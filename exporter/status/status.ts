@@ -3,9 +3,9 @@
 // verdict, the stored records and the transitions, once per verdict (api/status.ts); no I/O.
 
 import type { Network } from '../../report/schema.js';
-import { agentDetail, compatAnswer } from '../api/check.js';
 import { clockOffsetSeconds } from '../metrics/families.js';
 import type { AgentRecord } from '../store/store.js';
+import { agentDetail, compatAnswer } from '../verdict/answer.js';
 import { type AgentVerdict, STATES, type State, type Verdict } from '../verdict/verdict.js';
 import type { Transition } from './transitions.js';
 

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import type { IOptions } from 'etcd3';
+import { FlagError, fileError } from '../../lib/flags.js';
 import { withDeadline } from './deadline.js';
 import type { EtcdConfig } from './etcd-config.js';
 import { receiveLimitBytes, sendLimitBytes } from './etcd-limits.js';
@@ -16,14 +17,14 @@ export async function clientOptions(cfg: EtcdConfig): Promise<IOptions> {
     try {
       return await readFile(path);
     } catch (e) {
-      throw new Error(`cannot read --${flag} ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      throw fileError(`--${flag}`, path, e);
     }
   };
   const [ca, cert, key] = [await read('etcd-ca', cfg.caFile), await read('etcd-cert', cfg.certFile), await read('etcd-key', cfg.keyFile)];
   try {
     createSecureContext({ ca, cert, key }); // bad PEM or a key that does not match: say so at start
   } catch (e) {
-    throw new Error(`--etcd-ca/--etcd-cert/--etcd-key: ${(e as Error).message}`);
+    throw new FlagError(`--etcd-ca/--etcd-cert/--etcd-key: ${(e as Error).message}`);
   }
   const deadline = cfg.timeoutMs;
   return {

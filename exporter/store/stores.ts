@@ -5,7 +5,10 @@
 import { MemoryStore } from './memory.js';
 import type { Store, StoreContext } from './store.js';
 
-export const stores: Record<string, (context: StoreContext) => Promise<Store>> = {
+export const STORE_KINDS = ['memory', 'etcd'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+
+export const stores: Record<StoreKind, (context: StoreContext) => Promise<Store>> = {
   memory: async () => new MemoryStore(),
   // Loaded on use: the etcd client pulls in gRPC, which the memory store does not need.
   etcd: async (context) => (await import('./etcd.js')).EtcdStore.open(context),

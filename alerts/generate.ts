@@ -3,6 +3,7 @@
 //   deploy/components/monitoring/prometheusrule.yaml   the PrometheusRule
 //   deploy/components/monitoring/dashboards.yaml       ConfigMaps for the Grafana sidecar
 //   dashboards/*.json                                  the dashboards, for jsonnet and import
+//   mixin/generated/bundle.json                        the monitoring mixin's rules and dashboards
 // Settings (thresholds, for: overrides, exporter job, runbook base URL) come from --settings FILE.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,18 +12,24 @@ import { pathToFileURL } from 'node:url';
 import { parse, stringify } from 'yaml';
 import { DASHBOARDS, renderDashboard } from '../dashboards/all.js';
 import { helpText, parseFlags, type FlagSpec } from '../lib/flags.js';
+import { renderMixinBundle } from './mixin.js';
 import { GENERATED_HEADER, type RuleGroup, alertNames, applySettings, readRuleDir, renderPrometheusRule } from './rules.js';
 import { DEFAULT_SETTINGS, type Settings, parseSettings } from './settings.js';
 
 export const MONITORING_DIR = 'deploy/components/monitoring';
+export const MIXIN_BUNDLE = 'mixin/generated/bundle.json';
+
+/** The rule groups the settings select, before the settings are applied. */
+function selectedGroups(root: string, s: Settings): RuleGroup[] {
+  return [...readRuleDir(join(root, 'alerts/rules')), ...(s.legacy ? readRuleDir(join(root, 'alerts/legacy')) : [])];
+}
 
 /** The rule groups the settings select, with the settings applied. */
 export function ruleGroups(root: string, s: Settings): RuleGroup[] {
-  const groups = [...readRuleDir(join(root, 'alerts/rules')), ...(s.legacy ? readRuleDir(join(root, 'alerts/legacy')) : [])];
-  return applySettings(groups, s);
+  return applySettings(selectedGroups(root, s), s);
 }
 
-function dashboardConfigMaps(): string {
+function dashboardConfigMaps(s: Settings): string {
   return DASHBOARDS.map(({ file, spec }) =>
     stringify(
       {
@@ -30,10 +37,10 @@ function dashboardConfigMaps(): string {
         kind: 'ConfigMap',
         metadata: {
           name: `grafana-dashboard-${file.replace(/\.json$/, '')}`,
+          // The grafana_folder annotation is a stack setting (deploy/components/stack-settings).
           labels: { grafana_dashboard: '1', 'app.kubernetes.io/name': 'netchecker', 'app.kubernetes.io/component': 'monitoring' },
-          annotations: { grafana_folder: 'netchecker' },
         },
-        data: { [file]: renderDashboard(spec) },
+        data: { [file]: renderDashboard(spec, s) },
       },
       { lineWidth: 0 },
     ),
@@ -44,8 +51,9 @@ function dashboardConfigMaps(): string {
 export function bundle(root: string, s: Settings): Map<string, string> {
   const out = new Map<string, string>();
   out.set(`${MONITORING_DIR}/prometheusrule.yaml`, renderPrometheusRule(ruleGroups(root, s)));
-  out.set(`${MONITORING_DIR}/dashboards.yaml`, GENERATED_HEADER + dashboardConfigMaps());
-  for (const { file, spec } of DASHBOARDS) out.set(`dashboards/${file}`, renderDashboard(spec));
+  out.set(`${MONITORING_DIR}/dashboards.yaml`, GENERATED_HEADER + dashboardConfigMaps(s));
+  for (const { file, spec } of DASHBOARDS) out.set(`dashboards/${file}`, renderDashboard(spec, s));
+  out.set(MIXIN_BUNDLE, renderMixinBundle(selectedGroups(root, s), s));
   return out;
 }
 

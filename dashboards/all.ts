@@ -1,6 +1,6 @@
 // The dashboards, keyed by the file name they are published under.
 
-import { type DashboardSpec, dashboard } from './grafana.js';
+import { DEFAULT_DASHBOARD_SETTINGS, type DashboardSettings, type DashboardSpec, dashboard } from './grafana.js';
 import { network } from './network.js';
 import { node } from './node.js';
 import { overview } from './overview.js';
@@ -11,6 +11,6 @@ export const DASHBOARDS: ReadonlyArray<{ file: string; spec: DashboardSpec }> = 
   { file: 'netchecker-network.json', spec: network },
 ];
 
-export function renderDashboard(spec: DashboardSpec): string {
-  return `${JSON.stringify(dashboard(spec), null, 2)}\n`;
+export function renderDashboard(spec: DashboardSpec, s: DashboardSettings = DEFAULT_DASHBOARD_SETTINGS): string {
+  return `${JSON.stringify(dashboard(spec, s), null, 2)}\n`;
 }

@@ -1,5 +1,6 @@
 // Grafana dashboard JSON as data: small builders for the panel kinds netchecker uses, a
-// `datasource` variable every panel reads through, and a row-filling layout so panels are
+// `datasource` variable every panel reads through, a `cluster` variable on the configurable
+// cluster label, firing netchecker alerts as annotations, and a row-filling layout so panels are
 // declared in reading order with a width only.
 
 export interface Target {
@@ -36,23 +37,41 @@ export interface DashboardSpec {
   readonly uid: string;
   readonly title: string;
   readonly description: string;
+  /** After the datasource, cluster and job variables every dashboard has. */
   readonly variables: readonly Variable[];
   readonly panels: readonly PanelSpec[];
 }
+
+/** What a rendering may change: the label telling clusters apart (the alert settings' clusterLabel). */
+export interface DashboardSettings {
+  readonly clusterLabel: string;
+}
+export const DEFAULT_DASHBOARD_SETTINGS: DashboardSettings = Object.freeze({ clusterLabel: 'cluster' });
+
+/**
+ * Every selector of the specs carries `job=~"$job"`; rendering adds the cluster matcher next to
+ * it, so the specs stay readable and no query can miss the cluster.
+ */
+const JOB_MATCHER = 'job=~"$job"';
+const withCluster = (expr: string, s: DashboardSettings): string => expr.replaceAll(JOB_MATCHER, `${s.clusterLabel}=~"$cluster", ${JOB_MATCHER}`);
+
+/** Firing netchecker alerts of the chosen job, marked on every time axis. */
+export const ALERTS_ANNOTATION_EXPR = `ALERTS{${JOB_MATCHER}, alertname=~"Netchecker.+", alertstate="firing"}`;
 
 export const TAG = 'netchecker';
 const DATASOURCE = { type: 'prometheus', uid: '${datasource}' } as const;
 /** Current dashboard schema (Grafana 10.4 / 11). */
 export const SCHEMA_VERSION = 39;
 
-function variable(v: Variable): Record<string, unknown> {
+function variable(v: Variable, s: DashboardSettings): Record<string, unknown> {
+  const query = withCluster(v.query, s);
   return {
     name: v.name,
     label: v.label,
     type: 'query',
     datasource: DATASOURCE,
-    query: { query: v.query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
-    definition: v.query,
+    query: { query, refId: 'PrometheusVariableQueryEditor-VariableQuery' },
+    definition: query,
     refresh: 2,
     sort: 1,
     includeAll: v.includeAll ?? false,
@@ -61,7 +80,7 @@ function variable(v: Variable): Record<string, unknown> {
   };
 }
 
-function panel(p: PanelSpec, id: number, gridPos: { x: number; y: number; w: number; h: number }): Record<string, unknown> {
+function panel(p: PanelSpec, id: number, gridPos: { x: number; y: number; w: number; h: number }, s: DashboardSettings): Record<string, unknown> {
   const steps = (p.thresholds ?? [[null, 'green']]).map(([value, color]) => ({ value, color }));
   return {
     id,
@@ -73,7 +92,7 @@ function panel(p: PanelSpec, id: number, gridPos: { x: number; y: number; w: num
     targets: p.targets.map((t, i) => ({
       refId: String.fromCharCode(65 + i),
       datasource: DATASOURCE,
-      expr: t.expr,
+      expr: withCluster(t.expr, s),
       legendFormat: t.legend ?? '__auto',
       range: !t.instant,
       instant: t.instant ?? false,
@@ -94,7 +113,7 @@ function panel(p: PanelSpec, id: number, gridPos: { x: number; y: number; w: num
 }
 
 /** Places panels left to right, wrapping at 24 columns. */
-export function dashboard(d: DashboardSpec): Record<string, unknown> {
+export function dashboard(d: DashboardSpec, s: DashboardSettings = DEFAULT_DASHBOARD_SETTINGS): Record<string, unknown> {
   let x = 0;
   let y = 0;
   let rowHeight = 0;
@@ -105,7 +124,7 @@ export function dashboard(d: DashboardSpec): Record<string, unknown> {
       y += rowHeight;
       rowHeight = 0;
     }
-    const placed = panel(p, i + 1, { x, y, w: p.width, h });
+    const placed = panel(p, i + 1, { x, y, w: p.width, h }, s);
     x += p.width;
     rowHeight = Math.max(rowHeight, h);
     return placed;
@@ -126,23 +145,44 @@ export function dashboard(d: DashboardSpec): Record<string, unknown> {
     templating: {
       list: [
         { name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus', refresh: 1, current: {} },
-        ...d.variables.map(variable),
+        // Without the label (one cluster, no external label) All matches every series.
+        variable({ name: 'cluster', label: 'Cluster', query: `label_values(netchecker_build_info, ${s.clusterLabel})`, includeAll: true }, s),
+        variable({ name: 'job', label: 'Job', query: `label_values(netchecker_build_info{${s.clusterLabel}=~"$cluster"}, job)` }, s),
+        ...d.variables.map((v) => variable(v, s)),
       ],
     },
-    annotations: { list: [] },
+    annotations: {
+      list: [
+        {
+          name: 'netchecker alerts',
+          datasource: DATASOURCE,
+          enable: true,
+          iconColor: 'red',
+          expr: withCluster(ALERTS_ANNOTATION_EXPR, s),
+          step: '60s',
+          titleFormat: '{{alertname}}',
+          textFormat: '{{severity}} {{agent}} {{node}} {{network}}',
+          useValueForTime: false,
+        },
+      ],
+    },
     panels,
   };
 }
 
-/** Link to another netchecker dashboard keeping the time range and the chosen data source. */
+/** Link to another netchecker dashboard keeping the time range, data source, cluster and job. */
 export function linkTo(uid: string, title: string, vars = ''): { title: string; url: string } {
-  return { title, url: `/d/${uid}?\${__url_time_range}&var-datasource=\${datasource}${vars}` };
+  return { title, url: `/d/${uid}?\${__url_time_range}&var-datasource=\${datasource}&var-cluster=\${cluster}&var-job=\${job}${vars}` };
 }
 
-/** Every PromQL expression of a dashboard, with the panel it belongs to. */
+/** Every PromQL expression of a dashboard's panels and annotations, with the panel (or annotation) it belongs to. */
 export function panelQueries(json: Record<string, unknown>): Array<{ panel: string; expr: string }> {
   const panels = json.panels as Array<{ title: string; targets: Array<{ expr: string }> }>;
-  return panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, expr: t.expr })));
+  const annotations = (json.annotations as { list: Array<{ name: string; expr?: string }> }).list;
+  return [
+    ...panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, expr: t.expr }))),
+    ...annotations.flatMap((a) => (a.expr ? [{ panel: `annotation ${a.name}`, expr: a.expr }] : [])),
+  ];
 }
 
 /** What Grafana sends for `$name`, `${name}` and `$__rate_interval` given the variable values. */

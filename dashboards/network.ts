@@ -11,7 +11,7 @@ export const network: DashboardSpec = {
   uid: NETWORK_UID,
   title: 'netchecker / Network matrix',
   description: 'Reachability between the pod and host networks, and of the exporter from every node over each network.',
-  variables: [{ name: 'job', label: 'Job', query: 'label_values(netchecker_build_info, job)' }],
+  variables: [],
   panels: [
     {
       kind: 'table',
@@ -19,7 +19,7 @@ export const network: DashboardSpec = {
       description: '1 where the node\'s agent in that network reports on time.',
       targets: [{ expr: `max by (node, network) (${once('netchecker_agent_up{job=~"$job"}')})`, instant: true }],
       transformations: [matrix('node', 'network')],
-      links: [linkTo(NODE_UID, 'Node detail', '&var-job=${job}')],
+      links: [linkTo(NODE_UID, 'Node detail')],
       thresholds: [[null, 'red'], [1, 'green']],
       width: 8,
     },
@@ -66,7 +66,7 @@ export const network: DashboardSpec = {
       description: 'Worst agent\'s probe loss per network pair.',
       targets: [{ expr: `max by (network, peer_network) (${once('netchecker_agent_peer_loss_ratio{job=~"$job"}')})`, legend: '{{network}} -> {{peer_network}}' }],
       unit: 'percentunit',
-      links: [linkTo(OVERVIEW_UID, 'Overview', '&var-job=${job}')],
+      links: [linkTo(OVERVIEW_UID, 'Overview')],
       width: 12,
     },
     {

@@ -1,7 +1,7 @@
 // Node detail: everything netchecker knows about the agents of one node, both networks.
 
 import { type DashboardSpec, type PanelSpec, linkTo } from './grafana.js';
-import { NETWORK_UID, NODE_UID, OVERVIEW_UID, once } from './overview.js';
+import { MISSED_WINDOW, NETWORK_UID, NODE_UID, OVERVIEW_UID, TABLE_COLUMNS, agentRows, once } from './overview.js';
 
 const on = (metric: string, extra = ''): string => once(`${metric}{job=~"$job", node="$node"${extra}}`);
 
@@ -14,7 +14,6 @@ export const node: DashboardSpec = {
   title: 'netchecker / Node detail',
   description: 'The pod-network and host-network agents of one node: presence, exporter probe, DNS, peers, MTU and the agent\'s own health.',
   variables: [
-    { name: 'job', label: 'Job', query: 'label_values(netchecker_build_info, job)' },
     { name: 'node', label: 'Node', query: 'label_values(netchecker_agent_state{job=~"$job"}, node)' },
   ],
   panels: [
@@ -24,7 +23,7 @@ export const node: DashboardSpec = {
       description: 'Per network, 1 while the agent reports on time.',
       targets: [{ expr: on('netchecker_agent_up'), legend: '{{network}}' }],
       thresholds: [[null, 'red'], [1, 'green']],
-      links: [linkTo(OVERVIEW_UID, 'Overview', '&var-job=${job}')],
+      links: [linkTo(OVERVIEW_UID, 'Overview')],
       width: 8,
       height: 5,
     },
@@ -32,20 +31,19 @@ export const node: DashboardSpec = {
       kind: 'table',
       title: 'Agent state',
       description: 'Current state of each agent on the node (starting, ok, absent, outdated, or why it is not expected to report).',
-      targets: [{ expr: `${on('netchecker_agent_state')} == 1`, instant: true }],
-      transformations: [{ id: 'organize', options: { excludeByName: { Time: true, Value: true, __name__: true, job: true } } }],
+      targets: [{ expr: agentRows('netchecker_agent_state{job=~"$job", node="$node"}'), instant: true }],
+      transformations: [TABLE_COLUMNS],
       width: 16,
       height: 5,
     },
     series('Seconds since last report', 'Age of the last accepted report; outdated above 2 x the interval.', `time() - ${on('netchecker_agent_last_report_timestamp_seconds')}`, 's'),
     series('Report interval', 'Interval the agent declared.', on('netchecker_agent_report_interval_seconds'), 's'),
-    series('Missed report intervals', 'Intervals the agent missed.', `sum by (network) (increase(netchecker_agent_missed_reports_total{job=~"$job", node="$node"}[$__rate_interval]))`, 'short'),
+    series(`Missed report intervals, last ${MISSED_WINDOW}`, `Intervals the agent missed in the ${MISSED_WINDOW} before each point.`, `sum by (network) (increase(netchecker_agent_missed_reports_total{job=~"$job", node="$node"}[${MISSED_WINDOW}]))`, 'short'),
     series('Clock offset', 'Agent clock minus exporter clock at receipt, transit included.', on('netchecker_agent_clock_offset_seconds'), 's'),
-    series('Exporter probe total time (original series)', 'HTTP probe of the exporter\'s /api/v1/ping, from the original ncagent_* series (agent label <node>-host_network / -private_network).', 'max by (agent, url) (ncagent_http_probe_total_time_ms{job=~"$job", agent=~"$node-(host|private)_network"})', 'ms', '{{agent}}'),
     series('Exporter probe phases', 'Duration of each phase of the probe to the exporter.', on('netchecker_agent_exporter_probe_duration_seconds'), 's', '{{network}} {{phase}}'),
     series('Exporter probe success', '1 while the probe to the exporter succeeds.', on('netchecker_agent_exporter_probe_success'), 'short'),
     series('DNS up', '1 while the agent\'s DNS probes succeed.', on('netchecker_agent_dns_up'), 'short'),
-    series('DNS queries by result', 'DNS queries per second by result class (ok, nxdomain, servfail, refused, timeout, other).', `sum by (network, result) (rate(netchecker_agent_dns_queries_total{job=~"$job", node="$node"}[$__rate_interval]))`, 'reqps', '{{network}} {{result}}'),
+    series('DNS queries per second by result', 'DNS queries per second by result class (ok, nxdomain, servfail, refused, timeout, other).', `sum by (network, result) (rate(netchecker_agent_dns_queries_total{job=~"$job", node="$node"}[$__rate_interval]))`, 'reqps', '{{network}} {{result}}'),
     series('DNS latency', 'Latency of the agent\'s DNS lookups.', on('netchecker_agent_dns_latency_seconds'), 's'),
     series('Peers reached', 'Assigned peers this node\'s agents reach or not, by peer network.', on('netchecker_agent_peers'), 'short', '{{network}} -> {{peer_network}} {{status}}'),
     series('Probed by', 'Other agents that reach (or fail to reach) this node\'s agents.', on('netchecker_agent_probed_by'), 'short', '{{network}} {{status}}'),
@@ -58,7 +56,7 @@ export const node: DashboardSpec = {
         { expr: `count(${once('netchecker_agent_peer_unreachable{job=~"$job", peer_node="$node"}')}) or vector(0)`, legend: 'to this node' },
       ],
       unit: 'short',
-      links: [linkTo(NETWORK_UID, 'Network matrix', '&var-job=${job}')],
+      links: [linkTo(NETWORK_UID, 'Network matrix')],
       width: 8,
     },
     series('Packet loss', 'Probe loss to peers, by peer network.', on('netchecker_agent_peer_loss_ratio'), 'percentunit', '{{network}} -> {{peer_network}}'),

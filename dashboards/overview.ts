@@ -8,13 +8,21 @@ export const NETWORK_UID = 'netchecker-network';
 
 /** Agent series once per agent, however many exporter replicas serve them. */
 export const once = (series: string): string => `max without (instance, pod) (${series})`;
+/**
+ * A table's rows: one per agent and state, with exactly these columns, whatever target labels
+ * the scrape adds (namespace, service, endpoint, container, job, instance, pod).
+ */
+export const agentRows = (series: string): string => `max by (agent, node, network, state) (${series}) == 1`;
+/** Only the cells a table shows: the time and the constant 1 go. */
+export const TABLE_COLUMNS = { id: 'organize', options: { excludeByName: { Time: true, Value: true } } } as const;
+/** Report intervals missed in a fixed window, so the title can say which. */
+export const MISSED_WINDOW = '5m';
 
 export const overview: DashboardSpec = {
   uid: OVERVIEW_UID,
   title: 'netchecker / Overview',
   description: 'Whether every node reaches the cluster over the pod and host networks, from the netchecker exporter.',
   variables: [
-    { name: 'job', label: 'Job', query: 'label_values(netchecker_build_info, job)' },
     { name: 'network', label: 'Network', query: 'label_values(netchecker_agents_expected{job=~"$job"}, network)', includeAll: true },
   ],
   panels: [
@@ -68,9 +76,9 @@ export const overview: DashboardSpec = {
       kind: 'table',
       title: 'Agents',
       description: 'Every agent with its current state; click a row to open its node.',
-      targets: [{ expr: `${once('netchecker_agent_state{job=~"$job", network=~"$network"}')} == 1`, instant: true }],
-      links: [linkTo(NODE_UID, 'Node detail', '&var-job=${job}&var-node=${__data.fields.node}')],
-      transformations: [{ id: 'organize', options: { excludeByName: { Time: true, Value: true, __name__: true, job: true } } }],
+      targets: [{ expr: agentRows('netchecker_agent_state{job=~"$job", network=~"$network"}'), instant: true }],
+      links: [linkTo(NODE_UID, 'Node detail', '&var-node=${__data.fields.node}')],
+      transformations: [TABLE_COLUMNS],
       width: 12,
     },
     {
@@ -86,9 +94,9 @@ export const overview: DashboardSpec = {
     },
     {
       kind: 'timeseries',
-      title: 'Missed report intervals',
-      description: 'Report intervals agents missed, per network.',
-      targets: [{ expr: `sum by (network) (rate(netchecker_agent_missed_reports_total{job=~"$job", network=~"$network"}[$__rate_interval]))`, legend: '{{network}}' }],
+      title: `Missed report intervals, last ${MISSED_WINDOW}`,
+      description: `Report intervals agents missed in the ${MISSED_WINDOW} before each point, per network.`,
+      targets: [{ expr: `sum by (network) (increase(netchecker_agent_missed_reports_total{job=~"$job", network=~"$network"}[${MISSED_WINDOW}]))`, legend: '{{network}}' }],
       unit: 'short',
       width: 8,
     },
@@ -98,7 +106,7 @@ export const overview: DashboardSpec = {
       description: 'Per agent, the share of its probers that cannot reach it (1 = cut off). Open the network matrix for who reaches whom.',
       targets: [{ expr: `sum without (status) (${once('netchecker_agent_probed_by{job=~"$job", network=~"$network", status="unreachable"}')}) / sum without (status) (${once('netchecker_agent_probed_by{job=~"$job", network=~"$network"}')})`, legend: '{{node}} {{network}}' }],
       unit: 'percentunit',
-      links: [linkTo(NETWORK_UID, 'Network matrix', '&var-job=${job}')],
+      links: [linkTo(NETWORK_UID, 'Network matrix')],
       width: 8,
     },
   ],

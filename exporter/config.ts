@@ -34,7 +34,7 @@ export const exporterFlags = [
   { name: 'peer-cidrs', kind: 'string', list: true, metavar: 'CIDR[,CIDR...]', default: [], help: "Listen addresses handed out as peers besides the agent's own IP (its pod's, or the report's source address): for NAT or proxies in front of the exporter." },
   { name: 'write-timeout', kind: 'number', min: 1, max: 3600, unit: 'seconds', default: 30, help: 'A /metrics or /api/v1/agents/ answer not taken by its reader within this long is dropped with its connection (a scrape never needs more than its interval: 30 s in deploy/).' },
   { name: 'max-large-responses', kind: 'number', integer: true, min: 1, max: 10_000, metavar: 'N', default: 32, help: 'Answers of /metrics and /api/v1/agents/ being written at once; more get 503 with Retry-After.' },
-  { name: 'legacy-metrics', kind: 'bool', default: true, help: 'Serve the original server\'s ncagent_* series on /metrics (--no-legacy-metrics to turn off).' },
+  { name: 'legacy-metrics', kind: 'bool', default: true, env: 'NETCHECKER_LEGACY_METRICS', help: 'Serve the original server\'s ncagent_* series on /metrics (--no-legacy-metrics to turn off).' },
   { name: 'ui', kind: 'bool', default: true, help: 'Serve the status page on / (--no-ui to turn off; /api/v1/status stays).' },
   { name: 'log-level', kind: 'string', choices: LOG_LEVELS, default: 'info', help: 'Least severe log level written.' },
   { name: 'shutdown-delay', kind: 'number', min: 0, max: 300, unit: 'seconds', default: 5, help: 'On SIGTERM, /readyz fails at once and the exporter keeps serving this long (Service endpoints and kube-proxy catch up), then closes; it exits at the latest 10 s later.' },

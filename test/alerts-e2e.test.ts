@@ -22,7 +22,7 @@ import {
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const JOB = 'netchecker-e2e';
 const AGENTS = { a: 'netchecker-agent-a', b: 'netchecker-agent-hostnet-b', never: 'netchecker-agent-c' } as const;
-const VARS = { job: JOB, network: '.*', node: 'node-a', __rate_interval: '1m' };
+const VARS = { cluster: '.*', job: JOB, network: '.*', node: 'node-a', __rate_interval: '1m' };
 
 /** Families on the exporter's /metrics (TYPE lines), histograms also under their sample names. */
 function exposedFamilies(text: string): Set<string> {

@@ -24,7 +24,7 @@ function tempDir(t: Test): string {
 
 t.test('the committed output is up to date (run npm run alerts:generate)', async (t) => {
   const files = bundle(ROOT, DEFAULT_SETTINGS);
-  t.same([...files.keys()].sort(), ['dashboards/netchecker-network.json', 'dashboards/netchecker-node.json', 'dashboards/netchecker-overview.json', `${MONITORING_DIR}/dashboards.yaml`, `${MONITORING_DIR}/prometheusrule.yaml`]);
+  t.same([...files.keys()].sort(), ['dashboards/netchecker-network.json', 'dashboards/netchecker-node.json', 'dashboards/netchecker-overview.json', `${MONITORING_DIR}/dashboards.yaml`, `${MONITORING_DIR}/prometheusrule.yaml`, 'mixin/generated/bundle.json']);
   for (const [path, text] of files) t.equal(readFileSync(`${ROOT}${path}`, 'utf8'), text, `${path} is current`);
 });
 

@@ -1,13 +1,15 @@
-// deploy/: every kustomization renders with `kubectl kustomize`, every rendered object validates
-// offline against the Kubernetes schemas (kubernetes-models), and the objects fit together:
+// deploy/: every kustomization (and the components on top of overlays) renders with `kubectl
+// kustomize`, every rendered object validates offline against its schema (kubernetes-models,
+// @kubernetes-models/prometheus-operator; CiliumNetworkPolicy against Cilium's documented fields),
+// and the objects fit together:
 // selectors match pod labels, the DaemonSets carry the env and dnsPolicy the agent needs, RBAC is
 // read-only but for reviews, each agent DaemonSet has its own service account and a projected
 // token and readiness/liveness probes on its own listener, every container runs as non-root, the
 // pod-network agent meets Pod Security restricted.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { IObjectMeta } from '@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta';
@@ -19,11 +21,13 @@ import type { IPolicyRule } from 'kubernetes-models/rbac.authorization.k8s.io/v1
 import type { IRoleBinding } from 'kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding';
 import type { IContainer } from 'kubernetes-models/v1/Container';
 import type { IService } from 'kubernetes-models/v1/Service';
+import type { IEnvVar } from 'kubernetes-models/v1/EnvVar';
 import { parseAllDocuments } from 'yaml';
 import { AGENT_NODE_FLAGS } from '../bench/agent.js';
 import { EXPORTER_NODE_FLAGS } from '../bench/lib.js';
-import { exporterFlags, parseExporterConfig } from '../exporter/config.js';
+import { type ExporterConfig, exporterFlags, parseExporterConfig } from '../exporter/config.js';
 import { CLOSE_DEADLINE_MS } from '../exporter/shutdown.js';
+import { ciliumPolicyProblems } from './helpers/cilium-policy.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const IMAGE = 'ghcr.io/netchecker/netchecker:0.1.0';
@@ -36,20 +40,37 @@ interface Obj {
   [field: string]: unknown;
 }
 interface ServiceMonitor extends Obj {
-  spec: { selector: { matchLabels?: Record<string, string> }; endpoints: Array<{ port?: string }> };
-}
-interface PrometheusRule extends Obj {
-  spec?: { groups?: Array<{ rules?: Array<{ expr?: unknown; alert?: unknown; record?: unknown }> }> };
+  spec: { selector: { matchLabels?: Record<string, string> }; endpoints: Array<{ port?: string; authorization?: { type?: string; credentials?: { name?: string; key: string } } }> };
 }
 type Workload = (IDeployment | IDaemonSet) & Obj;
 const overlays = readdirSync(`${root}deploy/overlays`).map((d) => `deploy/overlays/${d}`);
-const DIRS = ['deploy/base', ...overlays, 'deploy/kind'];
+const DIRS = ['deploy/base', ...overlays, 'deploy/kind', 'deploy/kind/monitoring'];
 
 function render(dir: string): Obj[] {
-  const r = spawnSync('kubectl', ['kustomize', `${root}${dir}`], { encoding: 'utf8' });
+  const r = spawnSync('kubectl', ['kustomize', dir.startsWith('/') ? dir : `${root}${dir}`], { encoding: 'utf8' });
   if (r.error) throw new Error(`kubectl is required (kubectl v1.32 with kustomize): ${r.error.message}`);
   if (r.status !== 0) throw new Error(`kubectl kustomize ${dir} failed: ${r.stderr}`);
   return parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj).filter((o) => o !== null);
+}
+
+/**
+ * A user's overlay: `resources: [overlay]`, `components: [...]`, rendered from a temporary folder
+ * that also holds `files` (components named `./x` are folders among them).
+ */
+function compose(overlay: string, components: readonly string[], files: Readonly<Record<string, string>> = {}): Obj[] {
+  const dir = mkdtempSync(join(tmpdir(), `netchecker-kustomize-${process.pid}-`));
+  try {
+    const rel = relative(dir, root);
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, path)), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    }
+    const list = (xs: readonly string[]): string => xs.map((x) => `\n  - ${x.startsWith('./') ? x : `${rel}/${x}`}`).join('');
+    writeFileSync(join(dir, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:${list([overlay])}\ncomponents:${list(components)}\n`);
+    return render(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const rendered = new Map<string, Obj[]>();
@@ -60,6 +81,32 @@ for (const dir of DIRS) {
     t.fail((e as Error).message);
   }
 }
+/** Components on top of overlays, as users combine them. */
+const COMPOSED: Record<string, readonly [string, readonly string[]]> = {
+  'kube-prometheus + metrics-auth': ['deploy/overlays/kube-prometheus', ['deploy/components/metrics-auth']],
+  'kube-prometheus-stack + compat': ['deploy/overlays/kube-prometheus-stack', ['deploy/components/compat']],
+  'base + cilium': ['deploy/base', ['deploy/components/cilium']],
+  'etcd + cilium + no-network-policy': ['deploy/overlays/etcd', ['deploy/components/cilium', 'deploy/components/no-network-policy']],
+  'kube-prometheus-stack + own settings': ['deploy/overlays/kube-prometheus-stack', ['./settings', 'deploy/components/stack-settings', 'deploy/components/release-label']],
+};
+/** The user's settings component of docs/kubernetes.md (Stack settings). */
+const OWN_SETTINGS = { release: 'monitoring', 'grafana-folder': 'Network', 'legacy-metrics': 'true' };
+const FILES: Record<string, Record<string, string>> = {
+  'kube-prometheus-stack + own settings': {
+    'settings/kustomization.yaml': `apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n  - target: {kind: ConfigMap, name: netchecker-stack-settings}\n    patch: |-\n${Object.entries(OWN_SETTINGS)
+      .map(([k, v]) => `      - op: replace\n        path: /data/${k}\n        value: "${v}"\n`)
+      .join('')}`,
+  },
+};
+const composed = new Map<string, Obj[]>();
+for (const [name, [overlay, components]] of Object.entries(COMPOSED)) {
+  try {
+    composed.set(name, compose(overlay, components, FILES[name]));
+  } catch (e) {
+    t.fail((e as Error).message);
+  }
+}
+const composition = (name: keyof typeof COMPOSED & string): Obj[] => composed.get(name) ?? [];
 
 const find = <T = Obj>(objs: Obj[], kind: string, name?: string): T[] =>
   objs.filter((o) => o.kind === kind && (name === undefined || o.metadata?.name === name)) as T[];
@@ -80,36 +127,72 @@ const subset = (small: Record<string, string> | undefined, big: Record<string, s
 const workloads = (objs: Obj[]): Workload[] => objs.filter((o) => ['Deployment', 'DaemonSet', 'StatefulSet'].includes(o.kind)) as Workload[];
 const OURS = ['netchecker-server', 'netchecker-agent', 'netchecker-agent-hostnet'];
 
-/** kubernetes-models 4.5 has the built-in kinds; the prometheus-operator CRDs are checked by hand below. */
+/** The resolved env of a container: values, and fieldRefs to the pod's namespace and name as the kubelet fills them. */
+function containerEnv(c: IContainer | undefined, pod: { namespace?: string; name?: string }): NodeJS.ProcessEnv {
+  const value = (e: IEnvVar): string | undefined =>
+    e.value ?? { 'metadata.namespace': pod.namespace, 'metadata.name': pod.name }[e.valueFrom?.fieldRef?.fieldPath ?? ''];
+  return Object.fromEntries((c?.env ?? []).map((e) => [e.name, value(e)]));
+}
+
+/** The exporter's config as the deployed container parses it (args and env). */
+function deployedExporter(objs: Obj[]): ExporterConfig | undefined {
+  const d = one(objs, 'Deployment', 'netchecker-server');
+  const c = d.spec?.template.spec?.containers[0] as IContainer;
+  const parsed = parseExporterConfig(c.args?.slice(1) ?? [], containerEnv(c, { namespace: d.metadata?.namespace }));
+  return parsed.ok && !parsed.help ? parsed.config : undefined;
+}
+
+/** kubernetes-models 4.5 has the built-in kinds, @kubernetes-models/prometheus-operator the operator's; Cilium's are checked by hand. */
 type Model = new (o: Obj) => { validate(): void };
 async function model(apiVersion: string, kind: string): Promise<Model | null> {
-  if (apiVersion.startsWith('monitoring.coreos.com/')) return null;
-  const mod = (await import(`kubernetes-models/${apiVersion}/${kind}`)) as Record<string, Model>;
+  if (apiVersion.startsWith('cilium.io/')) return null;
+  const from = apiVersion.startsWith('monitoring.coreos.com/') ? '@kubernetes-models/prometheus-operator' : 'kubernetes-models';
+  const mod = (await import(`${from}/${apiVersion}/${kind}`)) as Record<string, Model>;
   return mod[kind] ?? null;
 }
 
 t.test('every kustomization renders and every object validates against the Kubernetes schemas', async (t) => {
   t.ok(overlays.includes('deploy/overlays/kube-prometheus') && overlays.includes('deploy/overlays/kube-prometheus-stack') && overlays.includes('deploy/overlays/nodeport'));
-  for (const dir of DIRS) {
-    const objs = rendered.get(dir);
-    if (!objs) continue;
+  t.same(Object.keys(COMPOSED).filter((k) => !composed.has(k)), [], 'every composition renders');
+  const kinds = new Set<string>();
+  for (const [dir, objs] of [...rendered, ...composed]) {
     t.ok(objs.length > 0, `${dir} renders`);
     for (const o of objs) {
       const what = `${dir}: ${o.kind} ${o.metadata?.name}`;
+      kinds.add(o.kind);
       const Model = await model(String(o.apiVersion), String(o.kind));
       if (Model) {
         t.doesNotThrow(() => new Model(o).validate(), what);
-      } else if (o.kind === 'ServiceMonitor') {
-        const sm = o as ServiceMonitor;
-        t.ok(sm.spec?.selector?.matchLabels && Array.isArray(sm.spec.endpoints) && sm.spec.endpoints.every((e) => typeof e.port === 'string'), what);
-      } else if (o.kind === 'PrometheusRule') {
-        const rules = ((o as PrometheusRule).spec?.groups ?? []).flatMap((g) => g.rules ?? []);
-        t.ok(rules.length > 0 && rules.every((r) => typeof r.expr === 'string' && (typeof r.alert === 'string' || typeof r.record === 'string')), what);
+      } else if (o.kind === 'CiliumNetworkPolicy') {
+        t.same(ciliumPolicyProblems(o), [], `${what} uses Cilium's documented fields`);
       } else t.fail(`${what}: no schema to validate ${o.apiVersion} against`);
-      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind);
+      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass'].includes(o.kind);
       if (!clusterScoped) t.equal(o.metadata?.namespace, 'netchecker', `${what} is in namespace netchecker`);
     }
   }
+  t.ok(['ServiceMonitor', 'PrometheusRule', 'CiliumNetworkPolicy'].every((k) => kinds.has(k)), 'the operator and Cilium objects were among them');
+});
+
+t.test('the schemas catch mistakes: a ServiceMonitor, a PrometheusRule and a CiliumNetworkPolicy with a wrong field fail', async (t) => {
+  const stack = rendered.get('deploy/overlays/kube-prometheus-stack') ?? [];
+  const cases: Array<[string, Obj | undefined, (o: Obj) => void]> = [
+    ['ServiceMonitor interval "30 s"', find(stack, 'ServiceMonitor')[0], (o) => void (((o as ServiceMonitor).spec.endpoints[0] as { interval?: string }).interval = '30 s')],
+    ['PrometheusRule for: 5 (a number)', find(stack, 'PrometheusRule')[0], (o) => void ((o.spec as { groups: Array<{ rules: Array<{ for?: unknown }> }> }).groups[0]!.rules[0]!.for = 5)],
+  ];
+  for (const [what, o, spoil] of cases) {
+    if (!o) {
+      t.fail(`${what}: nothing to spoil`);
+      continue;
+    }
+    const copy = structuredClone(o);
+    spoil(copy);
+    const Model = await model(copy.apiVersion, copy.kind);
+    t.throws(() => Model && new Model(copy).validate(), `${what} is refused`);
+  }
+  const cnp = find(composition('base + cilium'), 'CiliumNetworkPolicy')[0];
+  const spoiled = structuredClone(cnp ?? ({} as Obj));
+  ((spoiled.spec as { ingress: Array<Record<string, unknown>> }).ingress[0] as Record<string, unknown>).fromEntities = ['remote-nodes'];
+  t.match(ciliumPolicyProblems(spoiled), [/fromEntities/], 'an unknown Cilium entity is refused');
 });
 
 t.test('selectors match pod labels; the names users rely on', async (t) => {
@@ -161,6 +244,7 @@ t.test('the DaemonSets carry the downward-API env, args, dnsPolicy and toleratio
       } else t.notOk(spec?.hostNetwork, `${dir}: ${name} is in the pod network`);
     }
     const c = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.containers[0] as IContainer;
+    t.equal(deployedExporter(objs)?.kubernetes.namespace, dir === 'deploy/overlays/compat' ? '' : 'netchecker', `${dir}: the exporter looks for agent pods in its own namespace (compat: everywhere)`);
     t.same(c.command, ['node', ...EXPORTER_NODE_FLAGS, '/app/dist/cli.js'], `${dir}: the exporter runs with the Node flags bench/ measures`);
     t.same(c.args?.slice(0, 3), ['exporter', '--discovery', 'kubernetes'], `${dir}: exporter args`);
     if (dir === 'deploy/overlays/compat') t.same(c.args?.slice(3), ['--auth', 'none'], `${dir}: the exporter takes the original agents' reports, which carry no token`);
@@ -171,7 +255,7 @@ t.test('the DaemonSets carry the downward-API env, args, dnsPolicy and toleratio
     const images = workloads(objs)
       .filter((w) => OURS.includes(w.metadata.name ?? ''))
       .flatMap((w) => (w.spec?.template.spec?.containers ?? []).map((x) => x.image));
-    t.same([...new Set(images)], [dir === 'deploy/kind' ? 'netchecker:e2e' : IMAGE], `${dir}: the image, set by kustomize images:`);
+    t.same([...new Set(images)], [dir.startsWith('deploy/kind') ? 'netchecker:e2e' : IMAGE], `${dir}: the image, set by kustomize images:`);
   }
 });
 
@@ -187,18 +271,32 @@ t.test('RBAC is read-only but for reviews: no verb beyond get, list, watch (crea
         t.notOk(rule.resources?.includes('*') || rule.resources?.includes('secrets') || rule.verbs.includes('*'), `${dir}: no wildcard, no secrets`);
       }
     }
-    const cr = one(objs, 'ClusterRole', 'netchecker-exporter');
-    t.same(cr.rules, [
-      { apiGroups: [''], resources: ['pods', 'nodes'], verbs: ['get', 'list', 'watch'] },
+    t.same(one(objs, 'ClusterRole', 'netchecker-exporter').rules, [
+      { apiGroups: [''], resources: ['nodes'], verbs: ['get', 'list', 'watch'] },
       { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
     ]);
     t.equal(find(objs, 'ClusterRole').filter((r) => JSON.stringify(r).includes('subjectaccessreviews')).length, 0, `${dir}: SubjectAccessReviews only with the metrics-auth component`);
-    const binding = one(objs, 'ClusterRoleBinding', 'netchecker-exporter');
-    const sa = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.serviceAccountName;
-    t.same(binding.subjects, [{ kind: 'ServiceAccount', name: sa, namespace: 'netchecker' }], `${dir}: bound to the exporter's service account`);
+    const sa = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.serviceAccountName ?? '';
     t.equal(find(objs, 'ServiceAccount', sa).length, 1);
+    const namespace = deployedExporter(objs)?.kubernetes.namespace;
+    const pods = grantsOf(objs, sa, 'pods');
+    t.same(grantsOf(objs, sa, 'nodes'), ['*'], `${dir}: the exporter reads nodes cluster-wide`);
+    if (namespace) t.same(pods, [namespace], `${dir}: the exporter reads pods only in ${namespace}, where it looks (a Role)`);
+    else t.ok(pods.includes('*'), `${dir}: the exporter reads pods in every namespace, where it looks`);
   }
 });
+
+/** Where `account` (in namespace netchecker) may get, list and watch `resource`: `*` for cluster-wide, else namespaces. */
+function grantsOf(objs: Obj[], account: string, resource: string): string[] {
+  const where = new Set<string>();
+  for (const b of objs.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') as Array<IRoleBinding & Obj>) {
+    if (!(b.subjects ?? []).some((s) => s.kind === 'ServiceAccount' && s.name === account && s.namespace === 'netchecker')) continue;
+    const role = find<Obj & { rules?: IPolicyRule[] }>(objs, b.roleRef.kind, b.roleRef.name)[0];
+    const grants = (role?.rules ?? []).some((r) => r.resources?.includes(resource) && ['get', 'list', 'watch'].every((v) => r.verbs.includes(v)));
+    if (grants) where.add((b as Obj).kind === 'ClusterRoleBinding' ? '*' : String(b.metadata?.namespace));
+  }
+  return [...where].sort();
+}
 
 t.test('every container runs as non-root with no privileges; the pod-network agent meets Pod Security restricted', async (t) => {
   const SAFE_SYSCTLS = ['kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range', 'net.ipv4.ip_local_reserved_ports', 'net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes'];
@@ -248,38 +346,34 @@ t.test('agent tokens: a service account per DaemonSet, bound to no role; a proje
   }
 });
 
-t.test('the metrics-auth component: --metrics-auth kubernetes, create subjectaccessreviews only, Prometheus sends its token', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), `netchecker-kustomize-${process.pid}-`));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const rel = relative(dir, root);
-  writeFileSync(join(dir, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${rel}/deploy/overlays/kube-prometheus\ncomponents:\n  - ${rel}/deploy/components/metrics-auth\n`);
-  const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return t.fail(`kubectl kustomize with the metrics-auth component: ${r.error?.message ?? r.stderr}`);
-  const objs = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
+t.test('the metrics-auth component: --metrics-auth kubernetes, create subjectaccessreviews only, a scraper token sent with authorization.credentials', async (t) => {
+  const objs = composition('kube-prometheus + metrics-auth');
   const c = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.containers[0] as IContainer;
   t.same(c.args?.slice(-2), ['--metrics-auth', 'kubernetes']);
   t.same(one(objs, 'ClusterRole', 'netchecker-exporter-metrics-auth').rules, [{ apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] }]);
   t.same(one(objs, 'ClusterRoleBinding', 'netchecker-exporter-metrics-auth').subjects, [{ kind: 'ServiceAccount', name: 'netchecker-exporter', namespace: 'netchecker' }]);
-  const sm = find<ServiceMonitor & { spec: { endpoints: Array<{ bearerTokenFile?: string }> } }>(objs, 'ServiceMonitor');
-  t.same(sm.map((m) => m.spec.endpoints[0]?.bearerTokenFile), ['/var/run/secrets/kubernetes.io/serviceaccount/token']);
+  const endpoints = find<ServiceMonitor>(objs, 'ServiceMonitor').flatMap((m) => m.spec.endpoints);
+  t.same(endpoints.map((e) => e.authorization?.type), ['Bearer'], 'the current authorization field, not the deprecated bearerTokenFile');
+  const ref = endpoints[0]?.authorization?.credentials;
+  const secret = find<Obj & { type?: string }>(objs, 'Secret', ref?.name)[0];
+  t.same([secret?.type, ref?.key], ['kubernetes.io/service-account-token', 'token'], 'a token Secret the API server fills, key token');
+  const account = secret?.metadata.annotations?.['kubernetes.io/service-account.name'] ?? '';
+  t.equal(find(objs, 'ServiceAccount', account).length, 1, `the scraper account ${account} exists`);
+  const roles = objs
+    .filter((o) => o.kind === 'ClusterRoleBinding' && ((o as IClusterRoleBinding & Obj).subjects ?? []).some((s) => s.name === account))
+    .map((b) => one(objs, 'ClusterRole', (b as IClusterRoleBinding & Obj).roleRef.name).rules);
+  t.same(roles, [[{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]], 'the scraper may get /metrics and nothing else');
+  for (const [dir, all] of [...rendered, ...composed]) t.notOk(JSON.stringify(all).includes('bearerTokenFile'), `${dir}: no bearerTokenFile`);
 });
 
 t.test('the compat component: --auth none and agent pods of any namespace admitted, also on a monitoring overlay', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), `netchecker-kustomize-${process.pid}-`));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const rel = relative(dir, root);
-  writeFileSync(join(dir, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - ${rel}/deploy/overlays/kube-prometheus-stack\ncomponents:\n  - ${rel}/deploy/components/compat\n`);
-  const r = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
-  if (r.error || r.status !== 0) return t.fail(`kubectl kustomize with the compat component: ${r.error?.message ?? r.stderr}`);
-  const stack = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj);
-  for (const [name, objs] of [['deploy/overlays/compat', rendered.get('deploy/overlays/compat')], ['kube-prometheus-stack + compat', stack]] as const) {
+  for (const [name, objs] of [['deploy/overlays/compat', rendered.get('deploy/overlays/compat')], ['kube-prometheus-stack + compat', composition('kube-prometheus-stack + compat')]] as const) {
     if (!objs) {
       t.fail(`${name} did not render`);
       continue;
     }
-    const c = one(objs, 'Deployment', 'netchecker-server').spec?.template.spec?.containers[0] as IContainer;
-    const parsed = parseExporterConfig(c.args?.slice(1) ?? [], {});
-    t.match(parsed, { ok: true, config: { auth: { mode: 'none' }, discovery: 'kubernetes', legacyMetrics: true } }, `${name}: the exporter takes reports without a token and serves the ncagent_* series`);
+    t.match(deployedExporter(objs), { auth: { mode: 'none' }, discovery: 'kubernetes', legacyMetrics: true, kubernetes: { namespace: '' } }, `${name}: the exporter takes reports without a token from agent pods of every namespace and serves the ncagent_* series`);
+    t.same(grantsOf(objs, 'netchecker-exporter', 'pods'), ['*', 'netchecker'], `${name}: and may read pods everywhere`);
     const rules = one(objs, 'NetworkPolicy', 'netchecker-server').spec?.ingress ?? [];
     const anyNamespace = rules.filter((rule) =>
       (rule.from ?? []).some((f) => f.namespaceSelector !== undefined && Object.keys(f.namespaceSelector).length === 0 && f.podSelector?.matchExpressions?.some((e) => e.key === 'app' && e.operator === 'In' && e.values?.includes('netchecker-agent'))),
@@ -298,10 +392,6 @@ t.test('overlays: NodePort 31081, the monitoring component, release label, Prome
     const objs = rendered.get(`deploy/overlays/${name}`);
     if (objs) t.equal(find(objs, 'ServiceMonitor').length, 1, `${name}: one ServiceMonitor`);
   }
-  const stack = rendered.get('deploy/overlays/kube-prometheus-stack');
-  for (const o of stack?.filter((x) => x.kind === 'ServiceMonitor' || x.kind === 'PrometheusRule') ?? []) {
-    t.equal(o.metadata?.labels?.release, 'kube-prometheus-stack', `kube-prometheus-stack: ${o.kind} ${o.metadata.name} has the release label`);
-  }
   const kp = rendered.get('deploy/overlays/kube-prometheus');
   if (kp) {
     const rb = one(kp, 'RoleBinding', 'prometheus-k8s');
@@ -310,11 +400,89 @@ t.test('overlays: NodePort 31081, the monitoring component, release label, Prome
   }
 });
 
+/** The agent's RSS measured at --interval 15 with 10 peers (bench/agent.ts, docs/performance.md): 68-85 MiB. */
+const AGENT_RSS_MAX_MIB = 85;
+const mebibytes = (q: string | number | undefined): number => {
+  const m = /^(\d+)(Mi|Gi)$/.exec(String(q));
+  return m ? Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1) : NaN;
+};
+
+t.test('agents: a PriorityClass below the system classes, memory requested above the measured RSS', async (t) => {
+  const docs = readFileSync(`${root}docs/kubernetes.md`, 'utf8');
+  for (const [dir, objs] of rendered) {
+    for (const name of ['netchecker-agent', 'netchecker-agent-hostnet']) {
+      const spec = one(objs, 'DaemonSet', name).spec?.template.spec;
+      const pc = find<Obj & { value?: number; globalDefault?: boolean; preemptionPolicy?: string }>(objs, 'PriorityClass', spec?.priorityClassName)[0];
+      t.ok(pc && (pc.value ?? 0) > 0 && (pc.value ?? 0) < 1e9, `${dir}: ${name} has priority ${pc?.value}: above ordinary pods, below system-cluster-critical (2e9)`);
+      t.same([pc?.globalDefault, pc?.preemptionPolicy], [false, 'PreemptLowerPriority'], `${dir}: it may preempt, and is nobody else's default`);
+      if (pc?.value !== undefined) t.ok(docs.includes(pc.value.toLocaleString('en-US')), `docs/kubernetes.md names the value ${pc.value}`);
+      const r = (spec?.containers[0] as IContainer).resources;
+      const request = mebibytes(r?.requests?.memory);
+      t.ok(request >= AGENT_RSS_MAX_MIB && request < mebibytes(r?.limits?.memory), `${dir}: ${name} requests ${r?.requests?.memory} >= ${AGENT_RSS_MAX_MIB} MiB measured, below its limit ${r?.limits?.memory}`);
+    }
+  }
+});
+
+const NODE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
+
+t.test('NetworkPolicies: node addresses admitted in IPv4 and IPv6; Cilium admits them by entity; the policies can be left out', async (t) => {
+  for (const [dir, objs] of rendered) {
+    for (const name of ['netchecker-server', 'netchecker-agent']) {
+      const blocks = (one(objs, 'NetworkPolicy', name).spec?.ingress ?? []).flatMap((r) => (r.from ?? []).flatMap((f) => (f.ipBlock ? [f.ipBlock.cidr] : [])));
+      t.ok(NODE_RANGES.every((c) => blocks.includes(c)), `${dir}: ${name} admits host-network agents from ${NODE_RANGES.join(', ')}`);
+    }
+  }
+  const cilium = composition('base + cilium');
+  for (const np of find<INetworkPolicy & Obj>(cilium, 'NetworkPolicy')) {
+    const ports = (np.spec?.ingress ?? []).flatMap((r) => (r.ports ?? []).map((p) => String(p.port))).filter((p, i, all) => all.indexOf(p) === i);
+    const podLabels = np.spec?.podSelector.matchLabels;
+    const cnps = find<Obj & { spec: { endpointSelector: { matchLabels?: Record<string, string> }; ingress: Array<{ fromEntities?: string[]; toPorts?: Array<{ ports: Array<{ port: string }> }> }> } }>(cilium, 'CiliumNetworkPolicy')
+      .filter((c) => JSON.stringify(c.spec.endpointSelector.matchLabels) === JSON.stringify(podLabels));
+    const fromNodes = cnps.flatMap((c) => c.spec.ingress).filter((r) => ['host', 'remote-node'].every((e) => r.fromEntities?.includes(e)));
+    t.same(fromNodes.flatMap((r) => (r.toPorts ?? []).flatMap((p) => p.ports.map((x) => x.port))), ports, `base + cilium: ${np.metadata?.name}'s pods admit host and remote-node on ${ports}`);
+  }
+  t.equal(find(cilium, 'CiliumNetworkPolicy').length, 2);
+  const none = composition('etcd + cilium + no-network-policy');
+  t.same(none.filter((o) => /NetworkPolicy$/.test(o.kind)).map((o) => o.metadata.name), [], 'no-network-policy: neither NetworkPolicies (the etcd one included) nor CiliumNetworkPolicies');
+  t.ok(find(none, 'StatefulSet').length === 1 && find(none, 'Deployment').length === 1, 'and everything else stays');
+});
+
+t.test('stack settings as data: release label, Grafana folder and legacy series from each overlay\'s settings, overridable; compat keeps legacy on', async (t) => {
+  const settingsOf = (overlay: string): Record<string, string> =>
+    (parseAllDocuments(readFileSync(`${root}deploy/overlays/${overlay}/stack-settings.yaml`, 'utf8'))[0]?.toJS() as { data: Record<string, string> }).data;
+  const cases: Array<[string, Obj[] | undefined, Record<string, string> | null]> = [
+    ...[...rendered].map(([dir, objs]): [string, Obj[], Record<string, string> | null] => {
+      const overlay = /overlays\/(kube-prometheus(?:-stack)?)$/.exec(dir)?.[1] ?? (dir === 'deploy/kind/monitoring' ? 'kube-prometheus-stack' : undefined);
+      return [dir, objs, overlay ? settingsOf(overlay) : null];
+    }),
+    ['kube-prometheus-stack + own settings', composition('kube-prometheus-stack + own settings'), OWN_SETTINGS],
+  ];
+  t.same(settingsOf('kube-prometheus-stack')['legacy-metrics'], 'false', 'legacy series off in the stack overlays');
+  t.same(settingsOf('kube-prometheus')['legacy-metrics'], 'false');
+  for (const [dir, objs, settings] of cases) {
+    if (!objs) continue;
+    t.equal(find(objs, 'ConfigMap', 'netchecker-stack-settings').length, 0, `${dir}: the settings object is never applied`);
+    const legacy = dir.includes('compat') ? true : settings ? settings['legacy-metrics'] === 'true' : true;
+    t.equal(deployedExporter(objs)?.legacyMetrics, legacy, `${dir}: legacy ncagent_* series ${legacy ? 'on' : 'off'}`);
+    if (!settings) continue;
+    for (const o of objs.filter((x) => x.kind === 'ServiceMonitor' || x.kind === 'PrometheusRule')) {
+      t.equal(o.metadata?.labels?.release, settings.release, `${dir}: ${o.kind} ${o.metadata.name} release label ${settings.release ?? '(none)'}`);
+    }
+    const dashboards = objs.filter((o) => o.kind === 'ConfigMap' && o.metadata.labels?.grafana_dashboard === '1');
+    t.ok(dashboards.length > 0 && dashboards.every((o) => o.metadata.annotations?.grafana_folder === settings['grafana-folder']), `${dir}: dashboards in folder ${settings['grafana-folder']}`);
+  }
+  const compat = composition('kube-prometheus-stack + compat');
+  t.equal(deployedExporter(compat)?.legacyMetrics, true, 'kube-prometheus-stack + compat: legacy series on, whatever the stack says');
+});
+
 t.test('kind: 1 control plane + 3 workers; the e2e script is shellcheck-clean', async (t) => {
   const cluster = parseAllDocuments(readFileSync(`${root}deploy/kind/cluster.yaml`, 'utf8'))[0]?.toJS() as { nodes?: Array<{ role?: string }> };
   t.same(cluster.nodes?.map((n) => n.role), ['control-plane', 'worker', 'worker', 'worker']);
   const script = `${root}deploy/kind/e2e.sh`;
   t.ok(existsSync(script));
+  const text = readFileSync(script, 'utf8');
+  t.match(text, /for overlay in kube-prometheus kube-prometheus-stack; do\n\s+kubectl apply --dry-run=server --validate=strict/, 'e2e.sh validates both monitoring overlays on the API server');
+  t.match(text, /kubectl apply -k "\$here\/monitoring"/, 'e2e.sh applies deploy/kind/monitoring');
   const r = spawnSync('shellcheck', [script], { encoding: 'utf8' });
   if (r.error) return t.fail(`shellcheck is required (Debian package shellcheck): ${r.error.message}`);
   t.equal(r.status, 0, `${r.stdout}${r.stderr}`);

@@ -308,6 +308,26 @@ t.test('--namespace and --agent-selector choose the pods; a relabelled pod leave
   t.equal(c.status, 200, 'nothing expected, nothing fails');
 });
 
+t.test('the RBAC of deploy/ (pods only in the agents\' namespace): NETCHECKER_NAMESPACE reads them there; without it the check names what is denied', async (t) => {
+  const kube = await FakeKube.start(t);
+  kube.apply('nodes', node('n1'));
+  kube.apply('pods', agentPod('netchecker-agent-here', { node: 'n1', namespace: 'netchecker' }), agentPod('netchecker-agent-there', { node: 'n1', namespace: 'default' }));
+  kube.forbid('pods', undefined, 'cluster'); // a Role in netchecker, no ClusterRole for pods
+  const deployed = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0'], undefined, { NETCHECKER_NAMESPACE: 'netchecker' });
+  const c = await until(deployed.url, (s) => s['netchecker-agent-here'] === 'absent', 'the agent pod in its namespace');
+  t.same(Object.keys(states(c)), ['netchecker-agent-here'], 'only the agents\' namespace, listed and watched there');
+  const pods = kube.requests().filter((r) => r.resource === 'pods');
+  t.ok(pods.some((r) => r.verb === 'watch') && pods.every((r) => r.namespace === 'netchecker' && r.status === 200), 'every pod request is namespaced and allowed');
+
+  const clusterWide = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
+  const denied = await eventually(async () => {
+    const res = await fetch(`${clusterWide.url}/api/v1/connectivity_check`);
+    const text = await res.text();
+    return res.status === 500 && text.includes('403') ? text : undefined;
+  }, 10_000, 'the cluster-wide exporter to be refused');
+  t.match(denied, /denies list pods at the cluster scope \(403 Forbidden\)/);
+});
+
 t.test('over HTTPS with the certificate authority from the kubeconfig, as in a cluster', async (t) => {
   const kube = await FakeKube.start(t, { tls: true });
   t.match(kube.url, /^https:\/\/127\.0\.0\.1:\d+$/);

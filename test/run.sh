@@ -21,9 +21,12 @@ PACKAGES=(
   "shellcheck:shellcheck"
   "wrk:wrk"
   "faketime:faketime"
-  "kubectl:kubectl"
+  "jsonnet:jsonnet"
   "chromium:chromium"
 )
+# kubectl renders deploy/ (kubectl kustomize): Debian 12 has no usable package (kubernetes-client
+# is 1.20, without kustomize components), so it is checked, never installed.
+KUBECTL_MIN_MINOR=27
 
 die() {
   echo "test/run.sh: $*" >&2
@@ -34,6 +37,9 @@ die() {
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 [ "$node_major" -ge 20 ] || die "Node.js >= 20 with npm is required (found: $(node --version 2>/dev/null || echo none)); install it first, e.g. from nodejs.org or NodeSource."
 command -v npm >/dev/null || die "npm is required next to Node.js."
+
+kubectl_minor=$(kubectl version --client -o json 2>/dev/null | node -e 'let s="";process.stdin.on("data",(d)=>(s+=d)).on("end",()=>{try{console.log(parseInt(JSON.parse(s).clientVersion.minor,10)||0)}catch{console.log(0)}})' 2>/dev/null)
+[ "${kubectl_minor:-0}" -ge "$KUBECTL_MIN_MINOR" ] || die "kubectl >= 1.$KUBECTL_MIN_MINOR is required (found: $(command -v kubectl >/dev/null && kubectl version --client 2>/dev/null | head -n 1 || echo none)); Debian 12's kubernetes-client (1.20) is too old: install kubectl from https://pkgs.k8s.io/core:/stable:/v1.32/deb/ or https://dl.k8s.io/release/v1.32.4/bin/linux/amd64/kubectl"
 
 missing=()
 for entry in "${PACKAGES[@]}"; do

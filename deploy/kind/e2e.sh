@@ -12,8 +12,13 @@
 #      network evidence; unpaused (the node keeps its address), they report `ok`;
 #   5. an uncordoned worker frozen: its agents go silent before the node controller marks it
 #      NotReady, so they stay `outdated` (a node that stops without warning is cut off); `ok`
-#      again once unpaused.
-# Needs: docker, kind, kubectl, curl, jq. Usage: deploy/kind/e2e.sh   (KEEP_CLUSTER=1 keeps it)
+#      again once unpaused;
+#   6. the monitoring overlays: with the prometheus-operator CRDs installed, both pass the API
+#      server's strict validation (a dry run), deploy/kind/monitoring (kube-prometheus-stack with
+#      the e2e image) is applied, its ServiceMonitor and PrometheusRule exist, and the exporter,
+#      restarted with the stack settings, answers 200 again.
+# Needs: docker, kind, kubectl, curl, jq, and network access to the CRDs (PROMETHEUS_OPERATOR_CRDS
+# names another URL or file). Usage: deploy/kind/e2e.sh   (KEEP_CLUSTER=1 keeps it)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -23,6 +28,7 @@ image=netchecker:e2e
 port=${LOCAL_PORT:-18081}
 ns=netchecker
 pf_pid=
+crds=${PROMETHEUS_OPERATOR_CRDS:-https://github.com/prometheus-operator/prometheus-operator/releases/download/v0.79.2/stripped-down-crds.yaml}
 
 log() { printf '%s e2e: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 fail() {
@@ -87,9 +93,13 @@ kubectl -n "$ns" rollout status deployment/netchecker-server --timeout=180s
 kubectl -n "$ns" rollout status daemonset/netchecker-agent --timeout=180s
 kubectl -n "$ns" rollout status daemonset/netchecker-agent-hostnet --timeout=180s
 
-kubectl -n "$ns" port-forward service/netchecker-service "$port:8081" >/dev/null 2>&1 &
-pf_pid=$!
-until_ok 30 "port-forward to netchecker-service" api /healthz
+port_forward() {
+  if [ -n "$pf_pid" ]; then kill "$pf_pid" 2>/dev/null || true; fi
+  kubectl -n "$ns" port-forward service/netchecker-service "$port:8081" >/dev/null 2>&1 &
+  pf_pid=$!
+  until_ok 30 "port-forward to netchecker-service" api /healthz
+}
+port_forward
 
 nodes=$(kubectl get nodes --no-headers | wc -l)
 until_ok 120 "2 x $nodes agents in /api/v1/agents/" agent_count_is $((2 * nodes))
@@ -135,6 +145,20 @@ sleep 60 # past the node controller's grace: NotReady came after the silence
 state_in "$hostpod" outdated || fail "$hostpod is $(state_of "$hostpod") with $worker frozen uncordoned, want outdated"
 docker unpause "$worker" >/dev/null
 until_ok 180 "$hostpod ok again" state_in "$hostpod" ok
-until_ok 120 "connectivity_check 200 at the end" check_is 200
+until_ok 120 "connectivity_check 200 after the freezes" check_is 200
+
+log "installing the prometheus-operator CRDs ($crds)"
+kubectl apply --server-side -f "$crds" >/dev/null
+kubectl wait --for=condition=Established --timeout=60s crd/servicemonitors.monitoring.coreos.com crd/prometheusrules.monitoring.coreos.com >/dev/null
+for overlay in kube-prometheus kube-prometheus-stack; do
+  kubectl apply --dry-run=server --validate=strict -k "$root/deploy/overlays/$overlay" >/dev/null || fail "deploy/overlays/$overlay does not pass the API server's validation"
+  log "ok: deploy/overlays/$overlay passes the API server's strict validation"
+done
+log "applying deploy/kind/monitoring"
+kubectl apply -k "$here/monitoring"
+kubectl -n "$ns" get servicemonitor/netchecker prometheusrule/netchecker >/dev/null || fail "the ServiceMonitor or PrometheusRule is missing"
+kubectl -n "$ns" rollout status deployment/netchecker-server --timeout=180s
+port_forward
+until_ok 120 "connectivity_check 200 with the monitoring overlay" check_is 200
 
 log "PASS"

@@ -13,8 +13,8 @@ export interface TestExporter extends RunningExporter {
   readonly logs: Array<Record<string, unknown>>;
 }
 
-export async function startTestExporter(t: Test, args: string[] = [], clock?: Clock): Promise<TestExporter> {
-  const parsed = parseExporterConfig(['--listen', '127.0.0.1:0', ...args]);
+export async function startTestExporter(t: Test, args: string[] = [], clock?: Clock, env: NodeJS.ProcessEnv = {}): Promise<TestExporter> {
+  const parsed = parseExporterConfig(['--listen', '127.0.0.1:0', ...args], env);
   if (!parsed.ok) throw new Error(parsed.error);
   if (parsed.help) throw new Error('--help is not a test exporter');
   const logs: Array<Record<string, unknown>> = [];

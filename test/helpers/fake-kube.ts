@@ -201,15 +201,18 @@ export class FakeKube {
 
   // --- faults ----------------------------------------------------------------------------
 
-  /** Answers 403 to `verb` (both when left out) on `resource`, as missing RBAC does. */
-  forbid(resource: Resource, verb?: Verb): void {
-    for (const v of verb ? [verb] : (['list', 'watch'] as const)) this.#forbidden.add(`${v} ${resource}`);
+  /**
+   * Answers 403 to `verb` (both when left out) on `resource`, as missing RBAC does; with scope
+   * `cluster` only to requests across all namespaces, as when a Role grants it in namespaces only.
+   */
+  forbid(resource: Resource, verb?: Verb, scope: 'any' | 'cluster' = 'any'): void {
+    for (const v of verb ? [verb] : (['list', 'watch'] as const)) this.#forbidden.add(`${v} ${resource} ${scope}`);
     if (!verb || verb === 'watch') this.dropWatches(resource);
   }
 
-  /** Undoes forbid(). */
+  /** Undoes forbid(), in both scopes. */
   allow(resource: Resource, verb?: Verb): void {
-    for (const v of verb ? [verb] : (['list', 'watch'] as const)) this.#forbidden.delete(`${v} ${resource}`);
+    for (const v of verb ? [verb] : (['list', 'watch'] as const)) for (const scope of ['any', 'cluster']) this.#forbidden.delete(`${v} ${resource} ${scope}`);
   }
 
   /** Answers every request with this status (e.g. 503), and a Status with this message, until failWith(null). Open watches end. */
@@ -324,7 +327,7 @@ export class FakeKube {
     const review = REVIEW_PATHS[url.pathname];
     if (review && req.method === 'POST') return void this.#review(req, res, review);
     if (verb === 'other' || !resource) return answer(404, status(404, 'NotFound', `the server could not find the requested resource`));
-    if (this.#forbidden.has(`${verb} ${resource}`)) {
+    if (this.#forbidden.has(`${verb} ${resource} any`) || (namespace === null && this.#forbidden.has(`${verb} ${resource} cluster`))) {
       const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
       return answer(403, status(403, 'Forbidden', `${resource} is forbidden: User "system:serviceaccount:netchecker:netchecker-exporter" cannot ${verb} resource "${resource}" in API group "" ${scope}`));
     }

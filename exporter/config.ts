@@ -8,6 +8,7 @@ import { isLogLevel, type LogLevel } from '../lib/log.js';
 import { type AuthConfig, authFlags, parseAuthConfig } from './auth/config.js';
 import { type EtcdConfig, etcdFlags, parseEtcdConfig } from './store/etcd-config.js';
 import { maxRecordBytes, RECORD_OVERHEAD_BYTES } from './store/etcd-limits.js';
+import { type KubeStoreConfig, kubeStoreFlags, parseKubeStoreConfig } from './store/kube-store-config.js';
 import { stores } from './store/stores.js';
 import { DISCOVERIES, type DiscoveryKind } from './discovery/discoveries.js';
 import { type KubernetesConfig, kubernetesFlags, parseKubernetesConfig } from './discovery/kubernetes-config.js';
@@ -40,12 +41,13 @@ export const exporterFlags: readonly FlagSpec[] = [
   { name: 'heap-growth', kind: 'number', metavar: 'PERCENT', default: 30, help: 'After a full GC the heap may grow by this much before the next one (like GOGC): less memory for a little more CPU; 0 leaves it to V8 (0 to 300).' },
   { name: 'mesh-peers', kind: 'number', metavar: 'K', default: 10, help: 'Peers each agent probes (everybody when the cluster is smaller); every agent is probed by at least K others.' },
   ...etcdFlags,
+  ...kubeStoreFlags,
   ...authFlags,
   {
     name: 'kubeproxyinit',
     kind: 'bool',
-    help: "The original server's store: true kept reports in Kubernetes resources, which netchecker has no store for yet, so they are kept in memory (--store memory); false changes nothing (-etcd-endpoints selects etcd).",
-    original: (kube) => (kube ? { values: { store: 'memory' }, note: '-kubeproxyinit=true: the original kept reports in Kubernetes resources; netchecker has no Kubernetes store yet, so they are kept in memory (--store memory)' } : {}),
+    help: "The original server's store: true kept reports in Kubernetes resources, as --store kubernetes does (AgentShard objects); false changes nothing (-etcd-endpoints selects etcd).",
+    original: (kube) => (kube ? { values: { store: 'kubernetes' }, note: '-kubeproxyinit=true: reports are kept in Kubernetes resources (--store kubernetes: AgentShard objects, deploy/components/kubernetes-store)' } : {}),
   },
   ...glogFlags,
 ];
@@ -63,6 +65,8 @@ export interface ExporterConfig {
   readonly store: string;
   /** Set with --store etcd, null otherwise. */
   readonly etcd: EtcdConfig | null;
+  /** Set with --store kubernetes, null otherwise. */
+  readonly kubeStore: KubeStoreConfig | null;
   readonly reportTtlSeconds: number;
   readonly startupGraceSeconds: number;
   readonly maxBodyBytes: number;
@@ -113,6 +117,8 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
   if (!(store in stores)) return { ok: false, error: `--store must be one of ${Object.keys(stores).join(', ')}` };
   const etcd = parseEtcdConfig(v, store);
   if (!etcd.ok) return etcd;
+  const kubeStore = parseKubeStoreConfig(v, store);
+  if (!kubeStore.ok) return kubeStore;
   const auth = parseAuthConfig(v, discovery);
   if (!auth.ok) return auth;
   const range = (name: string, min: number, max: number, integer = true): string | null => {
@@ -152,6 +158,7 @@ export function parseExporterConfig(argv: readonly string[], env: NodeJS.Process
       failingStates: Object.freeze([...new Set(failingStates)] as State[]),
       store,
       etcd: etcd.value,
+      kubeStore: kubeStore.value,
       reportTtlSeconds: v['report-ttl'] as number,
       startupGraceSeconds: v['startup-grace'] as number,
       maxBodyBytes,

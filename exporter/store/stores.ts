@@ -1,5 +1,6 @@
 // The table of store backends, keyed by the --store flag's values. A factory resolves once the
-// store can serve (etcd: the first load was tried, bounded by --etcd-timeout); it rejects only
+// store can serve (etcd: the first load was tried, bounded by --etcd-timeout; kubernetes: the first list, bounded by
+// --kubernetes-store-timeout); it rejects only
 // for config it cannot use (unreadable TLS files).
 
 import { MemoryStore } from './memory.js';
@@ -9,4 +10,6 @@ export const stores: Record<string, (context: StoreContext) => Promise<Store>> =
   memory: async () => new MemoryStore(),
   // Loaded on use: the etcd client pulls in gRPC, which the memory store does not need.
   etcd: async (context) => (await import('./etcd.js')).EtcdStore.open(context),
+  // Loaded on use as well: the Kubernetes client is large.
+  kubernetes: async (context) => (await import('./kubernetes.js')).KubernetesStore.open(context),
 };

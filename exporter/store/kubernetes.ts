@@ -141,6 +141,7 @@ export class KubernetesStore implements Store {
       {
         resource: `${PLURAL}.${GROUP}`,
         scope: `in namespace ${namespace}`,
+        needs: `get, list, watch, create and update on ${PLURAL}.${GROUP} in namespace ${namespace} (deploy/components/kubernetes-store)`,
         path: `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
         list: async (page) => (await this.#timed(this.#api.listNamespacedCustomObject({ ...where, ...page }))) as KubernetesListObject<KubernetesObject>,
         slim: (obj) => obj,

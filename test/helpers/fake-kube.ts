@@ -668,3 +668,18 @@ function kubeconfig(server: string, ca: string | null): string {
 export function discoveryArgs(fake: FakeKube): string[] {
   return ['--discovery', 'kubernetes', '--kubeconfig', fake.kubeconfigPath];
 }
+
+/** The exporter flags that point --store kubernetes at this fake server, its AgentShards in `namespace`. */
+export function storeArgs(fake: FakeKube, namespace = 'netchecker'): string[] {
+  return ['--store', 'kubernetes', '--kubeconfig', fake.kubeconfigPath, '--kubernetes-store-namespace', namespace];
+}
+
+/** Every agent entry in the AgentShard objects of `namespace`, by agent name. */
+export function shardEntries(fake: FakeKube, namespace = 'netchecker'): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const o of fake.list('agentshards')) {
+    if (o.metadata.namespace !== namespace) continue;
+    for (const [name, e] of Object.entries((o.spec?.agents ?? {}) as Record<string, Record<string, unknown>>)) out.set(name, e);
+  }
+  return out;
+}

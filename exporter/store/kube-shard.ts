@@ -64,21 +64,29 @@ export function sameEntry(a: ShardEntry, b: ShardEntry): boolean {
 }
 
 /**
- * The stored entries with this writer's changes: per agent the later receipt wins (this
- * writer's on a tie: it holds the full report); a pruned agent (tombstone: the receipt time it
+ * The stored entries with this writer's changes. A change wins over the stored entry when that
+ * entry is still the one the writer saw when its record arrived (`basis`; null: none stored):
+ * nobody wrote the agent since, so the record is newer whatever the wall clocks say, which may
+ * have been stepped. Otherwise another replica wrote it meanwhile and the later receipt wins (this
+ * writer's on a tie: it holds the full report). A pruned agent (tombstone: the receipt time it
  * was pruned at) goes unless someone stored a later receipt meanwhile.
  */
-export function mergeEntries(stored: Entries, mine: Entries, tombs: ReadonlyMap<string, number>): Map<string, ShardEntry> {
+export function mergeEntries(stored: Entries, mine: Entries, tombs: ReadonlyMap<string, number>, basis: ReadonlyMap<string, ShardEntry | null>): Map<string, ShardEntry> {
   const out = new Map(stored);
   for (const [name, e] of mine) {
     const s = out.get(name);
-    if (!s || e.receivedAt >= s.receivedAt) out.set(name, e);
+    if (!s || unchangedSince(s, basis.get(name)) || e.receivedAt >= s.receivedAt) out.set(name, e);
   }
   for (const [name, at] of tombs) {
     const s = out.get(name);
     if (s && s.receivedAt <= at && !mine.has(name)) out.delete(name);
   }
   return out;
+}
+
+/** The stored entry is the one the writer saw (undefined: it saw nothing it can vouch for). */
+export function unchangedSince(stored: ShardEntry, basis: ShardEntry | null | undefined): boolean {
+  return basis !== undefined && basis !== null && sameEntry(stored, basis);
 }
 
 /** The object's spec: the entries sorted by name (stable diffs), and what `kubectl get` shows. */

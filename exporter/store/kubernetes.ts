@@ -38,6 +38,7 @@ import {
   recordFromEntry,
   sameEntry,
   sameIdentity,
+  unchangedSince,
   type ShardEntry,
   shardIndex,
   shardName,
@@ -96,6 +97,8 @@ export class KubernetesStore implements Store {
   readonly #writer = hostname();
   /** Shards that must be written before the store is ready again (they waited through a failure). */
   readonly #owing = new Set<number>();
+  /** Per agent received here: the stored entry when its latest record arrived or was written (null: none). */
+  readonly #basis = new Map<string, ShardEntry | null>();
   /** Per shard, the resourceVersion of the watched object last applied. */
   readonly #seen = new Map<string, string>();
   #synced = false;
@@ -163,6 +166,7 @@ export class KubernetesStore implements Store {
     this.#records.set(record.name, record);
     this.#remote.delete(record.name);
     shard.tombs.delete(record.name);
+    if (!this.#basis.has(record.name)) this.#basis.set(record.name, shard.stored.get(record.name) ?? null);
     this.#mark(shard, record.name, this.#clock.monoMs());
     if (!this.#up()) this.#owing.add(shard.index);
   }
@@ -172,6 +176,7 @@ export class KubernetesStore implements Store {
     if (!record) return;
     this.#records.delete(name);
     this.#remote.delete(name);
+    this.#basis.delete(name);
     const shard = this.#shardOf(name);
     const stored = shard.stored.get(name);
     if (!stored) {
@@ -308,7 +313,7 @@ export class KubernetesStore implements Store {
       if (r && !this.#remote.has(name)) mine.set(name, entryOf(r));
     }
     const tombs = new Map(shard.tombs);
-    const merged = mergeEntries(shard.stored, mine, tombs);
+    const merged = mergeEntries(shard.stored, mine, tombs, this.#basis);
     const body: KubernetesObject & { spec: Record<string, unknown> } = {
       apiVersion: `${GROUP}/${VERSION}`,
       kind: KIND,
@@ -336,6 +341,7 @@ export class KubernetesStore implements Store {
     shard.rv = rv;
     if (rv) this.#seen.set(shard.name, rv);
     for (const [name, at] of tombs) if (shard.tombs.get(name) === at) shard.tombs.delete(name);
+    for (const name of mine.keys()) if (this.#records.get(name) && !this.#remote.has(name)) this.#basis.set(name, merged.get(name) ?? null);
     this.#remark(shard);
     this.#owing.delete(shard.index);
   }
@@ -429,10 +435,11 @@ export class KubernetesStore implements Store {
       const held = this.#records.get(name);
       if (held) {
         const mine = entryOf(held);
-        if (this.#remote.has(name) ? sameEntry(mine, e) : e.receivedAt <= mine.receivedAt) continue;
+        if (this.#remote.has(name) ? sameEntry(mine, e) : unchangedSince(e, this.#basis.get(name)) || e.receivedAt <= mine.receivedAt) continue;
       }
       this.#records.set(name, recordFromEntry(name, e, nowMono, nowWall));
       this.#remote.add(name);
+      this.#basis.delete(name);
       changed = true;
     }
     for (const name of shard.stored.keys()) {
@@ -440,6 +447,7 @@ export class KubernetesStore implements Store {
       if (this.#remote.has(name) || !shard.pending.has(name)) {
         this.#records.delete(name);
         this.#remote.delete(name);
+        this.#basis.delete(name);
         changed = true;
       }
     }

@@ -2,29 +2,17 @@
 // reporting all the time, the writes in a window of T seconds stay under
 // --kubernetes-store-writes x (T + 1) (the token bucket's bound, docs/stores.md), every agent is
 // in the API, and every object stays far under the API's request limit.
-import t, { type Test } from 'tap';
-import { createLogger } from '../lib/log.js';
+import t from 'tap';
 import { systemClock } from '../lib/clock.js';
-import { parseExporterConfig } from '../exporter/config.js';
 import { decodeReport } from '../report/decode.js';
 import type { AgentRecord, Store } from '../exporter/store/store.js';
-import { stores } from '../exporter/store/stores.js';
 import { eventually } from './helpers/cli.js';
 import { report } from './helpers/exporter.js';
-import { FakeKube, shardEntries, storeArgs } from './helpers/fake-kube.js';
+import { FakeKube, shardEntries } from './helpers/fake-kube.js';
+import { openKubeStore } from './helpers/kube-store.js';
 
 /** The Kubernetes API's default request limit (etcd's --max-request-bytes): "well under" is a tenth of it. */
 const API_LIMIT_BYTES = 1.5 * 1024 * 1024;
-
-async function openStore(t: Test, kube: FakeKube, extra: string[]): Promise<Store> {
-  const parsed = parseExporterConfig([...storeArgs(kube), ...extra]);
-  if (!parsed.ok || parsed.help) throw new Error(parsed.ok ? 'help' : parsed.error);
-  const open = stores.kubernetes;
-  if (!open) throw new Error('no kubernetes store');
-  const store = await open({ ...parsed.config, clock: systemClock, log: createLogger('error'), onError: () => {} });
-  t.teardown(() => store.close());
-  return store;
-}
 
 const writes = (kube: FakeKube): number => kube.count({ verb: 'create', resource: 'agentshards' }) + kube.count({ verb: 'update', resource: 'agentshards' });
 
@@ -54,7 +42,7 @@ for (const agents of [1000, 10_000]) {
   ] as const) {
     t.test(`${agents} agents reporting every 2 s, ${what}`, async (t) => {
       const kube = await FakeKube.start(t);
-      const store = await openStore(t, kube, [...extra]);
+      const store = await openKubeStore(t, kube, extra);
       const before = writes(kube);
       const started = performance.now();
       await fleet(store, agents, 2000, 4);

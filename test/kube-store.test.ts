@@ -2,17 +2,15 @@
 // call no live agent absent or outdated, two writers converge on the newer record (a 409 is merged
 // on fresh state), an API outage gets the etcd store's honesty, and pruning removes the agent from
 // the AgentShard objects too.
-import t, { type Test } from 'tap';
-import { createLogger } from '../lib/log.js';
+import t from 'tap';
 import { systemClock } from '../lib/clock.js';
-import { parseExporterConfig } from '../exporter/config.js';
 import { decodeReport } from '../report/decode.js';
 import type { Store } from '../exporter/store/store.js';
-import { stores } from '../exporter/store/stores.js';
 import { eventually } from './helpers/cli.js';
 import { spawnExporter } from './helpers/etcd.js';
 import { postReport, report, sample, startTestExporter } from './helpers/exporter.js';
 import { FakeKube, shardEntries, storeArgs } from './helpers/fake-kube.js';
+import { openKubeStore } from './helpers/kube-store.js';
 
 const status = async (url: string): Promise<number> => (await fetch(url)).status;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -73,17 +71,6 @@ t.test('two replicas: an agent reporting to either, or switching, is never absen
   t.same(vb.body.agents.map((x) => [x.name, x.state, x.node, x.network]), va.body.agents.map((x) => [x.name, x.state, x.node, x.network]), 'both compute the same verdict');
 });
 
-/** A store of this process on the fake API, for what needs the store itself (two writers, one clock). */
-async function openStore(t: Test, kube: FakeKube, extra: string[] = []): Promise<Store> {
-  const parsed = parseExporterConfig(['--report-ttl', '60', ...storeArgs(kube), ...extra]);
-  if (!parsed.ok || parsed.help) throw new Error(parsed.ok ? 'help' : parsed.error);
-  const open = stores.kubernetes;
-  if (!open) throw new Error('no kubernetes store');
-  const store = await open({ ...parsed.config, clock: systemClock, log: createLogger('error'), onError: () => {} });
-  t.teardown(() => store.close());
-  return store;
-}
-
 function rec(name: string, wallMs: number, node = 'node-1'): Parameters<Store['put']>[0] {
   const d = decodeReport(report({ report_interval: 30, nodename: node }));
   if (!d.ok) throw new Error(d.detail);
@@ -92,8 +79,8 @@ function rec(name: string, wallMs: number, node = 'node-1'): Parameters<Store['p
 
 t.test('two writers converge on the newer record; a 409 is merged on fresh state and never loses it', async (t) => {
   const kube = await FakeKube.start(t);
-  const s1 = await openStore(t, kube);
-  const s2 = await openStore(t, kube);
+  const s1 = await openKubeStore(t, kube, ['--report-ttl', '60']);
+  const s2 = await openKubeStore(t, kube, ['--report-ttl', '60']);
   const now = Date.now();
   // Both receive agent-n; s2's report is the later one. Either order of writes ends on it.
   await s1.put(rec('agent-n', now - 4000, 'node-old'));

@@ -1,6 +1,6 @@
-// The Kubernetes store's invariants against the fake API: an exporter restart and a second replica
-// call no live agent absent or outdated, two writers converge on the newer record (a 409 is merged
-// on fresh state), an API outage gets the etcd store's honesty, and pruning removes the agent from
+// The Kubernetes store's invariants against the fake API: an exporter restart, a second replica, an
+// agent switching replicas and a rolling restart of two call no live agent absent or outdated, two
+// writers converge on the newer record (a 409 is merged on fresh state), an API outage gets the etcd store's honesty, and pruning removes the agent from
 // the AgentShard objects too.
 import t from 'tap';
 import { systemClock } from '../lib/clock.js';
@@ -76,6 +76,50 @@ function rec(name: string, wallMs: number, node = 'node-1'): Parameters<Store['p
   if (!d.ok) throw new Error(d.detail);
   return { name, report: d.value, receivedWallMs: wallMs, receivedMonoMs: systemClock.monoMs() };
 }
+
+t.test('a rolling restart of two replicas calls no agent absent or outdated', async (t) => {
+  const kube = await FakeKube.start(t);
+  // Interval 4 s, heartbeat 1 s (docs/stores.md: the heartbeat well under the interval).
+  const args = [...storeArgs(kube), '--kubernetes-store-heartbeat', '1', '--expect', 'agent-a,agent-b', '--startup-grace', '0'];
+  const body = (name: string): string => report({ report_interval: 4, nodename: `node-${name}` });
+  // The Service: reports and checks go to the replicas that are up, in turn.
+  const live: string[] = [];
+  const statuses: number[] = [];
+  let running = true;
+  let turn = 0;
+  const loop = (async () => {
+    while (running) {
+      for (const name of ['agent-a', 'agent-b']) {
+        const url = live[turn++ % live.length];
+        if (url) await postReport(url, name, body(name)).catch(() => undefined);
+      }
+      for (const url of [...live]) statuses.push((await check(url).catch(() => ({ status: 0 }))).status);
+      await sleep(500);
+    }
+  })();
+  t.teardown(async () => {
+    running = false;
+    await loop;
+  });
+  const a = await spawnExporter(t, args);
+  const b = await spawnExporter(t, args);
+  live.push(a.url, b.url);
+  for (const ex of [a, b]) await eventually(async () => ((await check(ex.url)).status === 200 ? true : undefined), 10_000, 'both agents ok');
+  statuses.length = 0;
+  for (const old of [a, b]) {
+    live.splice(live.indexOf(old.url), 1); // out of the endpoints first, as on SIGTERM
+    await old.kill();
+    const next = await spawnExporter(t, args);
+    const first = await check(next.url);
+    t.equal(first.status, 200, 'the new replica passes its first check');
+    live.push(next.url);
+    await sleep(3000);
+  }
+  running = false;
+  await loop;
+  t.ok(statuses.length > 10, `${statuses.length} checks during the rollout`);
+  t.same([...new Set(statuses)], [200], 'every check on every live replica passed');
+});
 
 t.test('two writers converge on the newer record; a 409 is merged on fresh state and never loses it', async (t) => {
   const kube = await FakeKube.start(t);

@@ -1,7 +1,7 @@
 // The Kubernetes store's invariants against the fake API: an exporter restart, a second replica, an
 // agent switching replicas and a rolling restart of two call no live agent absent or outdated, two
-// writers converge on the newer record (a 409 is merged on fresh state), an API outage gets the etcd store's honesty, and pruning removes the agent from
-// the AgentShard objects too.
+// writers converge on the newer record (a 409 is merged on fresh state), an API outage gets the
+// etcd store's honesty, and pruning removes the agent from the AgentShard objects too.
 import t from 'tap';
 import { systemClock } from '../lib/clock.js';
 import { decodeReport } from '../report/decode.js';

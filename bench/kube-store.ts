@@ -1,17 +1,18 @@
 // The Kubernetes store at 10,000 agents reporting every 15 s, against the memory store in the same
-// run: API writes/s counted at the fake Kubernetes API (this process), exporter RSS (median over
-// the window), and ingest reports/s with wrk (keep-alive, the same rotating agent names, runs
-// interleaved, medians). Both exporters get the same feed at the same time, and both run as
-// deploy/ runs them: --discovery kubernetes against the fake API with every agent's pod (so both
-// load the Kubernetes client, and the difference is the store's).
+// run: API writes/s counted at the fake Kubernetes API, exporter RSS (median over the window), and
+// ingest reports/s with wrk (keep-alive, the same rotating agent names, runs interleaved, medians).
+// Both exporters get the same feed at the same time, and both run as deploy/ runs them:
+// --discovery kubernetes against the fake API with every agent's pod (so both load the Kubernetes
+// client, and the difference is the store's). The fake API runs in a process of its own
+// (fake-kube-process.ts): an API server's CPU is not the exporter's.
 //
 //   npm run build && npm run build:tools && node dist/bench/main.js --kube-store [--quick]
 
+import { type ChildProcess, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { agentPod, discoveryArgs, FakeKube, node } from '../test/helpers/fake-kube.js';
 import { fmt, median, met, rssBytes, run, type Server, startExporter, wrkRate } from './lib.js';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/original-agent/report-pod.json', import.meta.url));
@@ -36,7 +37,14 @@ export interface KubeStoreResult {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const writes = (kube: FakeKube): number => kube.count({ verb: 'create', resource: 'agentshards' }) + kube.count({ verb: 'update', resource: 'agentshards' });
+
+/** The fake API's process: one question, one answer at a time. */
+function ask<T>(child: ChildProcess, question: object): Promise<T> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as T));
+    child.send(question);
+  });
+}
 
 /** Posts every agent's report once per interval to each exporter, spread evenly, until stopped. */
 function feed(urls: readonly string[], agents: number, intervalSeconds: number, body: string): { stop: () => Promise<void>; failed: () => number } {
@@ -90,20 +98,20 @@ end
 
 export async function benchKubeStore(plan: KubeStorePlan): Promise<KubeStoreResult> {
   const dir = mkdtempSync(join(tmpdir(), 'netchecker-bench-kube-'));
-  const kube = await FakeKube.start();
+  const api = fork(fileURLToPath(new URL('./fake-kube-process.js', import.meta.url)), { stdio: 'ignore' });
   const servers: Server[] = [];
   const budget = 10;
   const body = readFileSync(FIXTURE, 'utf8').replace(/"report_interval":\s*\d+/, `"report_interval": ${plan.intervalSeconds}`);
   try {
-    for (let i = 0; i < plan.agents / 2; i++) kube.apply('nodes', node(`node-${i}`));
-    for (let i = 0; i < plan.agents; i++) kube.apply('pods', agentPod(`bench-agent-${i}`, { node: `node-${i >> 1}`, hostNetwork: i % 2 === 1 }));
-    const memory = await startExporter(discoveryArgs(kube));
+    const { kubeconfig } = await ask<{ kubeconfig: string }>(api, { agents: plan.agents });
+    const discovery = ['--discovery', 'kubernetes', '--kubeconfig', kubeconfig];
+    const memory = await startExporter(discovery);
     servers.push(memory);
-    const kubernetes = await startExporter([...discoveryArgs(kube), '--store', 'kubernetes', '--kubeconfig', kube.kubeconfigPath, '--kubernetes-store-namespace', 'bench', '--kubernetes-store-writes', String(budget)]);
+    const kubernetes = await startExporter([...discovery, '--store', 'kubernetes', '--kubernetes-store-namespace', 'bench', '--kubernetes-store-writes', String(budget)]);
     servers.push(kubernetes);
     const f = feed([memory.url, kubernetes.url], plan.agents, plan.intervalSeconds, body);
     await sleep(plan.warmSeconds * 1000);
-    const before = writes(kube);
+    const before = (await ask<{ writes: number }>(api, { count: true })).writes;
     const started = performance.now();
     const rss = { memory: [] as number[], kubernetes: [] as number[] };
     const sampler = setInterval(() => {
@@ -112,7 +120,8 @@ export async function benchKubeStore(plan: KubeStorePlan): Promise<KubeStoreResu
     }, 250);
     await sleep(plan.windowSeconds * 1000);
     clearInterval(sampler);
-    const writesPerSecond = (writes(kube) - before) / ((performance.now() - started) / 1000);
+    const after = (await ask<{ writes: number }>(api, { count: true })).writes;
+    const writesPerSecond = (after - before) / ((performance.now() - started) / 1000);
     await f.stop();
     if (f.failed() > 0) throw new Error(`${f.failed()} reports of the feed were not answered 200`);
     const lua = wrkScript(dir, plan.agents, body);
@@ -122,7 +131,7 @@ export async function benchKubeStore(plan: KubeStorePlan): Promise<KubeStoreResu
       rates.memory.push(await load(memory));
       rates.kubernetes.push(await load(kubernetes));
     }
-    const largestObjectBytes = Math.max(0, ...kube.list('agentshards').map((o) => Buffer.byteLength(JSON.stringify(o))));
+    const largestObjectBytes = (await ask<{ largest: number }>(api, { count: true })).largest;
     const mb = (xs: number[]): number => median(xs) / 1024 / 1024;
     return {
       plan,
@@ -134,7 +143,7 @@ export async function benchKubeStore(plan: KubeStorePlan): Promise<KubeStoreResu
     };
   } finally {
     await Promise.all(servers.map((s) => s.stop()));
-    await kube.close();
+    api.disconnect();
     rmSync(dir, { recursive: true, force: true });
   }
 }

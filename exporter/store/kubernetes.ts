@@ -105,6 +105,8 @@ export class KubernetesStore implements Store {
   #onLoaded: () => void = () => {};
   readonly #loaded = new Promise<void>((resolve) => (this.#onLoaded = resolve));
   #writable = true;
+  /** When the store last tried to reach an API that failed (monotonic ms). */
+  #reachedAtMs = -Infinity;
   #busy = false;
   #closed = false;
   /** Since when (monotonic ms, moved each tick) other replicas' agents' ages stand still; null: not blind. */
@@ -270,7 +272,9 @@ export class KubernetesStore implements Store {
       this.#freeze(now);
       if (!this.#synced) return;
       if (!this.#writable) {
-        if (!this.#budget.take(now)) return;
+        // Once a second, as the etcd store: an API that is down gets one read a second, one error count.
+        if (now - this.#reachedAtMs < 1000 || !this.#budget.take(now)) return;
+        this.#reachedAtMs = now;
         await this.#reach();
       }
       const due = this.#shards.filter((s) => this.#isDue(s, now)).sort((a, b) => this.#dueSince(a) - this.#dueSince(b));

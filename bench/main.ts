@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { buildReport } from '../agent/report.js';
 import { benchAgent } from './agent.js';
 import { benchIngest } from './ingest.js';
+import { runKubeStoreBench } from './kube-store.js';
 import { fmt, met } from './lib.js';
 import { benchScale } from './scale.js';
 import { keptSloSection, runSlo } from './slo.js';
@@ -40,6 +41,8 @@ async function main(): Promise<number> {
   if (process.argv.includes('--slo')) return runSlo(process.argv.slice(2), quick);
   if (process.argv.includes('--soak')) return runSoak(process.argv.slice(2), quick);
   if (process.argv.includes('--status')) return runStatusBench(quick);
+  // The Kubernetes store against the memory store at 10,000 agents (a minute and a half): --kube-store.
+  if (process.argv.includes('--kube-store')) return runKubeStoreBench(quick);
   const plan = quick
     ? { seconds: 1, runs: 1, sizes: [100, 500], samples: 3, rssTailMs: 500, agentInterval: 2, agentWindow: 3 }
     : { seconds: 8, runs: 3, sizes: [1000, 5000, 10000], samples: 9, rssTailMs: 10_000, agentInterval: 15, agentWindow: 60 };

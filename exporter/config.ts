@@ -9,6 +9,7 @@ import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { type AuthConfig, authFlags, parseAuthConfig } from './auth/config.js';
 import { type EtcdConfig, etcdFlags, parseEtcdConfig } from './store/etcd-config.js';
 import { maxRecordBytes, RECORD_OVERHEAD_BYTES } from './store/etcd-limits.js';
+import { type KubeStoreConfig, kubeStoreFlags, parseKubeStoreConfig } from './store/kube-store-config.js';
 import { STORE_KINDS, type StoreKind } from './store/stores.js';
 import { DISCOVERIES, type DiscoveryKind } from './discovery/discoveries.js';
 import { type KubernetesConfig, kubernetesFlags, parseKubernetesConfig } from './discovery/kubernetes-config.js';
@@ -41,12 +42,13 @@ export const exporterFlags = [
   { name: 'heap-growth', kind: 'number', integer: true, min: 0, max: 300, unit: 'percent', default: 30, help: 'After a full GC the heap may grow by this much before the next one (like GOGC): less memory for a little more CPU; 0 leaves it to V8.' },
   { name: 'mesh-peers', kind: 'number', integer: true, min: 2, max: 256, metavar: 'K', default: 10, help: 'Peers each agent probes (everybody when the cluster is smaller); every agent is probed by at least K others.' },
   ...etcdFlags,
+  ...kubeStoreFlags,
   ...authFlags,
   {
     name: 'kubeproxyinit',
     kind: 'bool',
-    help: "The original server's store: true kept reports in Kubernetes resources, which netchecker has no store for yet, so they are kept in memory (--store memory); false changes nothing (-etcd-endpoints selects etcd).",
-    original: (kube) => (kube ? { values: { store: 'memory' }, note: '-kubeproxyinit=true: the original kept reports in Kubernetes resources; netchecker has no Kubernetes store yet, so they are kept in memory (--store memory)' } : {}),
+    help: "The original server's store: true kept reports in Kubernetes resources, as --store kubernetes does (AgentShard objects); false changes nothing (-etcd-endpoints selects etcd).",
+    original: (kube) => (kube ? { values: { store: 'kubernetes' }, note: '-kubeproxyinit=true: reports are kept in Kubernetes resources (--store kubernetes: AgentShard objects, deploy/components/kubernetes-store)' } : {}),
   },
   ...glogFlags,
 ] as const satisfies readonly FlagSpec[];
@@ -64,6 +66,8 @@ export interface ExporterConfig {
   readonly store: StoreKind;
   /** Set with --store etcd, null otherwise. */
   readonly etcd: EtcdConfig | null;
+  /** Set with --store kubernetes, null otherwise. */
+  readonly kubeStore: KubeStoreConfig | null;
   readonly reportTtlSeconds: number;
   readonly startupGraceSeconds: number;
   readonly maxBodyBytes: number;
@@ -111,6 +115,7 @@ function buildConfig(v: FlagValues<typeof exporterFlags>, { notes }: { readonly 
   if (v['failing-states'].length === 0) badFlag('--failing-states must name at least one state');
   const store = v.store ?? (v['etcd-endpoints']?.length ? 'etcd' : 'memory');
   const etcd = parseEtcdConfig(v, store);
+  const kubeStore = parseKubeStoreConfig(v, store);
   const auth = parseAuthConfig(v, v.discovery);
   // Unless set, a body no larger than the store can keep (a larger record still gets 413 at put).
   const maxBodyBytes = v['max-body-bytes'] ?? (etcd ? maxRecordBytes(etcd.maxRequestBytes) : MEMORY_MAX_BODY_BYTES);
@@ -126,6 +131,7 @@ function buildConfig(v: FlagValues<typeof exporterFlags>, { notes }: { readonly 
     failingStates: Object.freeze([...new Set(v['failing-states'])]),
     store,
     etcd,
+    kubeStore,
     reportTtlSeconds: v['report-ttl'],
     startupGraceSeconds: v['startup-grace'],
     maxBodyBytes,

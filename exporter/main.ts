@@ -43,7 +43,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
   const discovery = await discoveries[config.discovery]({ ...config, log, monoMs: () => clock.monoMs() });
   const makeStore = stores[config.store];
   const self = new SelfMetrics();
-  const store = await makeStore({ etcd: config.etcd, reportTtlSeconds: config.reportTtlSeconds, clock, log, onError: (op) => self.storeError(op) }).catch(async (e: unknown) => {
+  const store = await makeStore({ etcd: config.etcd, kubeStore: config.kubeStore, kubernetes: config.kubernetes, reportTtlSeconds: config.reportTtlSeconds, clock, log, onError: (op) => self.storeError(op) }).catch(async (e: unknown) => {
     await discovery.close(); // informers would keep the process alive
     throw e;
   });

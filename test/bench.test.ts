@@ -33,3 +33,16 @@ t.test('npm run bench -- --status --quick measures the status page', async (t) =
   t.match(stdout, /^\| 200 \| [\d.]+ \| [\d.]+ \| <= 50 (met|MISSED) \| [\d.]+ \| [\d.]+ \| 0 \|$/m, 'status JSON, no Kubernetes API call');
   t.match(stdout, /first complete render [\d,]+ ms after the data arrived .* a live update [\d,]+ ms of main-thread time/);
 });
+
+t.test('npm run bench -- --kube-store --quick measures the Kubernetes store against the memory store', async (t) => {
+  if (!existsSync(main)) return void t.fail(`${main} is missing: run "npm run build"`);
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [main, '--kube-store', '--quick'], { timeout: 170_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
+    );
+  });
+  t.equal(code, 0, stderr);
+  t.match(stdout, /^\| API writes\/s \(counted at the fake API\) \| 0 \| [\d.]+ \| \| <= 10 (met|MISSED) \|$/m, 'API writes/s');
+  t.match(stdout, /^\| exporter RSS, MB \(median\) \| [\d,]+ \| [\d,]+ \| [\d.]+ \|/m, 'RSS of both');
+  t.match(stdout, /^\| ingest, reports\/s \| [\d,]+ \| [\d,]+ \| [\d.]+ \|/m, 'ingest of both');
+});

@@ -10,7 +10,9 @@
 // - an agent killed right after a step is outdated once its age on the exporter's own clock passes
 //   2 x interval, and seen so within 2 x interval + 1 s plus the polling allowance.
 // With the etcd store, a step followed by an etcd blip (the cache reloads from etcd) must not age
-// the records the exporter received itself by the step either.
+// the records the exporter received itself by the step either; with the Kubernetes store neither,
+// and a report received after a step back still reaches the API (its earlier wall-clock receipt
+// does not lose to the entry this exporter wrote before the step).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,6 +21,7 @@ import t, { type Test } from 'tap';
 import type { CheckAgent } from '../report/answers.js';
 import { eventually, type Spawned, spawnCli } from './helpers/cli.js';
 import { etcdArgs, startEtcd, waitHealthy } from './helpers/etcd.js';
+import { FakeKube, shardEntries, storeArgs } from './helpers/fake-kube.js';
 
 const INTERVAL_SECONDS = 2;
 const OUTDATED_MS = (2 * INTERVAL_SECONDS + 1) * 1000;
@@ -231,5 +234,42 @@ t.test('etcd store: a step then an etcd blip does not age the records this expor
     const served = (await (await fetch(`${url}/api/v1/agents/agent-other`)).json()) as { uptime: number };
     const inEtcd = JSON.parse(await etcd.etcdctl(['get', `/clock-${process.pid}/agents/agent-other`, '--print-value-only'])) as { uptime: number };
     t.same([served.uptime, inEtcd.uptime], [uptime, uptime], `the acknowledged report of agent-other (#${uptime}) is served and in etcd`);
+  }
+});
+
+t.test('kubernetes store: a step then an API blip ages nothing by the step, and a report after a step back reaches the API', async (t) => {
+  if (!LIBFAKETIME) {
+    t.fail('libfaketime.so.1 not found under /usr/lib/<triplet>/faketime/: the Debian package faketime is required');
+    return;
+  }
+  const kube = await FakeKube.start(t);
+  const { url, step } = await fakedExporter(t, LIBFAKETIME, [...storeArgs(kube), '--expect', 'agent-slow', '--kubernetes-store-timeout', '1']);
+  const post = async (nodename: string): Promise<number> => {
+    const body = JSON.stringify({ report_interval: 30, nodename, podname: 'agent-slow', hostdate: new Date().toISOString() });
+    return (await fetch(`${url}/api/v1/agents/agent-slow`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } })).status;
+  };
+  const age = async (): Promise<{ status: number; age: number }> => {
+    const res = await fetch(`${url}/api/v1/connectivity_check`);
+    const agents = ((await res.json()) as { agents: CheckAgent[] }).agents;
+    return { status: res.status, age: agents.find((a) => a.name === 'agent-slow')?.last_report_age_seconds ?? NaN };
+  };
+  t.equal(await post('node-start'), 200);
+  await eventually(async () => (shardEntries(kube).get('agent-slow')?.node === 'node-start' ? true : undefined), 5000, 'in the API');
+  for (const offset of [HOUR_S, -HOUR_S, 0]) {
+    step(offset);
+    const node = `node-at-${offset}`;
+    t.equal(await post(node), 200);
+    await eventually(async () => (shardEntries(kube).get('agent-slow')?.node === node ? true : undefined), 10_000, `faked ${offset} s: the report reaches the API`);
+    t.pass(`faked ${offset} s: the report received after the step is the one in the API`);
+    const before = await age();
+    // The API fails for 1.5 s: the watch ends, the store goes blind, then lists everything again.
+    kube.failWith(503);
+    await eventually(async () => ((await fetch(`${url}/readyz`)).status === 503 ? true : undefined), 10_000, 'the store knows the API is away');
+    await sleep(1500);
+    kube.failWith(null);
+    await eventually(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 30_000, 'listed again');
+    const after = await age();
+    t.equal(after.status, 200, `faked ${offset} s, after the new list: connectivity_check passes (agent-slow age ${after.age} s)`);
+    t.ok(after.age >= before.age && after.age < before.age + 20, `its age went on from ${before.age} s on the monotonic clock, not by the step (${after.age} s)`);
   }
 });

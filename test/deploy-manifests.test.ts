@@ -166,7 +166,7 @@ t.test('every kustomization renders and every object validates against the Kuber
       } else if (o.kind === 'CiliumNetworkPolicy') {
         t.same(ciliumPolicyProblems(o), [], `${what} uses Cilium's documented fields`);
       } else t.fail(`${what}: no schema to validate ${o.apiVersion} against`);
-      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass'].includes(o.kind);
+      const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass', 'CustomResourceDefinition'].includes(o.kind);
       if (!clusterScoped) t.equal(o.metadata?.namespace, 'netchecker', `${what} is in namespace netchecker`);
     }
   }
@@ -261,11 +261,17 @@ t.test('the DaemonSets carry the downward-API env, args, dnsPolicy and toleratio
 
 /** The only writes RBAC grants: reviews, which store nothing (TokenReview in the base, SubjectAccessReview with --metrics-auth). */
 const REVIEWS = ['tokenreviews', 'subjectaccessreviews'];
+/** And with --store kubernetes, in a Role of the exporter's namespace: its own AgentShard objects. */
+const STORE_RULE = { apiGroups: ['netchecker.io'], resources: ['agentshards'], verbs: ['get', 'list', 'watch', 'create', 'update'] };
 
 t.test('RBAC is read-only but for reviews: no verb beyond get, list, watch (create only on reviews); the exporter can read pods and nodes', async (t) => {
   for (const [dir, objs] of rendered) {
     for (const role of objs.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole') as Array<Obj & { rules?: IPolicyRule[] }>) {
       for (const rule of role.rules ?? []) {
+        if (role.kind === 'Role' && role.metadata.name === 'netchecker-exporter-store') {
+          t.same(rule, STORE_RULE, `${dir}: the store's Role writes AgentShards only`);
+          continue;
+        }
         const review = (rule.resources ?? []).every((r) => REVIEWS.includes(r)) && (rule.resources ?? []).length > 0;
         t.same(rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v) && !(review && v === 'create')), [], `${dir}: ${role.kind} ${role.metadata.name} ${rule.resources}`);
         t.notOk(rule.resources?.includes('*') || rule.resources?.includes('secrets') || rule.verbs.includes('*'), `${dir}: no wildcard, no secrets`);
@@ -380,6 +386,43 @@ t.test('the compat component: --auth none and agent pods of any namespace admitt
     );
     t.same(anyNamespace.map((rule) => rule.ports), [[{ protocol: 'TCP', port: 8081 }]], `${name}: agent pods of every namespace (kubespray's run in default) may reach port 8081`);
   }
+});
+
+t.test('the kubernetes-store overlay: the AgentShard CRD, a Role for exactly it in the namespace, --store=kubernetes', async (t) => {
+  const objs = rendered.get('deploy/overlays/kubernetes-store');
+  if (!objs) return t.fail('deploy/overlays/kubernetes-store did not render');
+  type Schema = { type?: string; properties?: Record<string, Schema>; additionalProperties?: Schema | boolean; items?: Schema };
+  type Crd = Obj & { spec: { group: string; scope: string; names: { plural: string; kind: string }; versions: Array<{ name: string; additionalPrinterColumns?: Array<{ name: string; jsonPath: string }>; schema: { openAPIV3Schema: Schema } }> } };
+  const crd = find<Crd>(objs, 'CustomResourceDefinition', 'agentshards.netchecker.io')[0];
+  if (!crd) return t.fail('no CRD agentshards.netchecker.io');
+  t.same([crd.spec.group, crd.spec.scope, crd.spec.names.plural, crd.spec.names.kind], ['netchecker.io', 'Namespaced', 'agentshards', 'AgentShard']);
+  const version = crd.spec.versions[0];
+  t.equal(version?.name, 'v1alpha1', 'the version the store speaks (exporter/store/kube-shard.ts)');
+  // Structural: every node of the schema says its type (the API server refuses a CRD otherwise).
+  const untyped: string[] = [];
+  const walk = (s: Schema, at: string): void => {
+    if (!s.type) untyped.push(at);
+    for (const [k, v] of Object.entries(s.properties ?? {})) walk(v, `${at}.${k}`);
+    if (typeof s.additionalProperties === 'object') walk(s.additionalProperties, `${at}.*`);
+    if (s.items) walk(s.items, `${at}[]`);
+  };
+  if (version) walk(version.schema.openAPIV3Schema, '');
+  t.same(untyped, [], 'a structural schema');
+  t.same(version?.additionalPrinterColumns?.map((c) => c.name), ['Agents', 'Writer', 'Updated', 'Age'], 'kubectl get agentshards shows count, writer, last write');
+  const role = one(objs, 'Role', 'netchecker-exporter-store');
+  t.equal(role.metadata?.namespace, 'netchecker');
+  t.same(role.rules, [STORE_RULE]);
+  const binding = one(objs, 'RoleBinding', 'netchecker-exporter-store');
+  t.same(binding.subjects, [{ kind: 'ServiceAccount', name: 'netchecker-exporter', namespace: 'netchecker' }]);
+  t.equal(find(objs, 'ClusterRole').filter((r) => JSON.stringify(r).includes('agentshards')).length, 0, 'no cluster-wide right on AgentShards');
+  const server = one(objs, 'Deployment', 'netchecker-server');
+  const c = server.spec?.template.spec?.containers[0] as IContainer;
+  t.ok(c.args?.includes('--store=kubernetes'));
+  t.same(c.env?.find((e) => e.name === 'NETCHECKER_STORE_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath, 'metadata.namespace', 'the store namespace is the pod\'s own');
+  t.equal(server.spec?.replicas, 2, 'two replicas');
+  t.ok(c.args?.includes('--kubernetes-store-writes=5'), 'two replicas x 5 writes/s: the default budget of 10 in all');
+  const args = parseExporterConfig(c.args?.slice(1) ?? [], { NETCHECKER_STORE_NAMESPACE: 'netchecker' });
+  t.ok(args.ok && !args.help && args.config.kubeStore?.writesPerSecond === 5, 'the exporter takes its arguments');
 });
 
 t.test('overlays: NodePort 31081, the monitoring component, release label, Prometheus access', async (t) => {

@@ -5,9 +5,11 @@ import t from 'tap';
 import { parseExporterConfig } from '../exporter/config.js';
 import { eventually, runCli, spawnCli } from './helpers/cli.js';
 import { startEtcd } from './helpers/etcd.js';
+import { postReport, report } from './helpers/exporter.js';
+import { FakeKube } from './helpers/fake-kube.js';
 
 const GLOG_NOTE = "the original's log flags (-v, -logtostderr, -alsologtostderr) are ignored: netchecker writes JSON lines to stderr at --log-level";
-const KUBE_NOTE = '-kubeproxyinit=true: the original kept reports in Kubernetes resources; netchecker has no Kubernetes store yet, so they are kept in memory (--store memory)';
+const KUBE_NOTE = '-kubeproxyinit=true: reports are kept in Kubernetes resources (--store kubernetes: AgentShard objects, deploy/components/kubernetes-store)';
 
 t.test("the original server's flags map onto the exporter's", async (t) => {
   const cases: Array<[string, string[], Record<string, unknown>]> = [
@@ -16,7 +18,7 @@ t.test("the original server's flags map onto the exporter's", async (t) => {
       ['-v=5', '-logtostderr', '-kubeproxyinit=false', '-endpoint=0.0.0.0:8081', '-etcd-endpoints=http://127.0.0.1:2379'],
       { host: '0.0.0.0', port: 8081, store: 'etcd', etcd: { endpoints: ['http://127.0.0.1:2379'] }, notes: [GLOG_NOTE] },
     ],
-    ['the original README: space-separated values, -kubeproxyinit alone', ['-v', '5', '-logtostderr', '-kubeproxyinit', '-endpoint', '127.0.0.1:8081'], { port: 8081, store: 'memory', etcd: null, notes: [GLOG_NOTE, KUBE_NOTE] }],
+    ['the original README: space-separated values, -kubeproxyinit alone', ['-v', '5', '-logtostderr', '-kubeproxyinit', '-endpoint', '127.0.0.1:8081'], { port: 8081, store: 'kubernetes', etcd: null, notes: [GLOG_NOTE, KUBE_NOTE] }],
     ['double dashes, as Go takes them, and -report-ttl', ['--endpoint=[::1]:9000', '--report-ttl=120', '--kubeproxyinit=false'], { host: '::1', port: 9000, store: 'memory', reportTtlSeconds: 120, notes: [] }],
     [
       'TLS to etcd',
@@ -97,12 +99,16 @@ t.test("kubespray's server and agents on real etcd pass connectivity_check", asy
   t.equal(await server.exited(), 0, 'the exporter stops cleanly');
 });
 
-t.test('-kubeproxyinit=true (older kubespray) keeps reports in memory and says so once', async (t) => {
-  const server = spawnCli(t, ['-v=5', '-logtostderr', '-kubeproxyinit', '-endpoint', '127.0.0.1:0']);
+t.test('-kubeproxyinit=true (older kubespray) keeps reports in Kubernetes resources and says so once', async (t) => {
+  const kube = await FakeKube.start(t);
+  const server = spawnCli(t, ['-v=5', '-logtostderr', '-kubeproxyinit', '-endpoint', '127.0.0.1:0'], { KUBECONFIG: kube.kubeconfigPath, NETCHECKER_STORE_NAMESPACE: 'kube-system' });
   const [, url] = (await server.waitFor(/"msg":"exporter listening".*?"url":"(http:[^"]+)"/)) as [string, string];
-  t.match(server.stderr, /"msg":"exporter listening".*"store":"memory"/);
+  t.match(server.stderr, /"msg":"exporter listening".*"store":"kubernetes"/);
   t.equal(server.stderr.split('\n').filter((l) => l.includes(`"msg":"${KUBE_NOTE}"`)).length, 1, 'one line about the store');
   t.equal((await fetch(`${url}/api/v1/ping`)).status, 200);
+  t.equal((await postReport(url, 'netchecker-agent-x', report({ report_interval: 60 }))).status, 200);
+  await eventually(async () => (kube.list('agentshards').some((o) => JSON.stringify(o.spec).includes('netchecker-agent-x')) ? true : undefined), 5000, 'the agent in an AgentShard');
+  t.pass('the report is in an AgentShard object in the namespace');
   server.child.kill('SIGTERM');
   t.equal(await server.exited(), 0);
 });

@@ -19,6 +19,8 @@ export interface ResourceSpec {
   readonly labelSelector?: string;
   /** One page of the list (`limit` objects at most, from `_continue` on). */
   readonly list: (page: ListPage) => Promise<KubernetesListObject<KubernetesObject>>;
+  /** The RBAC a 403 asks for; default: get, list and watch on pods and nodes (discovery). */
+  readonly needs?: string;
   /** What is kept of each object, from the list and from watch events. */
   readonly slim: (obj: KubernetesObject) => KubernetesObject;
 }
@@ -242,7 +244,7 @@ async function listPaged(spec: ResourceSpec): Promise<KubernetesListObject<Kuber
 }
 
 /** A readable failure from whatever the library threw (ApiException, FetchError, Error with statusCode). */
-function describe(err: unknown, spec: Pick<ResourceSpec, 'resource' | 'scope'>): Failure {
+function describe(err: unknown, spec: Pick<ResourceSpec, 'resource' | 'scope' | 'needs'>): Failure {
   const verb = err instanceof ListError ? 'list' : 'watch';
   const e = (err instanceof ListError ? err.inner : err) as { code?: unknown; statusCode?: unknown; message?: unknown; body?: unknown } | null;
   const status = typeof e?.statusCode === 'number' ? e.statusCode : typeof e?.code === 'number' ? e.code : null;
@@ -254,7 +256,7 @@ function describe(err: unknown, spec: Pick<ResourceSpec, 'resource' | 'scope'>):
       verb,
       status,
       forbidden: true,
-      message: `the Kubernetes API denies ${verb} ${spec.resource} ${spec.scope} (403 Forbidden): the exporter's service account needs get, list and watch on pods and nodes${api}`,
+      message: `the Kubernetes API denies ${verb} ${spec.resource} ${spec.scope} (403 Forbidden): the exporter's service account needs ${spec.needs ?? 'get, list and watch on pods and nodes'}${api}`,
     };
   }
   const cause =

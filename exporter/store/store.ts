@@ -5,6 +5,7 @@
 import type { Logger } from '../../lib/log.js';
 import type { Report } from '../../report/schema.js';
 import type { EtcdConfig } from './etcd-config.js';
+import type { KubeStoreConfig } from './kube-store-config.js';
 import type { Clock } from '../../lib/clock.js';
 
 export interface AgentRecord {
@@ -71,6 +72,10 @@ export type StoreOp = (typeof STORE_OPS)[number];
 export interface StoreContext {
   /** Null without --etcd-endpoints. */
   readonly etcd: EtcdConfig | null;
+  /** Null unless --store kubernetes. */
+  readonly kubeStore: KubeStoreConfig | null;
+  /** --kubeconfig (undefined: the library's defaults, then the in-cluster service account). */
+  readonly kubernetes: { readonly kubeconfig: string | undefined };
   /** Records of agents silent this long may go (the etcd leases outlive it). */
   readonly reportTtlSeconds: number;
   readonly clock: Clock;

@@ -12,6 +12,14 @@
 //            R older than the last expire() -> an ERROR event with a 410 Status, then the end.
 //   every request needs the bearer token of the written kubeconfig (401 otherwise).
 //
+//   Custom resources (as if their CRD were installed), /apis/{group}/{version}[/namespaces/{ns}]/{plural}:
+//     list and watch as above (pages, BOOKMARK, 410); GET .../{name} -> get (404 NotFound);
+//     POST -> create (201; 409 AlreadyExists); PUT .../{name} -> update, PATCH .../{name} (JSON merge
+//     patch) -> patch: a metadata.resourceVersion that is not the stored one -> 409 Conflict, as
+//     the real server's optimistic concurrency; DELETE .../{name} -> delete. Each write is a new
+//     resourceVersion and an event to the watches; requests are counted by verb (get, create,
+//     update, patch, delete) and plural, so a test counts the writes a store makes.
+//
 //   POST /apis/authentication.k8s.io/v1/tokenreviews, /apis/authorization.k8s.io/v1/subjectaccessreviews
 //     answered by the test's tokenReview / subjectAccessReview functions (spec -> status, or an
 //     HTTP status to fail with; may answer late); counted as verb 'tokenreview' / 'subjectaccessreview'.
@@ -42,8 +50,11 @@ import { join } from 'node:path';
 import type { Test } from 'tap';
 import { matches, parseSelector, type Requirement } from '../../exporter/discovery/selector.js';
 
-export type Resource = 'pods' | 'nodes';
+/** `pods`, `nodes`, or the plural of a custom resource (e.g. `agentshards`). */
+export type Resource = string;
 export type Verb = 'list' | 'watch';
+/** Verbs on one object of a custom resource. */
+export type ObjectVerb = 'get' | 'create' | 'update' | 'patch' | 'delete';
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 /** A Kubernetes object as JSON; only metadata.name is required. */
@@ -65,7 +76,7 @@ export interface KubeObject {
 
 /** One answered request; reviews are POSTs of a TokenReview or SubjectAccessReview. */
 export interface RequestRecord {
-  readonly verb: Verb | 'other' | Review;
+  readonly verb: Verb | ObjectVerb | 'other' | Review;
   readonly resource: Resource | null;
   readonly namespace: string | null;
   readonly status: number;
@@ -95,7 +106,12 @@ interface Watcher {
 }
 
 const TOKEN = 'netchecker-test-token';
-const KINDS: Record<Resource, string> = { pods: 'Pod', nodes: 'Node' };
+/** apiVersion and kind per resource: the built-in ones, and custom ones as their objects name them. */
+const BUILT_IN: ReadonlyArray<[Resource, { apiVersion: string; kind: string }]> = [
+  ['pods', { apiVersion: 'v1', kind: 'Pod' }],
+  ['nodes', { apiVersion: 'v1', kind: 'Node' }],
+];
+const CUSTOM = /^\/apis\/([^/]+)\/([^/]+)\/(?:namespaces\/([^/]+)\/)?([^/]+)(?:\/([^/]+))?$/;
 
 export class FakeKube {
   /** Base URL, e.g. http://127.0.0.1:40123 */
@@ -105,7 +121,8 @@ export class FakeKube {
   readonly #server: Server;
   readonly #port: number;
   readonly #dir: string;
-  readonly #objects: Record<Resource, Map<string, KubeObject>> = { pods: new Map(), nodes: new Map() };
+  readonly #objects = new Map<Resource, Map<string, KubeObject>>();
+  readonly #types = new Map(BUILT_IN);
   readonly #history: Change[] = [];
   readonly #watchers = new Set<Watcher>();
   readonly #sockets = new Set<Socket>();
@@ -158,13 +175,15 @@ export class FakeKube {
     for (const input of objects) {
       const obj = structuredClone(input);
       const key = keyOf(obj);
-      const prev = this.#objects[resource].get(key) ?? null;
-      obj.apiVersion = 'v1';
-      obj.kind = KINDS[resource];
+      const prev = this.#of(resource).get(key) ?? null;
+      const type = this.#types.get(resource);
+      obj.apiVersion = type?.apiVersion ?? obj.apiVersion;
+      obj.kind = type?.kind ?? obj.kind;
+      if (!type && obj.apiVersion && obj.kind) this.#types.set(resource, { apiVersion: obj.apiVersion, kind: obj.kind });
       obj.metadata.uid = obj.metadata.uid ?? prev?.metadata.uid ?? `uid-${++this.#uid}`;
       obj.metadata.creationTimestamp = obj.metadata.creationTimestamp ?? prev?.metadata.creationTimestamp ?? new Date().toISOString();
       obj.metadata.resourceVersion = String(++this.#rv);
-      this.#objects[resource].set(key, obj);
+      this.#of(resource).set(key, obj);
       this.#publish({ rv: this.#rv, resource, type: prev ? 'MODIFIED' : 'ADDED', obj, prev });
     }
   }
@@ -185,9 +204,9 @@ export class FakeKube {
   /** Deletes an object (DELETED to the watches); no-op when it does not exist. */
   remove(resource: Resource, name: string, namespace?: string): void {
     const key = `${namespace ?? ''}/${name}`;
-    const prev = this.#objects[resource].get(key);
+    const prev = this.#of(resource).get(key);
     if (!prev) return;
-    this.#objects[resource].delete(key);
+    this.#of(resource).delete(key);
     const obj = structuredClone(prev);
     obj.metadata.resourceVersion = String(++this.#rv);
     this.#publish({ rv: this.#rv, resource, type: 'DELETED', obj, prev });
@@ -195,8 +214,19 @@ export class FakeKube {
 
   /** A copy of a stored object. */
   get(resource: Resource, name: string, namespace?: string): KubeObject | undefined {
-    const obj = this.#objects[resource].get(`${namespace ?? ''}/${name}`);
+    const obj = this.#of(resource).get(`${namespace ?? ''}/${name}`);
     return obj && structuredClone(obj);
+  }
+
+  /** Copies of every stored object of a resource. */
+  list(resource: Resource): KubeObject[] {
+    return [...this.#of(resource).values()].map((o) => structuredClone(o));
+  }
+
+  #of(resource: Resource): Map<string, KubeObject> {
+    let objects = this.#objects.get(resource);
+    if (!objects) this.#objects.set(resource, (objects = new Map()));
+    return objects;
   }
 
   // --- faults ----------------------------------------------------------------------------
@@ -205,13 +235,13 @@ export class FakeKube {
    * Answers 403 to `verb` (both when left out) on `resource`, as missing RBAC does; with scope
    * `cluster` only to requests across all namespaces, as when a Role grants it in namespaces only.
    */
-  forbid(resource: Resource, verb?: Verb, scope: 'any' | 'cluster' = 'any'): void {
+  forbid(resource: Resource, verb?: Verb | ObjectVerb, scope: 'any' | 'cluster' = 'any'): void {
     for (const v of verb ? [verb] : (['list', 'watch'] as const)) this.#forbidden.add(`${v} ${resource} ${scope}`);
     if (!verb || verb === 'watch') this.dropWatches(resource);
   }
 
   /** Undoes forbid(), in both scopes. */
-  allow(resource: Resource, verb?: Verb): void {
+  allow(resource: Resource, verb?: Verb | ObjectVerb): void {
     for (const v of verb ? [verb] : (['list', 'watch'] as const)) for (const scope of ['any', 'cluster']) this.#forbidden.delete(`${v} ${resource} ${scope}`);
   }
 
@@ -251,7 +281,8 @@ export class FakeKube {
   /** Sends a BOOKMARK with the current resource version to every open watch. */
   bookmark(): void {
     for (const w of this.#watchers) {
-      writeEvent(w.res, 'BOOKMARK', { kind: KINDS[w.resource], apiVersion: 'v1', metadata: { resourceVersion: String(this.#rv) } });
+      const type = this.#types.get(w.resource);
+      writeEvent(w.res, 'BOOKMARK', { kind: type?.kind, apiVersion: type?.apiVersion, metadata: { resourceVersion: String(this.#rv) } });
     }
   }
 
@@ -315,9 +346,13 @@ export class FakeKube {
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', this.url);
     const m = /^\/api\/v1\/(?:namespaces\/([^/]+)\/(pods)|(pods|nodes))$/.exec(url.pathname);
-    const resource = (m?.[2] ?? m?.[3] ?? null) as Resource | null;
-    const namespace = m?.[1] ? decodeURIComponent(m[1]) : null;
-    const verb: RequestRecord['verb'] = req.method !== 'GET' || !resource ? 'other' : url.searchParams.get('watch') === 'true' ? 'watch' : 'list';
+    const custom = REVIEW_PATHS[url.pathname] ? null : CUSTOM.exec(url.pathname);
+    const resource = (m?.[2] ?? m?.[3] ?? custom?.[4] ?? null) as Resource | null;
+    const ns = m?.[1] ?? custom?.[3];
+    const namespace = ns ? decodeURIComponent(ns) : null;
+    const objectName = custom?.[5] ? decodeURIComponent(custom[5]) : null;
+    const collectionVerb = req.method !== 'GET' || !resource ? 'other' : url.searchParams.get('watch') === 'true' ? 'watch' : 'list';
+    const verb: RequestRecord['verb'] = custom && (req.method !== 'GET' || objectName !== null) ? (objectVerb(req.method ?? '', objectName !== null) ?? 'other') : collectionVerb;
     const answer = (status: number, body: unknown): void => {
       this.#requests.push({ verb, resource, namespace, status });
       sendJson(res, status, body);
@@ -329,8 +364,9 @@ export class FakeKube {
     if (verb === 'other' || !resource) return answer(404, status(404, 'NotFound', `the server could not find the requested resource`));
     if (this.#forbidden.has(`${verb} ${resource} any`) || (namespace === null && this.#forbidden.has(`${verb} ${resource} cluster`))) {
       const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
-      return answer(403, status(403, 'Forbidden', `${resource} is forbidden: User "system:serviceaccount:netchecker:netchecker-exporter" cannot ${verb} resource "${resource}" in API group "" ${scope}`));
+      return answer(403, status(403, 'Forbidden', `${resource} is forbidden: User "system:serviceaccount:netchecker:netchecker-exporter" cannot ${verb} resource "${resource}" in API group "${custom?.[1] ?? ''}" ${scope}`));
     }
+    if (verb !== 'list' && verb !== 'watch') return void this.#object(req, verb, { resource, namespace, name: objectName }, answer);
     const selector = parseSelector(url.searchParams.get('labelSelector') ?? '');
     if (!selector.ok) return answer(400, status(400, 'BadRequest', `unable to parse requirement: ${selector.error}`));
     const filter = { resource, namespace, selector: selector.value };
@@ -342,7 +378,7 @@ export class FakeKube {
         this.#expireNextPage = false;
         this.#pages.delete(token);
       }
-      const snapshot = token ? this.#pages.get(token) : { rv: this.#rv, items: [...this.#objects[resource].values()].filter((o) => this.#selects(filter, o)) };
+      const snapshot = token ? this.#pages.get(token) : { rv: this.#rv, items: [...this.#of(resource).values()].filter((o) => this.#selects(filter, o)) };
       if (!snapshot) return answer(410, status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.'));
       if (token) this.#pages.delete(token);
       const items = limit > 0 ? snapshot.items.slice(0, limit) : snapshot.items;
@@ -353,10 +389,48 @@ export class FakeKube {
         metadata.continue = next;
         metadata.remainingItemCount = snapshot.items.length - limit;
       }
-      return answer(200, { kind: `${KINDS[resource]}List`, apiVersion: 'v1', metadata, items });
+      const type = this.#types.get(resource);
+      return answer(200, { kind: `${type?.kind ?? ''}List`, apiVersion: type?.apiVersion ?? 'v1', metadata, items });
     }
     this.#requests.push({ verb, resource, namespace, status: 200 });
     this.#watch(res, filter, url.searchParams.get('resourceVersion') ?? '');
+  }
+
+  /** get, create, update, patch or delete of one custom object, with the real server's answers to conflicts. */
+  async #object(req: IncomingMessage, verb: ObjectVerb, at: { resource: Resource; namespace: string | null; name: string | null }, answer: (code: number, body: unknown) => void): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    let body: KubeObject | null = null;
+    if (verb === 'create' || verb === 'update' || verb === 'patch') {
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString()) as KubeObject;
+      } catch {
+        return answer(400, status(400, 'BadRequest', 'the body is not JSON'));
+      }
+      if (typeof body !== 'object' || body === null) return answer(400, status(400, 'BadRequest', 'the body is not an object'));
+    }
+    const name = verb === 'create' ? body?.metadata?.name : at.name;
+    if (!name) return answer(422, status(422, 'Invalid', 'metadata.name: Required value'));
+    const stored = this.get(at.resource, name, at.namespace ?? undefined);
+    const what = `${at.resource} "${name}"`;
+    if (verb === 'create' && stored) return answer(409, status(409, 'AlreadyExists', `${what} already exists`));
+    if (verb !== 'create' && !stored) return answer(404, status(404, 'NotFound', `${what} not found`));
+    if (verb === 'get') return answer(200, stored);
+    if (verb === 'delete') {
+      this.remove(at.resource, name, at.namespace ?? undefined);
+      return answer(200, stored);
+    }
+    const input = body as KubeObject;
+    const asked = input.metadata?.resourceVersion;
+    if (stored && asked !== undefined && asked !== stored.metadata.resourceVersion) {
+      return answer(409, status(409, 'Conflict', `Operation cannot be fulfilled on ${what}: the object has been modified; please apply your changes to the latest version and try again`));
+    }
+    const next = verb === 'patch' ? (mergePatch(stored, input) as KubeObject) : structuredClone(input);
+    next.metadata = { ...next.metadata, name, ...(at.namespace ? { namespace: at.namespace } : {}) };
+    delete next.metadata.resourceVersion;
+    if (stored) next.metadata.uid = stored.metadata.uid;
+    this.apply(at.resource, next);
+    answer(verb === 'create' ? 201 : 200, this.get(at.resource, name, at.namespace ?? undefined));
   }
 
   /** A TokenReview or SubjectAccessReview: the test's answer for its spec, echoed back as the API server does. */
@@ -377,7 +451,7 @@ export class FakeKube {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
     res.flushHeaders(); // as the API server does: the client knows the watch is open before any event
     if (from === '' || from === '0') {
-      for (const obj of this.#objects[filter.resource].values()) if (this.#selects(filter, obj)) writeEvent(res, 'ADDED', obj);
+      for (const obj of this.#of(filter.resource).values()) if (this.#selects(filter, obj)) writeEvent(res, 'ADDED', obj);
     } else {
       const rv = Number(from);
       if (!Number.isInteger(rv) || rv < this.#expiredBelow - 1) {
@@ -530,6 +604,23 @@ export function node(name: string, o: NodeOptions = {}): KubeObject {
 
 // --- wire helpers ------------------------------------------------------------------------------
 
+/** The verb of a request on a custom resource's path: on the collection (no name) or on one object. */
+function objectVerb(method: string, named: boolean): ObjectVerb | null {
+  if (!named) return method === 'POST' ? 'create' : null; // GET on the collection: list or watch
+  return ({ GET: 'get', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as Record<string, ObjectVerb>)[method] ?? null;
+}
+
+/** RFC 7386 JSON merge patch: objects merge key by key, null removes, anything else replaces. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return structuredClone(patch);
+  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? structuredClone(target as Record<string, unknown>) : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
+
 function keyOf(obj: KubeObject): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 }
@@ -579,4 +670,19 @@ function kubeconfig(server: string, ca: string | null): string {
 /** The exporter flags that point --discovery kubernetes at this fake server. */
 export function discoveryArgs(fake: FakeKube): string[] {
   return ['--discovery', 'kubernetes', '--kubeconfig', fake.kubeconfigPath];
+}
+
+/** The exporter flags that point --store kubernetes at this fake server, its AgentShards in `namespace`. */
+export function storeArgs(fake: FakeKube, namespace = 'netchecker'): string[] {
+  return ['--store', 'kubernetes', '--kubeconfig', fake.kubeconfigPath, '--kubernetes-store-namespace', namespace];
+}
+
+/** Every agent entry in the AgentShard objects of `namespace`, by agent name. */
+export function shardEntries(fake: FakeKube, namespace = 'netchecker'): Map<string, Record<string, unknown>> {
+  const out = new Map<string, Record<string, unknown>>();
+  for (const o of fake.list('agentshards')) {
+    if (o.metadata.namespace !== namespace) continue;
+    for (const [name, e] of Object.entries((o.spec?.agents ?? {}) as Record<string, Record<string, unknown>>)) out.set(name, e);
+  }
+  return out;
 }

@@ -8,6 +8,7 @@ import { isLogLevel, LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { parseListenAddress } from '../report/address.js';
 import { isValidAgentName, LIMITS, NETWORKS, networkOf, type Network } from '../report/schema.js';
 import { parseResolver } from './probes/dns.js';
+import type { ProbeConfig, ProbeSettings } from './probes/probe.js';
 
 export const DEFAULT_SERVER = 'http://netchecker-service:8081';
 /** The exporter cuts an all-zero padding of up to 65,535 entries before its pre-scan; a longer one counts against its entry bound. */
@@ -45,19 +46,7 @@ function serverEndpoint(endpoint: string): { values: { server: string } } | stri
   return { values: { server: `http://${endpoint}` } };
 }
 
-/** Probes beyond the original's: DNS, peer mesh, ICMP and path MTU. */
-export interface ProbeConfig {
-  /** Null: no DNS probes. servers null: the nameservers of resolv.conf. */
-  readonly dns: { readonly servers: readonly string[] | null; readonly names: readonly string[] } | null;
-  /** Null: no listener and no peer probes. */
-  readonly listen: { readonly host: string; readonly port: number } | null;
-  readonly advertise: string | null;
-  readonly peerAttempts: number;
-  readonly mtuSizes: readonly number[];
-  readonly icmp: boolean;
-}
-
-export interface AgentConfig {
+export interface AgentConfig extends ProbeSettings {
   /** Base URL without a trailing slash. */
   readonly serverUrl: string;
   /** Where reports are POSTed: `${serverUrl}/api/v1/agents/${name}`. */

@@ -7,7 +7,7 @@ import { collectReport } from './collect.js';
 import { agentHelpText, parseAgentConfig, type AgentConfig } from './config.js';
 import { LoopHealth } from './health.js';
 import { runSchedule } from './loop.js';
-import { ExtraProbes } from './probes/round.js';
+import { ProbeRound } from './probes/round.js';
 import { sendReport, type SendResult } from './send.js';
 import { TokenFile } from './token.js';
 
@@ -59,11 +59,11 @@ export async function runAgent(config: AgentConfig, { signal, log }: RunAgentOpt
   let delivery: Delivery = 'unknown';
   // /healthz and /readyz on the listener: healthy while rounds keep starting (agent/health.ts).
   const health = new LoopHealth(config.intervalSeconds * 1000, config.timeoutMs);
-  const extras = await ExtraProbes.start(config, logger, health);
+  const probes = await ProbeRound.start(config, logger, health);
   const tokens = config.tokenFile === null ? null : new TokenFile(config.tokenFile, logger);
   await runSchedule(config.intervalSeconds * 1000, signal, async ({ index, deadlineMs }) => {
     health.roundStarted();
-    const report = await collectReport(config, extras);
+    const report = await collectReport(config, probes, deadlineMs);
     const token = (await tokens?.read()) ?? null;
     // hostdate is the agent's clock when the report goes out: the exporter's clock offset compares it
     // with its receipt, and a retry re-sent with the first try's hostdate would look like skew.
@@ -71,7 +71,7 @@ export async function runAgent(config: AgentConfig, { signal, log }: RunAgentOpt
     logger.debug('report sent', { slot: index, ...sendFields(sent) });
     delivery = logDelivery(logger, delivery, sent);
   });
-  await extras.stop();
+  await probes.stop();
   logger.info('agent stopped');
 }
 

@@ -36,9 +36,10 @@ export const DNS_RESULTS = ['ok', 'nxdomain', 'servfail', 'refused', 'timeout', 
 export type DnsResult = (typeof DNS_RESULTS)[number];
 
 /**
- * Result classes of HTTP and peer probes: the wire's `Result` and peers' `result` values, the
+ * Result classes of every agent probe: the wire's `Result` and peers' `result` values, the
  * exporter's label values and alert matchers. The decoder takes any short lowercase word for a
- * peer result, so that an agent newer than its exporter is not refused.
+ * peer result, so that an agent newer than its exporter is not refused. DNS queries go on the
+ * wire in their own older words (DNS_RESULTS, mapped from these by the agent).
  */
 export const RESULT_CLASSES = [
   'ok',
@@ -47,9 +48,14 @@ export const RESULT_CLASSES = [
   'reset',
   'unreachable',
   'dns_nxdomain',
+  'dns_servfail',
+  'dns_refused',
   'dns_error',
   'tls_error',
   'http_error',
+  // ICMP: a don't-fragment echo the path could not carry; ping cannot run or may not send.
+  'too_big',
+  'unavailable',
   'error',
 ] as const;
 export type ResultClass = (typeof RESULT_CLASSES)[number];

@@ -8,16 +8,10 @@ import { VERSION } from '../../lib/version.js';
 import { classifyError, classifyStatus } from './classify.js';
 import { phaseDurations, type PhaseStamps } from './phases.js';
 import type { ResultClass } from '../../report/schema.js';
-import type { ProbeOutcome } from './probe.js';
+import type { ProbeLimits, ProbeOutcome } from './probe.js';
 
-export interface HttpProbeOptions {
-  /** Hard limit for the whole probe, body included. */
-  timeoutMs: number;
-  /** Aborts the probe early; it then reads as a timeout. */
-  signal?: AbortSignal;
-}
-
-export function probeHttp(url: string, { timeoutMs, signal }: HttpProbeOptions): Promise<ProbeOutcome> {
+/** timeoutMs bounds the whole probe, body included; the signal cuts it earlier, which reads as a timeout. */
+export function probeHttp(url: string, { timeoutMs, signal }: ProbeLimits): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     const now = (): number => performance.now();
     const stamps: PhaseStamps = { start: now(), done: 0 };
@@ -33,7 +27,9 @@ export function probeHttp(url: string, { timeoutMs, signal }: HttpProbeOptions):
     const fail = (err: unknown): void =>
       timeout.aborted
         ? settle('timeout', `no answer within ${timeoutMs} ms`)
-        : settle(classifyError(err), err instanceof Error ? err.message : String(err));
+        : signal?.aborted
+          ? settle('timeout', "no answer before the round's deadline")
+          : settle(classifyError(err), err instanceof Error ? err.message : String(err));
 
     let target: URL;
     try {

@@ -8,6 +8,7 @@ import { isLogLevel, LOG_LEVELS, type LogLevel } from '../lib/log.js';
 import { parseListenAddress } from '../report/address.js';
 import { isValidAgentName, LIMITS, NETWORKS, networkOf, type Network } from '../report/schema.js';
 import { parseResolver } from './probes/dns.js';
+import { DEFAULT_API_SERVER_CA } from './probes/api-server.js';
 import type { ProbeConfig, ProbeSettings } from './probes/probe.js';
 
 export const DEFAULT_SERVER = 'http://netchecker-service:8081';
@@ -32,6 +33,10 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { name: 'peer-attempts', kind: 'number', default: 3, help: 'HTTP round trips per peer per round; unanswered ones count as loss.' },
   { name: 'mtu-sizes', kind: 'string', metavar: 'BYTES,...', default: '1200,1400,1450,1500', help: 'Packet sizes of the don\'t-fragment path MTU probes to the exporter and peers; empty turns them off.' },
   { name: 'icmp', kind: 'bool', default: true, help: 'ICMP probes through the system ping (needs CAP_NET_RAW or ping_group_range); --no-icmp turns them off.' },
+  { name: 'api-server', kind: 'bool', default: true, help: 'Check the Kubernetes API server every round, when running in Kubernetes (env KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT): TCP and an HTTPS GET without credentials, through that address and through --api-server-name; --no-api-server turns it off.' },
+  { name: 'api-server-name', kind: 'string', metavar: 'HOST', help: "The API server's DNS name, checked at KUBERNETES_SERVICE_PORT (default kubernetes.default.svc.<--cluster-domain>)." },
+  { name: 'api-server-path', kind: 'string', metavar: 'PATH', default: '/readyz', help: 'Path of the HTTPS GET; one anonymous requests may read (/readyz or /version). A 401 or 403 still proves the server answered.' },
+  { name: 'api-server-ca', kind: 'string', metavar: 'PATH', help: `CA certificates (PEM) that verify the API server (default ${DEFAULT_API_SERVER_CA}; when that is not mounted the certificate is not verified, logged once).` },
   { name: 'token-file', kind: 'string', metavar: 'PATH', env: 'NETCHECKER_TOKEN_FILE', help: 'File with the bearer token sent with each report, re-read before every report (deploy/ mounts a projected service account token at /var/run/secrets/netchecker/token); default: no token.' },
   { name: 'serverendpoint', kind: 'string', metavar: 'HOST:PORT', help: "The original agent's form of --server: http://HOST:PORT.", original: (endpoint) => serverEndpoint(String(endpoint)) },
   ...glogFlags,
@@ -182,5 +187,26 @@ function probeConfig(v: Record<string, unknown>, serverUrl: string, env: NodeJS.
     peerAttempts: int(v['peer-attempts'] as number, 'peer-attempts', 1, LIMITS.peerAttemptsMax),
     mtuSizes: Object.freeze(splitList(v['mtu-sizes'] as string).map((s) => int(Number(s), 'mtu-sizes', LIMITS.mtuBytes.min, LIMITS.mtuBytes.max))),
     icmp: v.icmp as boolean,
+    apiServer: apiServerConfig(v, env),
+  });
+}
+
+/** On in Kubernetes only: the Service address comes from the env every pod gets. */
+function apiServerConfig(v: Record<string, unknown>, env: NodeJS.ProcessEnv): ProbeConfig['apiServer'] {
+  const path = v['api-server-path'] as string;
+  if (!/^\/[\x21-\x7e]*$/.test(path)) invalid(`--api-server-path must be a URL path starting with /, got "${path}"`);
+  const name = (v['api-server-name'] as string | undefined) || `kubernetes.default.svc.${v['cluster-domain'] as string}`;
+  if (!URL.canParse(`https://${name.includes(':') ? `[${name}]` : name}/`)) invalid(`--api-server-name must be a host name or IP address, got "${name}"`);
+  const host = env.KUBERNETES_SERVICE_HOST;
+  if (!(v['api-server'] as boolean) || !host) return null;
+  const port = Number(env.KUBERNETES_SERVICE_PORT || 443);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) invalid(`KUBERNETES_SERVICE_PORT must be a port from 1 to 65535, got "${env.KUBERNETES_SERVICE_PORT}"`);
+  return Object.freeze({
+    targets: Object.freeze([
+      { via: 'service' as const, host, port },
+      { via: 'dns' as const, host: name, port },
+    ]),
+    path,
+    caFile: (v['api-server-ca'] as string | undefined) || null,
   });
 }

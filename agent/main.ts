@@ -1,6 +1,7 @@
 // `netchecker agent`: parses the config, then reports on a fixed schedule until SIGTERM/SIGINT.
 // Logs one line per change of delivery state, not one per report.
 
+import { FlagError } from '../lib/flags.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { VERSION } from '../lib/version.js';
 import { collectReport } from './collect.js';
@@ -34,9 +35,10 @@ export async function run(argv: string[], env: NodeJS.ProcessEnv): Promise<numbe
   try {
     await runAgent(parsed.config, { signal: stop.signal });
   } catch (e) {
-    // Only startup can fail (the listener's address taken): a clear message, no stack trace.
+    // Only startup can fail (the listener's address taken, a flag's file unreadable): a clear
+    // message, no stack trace; a bad flag exits 2 as at parse time.
     process.stderr.write(`netchecker agent: ${e instanceof Error ? e.message : String(e)}\n`);
-    return 1;
+    return e instanceof FlagError ? 2 : 1;
   } finally {
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);

@@ -101,5 +101,13 @@ export const overview: DashboardSpec = {
       links: [linkTo(NETWORK_UID, 'Network matrix', '&var-job=${job}')],
       width: 8,
     },
+    {
+      kind: 'timeseries',
+      title: 'Agents that cannot reach the API server',
+      description: 'Agents whose HTTPS GET of the API server fails through both its Service address and its DNS name, per network. Open a node for which way fails and how.',
+      targets: [{ expr: `count by (network) (max without (instance, pod, via, check) (netchecker_agent_api_server_up{job=~"$job", network=~"$network", check="https"}) == 0) or on () vector(0)`, legend: '{{network}}' }],
+      unit: 'short',
+      width: 8,
+    },
   ],
 };

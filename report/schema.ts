@@ -82,6 +82,27 @@ export interface WirePeer {
   rtt_ms: number | null;
 }
 
+/** How an agent reaches the API server: the Service address its pod is given, or the Service's DNS name. */
+export const API_SERVER_VIAS = ['service', 'dns'] as const;
+export type ApiServerVia = (typeof API_SERVER_VIAS)[number];
+
+/** Ours: one check of the API server (one HTTPS GET on a fresh connection, no credentials). */
+export interface WireApiServer {
+  via: ApiServerVia;
+  /** HOST:PORT the agent connected to. */
+  target: string;
+  /** Result class of the TCP connect: ok once connected, else the failure's class. */
+  tcp_result: string;
+  /** TCP handshake, ms; null when it did not complete. */
+  tcp_ms: number | null;
+  /** Result class of the HTTPS GET: ok for 2xx, 3xx and the 401/403 of a server that refuses anonymous requests. */
+  result: string;
+  /** 0 when no response arrived. */
+  http_code: number;
+  /** Whole GET (connect, TLS, answer), ms; null without an answer. */
+  latency_ms: number | null;
+}
+
 /** Ours: the agent's view of its own health while it measured. */
 export interface WireIntegrity {
   event_loop_lag_ms: number;
@@ -131,6 +152,8 @@ export interface WireReport {
   /** Ours: largest don't-fragment size that passed, bytes; null when unknown. */
   path_mtu?: { exporter: number | null; peers: number | null };
   integrity?: WireIntegrity;
+  /** Ours: the API server checks of the round, at most one per via. */
+  api_server?: WireApiServer[];
 }
 
 /** HTTP probe phases, in the order they happen. */
@@ -176,6 +199,17 @@ export interface Report {
   icmpAvailable?: boolean | null;
   pathMtu?: { exporterBytes: number | null; peersBytes: number | null } | null;
   integrity?: Integrity | null;
+  apiServer?: ApiServerCheck[] | null;
+}
+
+export interface ApiServerCheck {
+  via: ApiServerVia;
+  target: string;
+  tcpResult: string;
+  tcpMs: number | null;
+  result: string;
+  httpCode: number;
+  latencyMs: number | null;
 }
 
 export interface DnsQuery {

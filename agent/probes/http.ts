@@ -10,8 +10,13 @@ import { phaseDurations, type PhaseStamps } from './phases.js';
 import type { ResultClass } from '../../report/schema.js';
 import type { ProbeLimits, ProbeOutcome } from './probe.js';
 
+export interface HttpProbeOptions extends ProbeLimits {
+  /** https: the CA certificates (PEM) to verify the server against; null: not verified; absent: the system's CAs. */
+  readonly ca?: string | null;
+}
+
 /** timeoutMs bounds the whole probe, body included; the signal cuts it earlier, which reads as a timeout. */
-export function probeHttp(url: string, { timeoutMs, signal }: ProbeLimits): Promise<ProbeOutcome> {
+export function probeHttp(url: string, { timeoutMs, signal, ca }: HttpProbeOptions): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     const now = (): number => performance.now();
     const stamps: PhaseStamps = { start: now(), done: 0 };
@@ -43,6 +48,7 @@ export function probeHttp(url: string, { timeoutMs, signal }: ProbeLimits): Prom
       agent: false,
       signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       headers: { 'user-agent': `netchecker-agent/${VERSION}`, connection: 'close' },
+      ...(ca === undefined ? {} : ca === null ? { rejectUnauthorized: false } : { ca }),
     });
     req.once('socket', (socket) => {
       socket.once('lookup', () => (stamps.lookup = now()));

@@ -2,6 +2,7 @@
 // keeps across rounds, or returns null when its flags turn it off; round.ts runs the started
 // probes together each round under the round's deadline and merges the fields they fill.
 
+import { apiServerProbe } from './api-server.js';
 import { dnsProbe } from './dns.js';
 import { exporterProbe } from './exporter.js';
 import { pathMtuProbe } from './mtu.js';
@@ -17,6 +18,8 @@ export const PROBES = {
   peers: peerProbe,
   /** ICMP availability and don't-fragment path MTU to the exporter and peers. */
   'path-mtu': pathMtuProbe,
+  /** TCP and HTTPS to the API server through its Service address and its DNS name. */
+  'api-server': apiServerProbe,
 } as const satisfies Record<string, ProbeRow>;
 
 export type ProbeName = keyof typeof PROBES;

@@ -3,8 +3,8 @@
 // the RTT. The row serves this agent's own listener (--listen), probes the peers assigned last
 // round and fetches the list for the next one (GET /api/v1/peers/{name}). Never throws.
 
-import { isIPv6 } from 'node:net';
 import os from 'node:os';
+import { joinHostPort } from '../../report/address.js';
 import { parsePeersAnswer, type Peer } from '../../report/answers.js';
 import type { Network, WirePeer } from '../../report/schema.js';
 import { startListener } from '../listener.js';
@@ -78,7 +78,7 @@ export const peerProbe: ProbeRow = async ({ config, health, assigned }) => {
   const listener = await startListener(p.listen.host, p.listen.port, health);
   const unspecified = p.listen.host === '0.0.0.0' || p.listen.host === '::';
   const host = p.advertise ?? (unspecified ? firstAddress() : p.listen.host) ?? '127.0.0.1';
-  const listen = `${isIPv6(host) ? `[${host}]` : host}:${listener.port}`;
+  const listen = joinHostPort(host, listener.port);
   return {
     async round(limits) {
       const peers = assigned.peers;

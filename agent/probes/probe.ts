@@ -6,7 +6,7 @@
 
 import type { Logger } from '../../lib/log.js';
 import type { Peer } from '../../report/answers.js';
-import type { Phase, ResultClass, WireReport } from '../../report/schema.js';
+import type { ApiServerVia, Phase, ResultClass, WireReport } from '../../report/schema.js';
 import type { HealthSource } from '../listener.js';
 
 /** Every probe's outcome carries its result class; error is a human-readable detail for logs. */
@@ -33,10 +33,18 @@ export interface ProbeLimits {
 }
 
 /** The report fields the probes fill; the rest of the report is the agent's identity and node facts. */
-export type ProbeFields = Partial<Pick<WireReport, 'nslookup' | 'network_probes' | 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu'>>;
+export type ProbeFields = Partial<Pick<WireReport, 'nslookup' | 'network_probes' | 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'api_server'>>;
 
 /** A round's fields: the probes' and the agent's own integrity during the round. */
 export type RoundFields = ProbeFields & Pick<WireReport, 'integrity'>;
+
+/** One way to the API server. */
+export interface ApiServerTarget {
+  readonly via: ApiServerVia;
+  /** Host name or IP address. */
+  readonly host: string;
+  readonly port: number;
+}
 
 /** The flags of the probes beyond the original's: DNS, peer mesh, ICMP and path MTU. */
 export interface ProbeConfig {
@@ -48,6 +56,14 @@ export interface ProbeConfig {
   readonly peerAttempts: number;
   readonly mtuSizes: readonly number[];
   readonly icmp: boolean;
+  /** Null: no API server checks (off, or not in Kubernetes). */
+  readonly apiServer: {
+    readonly targets: readonly ApiServerTarget[];
+    /** Path of the HTTPS GET, e.g. /readyz. */
+    readonly path: string;
+    /** --api-server-ca; null: the service account CA, if mounted. */
+    readonly caFile: string | null;
+  } | null;
 }
 
 /** What the probes read of the agent's config (agent/config.ts's AgentConfig has all of it). */

@@ -21,6 +21,8 @@ export interface AgentRow extends ReturnType<typeof agentDetail> {
   readonly dns: { queries: number; failed: number; worst: string | null; max_latency_ms: number | null } | null;
   readonly path_mtu_bytes: { exporter: number | null; peers: number | null } | null;
   readonly clock_offset_seconds: number | null;
+  /** API server checks of the last report: how many, how many failed, the first failure as "via result", the slowest answer. */
+  readonly api_server: { checks: number; failed: number; worst: string | null; max_latency_ms: number | null } | null;
 }
 
 export interface StatusBody {
@@ -52,7 +54,7 @@ interface Fragments {
   readonly generation: number;
   readonly node: string;
   readonly network: Network;
-  /** The row's report part: `"dns":...,"path_mtu_bytes":...,"clock_offset_seconds":...`. */
+  /** The row's report part: `"dns":...,"path_mtu_bytes":...,"clock_offset_seconds":...,"api_server":...`. */
   readonly report: string;
   /** The agent's links, comma-separated, with node and result indexes of this generation. */
   readonly links: string;
@@ -125,7 +127,7 @@ function indexOf(m: Map<string, number>, key: string): number {
   return i;
 }
 
-const NO_REPORT = '"dns":null,"path_mtu_bytes":null,"clock_offset_seconds":null';
+const NO_REPORT = '"dns":null,"path_mtu_bytes":null,"clock_offset_seconds":null,"api_server":null';
 
 function reportPart(record: AgentRecord): string {
   const r = record.report;
@@ -136,5 +138,15 @@ function reportPart(record: AgentRecord): string {
     dns = { queries: r.dns.length, failed: failed.length, worst: failed[0]?.result ?? null, max_latency_ms: latencies.length ? Math.max(...latencies) : null };
   }
   const mtu = r.pathMtu ? { exporter: r.pathMtu.exporterBytes, peers: r.pathMtu.peersBytes } : null;
-  return `"dns":${JSON.stringify(dns)},"path_mtu_bytes":${JSON.stringify(mtu)},"clock_offset_seconds":${JSON.stringify(clockOffsetSeconds(record))}`;
+  let api: AgentRow['api_server'] = null;
+  if (r.apiServer) {
+    const failed = r.apiServer.filter((c) => c.result !== 'ok');
+    const latencies = r.apiServer.map((c) => c.latencyMs).filter((l): l is number => l !== null);
+    const first = failed[0];
+    api = { checks: r.apiServer.length, failed: failed.length, worst: first ? `${first.via} ${first.result}` : null, max_latency_ms: latencies.length ? Math.max(...latencies) : null };
+  }
+  return (
+    `"dns":${JSON.stringify(dns)},"path_mtu_bytes":${JSON.stringify(mtu)},"clock_offset_seconds":${JSON.stringify(clockOffsetSeconds(record))},` +
+    `"api_server":${JSON.stringify(api)}`
+  );
 }

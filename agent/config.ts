@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { helpText, parseFlags, splitList, type FlagSpec } from '../lib/flags.js';
 import { glogFlags } from '../lib/glog-flags.js';
 import { isLogLevel, LOG_LEVELS, type LogLevel } from '../lib/log.js';
-import { parseListenAddress } from '../report/address.js';
+import { parseListenAddress, splitHostPort } from '../report/address.js';
 import { isValidAgentName, LIMITS, NETWORKS, networkOf, type Network } from '../report/schema.js';
 import { parseResolver } from './probes/dns.js';
 import { DEFAULT_API_SERVER_CA } from './probes/api-server.js';
@@ -37,6 +37,7 @@ export const AGENT_FLAGS: readonly FlagSpec[] = [
   { name: 'api-server-name', kind: 'string', metavar: 'HOST', help: "The API server's DNS name, checked at KUBERNETES_SERVICE_PORT (default kubernetes.default.svc.<--cluster-domain>)." },
   { name: 'api-server-path', kind: 'string', metavar: 'PATH', default: '/readyz', help: 'Path of the HTTPS GET; one anonymous requests may read (/readyz or /version). A 401 or 403 still proves the server answered.' },
   { name: 'api-server-ca', kind: 'string', metavar: 'PATH', help: `CA certificates (PEM) that verify the API server (default ${DEFAULT_API_SERVER_CA}; when that is not mounted the certificate is not verified, logged once).` },
+  { name: 'must-be-blocked', kind: 'string', metavar: 'HOST:PORT,...', default: '', help: `Targets that policy must deny from this agent (another namespace's pod port, ...): a TCP connect to each every round, and an answer is a failure. Checks policy from the agent's own pod and namespace only. At most ${LIMITS.blockedTargetsMax}; default: none.` },
   { name: 'token-file', kind: 'string', metavar: 'PATH', env: 'NETCHECKER_TOKEN_FILE', help: 'File with the bearer token sent with each report, re-read before every report (deploy/ mounts a projected service account token at /var/run/secrets/netchecker/token); default: no token.' },
   { name: 'serverendpoint', kind: 'string', metavar: 'HOST:PORT', help: "The original agent's form of --server: http://HOST:PORT.", original: (endpoint) => serverEndpoint(String(endpoint)) },
   ...glogFlags,
@@ -188,7 +189,19 @@ function probeConfig(v: Record<string, unknown>, serverUrl: string, env: NodeJS.
     mtuSizes: Object.freeze(splitList(v['mtu-sizes'] as string).map((s) => int(Number(s), 'mtu-sizes', LIMITS.mtuBytes.min, LIMITS.mtuBytes.max))),
     icmp: v.icmp as boolean,
     apiServer: apiServerConfig(v, env),
+    mustBeBlocked: Object.freeze(mustBeBlocked(v['must-be-blocked'] as string)),
   });
+}
+
+/** HOST:PORT targets, each once: every one is a label value of the exporter's series while it answers. */
+function mustBeBlocked(raw: string): string[] {
+  const targets = [...new Set(splitList(raw))];
+  for (const t of targets) {
+    const hp = splitHostPort(t);
+    if (!hp || hp.host === '' || hp.port === 0 || t.length > LIMITS.nameMaxLength + 8) invalid(`--must-be-blocked: "${t}" is not HOST:PORT with a port from 1 to 65535`);
+  }
+  if (targets.length > LIMITS.blockedTargetsMax) invalid(`--must-be-blocked: at most ${LIMITS.blockedTargetsMax} targets`);
+  return targets;
 }
 
 /** On in Kubernetes only: the Service address comes from the env every pod gets. */

@@ -109,5 +109,13 @@ export const overview: DashboardSpec = {
       unit: 'short',
       width: 8,
     },
+    {
+      kind: 'table',
+      title: 'Paths that must be blocked but are open',
+      description: 'Targets listed in the agents\' --must-be-blocked that answered a TCP connect: a NetworkPolicy or firewall that does not hold, seen from the agents\' namespace (or node, host network).',
+      targets: [{ expr: `${once('netchecker_agent_blocked_path_open{job=~"$job", network=~"$network"}')} == 1`, instant: true }],
+      transformations: [{ id: 'organize', options: { excludeByName: { Time: true, Value: true, __name__: true, job: true } } }],
+      width: 8,
+    },
   ],
 };

@@ -2,13 +2,14 @@
 // Lenient where the original Go server was (key case, nulls, unknown keys, missing uptime,
 // saturated durations), strict on types and ranges. Pure: no I/O, never throws.
 
-import { parsePeerAddress } from './address.js';
+import { parsePeerAddress, splitHostPort } from './address.js';
 import { MEMBERS_MAX, shapeOf, VALUES_MAX } from './json-shape.js';
 import { rfc3339Ms } from './rfc3339.js';
 import {
   API_SERVER_VIAS,
   type ApiServerCheck,
   type ApiServerVia,
+  type BlockedCheck,
   DNS_RESULTS,
   type DnsQuery,
   type DnsResult,
@@ -131,6 +132,7 @@ function reportFrom(o: Obj): Report {
     pathMtu: pathMtu(m.get('path_mtu')),
     integrity: integrity(m.get('integrity')),
     apiServer: apiServer(m.get('api_server')),
+    mustBeBlocked: mustBeBlocked(m.get('must_be_blocked')),
   };
 }
 
@@ -222,6 +224,17 @@ function apiServer(v: unknown): ApiServerCheck[] | null {
     latencyMs: duration(m.get('latency_ms'), `${at}.latency_ms`),
   }));
   if (checks && new Set(checks.map((c) => c.via)).size < checks.length) fail('api_server', 'must have at most one check per via');
+  return checks;
+}
+
+/** Each target is a label value while it answers: a short HOST:PORT, once per report. */
+function mustBeBlocked(v: unknown): BlockedCheck[] | null {
+  const checks = list(v, 'must_be_blocked', LIMITS.blockedTargetsMax, (m, at) => ({
+    target: required(m.get('target'), `${at}.target`, LIMITS.nameMaxLength + 8),
+    result: resultWord(m.get('result'), `${at}.result`),
+  }));
+  if (checks?.some((c) => splitHostPort(c.target) === null)) fail('must_be_blocked', 'targets must be HOST:PORT');
+  if (checks && new Set(checks.map((c) => c.target)).size < checks.length) fail('must_be_blocked', 'must name each target once');
   return checks;
 }
 

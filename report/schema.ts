@@ -28,6 +28,8 @@ export const LIMITS = {
   peersMax: 256,
   peerAttemptsMax: 100,
   mtuBytes: { min: 68, max: 65535 },
+  /** --must-be-blocked targets: each is a label value of its sparse series while it answers. */
+  blockedTargetsMax: 16,
   lagMsMax: 3_600_000,
 } as const;
 
@@ -103,6 +105,14 @@ export interface WireApiServer {
   latency_ms: number | null;
 }
 
+/** Ours: one connect to a target that policy must deny (--must-be-blocked). */
+export interface WireBlocked {
+  /** HOST:PORT as the operator gave it. */
+  target: string;
+  /** Result class of the TCP connect: ok means the path is OPEN, a failure of the check. */
+  result: string;
+}
+
 /** Ours: the agent's view of its own health while it measured. */
 export interface WireIntegrity {
   event_loop_lag_ms: number;
@@ -154,6 +164,8 @@ export interface WireReport {
   integrity?: WireIntegrity;
   /** Ours: the API server checks of the round, at most one per via. */
   api_server?: WireApiServer[];
+  /** Ours: the connects to targets that must stay blocked. */
+  must_be_blocked?: WireBlocked[];
 }
 
 /** HTTP probe phases, in the order they happen. */
@@ -200,6 +212,13 @@ export interface Report {
   pathMtu?: { exporterBytes: number | null; peersBytes: number | null } | null;
   integrity?: Integrity | null;
   apiServer?: ApiServerCheck[] | null;
+  mustBeBlocked?: BlockedCheck[] | null;
+}
+
+export interface BlockedCheck {
+  target: string;
+  /** ok: the TCP connect succeeded, the path that must be blocked is open. */
+  result: string;
 }
 
 export interface ApiServerCheck {

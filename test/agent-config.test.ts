@@ -16,7 +16,7 @@ const defaults: AgentConfig = {
   nodeName: 'kind-worker',
   network: 'pod',
   logLevel: 'info',
-  probes: { dns: null, listen: null, advertise: null, peerAttempts: 3, mtuSizes: [1200, 1400, 1450, 1500], icmp: true, apiServer: null },
+  probes: { dns: null, listen: null, advertise: null, peerAttempts: 3, mtuSizes: [1200, 1400, 1450, 1500], icmp: true, apiServer: null, mustBeBlocked: [] },
   tokenFile: null,
   notes: [],
 };
@@ -71,10 +71,10 @@ const ok: Array<[string, string[], Record<string, string>, Partial<AgentConfig>]
 
 const kube = { ...env, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
 const dnsDefaults = { servers: null, names: ['netchecker-service', 'kubernetes.default.svc.cluster.local'] };
-const apiServer = (name: string, port: number, path = '/readyz', caFile: string | null = null): Partial<AgentConfig> => ({
+const apiServer = (name: string, port: number, path = '/readyz', caFile: string | null = null, dns = dnsDefaults): Partial<AgentConfig> => ({
   probes: {
     ...defaults.probes,
-    dns: dnsDefaults,
+    dns,
     apiServer: { targets: [{ via: 'service', host: '10.96.0.1', port }, { via: 'dns', host: name, port }], path, caFile },
   },
 });
@@ -84,7 +84,7 @@ ok.push(
     'API server flags',
     ['--cluster-domain', 'k8s.example', '--api-server-path', '/version', '--api-server-ca', '/etc/ca.pem'],
     { ...kube, KUBERNETES_SERVICE_PORT: '6443' },
-    { ...apiServer('kubernetes.default.svc.k8s.example', 6443, '/version', '/etc/ca.pem'), probes: { ...apiServer('kubernetes.default.svc.k8s.example', 6443, '/version', '/etc/ca.pem').probes!, dns: { servers: null, names: ['netchecker-service', 'kubernetes.default.svc.k8s.example'] } } },
+    apiServer('kubernetes.default.svc.k8s.example', 6443, '/version', '/etc/ca.pem', { servers: null, names: ['netchecker-service', 'kubernetes.default.svc.k8s.example'] }),
   ],
   ['--no-api-server', ['--no-api-server'], kube, { probes: { ...defaults.probes, dns: dnsDefaults } }],
 );

@@ -35,5 +35,5 @@ t.test('the extra probe fields round-trip through the wire', async (t) => {
     apiServer: [{ via: 'dns', target: 'kubernetes.default.svc.cluster.local:443', tcpResult: 'ok', tcpMs: 0.5, result: 'tls_error', httpCode: 0, latencyMs: null }],
   });
   const original = decodeReport('{"report_interval":15}');
-  t.match(original.ok && original.value, { listen: null, dns: null, peers: null, icmpAvailable: null, pathMtu: null, integrity: null, apiServer: null }, 'the original agent sends none of them');
+  t.match(original.ok && original.value, { listen: null, dns: null, peers: null, icmpAvailable: null, pathMtu: null, integrity: null, apiServer: null, mustBeBlocked: null }, 'the original agent sends none of them');
 });

@@ -6,7 +6,7 @@ import { byId, el, seconds } from './dom.js';
 import { look } from './states.js';
 
 type NodeEntry = StatusBody['nodes'][number];
-type Key = 'node' | 'pod' | 'host' | 'age' | 'interval' | 'dns' | 'api' | 'mtu' | 'offset';
+type Key = 'node' | 'pod' | 'host' | 'age' | 'interval' | 'dns' | 'api' | 'blocked' | 'mtu' | 'offset';
 
 /** The agent of a network on the node; with several (a rollout), the one in the worst state. */
 function agentOf(n: NodeEntry, network: string): AgentRow | undefined {
@@ -30,6 +30,9 @@ const pick = <T>(n: NodeEntry, f: (a: AgentRow) => T | null): T | null => {
 
 const dnsFailed = (n: NodeEntry): number | null => pick(n, (a) => a.dns?.failed ?? null);
 const apiFailed = (n: NodeEntry): number | null => pick(n, (a) => a.api_server?.failed ?? null);
+/** Targets that must be blocked and answered, over the node's agents; null when none checks any. */
+const openPaths = (n: NodeEntry): string[] | null =>
+  n.agents.some((a) => a.must_be_blocked) ? [...new Set(n.agents.flatMap((a) => a.must_be_blocked?.open ?? []))] : null;
 const mtu = (n: NodeEntry): number | null => pick(n, (a) => a.path_mtu_bytes?.peers ?? a.path_mtu_bytes?.exporter ?? null);
 const offset = (n: NodeEntry): number | null => pick(n, (a) => a.clock_offset_seconds);
 const interval = (n: NodeEntry): number | null => pick(n, (a) => a.report_interval_seconds);
@@ -42,6 +45,7 @@ const SORT_VALUE: Record<Key, (n: NodeEntry) => string | number | null> = {
   interval,
   dns: dnsFailed,
   api: apiFailed,
+  blocked: (n) => openPaths(n)?.length ?? null,
   mtu,
   offset: (n) => (offset(n) === null ? null : Math.abs(offset(n) as number)),
 };
@@ -60,6 +64,12 @@ function checksText(d: { count: number; failed: number; worst: string | null; ma
 }
 
 const dnsText = (n: NodeEntry): string => checksText(pick(n, (a) => a.dns && { ...a.dns, count: a.dns.queries }));
+function blockedText(n: NodeEntry): string {
+  const open = openPaths(n);
+  if (!open) return '–';
+  return open.length > 0 ? `✗ open: ${open.join(', ')}` : '✓ blocked';
+}
+
 const apiText = (n: NodeEntry): string => checksText(pick(n, (a) => a.api_server && { ...a.api_server, count: a.api_server.checks }));
 
 /**
@@ -122,6 +132,7 @@ export class NodeTable {
           el('td', {}, seconds(interval(n))),
           el('td', {}, dnsText(n)),
           el('td', {}, apiText(n)),
+          el('td', {}, blockedText(n)),
           el('td', {}, m === null ? '–' : `${m} B`),
           el('td', {}, off === null ? '–' : `${off >= 0 ? '+' : ''}${off.toFixed(3)} s`),
         ),
@@ -133,7 +144,7 @@ export class NodeTable {
         this.#limit = Infinity;
         this.#render();
       });
-      out.append(el('tr', {}, el('td', { colspan: '9' }, `${rows.length - this.#limit} more; sort or filter to find them, or `, all)));
+      out.append(el('tr', {}, el('td', { colspan: '10' }, `${rows.length - this.#limit} more; sort or filter to find them, or `, all)));
     }
     this.#body.replaceChildren(out);
     byId('shown').textContent = `${rows.length} of ${this.#nodes.length} nodes${rows.length > this.#limit ? `, first ${this.#limit} shown` : ''}`;

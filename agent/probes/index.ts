@@ -3,6 +3,7 @@
 // probes together each round under the round's deadline and merges the fields they fill.
 
 import { apiServerProbe } from './api-server.js';
+import { blockedProbe } from './blocked.js';
 import { dnsProbe } from './dns.js';
 import { exporterProbe } from './exporter.js';
 import { pathMtuProbe } from './mtu.js';
@@ -20,6 +21,8 @@ export const PROBES = {
   'path-mtu': pathMtuProbe,
   /** TCP and HTTPS to the API server through its Service address and its DNS name. */
   'api-server': apiServerProbe,
+  /** TCP connects to targets that policy must deny: an answer is a failure. */
+  'must-be-blocked': blockedProbe,
 } as const satisfies Record<string, ProbeRow>;
 
 export type ProbeName = keyof typeof PROBES;

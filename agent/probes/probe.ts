@@ -33,7 +33,7 @@ export interface ProbeLimits {
 }
 
 /** The report fields the probes fill; the rest of the report is the agent's identity and node facts. */
-export type ProbeFields = Partial<Pick<WireReport, 'nslookup' | 'network_probes' | 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'api_server'>>;
+export type ProbeFields = Partial<Pick<WireReport, 'nslookup' | 'network_probes' | 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'api_server' | 'must_be_blocked'>>;
 
 /** A round's fields: the probes' and the agent's own integrity during the round. */
 export type RoundFields = ProbeFields & Pick<WireReport, 'integrity'>;
@@ -64,6 +64,8 @@ export interface ProbeConfig {
     /** --api-server-ca; null: the service account CA, if mounted. */
     readonly caFile: string | null;
   } | null;
+  /** HOST:PORT targets that policy must deny; empty: off. */
+  readonly mustBeBlocked: readonly string[];
 }
 
 /** What the probes read of the agent's config (agent/config.ts's AgentConfig has all of it). */

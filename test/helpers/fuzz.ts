@@ -128,6 +128,11 @@ export const reportFields = fc.record({
   peers: opt(fc.array(peer, { maxLength: 3 })),
   icmp_available: opt(fc.boolean()),
   path_mtu: opt(fc.tuple(fc.record({ exporter: mtu, peers: mtu }), variation).map(([f, v]) => obj(f, false, v))),
+  must_be_blocked: opt(
+    fc
+      .subarray(['db.example:5432', '10.0.5.7:5432', '[fd00::7]:443', '169.254.169.254:80'])
+      .chain((targets) => fc.tuple(...targets.map((target) => fc.tuple(fc.record({ target: fc.constant(target), result: fc.stringMatching(/^[a-z_]{1,32}$/) }), variation).map(([f, v]) => obj(f, true, v))))),
+  ),
   api_server: opt(fc.subarray(API_SERVER_VIAS.slice()).chain((vias) => fc.tuple(...vias.map(apiServerCheck)))),
   integrity: opt(
     fc

@@ -6,9 +6,11 @@ import { type Command, type CommandArgs, parseCommand } from '../lib/command.js'
 import { badFlag, type FlagSpec, type FlagValues } from '../lib/flags.js';
 import { glogFlags } from '../lib/glog-flags.js';
 import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
-import { parseListenAddress } from '../report/address.js';
+import { parseListenAddress, splitHostPort } from '../report/address.js';
 import { isValidAgentName, LIMITS, NETWORKS, networkOf, type Network } from '../report/schema.js';
 import { parseResolver } from './probes/dns.js';
+import { DEFAULT_API_SERVER_CA } from './probes/api-server.js';
+import type { ProbeConfig, ProbeSettings } from './probes/probe.js';
 
 export const DEFAULT_SERVER = 'http://netchecker-service:8081';
 /** The exporter cuts an all-zero padding of up to 65,535 entries before its pre-scan; a longer one counts against its entry bound. */
@@ -32,6 +34,11 @@ export const AGENT_FLAGS = [
   { name: 'peer-attempts', kind: 'number', integer: true, min: 1, max: LIMITS.peerAttemptsMax, metavar: 'N', default: 3, help: 'HTTP round trips per peer per round; unanswered ones count as loss.' },
   { name: 'mtu-sizes', kind: 'number', list: true, integer: true, ...LIMITS.mtuBytes, unit: 'bytes', metavar: 'BYTES,...', default: [1200, 1400, 1450, 1500], help: "Packet sizes of the don't-fragment path MTU probes to the exporter and peers; empty turns them off." },
   { name: 'icmp', kind: 'bool', default: true, help: 'ICMP probes through the system ping (needs CAP_NET_RAW or ping_group_range); --no-icmp turns them off.' },
+  { name: 'api-server', kind: 'bool', default: true, help: 'Check the Kubernetes API server every round, when running in Kubernetes (env KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT): TCP and an HTTPS GET without credentials, through that address and through --api-server-name; --no-api-server turns it off.' },
+  { name: 'api-server-name', kind: 'string', metavar: 'HOST', help: "The API server's DNS name, checked at KUBERNETES_SERVICE_PORT (default kubernetes.default.svc.<--cluster-domain>)." },
+  { name: 'api-server-path', kind: 'string', metavar: 'PATH', default: '/readyz', help: 'Path of the HTTPS GET; one anonymous requests may read (/readyz or /version). A 401 or 403 still proves the server answered.' },
+  { name: 'api-server-ca', kind: 'string', file: true, metavar: 'PATH', help: `CA certificates (PEM) that verify the API server (default ${DEFAULT_API_SERVER_CA}; when that is not mounted the certificate is not verified, logged once).` },
+  { name: 'must-be-blocked', kind: 'string', list: true, metavar: 'HOST:PORT,...', default: [], help: `Targets that policy must deny from this agent (another namespace's pod port, ...): a TCP connect to each every round, and an answer is a failure. Checks policy from the agent's own pod and namespace only. At most ${LIMITS.blockedTargetsMax}; default: none.` },
   { name: 'token-file', kind: 'string', file: true, metavar: 'PATH', env: 'NETCHECKER_TOKEN_FILE', help: 'File with the bearer token sent with each report, re-read before every report (deploy/ mounts a projected service account token at /var/run/secrets/netchecker/token); default: no token.' },
   { name: 'serverendpoint', kind: 'string', metavar: 'HOST:PORT', help: "The original agent's form of --server: http://HOST:PORT.", original: (endpoint) => serverEndpoint(String(endpoint)) },
   ...glogFlags,
@@ -48,19 +55,7 @@ function serverEndpoint(endpoint: string): { values: { server: string } } | stri
   return { values: { server: `http://${endpoint}` } };
 }
 
-/** Probes beyond the original's: DNS, peer mesh, ICMP and path MTU. */
-export interface ProbeConfig {
-  /** Null: no DNS probes. servers null: the nameservers of resolv.conf. */
-  readonly dns: { readonly servers: readonly string[] | null; readonly names: readonly string[] } | null;
-  /** Null: no listener and no peer probes. */
-  readonly listen: { readonly host: string; readonly port: number } | null;
-  readonly advertise: string | null;
-  readonly peerAttempts: number;
-  readonly mtuSizes: readonly number[];
-  readonly icmp: boolean;
-}
-
-export interface AgentConfig {
+export interface AgentConfig extends ProbeSettings {
   /** Base URL without a trailing slash. */
   readonly serverUrl: string;
   /** Where reports are POSTed: `${serverUrl}/api/v1/agents/${name}`. */
@@ -172,5 +167,38 @@ function probeConfig(v: AgentValues, serverUrl: string, env: NodeJS.ProcessEnv):
     peerAttempts: v['peer-attempts'],
     mtuSizes: Object.freeze([...v['mtu-sizes']]),
     icmp: v.icmp,
+    apiServer: apiServerConfig(v, env),
+    mustBeBlocked: Object.freeze(mustBeBlocked(v['must-be-blocked'])),
+  });
+}
+
+/** HOST:PORT targets, each once: every one is a label value of the exporter's series while it answers. */
+function mustBeBlocked(raw: readonly string[]): string[] {
+  const targets = [...new Set(raw)];
+  for (const t of targets) {
+    const hp = splitHostPort(t);
+    if (!hp || hp.host === '' || hp.port === 0 || t.length > LIMITS.nameMaxLength + 8) badFlag(`--must-be-blocked: "${t}" is not HOST:PORT with a port from 1 to 65535`);
+  }
+  if (targets.length > LIMITS.blockedTargetsMax) badFlag(`--must-be-blocked: at most ${LIMITS.blockedTargetsMax} targets`);
+  return targets;
+}
+
+/** On in Kubernetes only: the Service address comes from the env every pod gets. */
+function apiServerConfig(v: AgentValues, env: NodeJS.ProcessEnv): ProbeConfig['apiServer'] {
+  const path = v['api-server-path'];
+  if (!/^\/[\x21-\x7e]*$/.test(path)) badFlag(`--api-server-path must be a URL path starting with /, got "${path}"`);
+  const name = v['api-server-name'] || `kubernetes.default.svc.${v['cluster-domain']}`;
+  if (!URL.canParse(`https://${name.includes(':') ? `[${name}]` : name}/`)) badFlag(`--api-server-name must be a host name or IP address, got "${name}"`);
+  const host = env.KUBERNETES_SERVICE_HOST;
+  if (!v['api-server'] || !host) return null;
+  const port = Number(env.KUBERNETES_SERVICE_PORT || 443);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) badFlag(`KUBERNETES_SERVICE_PORT must be a port from 1 to 65535, got "${env.KUBERNETES_SERVICE_PORT}"`);
+  return Object.freeze({
+    targets: Object.freeze([
+      { via: 'service' as const, host, port },
+      { via: 'dns' as const, host: name, port },
+    ]),
+    path,
+    caFile: v['api-server-ca'] || null,
   });
 }

@@ -2,13 +2,14 @@
 // Logs one line per change of delivery state, not one per report.
 
 import { runCommand } from '../lib/command.js';
+import { FlagError } from '../lib/flags.js';
 import { createLogger, type Logger } from '../lib/log.js';
 import { VERSION } from '../lib/version.js';
 import { collectReport } from './collect.js';
 import { agentCommand, type AgentConfig } from './config.js';
 import { LoopHealth } from './health.js';
 import { runSchedule } from './loop.js';
-import { ExtraProbes } from './probes/round.js';
+import { ProbeRound } from './probes/round.js';
 import { sendReport, type SendResult } from './send.js';
 import { TokenFile } from './token.js';
 
@@ -29,7 +30,9 @@ async function runUntilSignal(config: AgentConfig): Promise<number> {
   try {
     await runAgent(config, { signal: stop.signal });
   } catch (e) {
-    // Only startup can fail (the listener's address taken): a clear message, no stack trace.
+    // Only startup can fail (the listener's address taken): a clear message, no stack trace. A
+    // bad flag found at startup goes to runCommand, which exits 2 as at parse time.
+    if (e instanceof FlagError) throw e;
     process.stderr.write(`netchecker agent: ${e instanceof Error ? e.message : String(e)}\n`);
     return 1;
   } finally {
@@ -54,11 +57,11 @@ export async function runAgent(config: AgentConfig, { signal, log }: RunAgentOpt
   let delivery: Delivery = 'unknown';
   // /healthz and /readyz on the listener: healthy while rounds keep starting (agent/health.ts).
   const health = new LoopHealth(config.intervalSeconds * 1000, config.timeoutMs);
-  const extras = await ExtraProbes.start(config, logger, health);
+  const probes = await ProbeRound.start(config, logger, health);
   const tokens = config.tokenFile === null ? null : new TokenFile(config.tokenFile, logger);
   await runSchedule(config.intervalSeconds * 1000, signal, async ({ index, deadlineMs }) => {
     health.roundStarted();
-    const report = await collectReport(config, extras);
+    const report = await collectReport(config, probes, deadlineMs);
     const token = (await tokens?.read()) ?? null;
     // hostdate is the agent's clock when the report goes out: the exporter's clock offset compares it
     // with its receipt, and a retry re-sent with the first try's hostdate would look like skew.
@@ -66,7 +69,7 @@ export async function runAgent(config: AgentConfig, { signal, log }: RunAgentOpt
     logger.debug('report sent', { slot: index, ...sendFields(sent) });
     delivery = logDelivery(logger, delivery, sent);
   });
-  await extras.stop();
+  await probes.stop();
   logger.info('agent stopped');
 }
 

@@ -5,17 +5,12 @@ import type { NetworkInterfaceInfo } from 'node:os';
 import { VERSION } from '../lib/version.js';
 import type { WireProbe, WireReport } from '../report/schema.js';
 import type { AgentConfig } from './config.js';
-import type { ProbeOutcome } from './probes/probe.js';
-import type { ReportExtras } from './probes/round.js';
+import type { ProbeOutcome, RoundFields } from './probes/probe.js';
 
 export interface ReportInput {
   config: Pick<AgentConfig, 'intervalSeconds' | 'nodeName' | 'name' | 'network' | 'zeroExtenderLength'>;
-  /** Probes of --probe-urls, in flag order. */
-  probes: readonly ProbeOutcome[];
-  /** The probe of the server's /api/v1/ping; the original sends it last. */
-  ping: ProbeOutcome;
-  /** Server host name -> its addresses. */
-  nslookup: Record<string, string[]>;
+  /** What the round's probes measured (agent/probes/round.ts). */
+  fields: RoundFields;
   /** As os.networkInterfaces() returns them. */
   interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>;
   /** Wall clock, epoch ms. */
@@ -24,27 +19,31 @@ export interface ReportInput {
   nodeUptimeSeconds: number;
   /** Wall clock when this agent process started, epoch ms: tells a restart from a network fault. */
   startedMs: number;
-  /** Our probes beyond the original's (DNS, peers, ICMP, path MTU, integrity). */
-  extras?: ReportExtras;
 }
 
 export function buildReport(input: ReportInput): WireReport {
   const { config } = input;
+  const { nslookup, network_probes, ...ours } = input.fields;
   return {
     report_interval: config.intervalSeconds,
     nodename: config.nodeName,
     podname: config.name,
     hostdate: new Date(input.nowMs).toISOString(),
     uptime: Math.floor(input.nodeUptimeSeconds),
-    nslookup: input.nslookup,
+    nslookup: nslookup ?? null,
     ips: interfaceAddresses(input.interfaces),
-    network_probes: [...input.probes, input.ping].map(wireProbe),
+    network_probes: network_probes ?? null,
     zero_extender: new Array<number>(config.zeroExtenderLength).fill(0),
     network: config.network,
     agent_version: VERSION,
     agent_started: new Date(input.startedMs).toISOString(),
-    ...input.extras,
+    ...ours,
   };
+}
+
+/** The original's network_probes: the --probe-urls probes in flag order, then the server ping, last. */
+export function networkProbes(probes: readonly ProbeOutcome[], ping: ProbeOutcome): WireProbe[] {
+  return [...probes, ping].map(wireProbe);
 }
 
 /** Interface name -> addresses in CIDR form, IPv4 and IPv6. */

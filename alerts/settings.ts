@@ -23,6 +23,7 @@ export const THRESHOLDS = {
   networkDegradedAgentRatio: { alerts: ['NetcheckerPodNetworkDegraded', 'NetcheckerHostNetworkDegraded'], default: 0.4, help: 'share of a network\'s agents that reach fewer than half of their peers in it' },
   packetLossRatio: { alerts: ['NetcheckerPacketLoss'], default: 0.05, help: 'probe loss to a node as its probers see it, averaged over 5 minutes' },
   highLatencySeconds: { alerts: ['NetcheckerHighLatency'], default: 0.05, help: 'median round trip to a node as its probers see it, averaged over 10 minutes' },
+  apiServerUnreachableRatio: { alerts: ['NetcheckerApiServerUnreachable', 'NetcheckerNodeApiServerUnreachable'], default: 0.5, help: 'share of agents that cannot reach the API server: above it the cluster alert fires, at or below it the per-node one' },
   clusterDnsFailingRatio: { alerts: ['NetcheckerClusterDnsFailing'], default: 0.5, help: 'share of agents whose DNS fails' },
   dnsSlowSeconds: { alerts: ['NetcheckerDnsSlow'], default: 0.25, help: 'average DNS latency over 10 minutes' },
   clockSkewSeconds: { alerts: ['NetcheckerClockSkew'], default: 1, help: 'absolute clock offset of an agent' },

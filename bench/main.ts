@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { buildReport } from '../agent/report.js';
+import { buildReport, networkProbes } from '../agent/report.js';
 import { benchAgent } from './agent.js';
 import { benchIngest } from './ingest.js';
 import { runKubeStoreBench } from './kube-store.js';
@@ -23,9 +23,7 @@ function ourAgentReport(): string {
   return JSON.stringify(
     buildReport({
       config: { intervalSeconds: 15, nodeName: 'node-1', name: 'netchecker-agent-abcde', network: 'pod', zeroExtenderLength: 1500 },
-      probes: [],
-      ping,
-      nslookup: { 'netchecker-service': ['10.96.0.10'] },
+      fields: { nslookup: { 'netchecker-service': ['10.96.0.10'] }, network_probes: networkProbes([], ping) },
       interfaces: os.networkInterfaces(),
       nowMs: Date.now(),
       nodeUptimeSeconds: 1250,

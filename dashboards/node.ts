@@ -12,7 +12,7 @@ function series(title: string, description: string, expr: string, unit: string, 
 export const node: DashboardSpec = {
   uid: NODE_UID,
   title: 'netchecker / Node detail',
-  description: 'The pod-network and host-network agents of one node: presence, exporter probe, DNS, peers, MTU and the agent\'s own health.',
+  description: 'The pod-network and host-network agents of one node: presence, exporter probe, DNS, API server, peers, MTU and the agent\'s own health.',
   variables: [
     { name: 'node', label: 'Node', query: 'label_values(netchecker_agent_state{job=~"$job"}, node)' },
   ],
@@ -45,6 +45,8 @@ export const node: DashboardSpec = {
     series('DNS up', '1 while the agent\'s DNS probes succeed.', on('netchecker_agent_dns_up'), 'short'),
     series('DNS queries per second by result', 'DNS queries per second by result class (ok, nxdomain, servfail, refused, timeout, other).', `sum by (network, result) (rate(netchecker_agent_dns_queries_total{job=~"$job", node="$node"}[$__rate_interval]))`, 'reqps', '{{network}} {{result}}'),
     series('DNS latency', 'Latency of the agent\'s DNS lookups.', on('netchecker_agent_dns_latency_seconds'), 's'),
+    series('API server reachable', '1 while the agent\'s anonymous HTTPS GET of the API server answers, through its Service address (service) and its DNS name (dns).', on('netchecker_agent_api_server_up', ', check="https"'), 'short', '{{network}} {{via}}'),
+    series('API server latency', 'TCP handshake (tcp) and whole HTTPS GET (https) of the agent\'s checks of the API server.', on('netchecker_agent_api_server_duration_seconds'), 's', '{{network}} {{via}} {{check}}'),
     series('Peers reached', 'Assigned peers this node\'s agents reach or not, by peer network.', on('netchecker_agent_peers'), 'short', '{{network}} -> {{peer_network}} {{status}}'),
     series('Probed by', 'Other agents that reach (or fail to reach) this node\'s agents.', on('netchecker_agent_probed_by'), 'short', '{{network}} {{status}}'),
     {

@@ -109,5 +109,21 @@ export const overview: DashboardSpec = {
       links: [linkTo(NETWORK_UID, 'Network matrix')],
       width: 8,
     },
+    {
+      kind: 'timeseries',
+      title: 'Agents that cannot reach the API server',
+      description: 'Agents whose HTTPS GET of the API server fails through both its Service address and its DNS name, per network. Open a node for which way fails and how.',
+      targets: [{ expr: `count by (network) (max without (instance, pod, via, check) (netchecker_agent_api_server_up{job=~"$job", network=~"$network", check="https"}) == 0) or on () vector(0)`, legend: '{{network}}' }],
+      unit: 'short',
+      width: 8,
+    },
+    {
+      kind: 'table',
+      title: 'Paths that must be blocked but are open',
+      description: 'Targets listed in the agents\' --must-be-blocked that answered a TCP connect: a NetworkPolicy or firewall that does not hold, seen from the agents\' namespace (or node, host network).',
+      targets: [{ expr: 'max by (agent, node, network, target) (netchecker_agent_blocked_path_open{job=~"$job", network=~"$network"}) == 1', instant: true }],
+      transformations: [TABLE_COLUMNS],
+      width: 8,
+    },
   ],
 };

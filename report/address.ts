@@ -70,6 +70,9 @@ export function splitHostPort(s: string): { host: string; port: number; brackete
   return port <= 65535 ? { host: m[1] ?? (m[2] as string), port, bracketed: m[1] !== undefined } : null;
 }
 
+/** The one HOST:PORT writer, splitHostPort's inverse: an IPv6 address in brackets. */
+export const joinHostPort = (host: string, port: number): string => `${host.includes(':') ? `[${host}]` : host}:${port}`;
+
 /** A listen address: HOST:PORT or [IPv6]:PORT, an empty host meaning all (0.0.0.0); port 0 picks a free one. */
 export function parseListenAddress(s: string): { host: string; port: number } | null {
   const hp = splitHostPort(s);

@@ -2,10 +2,14 @@
 // Lenient where the original Go server was (key case, nulls, unknown keys, missing uptime,
 // saturated durations), strict on types and ranges. Pure: no I/O, never throws.
 
-import { parsePeerAddress } from './address.js';
+import { parsePeerAddress, splitHostPort } from './address.js';
 import { MEMBERS_MAX, shapeOf, VALUES_MAX } from './json-shape.js';
 import { rfc3339Ms } from './rfc3339.js';
 import {
+  API_SERVER_VIAS,
+  type ApiServerCheck,
+  type ApiServerVia,
+  type BlockedCheck,
   DNS_RESULTS,
   type DnsQuery,
   type DnsResult,
@@ -127,6 +131,8 @@ function reportFrom(o: Obj): Report {
     icmpAvailable: optBool(m.get('icmp_available'), 'icmp_available'),
     pathMtu: pathMtu(m.get('path_mtu')),
     integrity: integrity(m.get('integrity')),
+    apiServer: apiServer(m.get('api_server')),
+    mustBeBlocked: mustBeBlocked(m.get('must_be_blocked')),
   };
 }
 
@@ -187,9 +193,13 @@ function dnsQuery(m: Fields, at: string): DnsQuery {
 /** Peer result classes are label values: short lowercase words only. */
 const RESULT_WORD = /^[a-z_]{1,32}$/;
 
+function resultWord(v: unknown, field: string): string {
+  if (typeof v !== 'string' || !RESULT_WORD.test(v)) fail(field, 'must be a result class (lowercase letters and _)');
+  return v as string;
+}
+
 function peerResult(m: Fields, at: string): PeerResult {
-  const result = m.get('result');
-  if (typeof result !== 'string' || !RESULT_WORD.test(result)) fail(`${at}.result`, 'must be a result class (lowercase letters and _)');
+  const result = resultWord(m.get('result'), `${at}.result`);
   const sent = int(m.get('sent'), `${at}.sent`, 0, LIMITS.peerAttemptsMax);
   return {
     name: required(m.get('name'), `${at}.name`, LIMITS.nameMaxLength),
@@ -200,6 +210,32 @@ function peerResult(m: Fields, at: string): PeerResult {
     lost: int(m.get('lost'), `${at}.lost`, 0, sent),
     rttMs: duration(m.get('rtt_ms'), `${at}.rtt_ms`),
   };
+}
+
+/** At most one check per via: each is a label value of the exporter's series. */
+function apiServer(v: unknown): ApiServerCheck[] | null {
+  const checks = list(v, 'api_server', API_SERVER_VIAS.length, (m, at) => ({
+    via: oneOf<ApiServerVia>(m.get('via'), `${at}.via`, API_SERVER_VIAS),
+    target: required(m.get('target'), `${at}.target`, LIMITS.nameMaxLength),
+    tcpResult: resultWord(m.get('tcp_result'), `${at}.tcp_result`),
+    tcpMs: duration(m.get('tcp_ms'), `${at}.tcp_ms`),
+    result: resultWord(m.get('result'), `${at}.result`),
+    httpCode: int(m.get('http_code'), `${at}.http_code`, 0, 999),
+    latencyMs: duration(m.get('latency_ms'), `${at}.latency_ms`),
+  }));
+  if (checks && new Set(checks.map((c) => c.via)).size < checks.length) fail('api_server', 'must have at most one check per via');
+  return checks;
+}
+
+/** Each target is a label value while it answers: a short HOST:PORT, once per report. */
+function mustBeBlocked(v: unknown): BlockedCheck[] | null {
+  const checks = list(v, 'must_be_blocked', LIMITS.blockedTargetsMax, (m, at) => ({
+    target: required(m.get('target'), `${at}.target`, LIMITS.nameMaxLength + 8),
+    result: resultWord(m.get('result'), `${at}.result`),
+  }));
+  if (checks?.some((c) => splitHostPort(c.target) === null)) fail('must_be_blocked', 'targets must be HOST:PORT');
+  if (checks && new Set(checks.map((c) => c.target)).size < checks.length) fail('must_be_blocked', 'must name each target once');
+  return checks;
 }
 
 function mtuBytes(v: unknown, field: string): number | null {

@@ -41,7 +41,7 @@ function probesJson(report: Report): unknown[] | null {
   );
 }
 
-type Additions = Partial<Pick<WireReport, 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'integrity'>>;
+type Additions = Partial<Pick<WireReport, 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'integrity' | 'api_server' | 'must_be_blocked'>>;
 
 /** What the API's record leaves out and peers, probe metrics and verdicts on other replicas need. */
 export function wireAdditions(r: Report): Additions {
@@ -52,5 +52,9 @@ export function wireAdditions(r: Report): Additions {
   if (r.icmpAvailable != null) out.icmp_available = r.icmpAvailable;
   if (r.pathMtu != null) out.path_mtu = { exporter: r.pathMtu.exporterBytes, peers: r.pathMtu.peersBytes };
   if (r.integrity != null) out.integrity = { event_loop_lag_ms: r.integrity.eventLoopLagMs, cpu_throttled_ratio: r.integrity.cpuThrottledRatio, starved: r.integrity.starved };
+  if (r.apiServer != null) {
+    out.api_server = r.apiServer.map((c) => ({ via: c.via, target: c.target, tcp_result: c.tcpResult, tcp_ms: c.tcpMs, result: c.result, http_code: c.httpCode, latency_ms: c.latencyMs }));
+  }
+  if (r.mustBeBlocked != null) out.must_be_blocked = r.mustBeBlocked.map((c) => ({ target: c.target, result: c.result }));
   return out;
 }

@@ -28,6 +28,8 @@ export const LIMITS = {
   peersMax: 256,
   peerAttemptsMax: 100,
   mtuBytes: { min: 68, max: 65535 },
+  /** --must-be-blocked targets: each is a label value of its sparse series while it answers. */
+  blockedTargetsMax: 16,
   lagMsMax: 3_600_000,
 } as const;
 
@@ -36,9 +38,10 @@ export const DNS_RESULTS = ['ok', 'nxdomain', 'servfail', 'refused', 'timeout', 
 export type DnsResult = (typeof DNS_RESULTS)[number];
 
 /**
- * Result classes of HTTP and peer probes: the wire's `Result` and peers' `result` values, the
+ * Result classes of every agent probe: the wire's `Result` and peers' `result` values, the
  * exporter's label values and alert matchers. The decoder takes any short lowercase word for a
- * peer result, so that an agent newer than its exporter is not refused.
+ * peer result, so that an agent newer than its exporter is not refused. DNS queries go on the
+ * wire in their own older words (DNS_RESULTS, mapped from these by the agent).
  */
 export const RESULT_CLASSES = [
   'ok',
@@ -47,9 +50,14 @@ export const RESULT_CLASSES = [
   'reset',
   'unreachable',
   'dns_nxdomain',
+  'dns_servfail',
+  'dns_refused',
   'dns_error',
   'tls_error',
   'http_error',
+  // ICMP: a don't-fragment echo the path could not carry; ping cannot run or may not send.
+  'too_big',
+  'unavailable',
   'error',
 ] as const;
 export type ResultClass = (typeof RESULT_CLASSES)[number];
@@ -74,6 +82,35 @@ export interface WirePeer {
   lost: number;
   /** Fastest HTTP round trip that answered; null when none did. */
   rtt_ms: number | null;
+}
+
+/** How an agent reaches the API server: the Service address its pod is given, or the Service's DNS name. */
+export const API_SERVER_VIAS = ['service', 'dns'] as const;
+export type ApiServerVia = (typeof API_SERVER_VIAS)[number];
+
+/** Ours: one check of the API server (one HTTPS GET on a fresh connection, no credentials). */
+export interface WireApiServer {
+  via: ApiServerVia;
+  /** HOST:PORT the agent connected to. */
+  target: string;
+  /** Result class of the TCP connect: ok once connected, else the failure's class. */
+  tcp_result: string;
+  /** TCP handshake, ms; null when it did not complete. */
+  tcp_ms: number | null;
+  /** Result class of the HTTPS GET: ok for 2xx, 3xx and the 401/403 of a server that refuses anonymous requests. */
+  result: string;
+  /** 0 when no response arrived. */
+  http_code: number;
+  /** Whole GET (connect, TLS, answer), ms; null without an answer. */
+  latency_ms: number | null;
+}
+
+/** Ours: one connect to a target that policy must deny (--must-be-blocked). */
+export interface WireBlocked {
+  /** HOST:PORT as the operator gave it. */
+  target: string;
+  /** Result class of the TCP connect: ok means the path is OPEN, a failure of the check. */
+  result: string;
 }
 
 /** Ours: the agent's view of its own health while it measured. */
@@ -125,6 +162,10 @@ export interface WireReport {
   /** Ours: largest don't-fragment size that passed, bytes; null when unknown. */
   path_mtu?: { exporter: number | null; peers: number | null };
   integrity?: WireIntegrity;
+  /** Ours: the API server checks of the round, at most one per via. */
+  api_server?: WireApiServer[];
+  /** Ours: the connects to targets that must stay blocked. */
+  must_be_blocked?: WireBlocked[];
 }
 
 /** HTTP probe phases, in the order they happen. */
@@ -170,6 +211,24 @@ export interface Report {
   icmpAvailable?: boolean | null;
   pathMtu?: { exporterBytes: number | null; peersBytes: number | null } | null;
   integrity?: Integrity | null;
+  apiServer?: ApiServerCheck[] | null;
+  mustBeBlocked?: BlockedCheck[] | null;
+}
+
+export interface BlockedCheck {
+  target: string;
+  /** ok: the TCP connect succeeded, the path that must be blocked is open. */
+  result: string;
+}
+
+export interface ApiServerCheck {
+  via: ApiServerVia;
+  target: string;
+  tcpResult: string;
+  tcpMs: number | null;
+  result: string;
+  httpCode: number;
+  latencyMs: number | null;
 }
 
 export interface DnsQuery {

@@ -17,7 +17,7 @@ const defaults: AgentConfig = {
   nodeName: 'kind-worker',
   network: 'pod',
   logLevel: 'info',
-  probes: { dns: null, listen: null, advertise: null, peerAttempts: 3, mtuSizes: [1200, 1400, 1450, 1500], icmp: true },
+  probes: { dns: null, listen: null, advertise: null, peerAttempts: 3, mtuSizes: [1200, 1400, 1450, 1500], icmp: true, apiServer: null, mustBeBlocked: [] },
   tokenFile: null,
   notes: [],
 };
@@ -70,6 +70,26 @@ const ok: Array<[string, string[], Record<string, string>, Partial<AgentConfig>]
   ['default timeout is half a short interval', ['--interval', '1'], env, { intervalSeconds: 1, timeoutMs: 500 }],
 ];
 
+const kube = { ...env, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
+const dnsDefaults = { servers: null, names: ['netchecker-service', 'kubernetes.default.svc.cluster.local'] };
+const apiServer = (name: string, port: number, path = '/readyz', caFile: string | null = null, dns = dnsDefaults): Partial<AgentConfig> => ({
+  probes: {
+    ...defaults.probes,
+    dns,
+    apiServer: { targets: [{ via: 'service', host: '10.96.0.1', port }, { via: 'dns', host: name, port }], path, caFile },
+  },
+});
+ok.push(
+  ['in Kubernetes: the API server through its Service address and name', [], kube, apiServer('kubernetes.default.svc.cluster.local', 443)],
+  [
+    'API server flags',
+    ['--cluster-domain', 'k8s.example', '--api-server-path', '/version', '--api-server-ca', '/etc/ca.pem'],
+    { ...kube, KUBERNETES_SERVICE_PORT: '6443' },
+    apiServer('kubernetes.default.svc.k8s.example', 6443, '/version', '/etc/ca.pem', { servers: null, names: ['netchecker-service', 'kubernetes.default.svc.k8s.example'] }),
+  ],
+  ['--no-api-server', ['--no-api-server'], kube, { probes: { ...defaults.probes, dns: dnsDefaults } }],
+);
+
 for (const [name, argv, e, want] of ok) {
   t.test(name, async (t) => {
     const r = parseAgentConfig(argv, e);
@@ -109,6 +129,9 @@ const bad: Array<[string[], Record<string, string>, string]> = [
   [['-alsologtostderr=maybe'], env, '-alsologtostderr must be true or false, got "maybe"'],
   [['-logtostderr', 'true'], env, 'unexpected argument "true"'],
   [['-v'], env, 'flag -v needs a value'],
+  [['--api-server-path', 'readyz'], env, '--api-server-path must be a URL path starting with /, got "readyz"'],
+  [['--api-server-name', 'a b'], env, '--api-server-name must be a host name or IP address, got "a b"'],
+  [[], { ...env, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: 'https' }, 'KUBERNETES_SERVICE_PORT must be a port from 1 to 65535, got "https"'],
 ];
 
 for (const [argv, e, error] of bad) {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import type { ProbeOutcome } from '../agent/probes/probe.js';
-import { buildReport, interfaceAddresses, wireProbe, type ReportInput } from '../agent/report.js';
+import { buildReport, interfaceAddresses, networkProbes, wireProbe, type ReportInput } from '../agent/report.js';
 import { VERSION } from '../lib/version.js';
 import { decodeReport } from '../report/decode.js';
 import { SATURATED_MS } from '../report/schema.js';
@@ -17,9 +17,7 @@ const slow503: ProbeOutcome = { url: 'https://b.example/', result: 'http_error',
 
 const input: ReportInput = {
   config: { intervalSeconds: 15, nodeName: 'kind-worker', name: 'netchecker-agent-x7k2p', network: 'pod', zeroExtenderLength: 1500 },
-  probes: [refused, slow503],
-  ping: ok,
-  nslookup: { 'netchecker-service': ['10.96.0.10'] },
+  fields: { nslookup: { 'netchecker-service': ['10.96.0.10'] }, network_probes: networkProbes([refused, slow503], ok) },
   interfaces: {
     lo: [
       { address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' },
@@ -58,7 +56,7 @@ t.test('compat keys and types', async (t) => {
 t.test('the server ping probe is last', async (t) => {
   const urls = (buildReport(input).network_probes ?? []).map((p) => p.URL);
   t.same(urls, ['http://a.example/', 'https://b.example/', 'http://10.0.0.1:8081/api/v1/ping']);
-  t.same((buildReport({ ...input, probes: [] }).network_probes ?? []).map((p) => p.URL), [ok.url]);
+  t.same(networkProbes([], ok).map((p) => p.URL), [ok.url]);
 });
 
 t.test('probe: rounded integer ms, precise phases, zeros without a response', async (t) => {

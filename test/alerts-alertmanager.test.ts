@@ -17,7 +17,7 @@ t.test('amtool check-config accepts the example', async (t) => {
   if (!amtool) return;
   const r = spawnSync(amtool, ['check-config', CONFIG], { encoding: 'utf8' });
   t.equal(r.status, 0, r.stdout + r.stderr);
-  t.match(r.stdout, /SUCCESS[\s\S]*5 inhibit rules[\s\S]*3 receivers/);
+  t.match(r.stdout, /SUCCESS[\s\S]*6 inhibit rules[\s\S]*3 receivers/);
 });
 
 t.test('amtool config routes test: every alert goes to the receiver of its severity', async (t) => {
@@ -91,4 +91,14 @@ t.test('cluster DNS failing silences the per-node DNS alerts, not the others', a
     a('NetcheckerPacketLoss', { node: 'n6' }),
   ]);
   t.same(r, { notified: ['NetcheckerClusterDnsFailing ', 'NetcheckerPacketLoss n6'], suppressed: ['NetcheckerDnsSlow n6', 'NetcheckerNodeDnsFailing n5'] });
+});
+
+t.test('the API server unreachable from most agents silences the per-node API server alerts, not the others', async (t) => {
+  const r = await inhibit(t, [
+    a('NetcheckerApiServerUnreachable', { severity: 'critical' }),
+    a('NetcheckerNodeApiServerUnreachable', { node: 'n5' }),
+    a('NetcheckerNodeDnsFailing', { node: 'n6' }),
+    a('NetcheckerBlockedPathOpen', { node: 'n5', target: '10.0.5.7:5432' }),
+  ]);
+  t.same(r, { notified: ['NetcheckerApiServerUnreachable ', 'NetcheckerBlockedPathOpen n5', 'NetcheckerNodeDnsFailing n6'], suppressed: ['NetcheckerNodeApiServerUnreachable n5'] });
 });

@@ -82,7 +82,7 @@ t.test('a cluster variable on the configured label: every query and variable fil
 });
 
 /** Labels a table row may show: the agent's identity and the network pair, never a scrape target's. */
-const TABLE_LABELS = new Set(['agent', 'node', 'network', 'state', 'peer_network']);
+const TABLE_LABELS = new Set(['agent', 'node', 'network', 'state', 'peer_network', 'target']);
 /** Units of a per-second rate, and of a ratio. */
 const RATE_UNITS = ['reqps', 'ops', 'pps', 'Bps', 'rps'];
 

@@ -234,7 +234,7 @@ t.test('the DaemonSets carry the downward-API env, args, dnsPolicy and toleratio
       );
       const port = name.endsWith('hostnet') ? 8091 : 8090; // the peer listener; MY_POD_IP is what peers dial
       t.same(c.command, ['node', ...AGENT_NODE_FLAGS, '/app/dist/cli.js'], `${dir}: ${name} runs with the Node flags bench/agent.ts measures`);
-      t.same(c.args, ['agent', '--server', 'http://netchecker-service:8081', '--interval', '15', '--listen', `0.0.0.0:${port}`, '--token-file', '/var/run/secrets/netchecker/token'], `${dir}: ${name} args`);
+      t.same(c.args, ['agent', '--server', 'http://netchecker-service:8081', '--interval', '15', '--listen', `0.0.0.0:${port}`, '--token-file', '/var/run/secrets/netchecker/token', '--api-server-ca', '/var/run/secrets/netchecker/ca.crt'], `${dir}: ${name} args`);
       t.same(c.ports?.map((p) => p.containerPort), [port], `${dir}: ${name} declares the peer port`);
       t.same(spec?.tolerations, [{ operator: 'Exists' }], `${dir}: ${name} runs on every node, tainted or not`);
       t.equal(spec?.automountServiceAccountToken, false, `${dir}: agents get no API token`);
@@ -344,7 +344,11 @@ t.test('agent tokens: a service account per DaemonSet, bound to no role; a proje
       const bound = objs.filter((o) => (o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding') && JSON.stringify((o as { subjects?: unknown }).subjects ?? []).includes(`"${sa}"`));
       t.same(bound.map((b) => b.metadata.name), [], `${dir}: ${sa} is bound to no role (no API rights)`);
       const volume = spec?.volumes?.find((v) => v.name === 'netchecker-token');
-      t.same(volume?.projected?.sources, [{ serviceAccountToken: { audience: 'netchecker', expirationSeconds: 3600, path: 'token' } }], `${dir}: ${name} projects a token for audience netchecker, valid 1 h`);
+      t.same(
+        volume?.projected?.sources,
+        [{ serviceAccountToken: { audience: 'netchecker', expirationSeconds: 3600, path: 'token' } }, { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }],
+        `${dir}: ${name} projects a token for audience netchecker, valid 1 h, and the cluster CA the API server probe verifies with`,
+      );
       const mount = (spec?.containers[0] as IContainer).volumeMounts?.find((m) => m.name === 'netchecker-token');
       t.same([mount?.mountPath, mount?.readOnly], ['/var/run/secrets/netchecker', true], `${dir}: ${name} mounts it where --token-file points`);
     }

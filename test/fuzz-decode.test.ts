@@ -50,7 +50,7 @@ function roundTrip(report: Report): void {
   if (!stored.ok) throw new Error(`stored record does not decode: ${stored.error}`);
   if (!same(stored.value.report, report) || stored.value.receivedWallMs !== RECEIVED_WALL_MS) throw new Error('stored record differs after the round trip');
   const served = decodeReport(JSON.stringify(recordJson(report, RECEIVED_WALL_MS)));
-  const expected = { ...report, listen: null, dns: null, peers: null, icmpAvailable: null, pathMtu: null, integrity: null };
+  const expected = { ...report, listen: null, dns: null, peers: null, icmpAvailable: null, pathMtu: null, integrity: null, apiServer: null, mustBeBlocked: null };
   if (!served.ok || !same(served.value, expected)) throw new Error(`served record does not decode to the report: ${served.ok ? 'differs' : served.code}`);
 }
 

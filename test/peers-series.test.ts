@@ -27,6 +27,7 @@ function fullReport(a: PeerCandidate, peers: readonly PeerCandidate[], failing: 
     peers: peers.map((p) => ({ name: p.name, node: p.node, network: p.network, result: failing.has(p.name) ? 'timeout' : 'ok', sent: 3, lost: failing.has(p.name) ? 3 : 0, rttMs: failing.has(p.name) ? null : 0.4 })),
     icmpAvailable: true, pathMtu: { exporterBytes: 1500, peersBytes: 1450 },
     integrity: { eventLoopLagMs: 2, cpuThrottledRatio: 0.01, starved: false },
+    apiServer: (['service', 'dns'] as const).map((via) => ({ via, target: '10.96.0.1:443', tcpResult: 'ok', tcpMs: 0.3, result: 'ok', httpCode: 200, latencyMs: 2.5 })),
   };
 }
 

@@ -10,10 +10,10 @@ import t, { type Test } from 'tap';
 import { parseAgentConfig } from '../agent/config.js';
 import { checkIcmp, classifyPing, probeIcmp } from '../agent/probes/icmp.js';
 import { IcmpAvailability, icmpProblem, icmpRecheckDelayMs } from '../agent/probes/icmp-availability.js';
-import { ExtraProbes } from '../agent/probes/round.js';
+import { ProbeRound } from '../agent/probes/round.js';
 import { createLogger } from '../lib/log.js';
 import { startFakeExporter } from './helpers/agent-server.js';
-import { hostOf, probePathMtu } from '../agent/probes/mtu.js';
+import { confirmedMtu, hostOf, probePathMtu } from '../agent/probes/mtu.js';
 
 t.test('echo on loopback', async (t) => {
   const r = await probeIcmp('127.0.0.1', { timeoutMs: 1000 });
@@ -53,7 +53,6 @@ t.test('without the permission to ping: unavailable, not a failure', async (t) =
 });
 
 t.test('a peer\'s path MTU drops only when seen twice in a row', async (t) => {
-  const { confirmedMtu } = await import('../agent/probes/round.js');
   t.same(
     [undefined, [null, 1500], [1500, 1400], [1400, 1400], [1400, 1500], [1500, null], [null, null]].map((h) => confirmedMtu(h as [number | null, number | null] | undefined)),
     [null, 1500, 1500, 1400, 1500, 1500, null],
@@ -130,7 +129,7 @@ t.test('the round reports icmp_available and path MTU again once ping works', as
   const parsed = parseAgentConfig(['--server', fake.url, '--name', 'agent-a', '--interval', '1', '--mtu-sizes', '1200'], {});
   if (!parsed.ok || parsed.help) throw new Error('config');
   process.env.PATH = paths.without;
-  const extras = await ExtraProbes.start(parsed.config, createLogger('error'));
+  const extras = await ProbeRound.start(parsed.config, createLogger('error'));
   t.teardown(() => extras.stop());
   t.match(await extras.collect(), { icmp_available: false, path_mtu: undefined });
   process.env.PATH = paths.with;

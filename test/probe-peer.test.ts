@@ -5,9 +5,9 @@ import net from 'node:net';
 import t from 'tap';
 import { parseAgentConfig } from '../agent/config.js';
 import { startListener } from '../agent/listener.js';
-import { fetchPeers, type PeerOutcome, probePeer } from '../agent/probes/peer.js';
+import { assignedOnly, fetchPeers, type PeerOutcome, probePeer } from '../agent/probes/peer.js';
 import { parsePeersAnswer, type Peer } from '../report/answers.js';
-import { assignedOnly, ExtraProbes } from '../agent/probes/round.js';
+import { ProbeRound } from '../agent/probes/round.js';
 import { createLogger } from '../lib/log.js';
 import { startFakeExporter } from './helpers/agent-server.js';
 import { report, postReport, startTestExporter } from './helpers/exporter.js';
@@ -48,8 +48,8 @@ t.test('fetchPeers asks the exporter', async (t) => {
   const ex = await startTestExporter(t, ['--peer-cidrs', '198.18.0.0/15']);
   await postReport(ex.url, 'agent-a', report({ nodename: 'n1', network: 'pod', listen: '198.18.0.1:8090' }));
   await postReport(ex.url, 'agent-b', report({ nodename: 'n2', network: 'host', listen: '198.18.0.2:8090' }));
-  t.same(await fetchPeers(ex.url, 'agent-a', 1000), [{ name: 'agent-b', node: 'n2', network: 'host', address: '198.18.0.2:8090' }]);
-  t.equal(await fetchPeers('http://127.0.0.1:1', 'agent-a', 500), null, 'exporter unreachable: null, no throw');
+  t.same(await fetchPeers(ex.url, 'agent-a', { timeoutMs: 1000 }), [{ name: 'agent-b', node: 'n2', network: 'host', address: '198.18.0.2:8090' }]);
+  t.equal(await fetchPeers('http://127.0.0.1:1', 'agent-a', { timeoutMs: 500 }), null, 'exporter unreachable: null, no throw');
 });
 
 t.test('only results of peers the fresh list still assigns, at the same address, are kept', async (t) => {
@@ -83,7 +83,7 @@ t.test('a withdrawn peer is dropped from the round, a still assigned dead peer i
   t.teardown(() => fake.close());
   const parsed = parseAgentConfig(['--server', fake.url, '--name', 'agent-a', '--interval', '2', '--listen', '127.0.0.1:0', '--no-icmp', '--peer-attempts', '2'], {});
   if (!parsed.ok || parsed.help) throw new Error('config');
-  const extras = await ExtraProbes.start(parsed.config, createLogger('error'));
+  const extras = await ProbeRound.start(parsed.config, createLogger('error'));
   t.teardown(() => extras.stop());
   const names = async (): Promise<Array<[string, string]>> => ((await extras.collect()).peers ?? []).map((p) => [p.name, p.result]);
 

@@ -1,29 +1,27 @@
 // Our probes travel in the report: what the agent builds, the exporter's decoder reads back exactly.
 import t from 'tap';
-import { buildReport } from '../agent/report.js';
-import type { ReportExtras } from '../agent/probes/round.js';
+import type { RoundFields } from '../agent/probes/probe.js';
+import { buildReport, networkProbes } from '../agent/report.js';
 import { decodeReport } from '../report/decode.js';
 
 t.test('the extra probe fields round-trip through the wire', async (t) => {
-  const extras: ReportExtras = {
+  const extras: RoundFields = {
     listen: '198.18.0.11:8090',
     dns: [{ server: '198.18.0.2', name: 'kubernetes.default.svc.cluster.local', result: 'nxdomain', latency_ms: 1.25 }],
     peers: [{ name: 'agent-pod-n2', node: 'node-2', network: 'pod', result: 'timeout', sent: 3, lost: 3, rtt_ms: null }],
     icmp_available: true,
     path_mtu: { exporter: 1500, peers: 1400 },
     integrity: { event_loop_lag_ms: 12.5, cpu_throttled_ratio: null, starved: false },
+    api_server: [{ via: 'dns', target: 'kubernetes.default.svc.cluster.local:443', tcp_result: 'ok', tcp_ms: 0.5, result: 'tls_error', http_code: 0, latency_ms: null }],
   };
   const ping = { url: 'http://198.18.0.2:8081/api/v1/ping', result: 'ok' as const, httpCode: 200, phasesMs: { connect: 0.3, first_byte: 0.5, transfer: 0.1, total: 0.9 } };
   const wire = buildReport({
     config: { intervalSeconds: 2, nodeName: 'node-1', name: 'agent-hostnet-n1', network: 'host', zeroExtenderLength: 0 },
-    probes: [],
-    ping,
-    nslookup: {},
+    fields: { nslookup: {}, network_probes: networkProbes([], ping), ...extras },
     interfaces: {},
     nowMs: Date.parse('2026-11-26T09:00:00Z'),
     nodeUptimeSeconds: 100,
     startedMs: Date.parse('2026-11-26T08:59:30.5Z'),
-    extras,
   });
   const decoded = decodeReport(JSON.stringify(wire));
   if (!decoded.ok) throw new Error(decoded.detail);
@@ -34,7 +32,8 @@ t.test('the extra probe fields round-trip through the wire', async (t) => {
     icmpAvailable: true,
     pathMtu: { exporterBytes: 1500, peersBytes: 1400 },
     integrity: { eventLoopLagMs: 12.5, cpuThrottledRatio: null, starved: false },
+    apiServer: [{ via: 'dns', target: 'kubernetes.default.svc.cluster.local:443', tcpResult: 'ok', tcpMs: 0.5, result: 'tls_error', httpCode: 0, latencyMs: null }],
   });
   const original = decodeReport('{"report_interval":15}');
-  t.match(original.ok && original.value, { listen: null, dns: null, peers: null, icmpAvailable: null, pathMtu: null, integrity: null }, 'the original agent sends none of them');
+  t.match(original.ok && original.value, { listen: null, dns: null, peers: null, icmpAvailable: null, pathMtu: null, integrity: null, apiServer: null, mustBeBlocked: null }, 'the original agent sends none of them');
 });

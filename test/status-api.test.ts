@@ -59,14 +59,19 @@ t.test('status: the verdict as connectivity_check, nodes, mesh per path, state c
   t.ok(changes.includes('agent-b ok->outdated') && changes.includes('agent-c starting->absent'), changes.join(', '));
   t.match(s.transitions.find((x) => x.agent === 'agent-c'), { reason: 'expected but has not reported', at: new Date(clock.wall).toISOString() });
 
-  // DNS, path MTU and clock offset of a report that carries them.
+  // DNS, path MTU, clock offset and API server checks of a report that carries them.
   await postReport(ex.url, 'agent-b', report({
     nodename: 'node-b', report_interval: 2, hostdate: new Date(clock.wall + 1500).toISOString(),
     dns: [{ server: '10.0.0.10', name: 'kubernetes.default', result: 'ok', latency_ms: 1.5 }, { server: '10.0.0.10', name: 'x.example', result: 'servfail', latency_ms: 3 }],
     path_mtu: { exporter: 1500, peers: 1450 },
+    api_server: [
+      { via: 'service', target: '10.96.0.1:443', tcp_result: 'ok', tcp_ms: 0.5, result: 'ok', http_code: 200, latency_ms: 4 },
+      { via: 'dns', target: 'kubernetes.default.svc.cluster.local:443', tcp_result: 'ok', tcp_ms: 0.5, result: 'tls_error', http_code: 0, latency_ms: null },
+    ],
+    must_be_blocked: [{ target: '10.0.5.7:5432', result: 'ok' }, { target: '169.254.169.254:80', result: 'timeout' }],
   }));
   const after = (await (await fetch(`${ex.url}/api/v1/status`)).json()) as Status;
-  t.match(after.nodes[2]?.agents[0], { name: 'agent-b', state: 'ok', dns: { queries: 2, failed: 1, worst: 'servfail', max_latency_ms: 3 }, path_mtu_bytes: { exporter: 1500, peers: 1450 }, clock_offset_seconds: 1.5 });
+  t.match(after.nodes[2]?.agents[0], { name: 'agent-b', state: 'ok', dns: { queries: 2, failed: 1, worst: 'servfail', max_latency_ms: 3 }, path_mtu_bytes: { exporter: 1500, peers: 1450 }, clock_offset_seconds: 1.5, api_server: { checks: 2, failed: 1, worst: 'dns tls_error', max_latency_ms: 4 }, must_be_blocked: { targets: 2, open: ['10.0.5.7:5432'] } });
   t.match(after.transitions[0], { agent: 'agent-b', from: 'outdated', to: 'ok' }, 'the newest change first');
 
   const q = await fetch(`${ex.url}/api/v1/status?x=1`);

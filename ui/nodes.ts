@@ -6,7 +6,7 @@ import { byId, el, seconds } from './dom.js';
 import { look } from './states.js';
 
 type NodeEntry = StatusBody['nodes'][number];
-type Key = 'node' | 'pod' | 'host' | 'age' | 'interval' | 'dns' | 'mtu' | 'offset';
+type Key = 'node' | 'pod' | 'host' | 'age' | 'interval' | 'dns' | 'api' | 'blocked' | 'mtu' | 'offset';
 
 /** The agent of a network on the node; with several (a rollout), the one in the worst state. */
 function agentOf(n: NodeEntry, network: string): AgentRow | undefined {
@@ -29,6 +29,10 @@ const pick = <T>(n: NodeEntry, f: (a: AgentRow) => T | null): T | null => {
 };
 
 const dnsFailed = (n: NodeEntry): number | null => pick(n, (a) => a.dns?.failed ?? null);
+const apiFailed = (n: NodeEntry): number | null => pick(n, (a) => a.api_server?.failed ?? null);
+/** Targets that must be blocked and answered, over the node's agents; null when none checks any. */
+const openPaths = (n: NodeEntry): string[] | null =>
+  n.agents.some((a) => a.must_be_blocked) ? [...new Set(n.agents.flatMap((a) => a.must_be_blocked?.open ?? []))] : null;
 const mtu = (n: NodeEntry): number | null => pick(n, (a) => a.path_mtu_bytes?.peers ?? a.path_mtu_bytes?.exporter ?? null);
 const offset = (n: NodeEntry): number | null => pick(n, (a) => a.clock_offset_seconds);
 const interval = (n: NodeEntry): number | null => pick(n, (a) => a.report_interval_seconds);
@@ -40,6 +44,8 @@ const SORT_VALUE: Record<Key, (n: NodeEntry) => string | number | null> = {
   age: oldestAge,
   interval,
   dns: dnsFailed,
+  api: apiFailed,
+  blocked: (n) => openPaths(n)?.length ?? null,
   mtu,
   offset: (n) => (offset(n) === null ? null : Math.abs(offset(n) as number)),
 };
@@ -50,12 +56,21 @@ function agentCell(a: AgentRow | undefined): HTMLTableCellElement {
   return el('td', {}, el('span', { class: `state ${l.cls}` }, `${l.symbol} ${a.state}`), el('span', { class: 'reason' }, `${a.name}: ${a.reason}`));
 }
 
-function dnsText(n: NodeEntry): string {
-  const d = pick(n, (a) => a.dns);
+/** DNS queries or API server checks of the node's agents: how many failed and how, or the slowest answer. */
+function checksText(d: { count: number; failed: number; worst: string | null; max_latency_ms: number | null } | null): string {
   if (!d) return '–';
-  if (d.failed > 0) return `✗ ${d.failed}/${d.queries} failed (${d.worst ?? '?'})`;
-  return `✓ ${d.queries} ok${d.max_latency_ms === null ? '' : `, ≤ ${d.max_latency_ms.toFixed(1)} ms`}`;
+  if (d.failed > 0) return `✗ ${d.failed}/${d.count} failed (${d.worst ?? '?'})`;
+  return `✓ ${d.count} ok${d.max_latency_ms === null ? '' : `, ≤ ${d.max_latency_ms.toFixed(1)} ms`}`;
 }
+
+const dnsText = (n: NodeEntry): string => checksText(pick(n, (a) => a.dns && { ...a.dns, count: a.dns.queries }));
+function blockedText(n: NodeEntry): string {
+  const open = openPaths(n);
+  if (!open) return '–';
+  return open.length > 0 ? `✗ open: ${open.join(', ')}` : '✓ blocked';
+}
+
+const apiText = (n: NodeEntry): string => checksText(pick(n, (a) => a.api_server && { ...a.api_server, count: a.api_server.checks }));
 
 /**
  * Rows drawn until the user asks for all: a live update rebuilds every drawn row (their ages
@@ -116,6 +131,8 @@ export class NodeTable {
           el('td', {}, seconds(oldestAge(n))),
           el('td', {}, seconds(interval(n))),
           el('td', {}, dnsText(n)),
+          el('td', {}, apiText(n)),
+          el('td', {}, blockedText(n)),
           el('td', {}, m === null ? '–' : `${m} B`),
           el('td', {}, off === null ? '–' : `${off >= 0 ? '+' : ''}${off.toFixed(3)} s`),
         ),
@@ -127,7 +144,7 @@ export class NodeTable {
         this.#limit = Infinity;
         this.#render();
       });
-      out.append(el('tr', {}, el('td', { colspan: '8' }, `${rows.length - this.#limit} more; sort or filter to find them, or `, all)));
+      out.append(el('tr', {}, el('td', { colspan: '10' }, `${rows.length - this.#limit} more; sort or filter to find them, or `, all)));
     }
     this.#body.replaceChildren(out);
     byId('shown').textContent = `${rows.length} of ${this.#nodes.length} nodes${rows.length > this.#limit ? `, first ${this.#limit} shown` : ''}`;

@@ -1,6 +1,6 @@
 // The one table from Node error codes, HTTP statuses and DNS rcodes to probe result classes. Pure.
 
-import type { DnsResult, ResultClass } from '../../report/schema.js';
+import type { ResultClass } from '../../report/schema.js';
 
 /** First match wins; codes are Node's `err.code` (libuv, getaddrinfo, OpenSSL, AbortSignal). */
 const ERROR_CODES: ReadonlyArray<readonly [RegExp, ResultClass]> = [
@@ -26,14 +26,14 @@ export function classifyStatus(status: number): ResultClass {
   return status >= 200 && status < 400 ? 'ok' : 'http_error';
 }
 
-/** DNS rcode (RFC 1035 / 6895 numbers) -> result class; rcodes not listed are `other`. */
-const DNS_RCODES: ReadonlyMap<number, DnsResult> = new Map([
+/** DNS rcode (RFC 1035 / 6895 numbers) -> result class; rcodes not listed are `dns_error`. */
+const DNS_RCODES: ReadonlyMap<number, ResultClass> = new Map([
   [0, 'ok'], // NOERROR, with or without answers (NODATA still means the server works)
-  [2, 'servfail'],
-  [3, 'nxdomain'],
-  [5, 'refused'],
+  [2, 'dns_servfail'],
+  [3, 'dns_nxdomain'],
+  [5, 'dns_refused'],
 ]);
 
-export function classifyRcode(rcode: number): DnsResult {
-  return DNS_RCODES.get(rcode) ?? 'other';
+export function classifyRcode(rcode: number): ResultClass {
+  return DNS_RCODES.get(rcode) ?? 'dns_error';
 }

@@ -1,15 +1,18 @@
 // DNS probe: one A query for a name to one resolver over UDP (dns-packet), retried over TCP when
 // the answer is truncated. The rcode becomes a result class (classify.ts); the latency is from
-// sending the query to the answer. Never throws. Also the pure resolv.conf reader.
+// sending the query to the answer. Never throws. The row queries each resolver (resolv.conf's or
+// --dns-server) for each --dns-names name every round. Also the pure resolv.conf reader.
 
 import dgram from 'node:dgram';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { DecodedPacket, Packet } from 'dns-packet';
 import { splitHostPort } from '../../report/address.js';
-import type { DnsResult } from '../../report/schema.js';
+import type { DnsResult, ResultClass, WireDns } from '../../report/schema.js';
 import { classifyRcode } from './classify.js';
+import type { Outcome, ProbeLimits, ProbeRow } from './probe.js';
 
 // Required, not imported: importing a CommonJS package from ESM starts Node's WebAssembly export
 // lexer, about 10 MB of resident memory in an agent that otherwise needs some 30 MB of its own.
@@ -22,19 +25,37 @@ export interface DnsTarget {
   readonly name: string;
 }
 
-export interface DnsOutcome {
+export interface DnsOutcome extends Outcome {
   readonly server: string;
   readonly name: string;
-  readonly result: DnsResult;
   /** Null when no answer arrived. */
   readonly latencyMs: number | null;
-  readonly error?: string;
 }
 
-export interface DnsProbeOptions {
-  readonly timeoutMs: number;
-  readonly signal?: AbortSignal;
+/** The wire's older DNS words for the result classes a DNS query can have; the rest is `other`. */
+const WIRE_DNS: Partial<Record<ResultClass, DnsResult>> = { ok: 'ok', dns_nxdomain: 'nxdomain', dns_servfail: 'servfail', dns_refused: 'refused', timeout: 'timeout' };
+
+export function wireDns(d: DnsOutcome): WireDns {
+  return { server: d.server, name: d.name, result: WIRE_DNS[d.result] ?? 'other', latency_ms: d.latencyMs };
 }
+
+/** Names without a dot get the first search domain, as the resolver's search list would. Pure. */
+export function dnsTargets(servers: readonly string[], names: readonly string[], search: readonly string[]): DnsTarget[] {
+  const fqdn = names.map((n) => (n.includes('.') || !search[0] ? n : `${n}.${search[0]}`));
+  return servers.flatMap((server) => fqdn.map((name) => ({ server, name })));
+}
+
+export const dnsProbe: ProbeRow = async ({ config, log }) => {
+  const p = config.probes.dns;
+  if (!p) return null;
+  const conf = parseResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
+  const targets = dnsTargets(p.servers ?? conf.nameservers, p.names, conf.search);
+  if (targets.length === 0) {
+    log.warn('dns probes have no resolver', { hint: 'give --dns-server' });
+    return null;
+  }
+  return { round: async (limits) => ({ dns: (await Promise.all(targets.map((t) => probeDns(t, limits)))).map(wireDns) }) };
+};
 
 /** IP, IP:PORT or [IPv6]:PORT -> host and port; null when it is not an IP address. */
 export function parseResolver(server: string): { host: string; port: number } | null {
@@ -54,10 +75,10 @@ export function parseResolvConf(text: string): { nameservers: string[]; search: 
   return { nameservers, search };
 }
 
-export function probeDns(target: DnsTarget, { timeoutMs, signal }: DnsProbeOptions): Promise<DnsOutcome> {
+export function probeDns(target: DnsTarget, { timeoutMs, signal }: ProbeLimits): Promise<DnsOutcome> {
   const resolver = parseResolver(target.server);
   const base = { server: target.server, name: target.name };
-  if (!resolver) return Promise.resolve({ ...base, result: 'other', latencyMs: null, error: 'resolver is not an IP address' });
+  if (!resolver) return Promise.resolve({ ...base, result: 'error', latencyMs: null, error: 'resolver is not an IP address' });
   const start = performance.now();
   const timeout = AbortSignal.timeout(Math.ceil(timeoutMs));
   const stop = signal ? AbortSignal.any([timeout, signal]) : timeout;
@@ -66,8 +87,8 @@ export function probeDns(target: DnsTarget, { timeoutMs, signal }: DnsProbeOptio
   const answered = (flags: number | undefined): DnsOutcome => ({ ...base, result: classifyRcode((flags ?? 0) & 0xf), latencyMs: performance.now() - start });
   const failed = (err: unknown): DnsOutcome =>
     stop.aborted
-      ? { ...base, result: 'timeout', latencyMs: null, error: `no answer within ${timeoutMs} ms` }
-      : { ...base, result: 'other', latencyMs: null, error: err instanceof Error ? err.message : String(err) };
+      ? { ...base, result: 'timeout', latencyMs: null, error: timeout.aborted ? `no answer within ${timeoutMs} ms` : "no answer before the round's deadline" }
+      : { ...base, result: 'error', latencyMs: null, error: err instanceof Error ? err.message : String(err) };
   return queryUdp(resolver, query, id, stop).then(
     (p) => (p.flag_tc ? queryTcp(resolver, query, id, stop).then((t) => answered(t.flags), failed) : answered(p.flags)),
     failed,

@@ -8,16 +8,15 @@ import { VERSION } from '../../lib/version.js';
 import { classifyError, classifyStatus } from './classify.js';
 import { phaseDurations, type PhaseStamps } from './phases.js';
 import type { ResultClass } from '../../report/schema.js';
-import type { ProbeOutcome } from './probe.js';
+import type { ProbeLimits, ProbeOutcome } from './probe.js';
 
-export interface HttpProbeOptions {
-  /** Hard limit for the whole probe, body included. */
-  timeoutMs: number;
-  /** Aborts the probe early; it then reads as a timeout. */
-  signal?: AbortSignal;
+export interface HttpProbeOptions extends ProbeLimits {
+  /** https: the CA certificates (PEM) to verify the server against; null: not verified; absent: the system's CAs. */
+  readonly ca?: string | null;
 }
 
-export function probeHttp(url: string, { timeoutMs, signal }: HttpProbeOptions): Promise<ProbeOutcome> {
+/** timeoutMs bounds the whole probe, body included; the signal cuts it earlier, which reads as a timeout. */
+export function probeHttp(url: string, { timeoutMs, signal, ca }: HttpProbeOptions): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     const now = (): number => performance.now();
     const stamps: PhaseStamps = { start: now(), done: 0 };
@@ -33,7 +32,9 @@ export function probeHttp(url: string, { timeoutMs, signal }: HttpProbeOptions):
     const fail = (err: unknown): void =>
       timeout.aborted
         ? settle('timeout', `no answer within ${timeoutMs} ms`)
-        : settle(classifyError(err), err instanceof Error ? err.message : String(err));
+        : signal?.aborted
+          ? settle('timeout', "no answer before the round's deadline")
+          : settle(classifyError(err), err instanceof Error ? err.message : String(err));
 
     let target: URL;
     try {
@@ -47,6 +48,7 @@ export function probeHttp(url: string, { timeoutMs, signal }: HttpProbeOptions):
       agent: false,
       signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       headers: { 'user-agent': `netchecker-agent/${VERSION}`, connection: 'close' },
+      ...(ca === undefined ? {} : ca === null ? { rejectUnauthorized: false } : { ca }),
     });
     req.once('socket', (socket) => {
       socket.once('lookup', () => (stamps.lookup = now()));

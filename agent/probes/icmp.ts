@@ -5,23 +5,21 @@
 import { execFile } from 'node:child_process';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { ResultClass } from '../../report/schema.js';
+import type { Outcome, ProbeLimits } from './probe.js';
 
-export const ICMP_RESULTS = ['ok', 'timeout', 'too_big', 'unavailable', 'error'] as const;
-export type IcmpResult = (typeof ICMP_RESULTS)[number];
+/** The result classes an echo can have. */
+type IcmpResult = Extract<ResultClass, 'ok' | 'timeout' | 'too_big' | 'unavailable' | 'error'>;
 
-export interface IcmpOutcome {
+export interface IcmpOutcome extends Outcome {
   readonly host: string;
-  readonly result: IcmpResult;
   /** Echo round trip as ping measured it; null without a reply. */
   readonly rttMs: number | null;
-  readonly error?: string;
 }
 
-export interface IcmpProbeOptions {
-  readonly timeoutMs: number;
+export interface IcmpProbeOptions extends ProbeLimits {
   /** Whole IP packet size in bytes, sent with don't-fragment; absent: ping's default size. */
   readonly packetBytes?: number;
-  readonly signal?: AbortSignal;
 }
 
 /** IP + ICMP header bytes, which ping's -s payload size leaves out. */
@@ -49,6 +47,8 @@ export function probeIcmp(host: string, { timeoutMs, packetBytes, signal }: Icmp
   return new Promise((resolve) => {
     const start = performance.now();
     const done = (code: number | null, stdout: string, stderr: string, spawnError: string): void => {
+      // Killed at the round's deadline: no reply in time.
+      if (signal?.aborted) return resolve({ host, result: 'timeout', rttMs: null, error: "no reply before the round's deadline" });
       const c = classifyPing(code, stdout, `${stderr}${spawnError}`);
       const error = c.result === 'ok' ? undefined : stderr.trim() || spawnError || `no reply within ${Math.round(performance.now() - start)} ms`;
       resolve({ host, ...c, ...(error ? { error } : {}) });

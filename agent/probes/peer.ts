@@ -1,29 +1,31 @@
 // Peer probe: a few HTTP round trips to an assigned peer's listener (agent/listener.ts), each on
 // a fresh connection, sent together; how many got no answer is the loss, the fastest answer is
-// the RTT. Also fetches the peer list the exporter assigns (GET /api/v1/peers/{name}). Never throws.
+// the RTT. The row serves this agent's own listener (--listen), probes the peers assigned last
+// round and fetches the list for the next one (GET /api/v1/peers/{name}). Never throws.
 
+import os from 'node:os';
+import { joinHostPort } from '../../report/address.js';
 import { parsePeersAnswer, type Peer } from '../../report/answers.js';
-import type { Network, ResultClass } from '../../report/schema.js';
+import type { Network, WirePeer } from '../../report/schema.js';
+import { startListener } from '../listener.js';
 import { probeHttp } from './http.js';
+import type { Outcome, ProbeLimits, ProbeRow } from './probe.js';
 
-export interface PeerOutcome {
+export interface PeerOutcome extends Outcome {
   readonly name: string;
   readonly node: string;
   readonly network: Network;
-  /** ok when at least one attempt answered, else the first attempt's class. */
-  readonly result: ResultClass;
   readonly sent: number;
   readonly lost: number;
   /** Fastest answered round trip (connect + request + response), ms; null when none answered. */
   readonly rttMs: number | null;
 }
 
-export interface PeerProbeOptions {
-  readonly timeoutMs: number;
+export interface PeerProbeOptions extends ProbeLimits {
   readonly attempts: number;
-  readonly signal?: AbortSignal;
 }
 
+/** ok when at least one attempt answered, else the first attempt's class. */
 export async function probePeer(peer: Peer, { timeoutMs, attempts, signal }: PeerProbeOptions): Promise<PeerOutcome> {
   const url = `http://${peer.address}/`;
   const outcomes = await Promise.all(Array.from({ length: attempts }, () => probeHttp(url, { timeoutMs, ...(signal ? { signal } : {}) })));
@@ -40,12 +42,53 @@ export async function probePeer(peer: Peer, { timeoutMs, attempts, signal }: Pee
 }
 
 /** The agent's assigned peers; null when the exporter cannot be asked or answers nonsense. */
-export async function fetchPeers(serverUrl: string, name: string, timeoutMs: number): Promise<Peer[] | null> {
+export async function fetchPeers(serverUrl: string, name: string, { timeoutMs, signal }: ProbeLimits): Promise<Peer[] | null> {
+  const timeout = AbortSignal.timeout(Math.ceil(timeoutMs));
   try {
-    const res = await fetch(`${serverUrl}/api/v1/peers/${name}`, { signal: AbortSignal.timeout(Math.ceil(timeoutMs)), headers: { accept: 'application/json' } });
+    const res = await fetch(`${serverUrl}/api/v1/peers/${name}`, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout, headers: { accept: 'application/json' } });
     if (res.status !== 200) return null;
     return parsePeersAnswer(await res.json());
   } catch {
     return null;
   }
 }
+
+/**
+ * The round's peer results without those of peers the fresh list no longer assigns (or assigns at
+ * another address): a withdrawn peer is gone from the mesh, not unreachable. No fresh list (the
+ * exporter not answering): every result stays. Pure.
+ */
+export function assignedOnly(probed: readonly PeerOutcome[], probedPeers: readonly Peer[], fresh: readonly Peer[] | null): PeerOutcome[] {
+  if (fresh === null) return [...probed];
+  const assigned = new Set(fresh.map((p) => `${p.name}@${p.address}`));
+  return probed.filter((_, i) => assigned.has(`${probedPeers[i]?.name}@${probedPeers[i]?.address}`));
+}
+
+const wirePeer = (p: PeerOutcome): WirePeer => ({ name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs });
+
+/** First non-internal IPv4 address of the machine (or network namespace). */
+function firstAddress(): string | null {
+  for (const infos of Object.values(os.networkInterfaces())) for (const i of infos ?? []) if (!i.internal && i.family === 'IPv4') return i.address;
+  return null;
+}
+
+export const peerProbe: ProbeRow = async ({ config, health, assigned }) => {
+  const p = config.probes;
+  if (!p.listen) return null;
+  const listener = await startListener(p.listen.host, p.listen.port, health);
+  const unspecified = p.listen.host === '0.0.0.0' || p.listen.host === '::';
+  const host = p.advertise ?? (unspecified ? firstAddress() : p.listen.host) ?? '127.0.0.1';
+  const listen = joinHostPort(host, listener.port);
+  return {
+    async round(limits) {
+      const peers = assigned.peers;
+      const [probed, fresh] = await Promise.all([
+        Promise.all(peers.map((peer) => probePeer(peer, { ...limits, attempts: p.peerAttempts }))),
+        fetchPeers(config.serverUrl, config.name, limits),
+      ]);
+      if (fresh) assigned.peers = fresh;
+      return { listen, peers: assignedOnly(probed, peers, fresh).map(wirePeer) };
+    },
+    stop: () => listener.close(),
+  };
+};

@@ -1,4 +1,5 @@
-// The probe families (DNS, peers, ICMP, path MTU, integrity, the exporter probe) as data, plus
+// The probe families (DNS, peers, ICMP, path MTU, integrity, the exporter probe; the API server
+// and must-be-blocked paths in their own files) as data, plus
 // ProbeMetrics: the per-agent state they need (DNS counters, who reached whom) and the RTT
 // histograms per network pair. O(N): a constant number of series per agent; the only per-pair
 // series (netchecker_agent_peer_unreachable) exist while that pair fails. Loss and round trip are
@@ -7,6 +8,8 @@
 
 import { DNS_RESULTS, type DnsResult, NETWORKS, type Network, networkOf, type Probe, type Report } from '../../report/schema.js';
 import type { AgentRecord } from '../store/store.js';
+import { apiServerFamilies } from './api-server.js';
+import { blockedFamilies } from './blocked.js';
 import { type Exposition, SeriesCache } from './exposition.js';
 import { type Family, formatLabels, formatValue, gauge, gaugeEach, type Sample } from './family.js';
 
@@ -132,6 +135,8 @@ export const probeFamilies: readonly Family<ProbeView>[] = [
     const p = exporterProbe(v.report);
     return p ? (p.result === 'ok' ? 1 : 0) : null;
   }),
+  ...apiServerFamilies,
+  ...blockedFamilies,
 ];
 
 export const rttFamilyName = 'netchecker_peer_rtt_seconds';

@@ -21,6 +21,10 @@ export interface AgentRow extends ReturnType<typeof agentDetail> {
   readonly dns: { queries: number; failed: number; worst: string | null; max_latency_ms: number | null } | null;
   readonly path_mtu_bytes: { exporter: number | null; peers: number | null } | null;
   readonly clock_offset_seconds: number | null;
+  /** API server checks of the last report: how many, how many failed, the first failure as "via result", the slowest answer. */
+  readonly api_server: { checks: number; failed: number; worst: string | null; max_latency_ms: number | null } | null;
+  /** --must-be-blocked targets of the last report: how many, and those that answered (open: a policy failure). */
+  readonly must_be_blocked: { targets: number; open: readonly string[] } | null;
 }
 
 export interface StatusBody {
@@ -52,7 +56,7 @@ interface Fragments {
   readonly generation: number;
   readonly node: string;
   readonly network: Network;
-  /** The row's report part: `"dns":...,"path_mtu_bytes":...,"clock_offset_seconds":...`. */
+  /** The row's report part: `"dns":...,"path_mtu_bytes":...,"clock_offset_seconds":...,"api_server":...,"must_be_blocked":...`. */
   readonly report: string;
   /** The agent's links, comma-separated, with node and result indexes of this generation. */
   readonly links: string;
@@ -125,7 +129,7 @@ function indexOf(m: Map<string, number>, key: string): number {
   return i;
 }
 
-const NO_REPORT = '"dns":null,"path_mtu_bytes":null,"clock_offset_seconds":null';
+const NO_REPORT = '"dns":null,"path_mtu_bytes":null,"clock_offset_seconds":null,"api_server":null,"must_be_blocked":null';
 
 function reportPart(record: AgentRecord): string {
   const r = record.report;
@@ -136,5 +140,16 @@ function reportPart(record: AgentRecord): string {
     dns = { queries: r.dns.length, failed: failed.length, worst: failed[0]?.result ?? null, max_latency_ms: latencies.length ? Math.max(...latencies) : null };
   }
   const mtu = r.pathMtu ? { exporter: r.pathMtu.exporterBytes, peers: r.pathMtu.peersBytes } : null;
-  return `"dns":${JSON.stringify(dns)},"path_mtu_bytes":${JSON.stringify(mtu)},"clock_offset_seconds":${JSON.stringify(clockOffsetSeconds(record))}`;
+  let api: AgentRow['api_server'] = null;
+  if (r.apiServer) {
+    const failed = r.apiServer.filter((c) => c.result !== 'ok');
+    const latencies = r.apiServer.map((c) => c.latencyMs).filter((l): l is number => l !== null);
+    const first = failed[0];
+    api = { checks: r.apiServer.length, failed: failed.length, worst: first ? `${first.via} ${first.result}` : null, max_latency_ms: latencies.length ? Math.max(...latencies) : null };
+  }
+  const blocked: AgentRow['must_be_blocked'] = r.mustBeBlocked ? { targets: r.mustBeBlocked.length, open: r.mustBeBlocked.filter((c) => c.result === 'ok').map((c) => c.target) } : null;
+  return (
+    `"dns":${JSON.stringify(dns)},"path_mtu_bytes":${JSON.stringify(mtu)},"clock_offset_seconds":${JSON.stringify(clockOffsetSeconds(record))},` +
+    `"api_server":${JSON.stringify(api)},"must_be_blocked":${JSON.stringify(blocked)}`
+  );
 }

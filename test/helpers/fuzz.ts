@@ -4,7 +4,7 @@
 // mutations of the original agent's recorded reports.
 
 import fc from 'fast-check';
-import { DNS_RESULTS, LIMITS, NETWORKS, PHASES, SATURATED_MS } from '../../report/schema.js';
+import { API_SERVER_VIAS, DNS_RESULTS, LIMITS, NETWORKS, PHASES, SATURATED_MS } from '../../report/schema.js';
 
 /** An object as entries (duplicates and `__proto__` kept), a number as its exact text. */
 export class JObj {
@@ -100,6 +100,14 @@ const peer = fc
   )
   .map(([f, [sent, lost], v]) => obj({ ...f, sent, lost }, true, v));
 
+const apiServerCheck = (via: string): fc.Arbitrary<JObj> =>
+  fc
+    .tuple(
+      fc.record({ via: fc.constant(via), target: text(LIMITS.nameMaxLength), tcp_result: fc.stringMatching(/^[a-z_]{1,32}$/), tcp_ms: opt(ms), result: fc.stringMatching(/^[a-z_]{1,32}$/), http_code: fc.integer({ min: 0, max: 999 }), latency_ms: opt(ms) }),
+      variation,
+    )
+    .map(([f, v]) => obj(f, true, v));
+
 const mtu = opt(fc.integer({ min: LIMITS.mtuBytes.min, max: LIMITS.mtuBytes.max }));
 
 /** Fields of a valid report, each valid, optional ones sometimes null or absent. */
@@ -120,6 +128,12 @@ export const reportFields = fc.record({
   peers: opt(fc.array(peer, { maxLength: 3 })),
   icmp_available: opt(fc.boolean()),
   path_mtu: opt(fc.tuple(fc.record({ exporter: mtu, peers: mtu }), variation).map(([f, v]) => obj(f, false, v))),
+  must_be_blocked: opt(
+    fc
+      .subarray(['db.example:5432', '10.0.5.7:5432', '[fd00::7]:443', '169.254.169.254:80'])
+      .chain((targets) => fc.tuple(...targets.map((target) => fc.tuple(fc.record({ target: fc.constant(target), result: fc.stringMatching(/^[a-z_]{1,32}$/) }), variation).map(([f, v]) => obj(f, true, v))))),
+  ),
+  api_server: opt(fc.subarray(API_SERVER_VIAS.slice()).chain((vias) => fc.tuple(...vias.map(apiServerCheck)))),
   integrity: opt(
     fc
       .tuple(fc.record({ event_loop_lag_ms: fc.double({ min: 0, max: LIMITS.lagMsMax, noNaN: true }), cpu_throttled_ratio: opt(fc.double({ min: 0, max: 1, noNaN: true })), starved: fc.boolean() }), variation)

@@ -42,8 +42,8 @@ function decodeRule(v: unknown, where: string): Rule {
   const rule: Rule = {
     ...(typeof r.record === 'string' ? { record: r.record } : { alert: r.alert as string }),
     expr: r.expr,
-    ...(r.for !== undefined ? { for: r.for as string } : {}),
-    ...(r.keep_firing_for !== undefined ? { keep_firing_for: r.keep_firing_for as string } : {}),
+    ...(r.for !== undefined ? { for: r.for } : {}),
+    ...(r.keep_firing_for !== undefined ? { keep_firing_for: r.keep_firing_for } : {}),
   };
   const labels = stringMap(r.labels, `${where}.labels`);
   const annotations = stringMap(r.annotations, `${where}.annotations`);
@@ -56,9 +56,9 @@ export function decodeRuleFile(text: string, where: string): RuleGroup[] {
   const groups = (doc as { groups?: unknown } | null)?.groups;
   if (!Array.isArray(groups)) throw new Error(`${where}: no groups`);
   return groups.map((g: unknown, i) => {
-    const group = g as { name?: unknown; rules?: unknown };
-    if (typeof group.name !== 'string' || !Array.isArray(group.rules)) throw new Error(`${where}: group ${i} needs name and rules`);
-    return { name: group.name, rules: group.rules.map((r: unknown, j) => decodeRule(r, `${where}: ${group.name}[${j}]`)) };
+    const { name, rules } = g as { name?: unknown; rules?: unknown };
+    if (typeof name !== 'string' || !Array.isArray(rules)) throw new Error(`${where}: group ${i} needs name and rules`);
+    return { name, rules: rules.map((r: unknown, j) => decodeRule(r, `${where}: ${name}[${j}]`)) };
   });
 }
 

@@ -21,6 +21,7 @@ if (file) {
   const requests = new LatencyHistogram();
   const loop = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   loop.enable();
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with Reflect.apply and the server as this
   const emit = http.Server.prototype.emit;
   http.Server.prototype.emit = function (this: http.Server, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'request') {

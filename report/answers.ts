@@ -30,7 +30,7 @@ export function parsePeersAnswer(body: unknown): Peer[] | null {
     if (typeof name !== 'string' || !isValidAgentName(name) || typeof node !== 'string' || node.length > LIMITS.nameMaxLength) return null;
     // IP:PORT only, as the exporter accepts them: a host name could point the probes anywhere.
     if (!NETWORKS.includes(network as Network) || typeof address !== 'string' || parsePeerAddress(address) === null) return null;
-    out.push({ name, node, network: network as Network, address: address as string });
+    out.push({ name, node, network: network as Network, address });
   }
   return out;
 }

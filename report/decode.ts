@@ -30,11 +30,13 @@ export type Decoded<T> = { ok: true; value: T } | { ok: false; code: DecodeError
 
 type Obj = Record<string, unknown>;
 
-class Invalid {
+class Invalid extends Error {
   constructor(
     readonly code: DecodeErrorCode,
     readonly detail: string,
-  ) {}
+  ) {
+    super(detail);
+  }
 }
 
 const fail = (field: string, rule: string): never => {
@@ -205,7 +207,7 @@ function peerResult(m: Fields, at: string): PeerResult {
     name: required(m.get('name'), `${at}.name`, LIMITS.nameMaxLength),
     node: optString(m.get('node'), `${at}.node`, LIMITS.nameMaxLength) ?? '',
     network: oneOf<Network>(m.get('network'), `${at}.network`, NETWORKS),
-    result: result as string,
+    result,
     sent,
     lost: int(m.get('lost'), `${at}.lost`, 0, sent),
     rttMs: duration(m.get('rtt_ms'), `${at}.rtt_ms`),
@@ -273,6 +275,7 @@ function int(v: unknown, field: string, min: number, max: number): number {
  * C0 and C1 control characters, DEL and NUL. Report strings become label values and JSON that
  * operators read in terminals; no field of a real report has one.
  */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 function optString(v: unknown, field: string, maxLength: number): string | null {

@@ -47,14 +47,16 @@ t.test('a second SIGTERM ends the agent at once (exit 1), without waiting for th
 t.test('invalid config: exit code 2; --help: 0', async (t) => {
   const err: string[] = [];
   const out: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- put back on the same streams below, so this stays right
   const restore = [process.stderr.write, process.stdout.write] as const;
-  process.stderr.write = ((s: string) => err.push(s) > 0) as typeof process.stderr.write;
-  process.stdout.write = ((s: string) => out.push(s) > 0) as typeof process.stdout.write;
+  process.stderr.write = (s: string) => err.push(s) > 0;
+  process.stdout.write = (s: string) => out.push(s) > 0;
   let codes: number[];
   try {
     // No assertions in here: tap itself writes to stdout.
     codes = [await run(['--interval', '0', '--name', 'a'], {}), await run(['--help'], {})];
   } finally {
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- the same streams they came from
     [process.stderr.write, process.stdout.write] = restore;
   }
   t.same(codes, [2, 0]);

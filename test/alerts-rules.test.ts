@@ -1,7 +1,7 @@
 // The alert rule files as a user loads them: promtool accepts them, the promtool unit tests in
 // alerts/tests/ pass and cover every alert (firing with labels and annotations, and a case where
 // it must stay quiet), and every alert carries what an on-call person needs.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -65,7 +65,7 @@ t.test('a restarting agent raises no loss or latency alert even with a for: shor
   const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
   t.teardown(() => execFileSync('rm', ['-rf', dir]));
   execFileSync('sh', ['-c', `mkdir -p ${dir}/rules ${dir}/tests && cp ${ROOT}alerts/tests/restart.test.yaml ${dir}/tests/ && echo 'groups: []' > ${dir}/rules/recording.yaml`]);
-  const run = (rules: string): ReturnType<typeof spawnSync> => {
+  const run = (rules: string): SpawnSyncReturns<string> => {
     execFileSync('sh', ['-c', `cat > ${dir}/rules/mesh.yaml`], { input: rules });
     return spawnSync(promtool, ['test', 'rules', 'tests/restart.test.yaml'], { cwd: dir, encoding: 'utf8' });
   };

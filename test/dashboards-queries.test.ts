@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { stringify } from 'yaml';
 import { DASHBOARDS } from '../dashboards/all.js';
-import { type PanelSpec, SCHEMA_VERSION, dashboard, panelQueries, substituteVariables } from '../dashboards/grafana.js';
+import { SCHEMA_VERSION, dashboard, panelQueries, substituteVariables } from '../dashboards/grafana.js';
 import { requireBinary } from './helpers/prometheus.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -88,7 +88,7 @@ const RATE_UNITS = ['reqps', 'ops', 'pps', 'Bps', 'rps'];
 
 t.test('tables show agent columns only; titles and units say what the queries compute', async (t) => {
   for (const { spec } of DASHBOARDS) {
-    for (const p of spec.panels as readonly PanelSpec[]) {
+    for (const p of spec.panels) {
       const what = `${spec.uid}: ${p.title}`;
       const exprs = p.targets.map((x) => x.expr);
       if (p.kind === 'table') {

@@ -106,7 +106,7 @@ for (const [name, [overlay, components]] of Object.entries(COMPOSED)) {
     t.fail((e as Error).message);
   }
 }
-const composition = (name: keyof typeof COMPOSED & string): Obj[] => composed.get(name) ?? [];
+const composition = (name: keyof typeof COMPOSED): Obj[] => composed.get(name) ?? [];
 
 const find = <T = Obj>(objs: Obj[], kind: string, name?: string): T[] =>
   objs.filter((o) => o.kind === kind && (name === undefined || o.metadata?.name === name)) as T[];
@@ -120,7 +120,7 @@ function one(objs: Obj[], kind: 'ClusterRole' | 'Role', name: string): Obj & { r
 function one(objs: Obj[], kind: string, name: string): unknown {
   const found = find(objs, kind, name);
   if (found.length !== 1) throw new Error(`expected one ${kind} ${name}, found ${found.length}`);
-  return found[0] as Obj;
+  return found[0];
 }
 const subset = (small: Record<string, string> | undefined, big: Record<string, string> | undefined): boolean =>
   small !== undefined && Object.keys(small).length > 0 && Object.entries(small).every(([k, v]) => big?.[k] === v);
@@ -273,7 +273,7 @@ t.test('RBAC is read-only but for reviews: no verb beyond get, list, watch (crea
           continue;
         }
         const review = (rule.resources ?? []).every((r) => REVIEWS.includes(r)) && (rule.resources ?? []).length > 0;
-        t.same(rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v) && !(review && v === 'create')), [], `${dir}: ${role.kind} ${role.metadata.name} ${rule.resources}`);
+        t.same(rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v) && !(review && v === 'create')), [], `${dir}: ${role.kind} ${role.metadata.name} ${(rule.resources ?? []).join(',')}`);
         t.notOk(rule.resources?.includes('*') || rule.resources?.includes('secrets') || rule.verbs.includes('*'), `${dir}: no wildcard, no secrets`);
       }
     }
@@ -486,7 +486,7 @@ t.test('NetworkPolicies: node addresses admitted in IPv4 and IPv6; Cilium admits
     const cnps = find<Obj & { spec: { endpointSelector: { matchLabels?: Record<string, string> }; ingress: Array<{ fromEntities?: string[]; toPorts?: Array<{ ports: Array<{ port: string }> }> }> } }>(cilium, 'CiliumNetworkPolicy')
       .filter((c) => JSON.stringify(c.spec.endpointSelector.matchLabels) === JSON.stringify(podLabels));
     const fromNodes = cnps.flatMap((c) => c.spec.ingress).filter((r) => ['host', 'remote-node'].every((e) => r.fromEntities?.includes(e)));
-    t.same(fromNodes.flatMap((r) => (r.toPorts ?? []).flatMap((p) => p.ports.map((x) => x.port))), ports, `base + cilium: ${np.metadata?.name}'s pods admit host and remote-node on ${ports}`);
+    t.same(fromNodes.flatMap((r) => (r.toPorts ?? []).flatMap((p) => p.ports.map((x) => x.port))), ports, `base + cilium: ${np.metadata?.name}'s pods admit host and remote-node on ${ports.join(',')}`);
   }
   t.equal(find(cilium, 'CiliumNetworkPolicy').length, 2);
   const none = composition('etcd + cilium + no-network-policy');

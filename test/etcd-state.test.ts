@@ -10,7 +10,7 @@ t.test('an exporter restart restores the state and calls no live agent absent', 
   const args = [...etcdArgs(etcd, '/restart'), '--expect', 'agent-x,agent-y', '--startup-grace', '0'];
   const first = await spawnExporter(t, args);
   for (const name of ['agent-x', 'agent-y']) t.equal((await postReport(first.url, name, report({ report_interval: 60 }))).status, 200);
-  const before = await (await fetch(`${first.url}/api/v1/agents/`)).json();
+  const before = (await (await fetch(`${first.url}/api/v1/agents/`)).json()) as unknown;
   await first.kill();
 
   const second = await spawnExporter(t, args);

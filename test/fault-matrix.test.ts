@@ -19,7 +19,7 @@ import { type ContainerOptions, FakeKube, agentPod, discoveryArgs, node, podStat
 import {
   type Notification, amAlerts, exampleAlertmanagerConfig, freePort, promAlerts, requireBinary, startAlertmanager, startAlertingPrometheus, startWebhook,
 } from './helpers/prometheus.js';
-import { INTERVAL_SECONDS, type LabAgent, type LabCluster, PROXY, startLabCluster, within } from './lab/cluster.js';
+import { INTERVAL_SECONDS, type LabAgent, PROXY, startLabCluster, within } from './lab/cluster.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const JOB = 'netchecker-matrix';

@@ -101,7 +101,7 @@ const RUNS = { valid: 6_000, nearValid: 4_000, treePerFixture: 4_000, bytesPerFi
 for (const { label, seed, path } of fuzzSeeds()) {
   t.test(`${label} seed ${seed}`, async (t) => {
     t.comment(`fast-check seed ${seed}${path ? ` path ${path}` : ''} (replay: FUZZ_SEED=${seed} npx tap test/fuzz-decode.test.ts)`);
-    const run = <T extends [unknown]>(name: string, prop: fc.IRawProperty<T>, numRuns: number): void => {
+    const run = <T extends [unknown]>(name: string, prop: fc.IProperty<T>, numRuns: number): void => {
       outcomes.clear();
       const started = performance.now();
       const before = inputs;

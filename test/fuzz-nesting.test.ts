@@ -17,6 +17,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { promisify } from 'node:util';
 import t from 'tap';
 import { parseExporterConfig } from '../exporter/config.js';
 import { decodeReport } from '../report/decode.js';
@@ -73,7 +74,7 @@ function watchLoop(): { stop(): number[] } {
 }
 
 /** Posts every file `rounds` times from a separate node process, one at a time; resolves with each answer. */
-function postFromChild(url: string, files: Record<string, string>, rounds: number): Promise<Array<{ shape: string; status: number; text: string }>> {
+async function postFromChild(url: string, files: Record<string, string>, rounds: number): Promise<Array<{ shape: string; status: number; text: string }>> {
   const code = `
     const { request } = require('node:http');
     const { readFileSync } = require('node:fs');
@@ -90,12 +91,8 @@ function postFromChild(url: string, files: Record<string, string>, rounds: numbe
       const bodies = Object.entries(files).map(([shape, file]) => [shape, readFileSync(file)]);
       for (let r = 0; r < rounds; r++) for (const [shape, body] of bodies) console.log(JSON.stringify({ shape, ...(await post(body)) }));
     })();`;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['-e', code], { env: { POSTS: JSON.stringify({ url, files, rounds }) }, maxBuffer: 1 << 20 }, (err, stdout) => {
-      if (err) reject(err);
-      else resolve(stdout.trim().split('\n').map((l) => JSON.parse(l) as { shape: string; status: number; text: string }));
-    });
-  });
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', code], { env: { POSTS: JSON.stringify({ url, files, rounds }) }, maxBuffer: 1 << 20 });
+  return stdout.trim().split('\n').map((l) => JSON.parse(l) as { shape: string; status: number; text: string });
 }
 
 t.test(`${ALTERNATIONS * ROUNDS * Object.keys(SHAPES).length} bodies of nested brackets up to ${LIMIT_BYTES} bytes`, async (t) => {
@@ -109,7 +106,7 @@ t.test(`${ALTERNATIONS * ROUNDS * Object.keys(SHAPES).length} bodies of nested b
 
   const dir = mkdtempSync(join(tmpdir(), 'netchecker-nesting-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const files = Object.fromEntries(Object.entries(SHAPES).map(([shape, body], i) => [shape, join(dir, `${i}.json`)]));
+  const files = Object.fromEntries(Object.entries(SHAPES).map(([shape], i) => [shape, join(dir, `${i}.json`)]));
   for (const [shape, body] of Object.entries(SHAPES)) writeFileSync(files[shape] as string, body);
 
   // The client is another process, so this one's loop holds only the exporter.

@@ -41,7 +41,7 @@ t.test('an exporter restart (SIGKILL) restores the agents from the API and calls
   const rec = (await (await fetch(`${second.url}/api/v1/agents/agent-x`)).json()) as Record<string, unknown>;
   t.equal(rec.report_interval, 20, 'the interval survives the restart');
   t.equal(rec.nodename, 'node-agent-x', 'the node survives the restart');
-  const peers = await (await fetch(`${second.url}/api/v1/peers/agent-y`)).json();
+  const peers = (await (await fetch(`${second.url}/api/v1/peers/agent-y`)).json()) as unknown;
   t.same(peers, { peers: [{ name: 'agent-x', node: 'node-agent-x', network: 'pod', address: '127.0.0.1:8082' }] }, 'its listen address and source too: peers are handed out at once');
 });
 

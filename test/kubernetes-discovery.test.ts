@@ -101,7 +101,7 @@ t.test('reporting agents stay ok on NotReady or cordoned nodes and while termina
   kube.update('pods', 'netchecker-agent-d', (p) => {
     p.metadata.deletionTimestamp = new Date().toISOString();
   }, 'other');
-  let c = await until(ex.url, (s) => s['netchecker-agent-f'] === 'pod_not_running' && s['netchecker-agent-d'] === 'ok', 'node changes seen');
+  const c = await until(ex.url, (s) => s['netchecker-agent-f'] === 'pod_not_running' && s['netchecker-agent-d'] === 'ok', 'node changes seen');
   t.same(states(c), {
     'netchecker-agent-a': 'ok',
     'netchecker-agent-b': 'ok',
@@ -338,5 +338,5 @@ t.test('over HTTPS with the certificate authority from the kubeconfig, as in a c
   t.equal(c.status, 400);
   kube.remove('pods', 'netchecker-agent-tls', 'netchecker');
   await until(ex.url, (s) => Object.keys(s).length === 0, 'the watch over TLS');
-  t.equal(await (await fetch(`${ex.url}/readyz`)).status, 200);
+  t.equal((await fetch(`${ex.url}/readyz`)).status, 200);
 });

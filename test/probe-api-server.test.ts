@@ -115,7 +115,7 @@ t.test('an unreadable --api-server-ca stops the agent at start: exit 2, one line
   t.teardown(() => fake.close());
   const lines: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((chunk: string) => (lines.push(String(chunk)), true)) as typeof process.stderr.write;
+  process.stderr.write = (chunk: string) => (lines.push(String(chunk)), true);
   let code: number;
   try {
     code = await run(['--server', fake.url, '--name', 'agent-a', '--no-icmp', '--log-level', 'error', '--api-server-ca', '/nonexistent/ca.pem'], { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1' });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as README says: installs what the tests need (Debian packages via apt
-# when root, npm packages from the lock file), builds, type-checks, runs every tap test and ends
-# with one line "N passed, N failed". Anything missing that cannot be installed is a failure.
+# when root, npm packages from the lock file), builds, type-checks, lints (the full run), runs
+# every tap test and ends with one line "N passed, N failed". Anything missing that cannot be
+# installed is a failure.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
@@ -86,18 +87,45 @@ export DISABLE_V8_COMPILE_CACHE=1
 # slowloris attack (500 connections and 50 agents on one event loop). tap's timeout per file
 # (package.json, 600 s) only catches a hung test: on a busy machine the fuzz tests took 200 s.
 SERIAL=(test/lab-faults.test.ts test/status-lab.test.ts test/fault-matrix.test.ts test/etcd-scale.test.ts test/rollout.test.ts test/clock-jumps.test.ts test/bench.test.ts test/soak.test.ts test/slowloris.test.ts)
+# Checks over the sources beside the tests, in the full run only (one test file stays quick):
+# each is one test point of the summary line, and a failing one's output is printed last.
+CHECKS=(lint)
+# CHECKS+=(format:check) # the lead switches this on after the one prettier --write commit
+failed_checks=()
+run_checks() {
+  local n=0
+  echo "# Subtest: checks"
+  for c in "${CHECKS[@]}"; do
+    n=$((n + 1))
+    if npm run -s "$c" > ".tap/${c//:/-}.out" 2>&1; then
+      echo "    ok $n - npm run $c"
+    else
+      echo "    not ok $n - npm run $c"
+      failed_checks+=("$c")
+    fi
+  done
+  echo "    1..$n"
+  if [ ${#failed_checks[@]} = 0 ]; then echo "ok 1 - checks"; else echo "not ok 1 - checks"; fi
+}
+
 if [ $# -gt 0 ]; then
   npx tap --reporter=tap --jobs=3 "$@" > .tap/last-run.tap 2>.tap/last-run.err
   rc=$?
 else
+  run_checks > .tap/checks.tap
   mapfile -t parallel < <(find test -name '*.test.ts' | sort | grep -vxF -f <(printf '%s\n' "${SERIAL[@]}"))
   npx tap --reporter=tap --jobs=3 "${parallel[@]}" > .tap/parallel.tap 2>.tap/last-run.err
   rc_parallel=$?
   npx tap --reporter=tap --jobs=1 "${SERIAL[@]}" > .tap/serial.tap 2>>.tap/last-run.err
   rc_serial=$?
-  cat .tap/parallel.tap .tap/serial.tap > .tap/last-run.tap
+  cat .tap/parallel.tap .tap/serial.tap .tap/checks.tap > .tap/last-run.tap
   rc=$((rc_parallel > rc_serial ? rc_parallel : rc_serial))
+  [ ${#failed_checks[@]} = 0 ] || rc=$((rc > 1 ? rc : 1))
 fi
 cat .tap/last-run.tap .tap/last-run.err >&2
+for c in "${failed_checks[@]}"; do
+  echo "test/run.sh: npm run $c failed:" >&2
+  cat ".tap/${c//:/-}.out" >&2
+done
 node test/summary.mjs .tap/last-run.tap
 exit $rc

@@ -16,7 +16,7 @@ import { connect, type Socket } from 'node:net';
 import t from 'tap';
 import { parseExporterConfig } from '../exporter/config.js';
 import { TIMEOUTS } from '../exporter/server.js';
-import { postReport, report, startTestExporter } from './helpers/exporter.js';
+import { report, startTestExporter } from './helpers/exporter.js';
 
 const SLOW_CLIENTS = 500;
 const AGENTS = 50;

@@ -24,7 +24,7 @@ t.test('npm run bench -- --soak --quick: agents replaced in 10% batches leave no
   const { code, stdout, stderr, result: r } = await bench(['--soak', '--quick']);
   t.equal(code, 0, stderr);
   if (!r) return void t.fail(`no RESULT line in:\n${stdout}`);
-  t.ok(Number(r.replaced) >= Number(r.agents) * 0.3, `${r.replaced} agents replaced`);
+  t.ok(Number(r.replaced) >= Number(r.agents) * 0.3, `${Number(r.replaced)} agents replaced`);
   t.equal(r.errors, 0, `every report answered 200 ${JSON.stringify(r.failures)}`);
   t.equal(r.seriesEnd, r.seriesBaseline, 'series count back to the baseline once the TTL passed');
   t.equal(r.records, r.live, 'stored records equal the live agents');

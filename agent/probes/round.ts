@@ -36,7 +36,7 @@ export class ProbeRound {
       }
     } catch (e) {
       integrity.stop();
-      await Promise.all(running.map((p) => p.stop?.()));
+      await Promise.all(running.map(async (p) => p.stop?.()));
       throw e;
     }
     log.debug('probes ready', { probes: on });
@@ -57,6 +57,6 @@ export class ProbeRound {
 
   async stop(): Promise<void> {
     this.#integrity.stop();
-    await Promise.all(this.#running.map((p) => p.stop?.()));
+    await Promise.all(this.#running.map(async (p) => p.stop?.()));
   }
 }

@@ -5,10 +5,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Caller, refusalHeaders, type ReportAuth } from '../auth/auth.js';
 import { decodeReport } from '../../report/decode.js';
 import { recordJson } from '../../report/encode.js';
-import { isValidAgentName, type Report } from '../../report/schema.js';
+import { isValidAgentName } from '../../report/schema.js';
 import type { Monitor } from '../monitor.js';
 import type { SelfMetrics } from '../metrics/self.js';
-import { type AgentRecord, RecordTooLargeError, type Store } from '../store/store.js';
+import { RecordTooLargeError, type Store } from '../store/store.js';
 import { StoreUnavailableError, storeDeadline } from '../store/deadline.js';
 import type { Discovery } from '../discovery/discovery.js';
 import { type BodyBudget, isReportContentType, lingerOnClose, readBody } from './body.js';
@@ -43,7 +43,7 @@ export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, 
   };
 
   return {
-    async post(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    post: async (req: IncomingMessage, res: ServerResponse, name: string): Promise<void> => {
       if (!isValidAgentName(name)) return reject(res, 'invalid_agent_name');
       if (!isReportContentType(req.headers['content-type'])) return reject(res, 'unsupported_media_type');
       let caller: Caller = null;
@@ -77,7 +77,7 @@ export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, 
       res.end();
     },
 
-    async getOne(_req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    getOne: async (_req: IncomingMessage, res: ServerResponse, name: string): Promise<void> => {
       await monitor.fresh(); // agents that are gone are pruned before it
       const record = isValidAgentName(name) ? store.get(name) : undefined;
       if (!record) return sendError(res, isValidAgentName(name) ? 'agent_not_found' : 'invalid_agent_name');
@@ -89,7 +89,7 @@ export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, 
      * of records: a 500 "Invalid string length"), each slice written once the socket took the
      * one before, so a reader that does not read holds one slice, not the whole answer.
      */
-    async list(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    list: async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
       if (!large.begin(res)) return;
       await monitor.fresh();
       const records = [...store.records()]; // the records as they are now, whatever arrives meanwhile

@@ -79,10 +79,10 @@ export class TokenReviewer<T, C extends ErrorCode = RejectReason> {
     const outcome = answer.ok ? await this.#o.interpret(answer.value) : answer;
     if ('failure' in outcome) return this.#apiFailed(outcome);
     this.#apiWorks();
-    const { monoMs, wallMs } = this.#o.clock;
-    const leftMs = expMs === null ? Infinity : expMs - wallMs();
-    if (outcome.ok) this.#accepted.set(key, outcome.value, monoMs() + Math.min(Math.max(leftMs, MIN_TTL_MS), this.#o.maxTtlMs));
-    else this.#refused.set(key, outcome, monoMs() + NEGATIVE_TTL_MS);
+    const clock = this.#o.clock;
+    const leftMs = expMs === null ? Infinity : expMs - clock.wallMs();
+    if (outcome.ok) this.#accepted.set(key, outcome.value, clock.monoMs() + Math.min(Math.max(leftMs, MIN_TTL_MS), this.#o.maxTtlMs));
+    else this.#refused.set(key, outcome, clock.monoMs() + NEGATIVE_TTL_MS);
     return outcome;
   }
 

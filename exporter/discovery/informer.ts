@@ -290,6 +290,7 @@ export function apiMessage(body: unknown): string {
   const message = typeof status === 'object' && status !== null ? (status as { message?: unknown }).message : undefined;
   if (typeof message !== 'string') return '';
   const clean = message
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point
     .replace(/[\u0000-\u001f\u007f]+/g, ' ')
     .replace(/\b(authorization|token|password|secret|api[-_]?key)(\s*[:=]\s*)("?)(?:(?:bearer|basic)\s+)?[^\s",;)]+/gi, '$1$2$3[redacted]')
     .replace(/\b(bearer|basic)\s+[\w.~+/=-]{8,}/gi, '$1 [redacted]')

@@ -104,5 +104,5 @@ export class SeriesCache<V> {
 export function renderRows<V>(f: Family<V>, rows: Iterable<readonly [Labels, V]>): string {
   let out = '';
   for (const [labels, view] of rows) out += renderSamples(f, formatLabels(labels), view);
-  return out ? header(f as Family<unknown>) + out : '';
+  return out ? header(f) + out : '';
 }

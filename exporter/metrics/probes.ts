@@ -129,7 +129,7 @@ export const probeFamilies: readonly Family<ProbeView>[] = [
   each('netchecker_agent_exporter_probe_duration_seconds', 'Phases of the agent\'s last probe of the exporter\'s /api/v1/ping, in seconds.', ['phase'], 'gauge', (v) => {
     const phases = exporterProbe(v.report)?.phasesMs;
     if (!phases) return [];
-    return EXPORTER_PHASES.flatMap((phase) => (phases[phase] === undefined ? [] : [{ labels: { phase }, value: (phases[phase] as number) / 1000 }]));
+    return EXPORTER_PHASES.flatMap((phase) => (phases[phase] === undefined ? [] : [{ labels: { phase }, value: phases[phase] / 1000 }]));
   }),
   gauge('netchecker_agent_exporter_probe_success', 'Whether the agent\'s last probe of the exporter\'s /api/v1/ping succeeded (1) or not (0).', (v) => {
     const p = exporterProbe(v.report);

@@ -126,8 +126,8 @@ function decodeEntry(raw: unknown): ShardEntry | null {
     ...(network ? { network: network as Network } : {}),
     intervalSeconds,
     receivedAt,
-    ...(listen ? { listen: listen as string } : {}),
-    ...(source ? { source: source as string } : {}),
+    ...(listen ? { listen } : {}),
+    ...(source ? { source } : {}),
   };
 }
 

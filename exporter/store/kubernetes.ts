@@ -392,7 +392,7 @@ export class KubernetesStore implements Store {
           continue;
         }
         present.add(name);
-        this.#take(shard, obj as KubernetesObject & { spec?: unknown });
+        this.#take(shard, obj);
       }
       // A shard deleted from the API (kubectl delete): its agents are gone there; this replica writes back its own.
       for (const shard of this.#shards) {
@@ -468,6 +468,7 @@ export class KubernetesStore implements Store {
     if (shift < 1000) return; // once a second, as the verdict's tick
     this.#frozenAtMs = now;
     for (const name of this.#remote) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- it drops readonly, which the rule does not see
       const r = this.#records.get(name) as Mutable<AgentRecord> | undefined;
       if (r) r.receivedMonoMs += shift;
     }
@@ -480,6 +481,7 @@ export class KubernetesStore implements Store {
     const nowMono = this.#clock.monoMs();
     const nowWall = this.#clock.wallMs();
     for (const name of this.#remote) {
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- it drops readonly, which the rule does not see
       const r = this.#records.get(name) as Mutable<AgentRecord> | undefined;
       if (r) r.receivedMonoMs = monoFromWall(r.receivedWallMs, nowMono, nowWall);
     }

@@ -33,7 +33,7 @@ function portProblems(v: unknown, where: string): string[] {
       return [
         ...extra(p, ['port', 'endPort', 'protocol'], at),
         ...(port ? [] : [`${at}.port: must be a string holding a port number, got ${JSON.stringify(p.port)}`]),
-        ...(p.protocol === undefined || PROTOCOLS.includes(String(p.protocol)) ? [] : [`${at}.protocol: one of ${PROTOCOLS.join(', ')}`]),
+        ...(p.protocol === undefined || (typeof p.protocol === 'string' && PROTOCOLS.includes(p.protocol)) ? [] : [`${at}.protocol: one of ${PROTOCOLS.join(', ')}`]),
       ];
     }),
   ];

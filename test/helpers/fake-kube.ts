@@ -225,7 +225,7 @@ export class FakeKube {
 
   #of(resource: Resource): Map<string, KubeObject> {
     let objects = this.#objects.get(resource);
-    if (!objects) this.#objects.set(resource, (objects = new Map()));
+    if (!objects) this.#objects.set(resource, (objects = new Map<string, KubeObject>()));
     return objects;
   }
 
@@ -347,7 +347,7 @@ export class FakeKube {
     const url = new URL(req.url ?? '/', this.url);
     const m = /^\/api\/v1\/(?:namespaces\/([^/]+)\/(pods)|(pods|nodes))$/.exec(url.pathname);
     const custom = REVIEW_PATHS[url.pathname] ? null : CUSTOM.exec(url.pathname);
-    const resource = (m?.[2] ?? m?.[3] ?? custom?.[4] ?? null) as Resource | null;
+    const resource = m?.[2] ?? m?.[3] ?? custom?.[4] ?? null;
     const ns = m?.[1] ?? custom?.[3];
     const namespace = ns ? decodeURIComponent(ns) : null;
     const objectName = custom?.[5] ? decodeURIComponent(custom[5]) : null;

@@ -153,7 +153,7 @@ export function scrapeHeaders(url: string, path = '/metrics'): Promise<{ socket:
  * The answers on `socket` in order, their bodies counted, not kept (Content-Length or chunked):
  * for answers of many MB, which readResponses would gather. Null once the socket closes.
  */
-export function countResponses(socket: Socket): AsyncIterator<{ status: number; head: string; bodyBytes: number; whole: boolean } | null> {
+export function countResponses(socket: Socket): AsyncIterator<{ status: number; head: string; bodyBytes: number; whole: boolean } | null, null> {
   const queue: Buffer[] = [];
   let ended = false;
   let wake: (() => void) | null = null;
@@ -201,10 +201,7 @@ export function countResponses(socket: Socket): AsyncIterator<{ status: number; 
     for (;;) {
       let end = buf.indexOf('\r\n\r\n');
       while (end < 0) {
-        if (!(await need(buf.length + 1))) {
-          yield null;
-          return;
-        }
+        if (!(await need(buf.length + 1))) return null;
         end = buf.indexOf('\r\n\r\n');
       }
       const head = buf.subarray(0, end).toString('latin1');

@@ -212,7 +212,7 @@ export async function within<T>(limitMs: number, what: string, check: () => Prom
     } catch (e) {
       last = e;
     }
-    if (Date.now() - start > limitMs) throw new Error(`not within ${limitMs} ms: ${what}${last ? ` (${String(last)})` : ''}`);
+    if (Date.now() - start > limitMs) throw new Error(`not within ${limitMs} ms: ${what}${last ? ` (${last instanceof Error ? String(last) : JSON.stringify(last)})` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -59,7 +59,7 @@ async function startOn(t: Test, o: DnsmasqOptions, port: number): Promise<Dnsmas
   let log = '';
   const start = async (): Promise<void> => {
     const [cmd, argv] = o.netns ? ['ip', ['netns', 'exec', o.netns, 'dnsmasq', ...args]] : ['dnsmasq', args];
-    const c = spawn(cmd as string, argv as string[], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = c;
     c.on('error', (e) => (log += `\n${e.message}`));
     c.stderr?.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-4000)));

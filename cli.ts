@@ -5,10 +5,19 @@
 type Run = (argv: string[], env: NodeJS.ProcessEnv) => Promise<number>;
 
 const commands: Record<string, { summary: string; load: () => Promise<Run> }> = {
-  exporter: { summary: 'receive reports, serve the verdict, the API and /metrics', load: async () => (await import('./exporter/main.js')).run },
-  agent: { summary: 'probe the network and report to the exporter (run on every node, twice)', load: async () => (await import('./agent/main.js')).run },
+  exporter: {
+    summary: 'receive reports, serve the verdict, the API and /metrics',
+    load: async () => (await import('./exporter/main.js')).run,
+  },
+  agent: {
+    summary: 'probe the network and report to the exporter (run on every node, twice)',
+    load: async () => (await import('./agent/main.js')).run,
+  },
   local: { summary: 'quick start: an exporter and two agents on loopback', load: async () => (await import('./local/main.js')).run },
-  check: { summary: 'ask an exporter for the verdict; exit 0 pass, 1 fail, 2 unreachable', load: async () => (await import('./check/main.js')).run },
+  check: {
+    summary: 'ask an exporter for the verdict; exit 0 pass, 1 fail, 2 unreachable',
+    load: async () => (await import('./check/main.js')).run,
+  },
 };
 
 /**

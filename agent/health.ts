@@ -19,7 +19,10 @@ export const healthBoundMs = (intervalMs: number, timeoutMs: number): number => 
  * Liveness counts from the agent's start until the first round, so a slow start is not a stuck
  * one; readiness needs the first round to have started. Pure.
  */
-export function loopHealth(kind: HealthKind, t: { startedMs: number; lastRoundMs: number | null; nowMs: number; boundMs: number }): HealthStatus {
+export function loopHealth(
+  kind: HealthKind,
+  t: { startedMs: number; lastRoundMs: number | null; nowMs: number; boundMs: number },
+): HealthStatus {
   if (kind === 'ready' && t.lastRoundMs === null) return { ok: false, reason: 'no report round started yet' };
   const since = t.nowMs - (t.lastRoundMs ?? t.startedMs);
   if (since <= t.boundMs) return { ok: true };

@@ -26,7 +26,10 @@ export async function startListener(host: string, port: number, health?: HealthS
     const kind = get && req.url !== undefined ? HEALTH_PATHS[req.url] : undefined;
     const status = kind && health ? health.check(kind) : null;
     const body = get && req.url === '/' ? 'ok\n' : status ? (status.ok ? 'ok\n' : `${status.reason}\n`) : '';
-    res.writeHead(body === '' ? 404 : status && !status.ok ? 503 : 200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
+    res.writeHead(body === '' ? 404 : status && !status.ok ? 503 : 200, {
+      'Content-Type': 'text/plain',
+      'Content-Length': Buffer.byteLength(body),
+    });
     res.end(req.method === 'HEAD' || body === '' ? undefined : body);
   });
   await new Promise<void>((resolve, reject) => {

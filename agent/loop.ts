@@ -23,7 +23,7 @@ export async function runSchedule(
   now: () => number = () => performance.now(),
 ): Promise<void> {
   const startMs = now();
-  for (let k = 0; !signal.aborted; ) {
+  for (let k = 0; !signal.aborted;) {
     await round({ index: k, deadlineMs: startMs + (k + 1) * intervalMs });
     k = nextSlot(startMs, intervalMs, k, now());
     await sleep(startMs + k * intervalMs - now(), signal);

@@ -52,7 +52,12 @@ type Delivery = 'unknown' | 'ok' | 'failing';
 
 export async function runAgent(config: AgentConfig, { signal, log }: RunAgentOptions): Promise<void> {
   const logger = (log ?? createLogger(config.logLevel)).child({ agent: config.name });
-  logger.info('agent started', { version: VERSION, server: config.serverUrl, interval_seconds: config.intervalSeconds, network: config.network });
+  logger.info('agent started', {
+    version: VERSION,
+    server: config.serverUrl,
+    interval_seconds: config.intervalSeconds,
+    network: config.network,
+  });
   for (const note of config.notes) logger.info(note);
   let delivery: Delivery = 'unknown';
   // /healthz and /readyz on the listener: healthy while rounds keep starting (agent/health.ts).
@@ -65,7 +70,12 @@ export async function runAgent(config: AgentConfig, { signal, log }: RunAgentOpt
     const token = (await tokens?.read()) ?? null;
     // hostdate is the agent's clock when the report goes out: the exporter's clock offset compares it
     // with its receipt, and a retry re-sent with the first try's hostdate would look like skew.
-    const sent = await sendReport(config.reportUrl, () => JSON.stringify({ ...report, hostdate: new Date().toISOString() }), { timeoutMs: config.timeoutMs, deadlineMs, stop: signal, token });
+    const sent = await sendReport(config.reportUrl, () => JSON.stringify({ ...report, hostdate: new Date().toISOString() }), {
+      timeoutMs: config.timeoutMs,
+      deadlineMs,
+      stop: signal,
+      token,
+    });
     logger.debug('report sent', { slot: index, ...sendFields(sent) });
     delivery = logDelivery(logger, delivery, sent);
   });

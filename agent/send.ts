@@ -75,7 +75,12 @@ function postOnce(url: string, body: string, timeoutMs: number, token: string | 
       method: 'POST',
       agent: false,
       signal: timeout,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+        connection: 'close',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
     });
     req.once('response', (res) => {
       const status = res.statusCode ?? 0;

@@ -28,7 +28,12 @@ export class TokenFile {
       problem = (e as NodeJS.ErrnoException).code ?? 'unreadable';
     }
     if (problem !== this.#problem) {
-      if (problem) this.#log.warn('token file unusable', { file: this.#path, error: problem, sending: this.#token ? 'the last good token' : 'no token' });
+      if (problem)
+        this.#log.warn('token file unusable', {
+          file: this.#path,
+          error: problem,
+          sending: this.#token ? 'the last good token' : 'no token',
+        });
       else if (this.#problem) this.#log.info('token file readable again', { file: this.#path });
       this.#problem = problem;
     }

@@ -72,7 +72,12 @@ export function loadSettings(root: string, path: string | undefined): { ok: true
 }
 
 const flags = [
-  { name: 'settings', kind: 'string', metavar: 'FILE', help: 'YAML settings: runbookBaseUrl, exporterJob, clusterLabel, keepFiringFor, thresholds, for, legacy.' },
+  {
+    name: 'settings',
+    kind: 'string',
+    metavar: 'FILE',
+    help: 'YAML settings: runbookBaseUrl, exporterJob, clusterLabel, keepFiringFor, thresholds, for, legacy.',
+  },
   { name: 'root', kind: 'string', metavar: 'DIR', default: '.', help: 'Repository root to read from and write to.' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -83,7 +88,9 @@ export function run(argv: readonly string[]): number {
     return 2;
   }
   if (parsed.help) {
-    process.stdout.write(helpText('npm run alerts:generate -- [flags]', 'Writes the PrometheusRule, dashboard ConfigMaps and dashboard JSON.', flags));
+    process.stdout.write(
+      helpText('npm run alerts:generate -- [flags]', 'Writes the PrometheusRule, dashboard ConfigMaps and dashboard JSON.', flags),
+    );
     return 0;
   }
   const { root } = parsed.values;

@@ -18,7 +18,10 @@ export const MIXIN_MARKERS = Object.freeze({
   clusterLabel: 'netchecker_mixin_cluster_label',
   runbookBaseUrl: 'https://netchecker-mixin.invalid/runbooks',
   keepFiringFor: 'NETCHECKER_MIXIN_KEEP_FIRING_FOR',
-  thresholds: Object.fromEntries(Object.keys(THRESHOLDS).map((name, i) => [name, String(thresholdMarker(i))])) as Record<ThresholdName, string>,
+  thresholds: Object.fromEntries(Object.keys(THRESHOLDS).map((name, i) => [name, String(thresholdMarker(i))])) as Record<
+    ThresholdName,
+    string
+  >,
 });
 
 const markerSettings: Settings = Object.freeze({
@@ -33,7 +36,14 @@ const markerSettings: Settings = Object.freeze({
 
 /** The mixin's _config: the settings the bundle was generated with, in mixin terms. */
 export function mixinConfig(s: Settings): Record<string, unknown> {
-  return { jobSelector: `job="${s.exporterJob}"`, clusterLabel: s.clusterLabel, runbookBaseUrl: s.runbookBaseUrl, keepFiringFor: s.keepFiringFor, thresholds: s.thresholds, for: s.for };
+  return {
+    jobSelector: `job="${s.exporterJob}"`,
+    clusterLabel: s.clusterLabel,
+    runbookBaseUrl: s.runbookBaseUrl,
+    keepFiringFor: s.keepFiringFor,
+    thresholds: s.thresholds,
+    for: s.for,
+  };
 }
 
 /** mixin/generated/bundle.json from the rule groups as read (before settings) and the settings for the defaults. */
@@ -42,7 +52,9 @@ export function renderMixinBundle(groups: readonly RuleGroup[], s: Settings): st
     defaults: mixinConfig(s),
     markers: MIXIN_MARKERS,
     groups: applySettings(groups, markerSettings),
-    dashboards: Object.fromEntries(DASHBOARDS.map(({ file, spec }) => [file, dashboard(spec, { clusterLabel: MIXIN_MARKERS.clusterLabel })])),
+    dashboards: Object.fromEntries(
+      DASHBOARDS.map(({ file, spec }) => [file, dashboard(spec, { clusterLabel: MIXIN_MARKERS.clusterLabel })]),
+    ),
   };
   return `${JSON.stringify(bundle, null, 1)}\n`;
 }

@@ -4,7 +4,14 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
-import { DEFAULT_CLUSTER_LABEL, DEFAULT_EXPORTER_JOB, DEFAULT_RUNBOOK_BASE_URL, type Settings, THRESHOLDS, type ThresholdName } from './settings.js';
+import {
+  DEFAULT_CLUSTER_LABEL,
+  DEFAULT_EXPORTER_JOB,
+  DEFAULT_RUNBOOK_BASE_URL,
+  type Settings,
+  THRESHOLDS,
+  type ThresholdName,
+} from './settings.js';
 
 export interface Rule {
   readonly record?: string;
@@ -38,7 +45,8 @@ function decodeRule(v: unknown, where: string): Rule {
   if (typeof r.expr !== 'string') throw new Error(`${where}: expr must be a string`);
   if ((typeof r.alert === 'string') === (typeof r.record === 'string')) throw new Error(`${where}: exactly one of alert and record`);
   if (r.for !== undefined && typeof r.for !== 'string') throw new Error(`${where}: for must be a string`);
-  if (r.keep_firing_for !== undefined && typeof r.keep_firing_for !== 'string') throw new Error(`${where}: keep_firing_for must be a string`);
+  if (r.keep_firing_for !== undefined && typeof r.keep_firing_for !== 'string')
+    throw new Error(`${where}: keep_firing_for must be a string`);
   const rule: Rule = {
     ...(typeof r.record === 'string' ? { record: r.record } : { alert: r.alert as string }),
     expr: r.expr,
@@ -83,8 +91,13 @@ const GROUPING = /\b(by|without|on|ignoring)(\s*)\(([^()]*)\)/g;
 
 /** `expr` with the cluster label of every grouping clause renamed. */
 export function renameClusterLabel(expr: string, label: string): string {
-  return expr.replace(GROUPING, (_, kw: string, sp: string, list: string) =>
-    `${kw}${sp}(${list.split(',').map((x) => (x.trim() === DEFAULT_CLUSTER_LABEL ? x.replace(DEFAULT_CLUSTER_LABEL, label) : x)).join(',')})`,
+  return expr.replace(
+    GROUPING,
+    (_, kw: string, sp: string, list: string) =>
+      `${kw}${sp}(${list
+        .split(',')
+        .map((x) => (x.trim() === DEFAULT_CLUSTER_LABEL ? x.replace(DEFAULT_CLUSTER_LABEL, label) : x))
+        .join(',')})`,
   );
 }
 
@@ -135,7 +148,12 @@ export function renderPrometheusRule(groups: readonly RuleGroup[]): string {
     kind: 'PrometheusRule',
     metadata: {
       name: 'netchecker',
-      labels: { 'app.kubernetes.io/name': 'netchecker', 'app.kubernetes.io/component': 'monitoring', prometheus: 'k8s', role: 'alert-rules' },
+      labels: {
+        'app.kubernetes.io/name': 'netchecker',
+        'app.kubernetes.io/component': 'monitoring',
+        prometheus: 'k8s',
+        role: 'alert-rules',
+      },
     },
     spec: { groups },
   };

@@ -20,10 +20,26 @@ export interface Threshold {
 export const THRESHOLDS = {
   nodeUnreachableRatio: { alerts: ['NetcheckerNodeUnreachable'], default: 0.5, help: 'share of its probers that cannot reach an agent' },
   nodeReachesFewPeersRatio: { alerts: ['NetcheckerNodeReachesFewPeers'], default: 0.6, help: 'share of its peers an agent cannot reach' },
-  networkDegradedAgentRatio: { alerts: ['NetcheckerPodNetworkDegraded', 'NetcheckerHostNetworkDegraded'], default: 0.4, help: 'share of a network\'s agents that reach fewer than half of their peers in it' },
-  packetLossRatio: { alerts: ['NetcheckerPacketLoss'], default: 0.05, help: 'probe loss to a node as its probers see it, averaged over 5 minutes' },
-  highLatencySeconds: { alerts: ['NetcheckerHighLatency'], default: 0.05, help: 'median round trip to a node as its probers see it, averaged over 10 minutes' },
-  apiServerUnreachableRatio: { alerts: ['NetcheckerApiServerUnreachable', 'NetcheckerNodeApiServerUnreachable'], default: 0.5, help: 'share of agents that cannot reach the API server: above it the cluster alert fires, at or below it the per-node one' },
+  networkDegradedAgentRatio: {
+    alerts: ['NetcheckerPodNetworkDegraded', 'NetcheckerHostNetworkDegraded'],
+    default: 0.4,
+    help: "share of a network's agents that reach fewer than half of their peers in it",
+  },
+  packetLossRatio: {
+    alerts: ['NetcheckerPacketLoss'],
+    default: 0.05,
+    help: 'probe loss to a node as its probers see it, averaged over 5 minutes',
+  },
+  highLatencySeconds: {
+    alerts: ['NetcheckerHighLatency'],
+    default: 0.05,
+    help: 'median round trip to a node as its probers see it, averaged over 10 minutes',
+  },
+  apiServerUnreachableRatio: {
+    alerts: ['NetcheckerApiServerUnreachable', 'NetcheckerNodeApiServerUnreachable'],
+    default: 0.5,
+    help: 'share of agents that cannot reach the API server: above it the cluster alert fires, at or below it the per-node one',
+  },
   clusterDnsFailingRatio: { alerts: ['NetcheckerClusterDnsFailing'], default: 0.5, help: 'share of agents whose DNS fails' },
   dnsSlowSeconds: { alerts: ['NetcheckerDnsSlow'], default: 0.25, help: 'average DNS latency over 10 minutes' },
   clockSkewSeconds: { alerts: ['NetcheckerClockSkew'], default: 1, help: 'absolute clock offset of an agent' },
@@ -51,7 +67,9 @@ export const DEFAULT_SETTINGS: Settings = Object.freeze({
   exporterJob: DEFAULT_EXPORTER_JOB,
   clusterLabel: DEFAULT_CLUSTER_LABEL,
   keepFiringFor: DEFAULT_KEEP_FIRING_FOR,
-  thresholds: Object.freeze(Object.fromEntries(Object.entries(THRESHOLDS).map(([k, v]) => [k, v.default])) as Record<ThresholdName, number>),
+  thresholds: Object.freeze(
+    Object.fromEntries(Object.entries(THRESHOLDS).map(([k, v]) => [k, v.default])) as Record<ThresholdName, number>,
+  ),
   for: Object.freeze({}),
   legacy: false,
 });
@@ -60,7 +78,22 @@ const DURATION = /^(\d+(ms|s|m|h|d|w|y))+$/;
 const LABEL_VALUE = /^[A-Za-z0-9_.:/-]{1,128}$/;
 const LABEL_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 /** Labels the rules group by already; a cluster label of that name would collapse them. */
-const TAKEN_LABELS = ['namespace', 'job', 'instance', 'pod', 'agent', 'node', 'network', 'peer', 'peer_node', 'peer_network', 'state', 'status', 'target', 'le'];
+const TAKEN_LABELS = [
+  'namespace',
+  'job',
+  'instance',
+  'pod',
+  'agent',
+  'node',
+  'network',
+  'peer',
+  'peer_node',
+  'peer_network',
+  'state',
+  'status',
+  'target',
+  'le',
+];
 const KEYS = ['runbookBaseUrl', 'exporterJob', 'clusterLabel', 'keepFiringFor', 'thresholds', 'for', 'legacy'];
 
 export type ParsedSettings = { ok: true; value: Settings } | { ok: false; error: string };
@@ -76,17 +109,29 @@ export function parseSettings(input: unknown, alertNames: ReadonlySet<string>): 
   const unknown = Object.keys(input).filter((k) => !KEYS.includes(k));
   if (unknown.length > 0) return { ok: false, error: `unknown setting "${unknown[0]}" (known: ${KEYS.join(', ')})` };
   const {
-    runbookBaseUrl = DEFAULT_RUNBOOK_BASE_URL, exporterJob = DEFAULT_EXPORTER_JOB, clusterLabel = DEFAULT_CLUSTER_LABEL, keepFiringFor = DEFAULT_KEEP_FIRING_FOR,
-    thresholds = {}, for: forIn = {}, legacy = false,
+    runbookBaseUrl = DEFAULT_RUNBOOK_BASE_URL,
+    exporterJob = DEFAULT_EXPORTER_JOB,
+    clusterLabel = DEFAULT_CLUSTER_LABEL,
+    keepFiringFor = DEFAULT_KEEP_FIRING_FOR,
+    thresholds = {},
+    for: forIn = {},
+    legacy = false,
   } = input;
   if (typeof runbookBaseUrl !== 'string' || !/^https?:\/\/[^\s"'{}]+[^/\s"'{}]$/.test(runbookBaseUrl)) {
     return { ok: false, error: 'runbookBaseUrl must be an http(s) URL without a trailing slash' };
   }
-  if (typeof exporterJob !== 'string' || !LABEL_VALUE.test(exporterJob)) return { ok: false, error: 'exporterJob must be a job name (letters, digits, _ . : / -)' };
-  if (typeof clusterLabel !== 'string' || !LABEL_NAME.test(clusterLabel) || clusterLabel.startsWith('__') || TAKEN_LABELS.includes(clusterLabel)) {
+  if (typeof exporterJob !== 'string' || !LABEL_VALUE.test(exporterJob))
+    return { ok: false, error: 'exporterJob must be a job name (letters, digits, _ . : / -)' };
+  if (
+    typeof clusterLabel !== 'string' ||
+    !LABEL_NAME.test(clusterLabel) ||
+    clusterLabel.startsWith('__') ||
+    TAKEN_LABELS.includes(clusterLabel)
+  ) {
     return { ok: false, error: `clusterLabel must be a label name other than ${TAKEN_LABELS.join(', ')}` };
   }
-  if (typeof keepFiringFor !== 'string' || !DURATION.test(keepFiringFor)) return { ok: false, error: `keepFiringFor must be a Prometheus duration such as 5m, got ${JSON.stringify(keepFiringFor)}` };
+  if (typeof keepFiringFor !== 'string' || !DURATION.test(keepFiringFor))
+    return { ok: false, error: `keepFiringFor must be a Prometheus duration such as 5m, got ${JSON.stringify(keepFiringFor)}` };
   if (typeof legacy !== 'boolean') return { ok: false, error: 'legacy must be true or false' };
   if (!isRecord(thresholds)) return { ok: false, error: 'thresholds must be a mapping' };
   const values = { ...DEFAULT_SETTINGS.thresholds };
@@ -98,10 +143,19 @@ export function parseSettings(input: unknown, alertNames: ReadonlySet<string>): 
   if (!isRecord(forIn)) return { ok: false, error: 'for must be a mapping of alert name to duration' };
   for (const [name, v] of Object.entries(forIn)) {
     if (!alertNames.has(name)) return { ok: false, error: `for: unknown alert "${name}"` };
-    if (typeof v !== 'string' || !DURATION.test(v)) return { ok: false, error: `for: ${name} must be a Prometheus duration such as 5m, got ${JSON.stringify(v)}` };
+    if (typeof v !== 'string' || !DURATION.test(v))
+      return { ok: false, error: `for: ${name} must be a Prometheus duration such as 5m, got ${JSON.stringify(v)}` };
   }
   return {
     ok: true,
-    value: Object.freeze({ runbookBaseUrl, exporterJob, clusterLabel, keepFiringFor, thresholds: Object.freeze(values), for: Object.freeze({ ...(forIn as Record<string, string>) }), legacy }),
+    value: Object.freeze({
+      runbookBaseUrl,
+      exporterJob,
+      clusterLabel,
+      keepFiringFor,
+      thresholds: Object.freeze(values),
+      for: Object.freeze({ ...(forIn as Record<string, string>) }),
+      legacy,
+    }),
   };
 }

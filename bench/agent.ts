@@ -28,7 +28,23 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
   const agents: ChildProcess[] = [];
   try {
     for (let i = 0; i <= PEERS; i++) {
-      const args = [...AGENT_NODE_FLAGS, CLI, 'agent', '--server', exporter.url, '--name', `bench-agent-${i}`, '--node', `node-${i}`, '--interval', String(intervalSeconds), '--listen', '127.0.0.1:0', '--log-level', 'warn'];
+      const args = [
+        ...AGENT_NODE_FLAGS,
+        CLI,
+        'agent',
+        '--server',
+        exporter.url,
+        '--name',
+        `bench-agent-${i}`,
+        '--node',
+        `node-${i}`,
+        '--interval',
+        String(intervalSeconds),
+        '--listen',
+        '127.0.0.1:0',
+        '--log-level',
+        'warn',
+      ];
       agents.push(spawn(process.execPath, args, { stdio: 'ignore' }));
     }
     await everyAgentProbing(exporter.url, agents.length, 60_000, 5 * intervalSeconds * 1000 + 10_000);
@@ -64,14 +80,19 @@ async function everyAgentProbing(url: string, count: number, startMs: number, me
   for (;;) {
     const text = await fetch(`${url}/metrics`).then((r) => r.text());
     const probed = new Map<string, number>();
-    for (const m of text.matchAll(/^netchecker_agent_peers\{agent="([^"]+)"[^}]*\} (\d+)$/gm)) probed.set(m[1] as string, (probed.get(m[1] as string) ?? 0) + Number(m[2]));
+    for (const m of text.matchAll(/^netchecker_agent_peers\{agent="([^"]+)"[^}]*\} (\d+)$/gm))
+      probed.set(m[1] as string, (probed.get(m[1] as string) ?? 0) + Number(m[2]));
     if (probed.size === count && [...probed.values()].every((n) => n === PEERS)) return;
     if (!started && probed.size === count) {
       started = true;
       until = Date.now() + meshMs;
     }
     if (Date.now() > until) {
-      throw new Error(started ? `agents did not all probe ${PEERS} peers within ${meshMs} ms of reporting: ${JSON.stringify([...probed])}` : `only ${probed.size} of ${count} agents reported within ${startMs} ms`);
+      throw new Error(
+        started
+          ? `agents did not all probe ${PEERS} peers within ${meshMs} ms of reporting: ${JSON.stringify([...probed])}`
+          : `only ${probed.size} of ${count} agents reported within ${startMs} ms`,
+      );
     }
     await sleep(500);
   }

@@ -12,6 +12,8 @@ const server = createServer((req, res) => {
   });
 });
 server.listen(0, '127.0.0.1', () => {
-  process.stderr.write(`${JSON.stringify({ msg: 'ceiling listening', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ msg: 'ceiling listening', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` })}\n`,
+  );
 });
 process.once('SIGTERM', () => server.close(() => process.exit(0)));

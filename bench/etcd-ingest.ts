@@ -32,11 +32,38 @@ async function startEtcd(dir: string): Promise<{ url: string; child: ChildProces
   const url = `http://127.0.0.1:${client}`;
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH };
   if (process.arch !== 'x64') env.ETCD_UNSUPPORTED_ARCH = process.arch;
-  const child = spawn('etcd', ['--name', 'bench', '--data-dir', join(dir, 'etcd'), '--listen-client-urls', url, '--advertise-client-urls', url,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-    '--initial-cluster', `bench=http://127.0.0.1:${peer}`, '--log-level', 'error', '--logger', 'zap'], { env, stdio: 'ignore' });
+  const child = spawn(
+    'etcd',
+    [
+      '--name',
+      'bench',
+      '--data-dir',
+      join(dir, 'etcd'),
+      '--listen-client-urls',
+      url,
+      '--advertise-client-urls',
+      url,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${peer}`,
+      '--initial-cluster',
+      `bench=http://127.0.0.1:${peer}`,
+      '--log-level',
+      'error',
+      '--logger',
+      'zap',
+    ],
+    { env, stdio: 'ignore' },
+  );
   for (let i = 0; i < 100; i++) {
-    if (await fetch(`${url}/health`).then((r) => r.ok, () => false)) return { url, child };
+    if (
+      await fetch(`${url}/health`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return { url, child };
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
@@ -45,7 +72,9 @@ async function startEtcd(dir: string): Promise<{ url: string; child: ChildProces
 
 function script(dir: string): string {
   const path = join(dir, 'post.lua');
-  writeFileSync(path, `local f = io.open(${JSON.stringify(FIXTURE)}, "rb")
+  writeFileSync(
+    path,
+    `local f = io.open(${JSON.stringify(FIXTURE)}, "rb")
 local body = f:read("*a")
 f:close()
 local headers = { ["Content-Type"] = "application/json" }
@@ -54,7 +83,8 @@ request = function()
   n = n + 1
   return wrk.format("POST", "/api/v1/agents/bench-agent-" .. (n % 1000), headers, body)
 end
-`);
+`,
+  );
   return path;
 }
 
@@ -67,12 +97,19 @@ async function storeTrouble(s: Server): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { seconds: { type: 'string', default: '10' }, runs: { type: 'string', default: '3' }, connections: { type: 'string', default: '32' } } });
+  const { values } = parseArgs({
+    options: {
+      seconds: { type: 'string', default: '10' },
+      runs: { type: 'string', default: '3' },
+      connections: { type: 'string', default: '32' },
+    },
+  });
   const dir = mkdtempSync(join(tmpdir(), 'netchecker-bench-etcd-'));
   const etcd = await startEtcd(dir);
   const servers: Server[] = [];
   const lua = script(dir);
-  const load = async (s: Server): Promise<number> => wrkRate(await run('wrk', ['-t', '1', '-c', String(values.connections), '-d', `${values.seconds}s`, '-s', lua, s.url]));
+  const load = async (s: Server): Promise<number> =>
+    wrkRate(await run('wrk', ['-t', '1', '-c', String(values.connections), '-d', `${values.seconds}s`, '-s', lua, s.url]));
   const rates = { memory: [] as number[], etcd: [] as number[] };
   try {
     const memory = await startExporter([]);

@@ -11,7 +11,8 @@ const kube = await FakeKube.start();
 process.on('message', (m: Ask) => {
   if ('agents' in m) {
     for (let i = 0; i < m.agents / 2; i++) kube.apply('nodes', node(`node-${i}`));
-    for (let i = 0; i < m.agents; i++) kube.apply('pods', agentPod(`bench-agent-${i}`, { node: `node-${i >> 1}`, hostNetwork: i % 2 === 1 }));
+    for (let i = 0; i < m.agents; i++)
+      kube.apply('pods', agentPod(`bench-agent-${i}`, { node: `node-${i >> 1}`, hostNetwork: i % 2 === 1 }));
     process.send?.({ kubeconfig: kube.kubeconfigPath });
   } else {
     const writes = kube.count({ verb: 'create', resource: 'agentshards' }) + kube.count({ verb: 'update', resource: 'agentshards' });

@@ -47,7 +47,12 @@ function ask<T>(child: ChildProcess, question: object): Promise<T> {
 }
 
 /** Posts every agent's report once per interval to each exporter, spread evenly, until stopped. */
-function feed(urls: readonly string[], agents: number, intervalSeconds: number, body: string): { stop: () => Promise<void>; failed: () => number } {
+function feed(
+  urls: readonly string[],
+  agents: number,
+  intervalSeconds: number,
+  body: string,
+): { stop: () => Promise<void>; failed: () => number } {
   let stopped = false;
   let failed = 0;
   const tickMs = 50;
@@ -60,7 +65,11 @@ function feed(urls: readonly string[], agents: number, intervalSeconds: number, 
       for (let k = 0; k < perTick; k++, next = (next + 1) % agents) {
         for (const url of urls) {
           batch.push(
-            fetch(`${url}/api/v1/agents/bench-agent-${next}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } }).then(
+            fetch(`${url}/api/v1/agents/bench-agent-${next}`, {
+              method: 'POST',
+              body,
+              headers: { 'Content-Type': 'application/json' },
+            }).then(
               async (r) => {
                 await r.arrayBuffer();
                 if (r.status !== 200) failed++;
@@ -85,14 +94,17 @@ function feed(urls: readonly string[], agents: number, intervalSeconds: number, 
 
 function wrkScript(dir: string, agents: number, body: string): string {
   const path = join(dir, 'post.lua');
-  writeFileSync(path, `local body = ${JSON.stringify(body)}
+  writeFileSync(
+    path,
+    `local body = ${JSON.stringify(body)}
 local headers = { ["Content-Type"] = "application/json" }
 local n = 0
 request = function()
   n = n + 1
   return wrk.format("POST", "/api/v1/agents/bench-agent-" .. (n % ${agents}), headers, body)
 end
-`);
+`,
+  );
   return path;
 }
 
@@ -107,7 +119,15 @@ export async function benchKubeStore(plan: KubeStorePlan): Promise<KubeStoreResu
     const discovery = ['--discovery', 'kubernetes', '--kubeconfig', kubeconfig];
     const memory = await startExporter(discovery);
     servers.push(memory);
-    const kubernetes = await startExporter([...discovery, '--store', 'kubernetes', '--kubernetes-store-namespace', 'bench', '--kubernetes-store-writes', String(budget)]);
+    const kubernetes = await startExporter([
+      ...discovery,
+      '--store',
+      'kubernetes',
+      '--kubernetes-store-namespace',
+      'bench',
+      '--kubernetes-store-writes',
+      String(budget),
+    ]);
     servers.push(kubernetes);
     const f = feed([memory.url, kubernetes.url], plan.agents, plan.intervalSeconds, body);
     await sleep(plan.warmSeconds * 1000);
@@ -125,7 +145,8 @@ export async function benchKubeStore(plan: KubeStorePlan): Promise<KubeStoreResu
     await f.stop();
     if (f.failed() > 0) throw new Error(`${f.failed()} reports of the feed were not answered 200`);
     const lua = wrkScript(dir, plan.agents, body);
-    const load = async (s: Server): Promise<number> => wrkRate(await run('wrk', ['-t', '1', '-c', '32', '-d', `${plan.wrkSeconds}s`, '-s', lua, s.url]));
+    const load = async (s: Server): Promise<number> =>
+      wrkRate(await run('wrk', ['-t', '1', '-c', '32', '-d', `${plan.wrkSeconds}s`, '-s', lua, s.url]));
     const rates = { memory: [] as number[], kubernetes: [] as number[] };
     for (let i = 0; i < plan.wrkRuns; i++) {
       rates.memory.push(await load(memory));
@@ -170,6 +191,8 @@ export async function runKubeStoreBench(quick: boolean): Promise<number> {
     ? { agents: 500, intervalSeconds: 2, warmSeconds: 2, windowSeconds: 3, wrkSeconds: 1, wrkRuns: 1 }
     : { agents: 10_000, intervalSeconds: 15, warmSeconds: 20, windowSeconds: 45, wrkSeconds: 8, wrkRuns: 3 };
   const r = await benchKubeStore(plan);
-  process.stdout.write(`## Kubernetes store at ${fmt(plan.agents)} agents\n\n${kubeStoreLines(r).join('\n')}\n\nRESULT ${JSON.stringify(r)}\n`);
+  process.stdout.write(
+    `## Kubernetes store at ${fmt(plan.agents)} agents\n\n${kubeStoreLines(r).join('\n')}\n\nRESULT ${JSON.stringify(r)}\n`,
+  );
   return 0;
 }

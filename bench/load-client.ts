@@ -16,7 +16,9 @@ export interface LoadProcess {
 }
 
 export async function forkLoad(config: LoadWorkerConfig): Promise<LoadProcess> {
-  const child = fork(fileURLToPath(new URL('./load-worker.js', import.meta.url)), [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(fileURLToPath(new URL('./load-worker.js', import.meta.url)), [JSON.stringify(config)], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const waiting: Array<(s: WorkerStats) => void> = [];
   child.on('message', (m: { type: string }) => {
     if (m.type === 'stats') waiting.shift()?.(m as WorkerStats);

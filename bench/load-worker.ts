@@ -15,7 +15,8 @@ export interface LoadWorkerConfig {
   readonly bodyFile: string;
 }
 
-export type ToWorker = { type: 'start'; names: string[] } | { type: 'stop'; names: string[] } | { type: 'reset' } | { type: 'stats' } | { type: 'close' };
+export type ToWorker =
+  { type: 'start'; names: string[] } | { type: 'stop'; names: string[] } | { type: 'reset' } | { type: 'stats' } | { type: 'close' };
 export interface WorkerStats {
   type: 'stats';
   stats: LoadStats;
@@ -28,7 +29,13 @@ export interface WorkerStats {
 const config = JSON.parse(process.argv[2] ?? '{}') as LoadWorkerConfig;
 const { podname: _p, nodename: _n, hostdate: _h, ...base } = JSON.parse(readFileSync(config.bodyFile, 'utf8')) as Record<string, unknown>;
 // The body as a template (these three keys last, in this order), so a report costs a join, not a JSON.stringify of 10 KB.
-const [p0, p1, p2, p3] = JSON.stringify({ ...base, report_interval: config.intervalMs / 1000, podname: '\u0000', nodename: 'node-\u0000', hostdate: '\u0000' }).split('\\u0000');
+const [p0, p1, p2, p3] = JSON.stringify({
+  ...base,
+  report_interval: config.intervalMs / 1000,
+  podname: '\u0000',
+  nodename: 'node-\u0000',
+  hostdate: '\u0000',
+}).split('\\u0000');
 const load = make();
 const loop = monitorEventLoopDelay({ resolution: 10 });
 loop.enable();
@@ -50,7 +57,13 @@ process.on('message', (m: ToWorker) => {
   const send = (): void => {
     const used = process.cpuUsage(cpu);
     const self = { cpuSeconds: (used.user + used.system) / 1e6, loopDelayP99Ms: Math.max(0, loop.percentile(99) / 1e6 - 10) };
-    process.send?.({ type: 'stats', stats: load.stats, latency: load.latency.snapshot(), live: load.names().length, self } satisfies WorkerStats);
+    process.send?.({
+      type: 'stats',
+      stats: load.stats,
+      latency: load.latency.snapshot(),
+      live: load.names().length,
+      self,
+    } satisfies WorkerStats);
   };
   if (m.type === 'start') for (const n of m.names) load.start(n);
   else if (m.type === 'stop') void Promise.all(m.names.map((n) => load.stop(n))).then(send);

@@ -19,7 +19,12 @@ import { runStatusBench } from './status.js';
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
 function ourAgentReport(): string {
-  const ping = { url: 'http://netchecker-service:8081/api/v1/ping', result: 'ok' as const, httpCode: 200, phasesMs: { dns: 0.4, connect: 0.3, first_byte: 1.1, transfer: 0.1, total: 1.9 } };
+  const ping = {
+    url: 'http://netchecker-service:8081/api/v1/ping',
+    result: 'ok' as const,
+    httpCode: 200,
+    phasesMs: { dns: 0.4, connect: 0.3, first_byte: 1.1, transfer: 0.1, total: 1.9 },
+  };
   return JSON.stringify(
     buildReport({
       config: { intervalSeconds: 15, nodeName: 'node-1', name: 'netchecker-agent-abcde', network: 'pod', zeroExtenderLength: 1500 },
@@ -66,34 +71,45 @@ async function main(): Promise<number> {
   }
   say();
   say(
-    'CPU µs per report is the CPU time (user + system) each server process spent per answered report. It moves less than the rates with the load on the machine, and shows what the exporter adds to the bare server: reading the report as JSON, checking it, storing it and rendering the agent\'s series.',
+    "CPU µs per report is the CPU time (user + system) each server process spent per answered report. It moves less than the rates with the load on the machine, and shows what the exporter adds to the bare server: reading the report as JSON, checking it, storing it and rendering the agent's series.",
   );
   say();
   say('## Scale (every agent expected through the fake Kubernetes API and reporting a full hostnet report)');
   say();
-  say('| agents | /metrics median ms | /metrics MB | connectivity_check median ms | API calls during the checks | exporter RSS MB, median / max |');
+  say(
+    '| agents | /metrics median ms | /metrics MB | connectivity_check median ms | API calls during the checks | exporter RSS MB, median / max |',
+  );
   say('|---|---|---|---|---|---|');
   // The deploy/ interval (15 s), not the recording's 2 s: otherwise every agent turns outdated a
   // few seconds in, and the scrapes measure that mass re-render instead of the steady state.
   const scaleBody = payloads['original agent'].replace('"report_interval":2,', '"report_interval":15,');
   const scale = await benchScale(plan.sizes, scaleBody, plan.samples, plan.rssTailMs);
-  for (const r of scale) say(`| ${fmt(r.agents)} | ${fmt(r.metricsMs, 1)} | ${fmt(r.metricsBytes / 1e6, 1)} | ${fmt(r.checkMs, 2)} | ${r.checkApiCalls} | ${fmt(r.rssBytes / 1e6)} / ${fmt(r.rssMaxBytes / 1e6)} |`);
+  for (const r of scale)
+    say(
+      `| ${fmt(r.agents)} | ${fmt(r.metricsMs, 1)} | ${fmt(r.metricsBytes / 1e6, 1)} | ${fmt(r.checkMs, 2)} | ${r.checkApiCalls} | ${fmt(r.rssBytes / 1e6)} / ${fmt(r.rssMaxBytes / 1e6)} |`,
+    );
   const small = scale[0];
   const large = scale[scale.length - 1];
   if (small && large) {
-    say(`\n${fmt(large.agents)}/${fmt(small.agents)} /metrics time ratio: ${fmt(large.metricsMs / small.metricsMs, 1)} (agents ratio ${fmt(large.agents / small.agents)}; target <= 12 for 10k/1k)`);
-    say();
-    say(`At ${fmt(large.agents)} agents: /metrics ${fmt(large.metricsMs, 1)} ms (target <= 100, ${met(large.metricsMs <= 100)}); connectivity_check ${fmt(large.checkMs, 2)} ms (target <= 10, ${met(large.checkMs <= 10)}); exporter RSS median ${fmt(large.rssBytes / 1e6)} MB, max ${fmt(large.rssMaxBytes / 1e6)} MB (target <= 300: median ${met(large.rssBytes <= 300e6)}, max ${met(large.rssMaxBytes <= 300e6)}).`);
+    say(
+      `\n${fmt(large.agents)}/${fmt(small.agents)} /metrics time ratio: ${fmt(large.metricsMs / small.metricsMs, 1)} (agents ratio ${fmt(large.agents / small.agents)}; target <= 12 for 10k/1k)`,
+    );
     say();
     say(
-      'The reports are the original agent\'s with the 15 s interval of deploy/, so every agent stays `ok` while measured. The RSS is sampled every 250 ms from the first scrape until 10 s after the last check; the exporter runs with the Node flags of its container (`EXPORTER_NODE_FLAGS` in bench/lib.ts) and its default `--heap-growth`. The RSS with reports flowing is in the SLO section below.',
+      `At ${fmt(large.agents)} agents: /metrics ${fmt(large.metricsMs, 1)} ms (target <= 100, ${met(large.metricsMs <= 100)}); connectivity_check ${fmt(large.checkMs, 2)} ms (target <= 10, ${met(large.checkMs <= 10)}); exporter RSS median ${fmt(large.rssBytes / 1e6)} MB, max ${fmt(large.rssMaxBytes / 1e6)} MB (target <= 300: median ${met(large.rssBytes <= 300e6)}, max ${met(large.rssMaxBytes <= 300e6)}).`,
+    );
+    say();
+    say(
+      "The reports are the original agent's with the 15 s interval of deploy/, so every agent stays `ok` while measured. The RSS is sampled every 250 ms from the first scrape until 10 s after the last check; the exporter runs with the Node flags of its container (`EXPORTER_NODE_FLAGS` in bench/lib.ts) and its default `--heap-growth`. The RSS with reports flowing is in the SLO section below.",
     );
   }
   say();
   say('## Agent');
   say();
   const a = await benchAgent(plan.agentInterval, plan.agentWindow);
-  say(`Agents at a ${a.intervalSeconds} s interval with ${a.peers} peers each, over ${a.windowSeconds} s (median of ${a.peers + 1} agents): RSS ${fmt(a.rssBytes / 1e6)} MB (target <= 70), CPU ${fmt(a.cpuPercent, 2)}% of a core (target <= 1 at 15 s).`);
+  say(
+    `Agents at a ${a.intervalSeconds} s interval with ${a.peers} peers each, over ${a.windowSeconds} s (median of ${a.peers + 1} agents): RSS ${fmt(a.rssBytes / 1e6)} MB (target <= 70), CPU ${fmt(a.cpuPercent, 2)}% of a core (target <= 1 at 15 s).`,
+  );
   say();
   say(
     `A Node process that does nothing has an RSS of ${fmt(a.bareNodeRssBytes / 1e6)} MB here, mostly pages of the node binary that every Node process on the machine shares; the agent's own share is the difference.`,

@@ -67,7 +67,11 @@ export async function benchScale(sizes: readonly number[], body: string, samples
     try {
       for (let i = 0; i < names.length; i += 32) {
         const batch = names.slice(i, i + 32).map(async (name) => {
-          const r = await call(`${exporter.url}/api/v1/agents/${name}`, 'POST', body.replace(/"nodename":"[^"]*"/, `"nodename":"node-${name.replace(/\D/g, '')}"`));
+          const r = await call(
+            `${exporter.url}/api/v1/agents/${name}`,
+            'POST',
+            body.replace(/"nodename":"[^"]*"/, `"nodename":"node-${name.replace(/\D/g, '')}"`),
+          );
           if (r.status !== 200) throw new Error(`report for ${name}: HTTP ${r.status}`);
         });
         await Promise.all(batch);
@@ -82,7 +86,15 @@ export async function benchScale(sizes: readonly number[], body: string, samples
       const checkApiCalls = kube.requests().length - apiBefore;
       await sleep(rssTailMs);
       clearInterval(sampler);
-      rows.push({ agents: n, metricsMs: metrics.ms, metricsBytes: metrics.bytes, checkMs: check.ms, checkApiCalls, rssBytes: median(rss), rssMaxBytes: Math.max(...rss) });
+      rows.push({
+        agents: n,
+        metricsMs: metrics.ms,
+        metricsBytes: metrics.bytes,
+        checkMs: check.ms,
+        checkApiCalls,
+        rssBytes: median(rss),
+        rssMaxBytes: Math.max(...rss),
+      });
     } finally {
       await exporter.stop();
       await kube.close();

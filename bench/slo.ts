@@ -35,7 +35,18 @@ export async function startTimedExporter(flags: string[]): Promise<TimedExporter
   const dir = mkdtempSync(join(tmpdir(), 'netchecker-slo-'));
   const file = join(dir, 'timing.json');
   process.env.NETCHECKER_BENCH_TIMING = file; // inherited by the exporter process only
-  const server = await startServer([...EXPORTER_NODE_FLAGS, '--import', TIMING, CLI, 'exporter', '--listen', '127.0.0.1:0', '--shutdown-delay', '0', ...flags]);
+  const server = await startServer([
+    ...EXPORTER_NODE_FLAGS,
+    '--import',
+    TIMING,
+    CLI,
+    'exporter',
+    '--listen',
+    '127.0.0.1:0',
+    '--shutdown-delay',
+    '0',
+    ...flags,
+  ]);
   delete process.env.NETCHECKER_BENCH_TIMING;
   return {
     ...server,
@@ -59,7 +70,9 @@ export async function startTimedExporter(flags: string[]): Promise<TimedExporter
  * (1 s, 3 s, 7 s), which the exporter never sees as request time.
  */
 export function listenOverflows(): number {
-  const lines = readFileSync('/proc/net/netstat', 'utf8').split('\n').filter((l) => l.startsWith('TcpExt:'));
+  const lines = readFileSync('/proc/net/netstat', 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('TcpExt:'));
   const [names, values] = lines.map((l) => l.split(/\s+/));
   const i = names?.indexOf('ListenOverflows') ?? -1;
   return i > 0 ? Number(values?.[i]) : NaN;
@@ -172,7 +185,11 @@ export function keptSloSection(doc: string): string[] {
 }
 
 export async function runSlo(argv: string[], quick: boolean): Promise<number> {
-  const { values } = parseArgs({ args: argv, strict: false, options: { agents: { type: 'string' }, interval: { type: 'string' }, minutes: { type: 'string' }, seconds: { type: 'string' } } });
+  const { values } = parseArgs({
+    args: argv,
+    strict: false,
+    options: { agents: { type: 'string' }, interval: { type: 'string' }, minutes: { type: 'string' }, seconds: { type: 'string' } },
+  });
   const num = (v: unknown, d: number): number => (typeof v === 'string' && Number(v) > 0 ? Number(v) : d);
   const o: SloOptions = {
     agents: num(values.agents, quick ? 300 : 10_000),

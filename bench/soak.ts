@@ -114,7 +114,10 @@ export async function benchSoak(o: SoakOptions): Promise<SoakResult> {
     const rss: Array<[number, number]> = [];
     const overflows = listenOverflows();
     const t0 = performance.now();
-    const sampler = setInterval(() => rss.push([(performance.now() - t0) / 3.6e6, rssBytes(pid) / 1e6]), Math.min(5000, (o.cycleSeconds * 1000) / 2));
+    const sampler = setInterval(
+      () => rss.push([(performance.now() - t0) / 3.6e6, rssBytes(pid) / 1e6]),
+      Math.min(5000, (o.cycleSeconds * 1000) / 2),
+    );
     let replaced = 0;
     let next = 0;
     const perCycle = Math.max(1, Math.round(o.agents * o.replace));

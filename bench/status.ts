@@ -20,7 +20,15 @@ function reportOf(i: number, n: number): { name: string; body: string } {
   const peers = Array.from({ length: 10 }, (_, j) => {
     const k = (self + 1 + j * 37) % nodes;
     const peerHost = j % 2 === 1;
-    return { name: `a${k}${peerHost ? 'h' : 'p'}`, node: `n${k}`, network: peerHost ? 'host' : 'pod', result: 'ok', sent: 3, lost: 0, rtt_ms: 0.2 + ((k * 7) % 50) / 10 };
+    return {
+      name: `a${k}${peerHost ? 'h' : 'p'}`,
+      node: `n${k}`,
+      network: peerHost ? 'host' : 'pod',
+      result: 'ok',
+      sent: 3,
+      lost: 0,
+      rtt_ms: 0.2 + ((k * 7) % 50) / 10,
+    };
   });
   const body = {
     report_interval: 15,
@@ -91,7 +99,9 @@ async function statusJson(n: number, samples: number): Promise<string[]> {
     const ms = await afterReport(url);
     const check = await afterReport(`${c.exporter.url}/api/v1/connectivity_check`);
     const calls = c.kube.requests().length - apiBefore;
-    return [`| ${fmt(n)} | ${fmt(cached.bytes / 1e6, 1)} | ${fmt(cached.ms, 1)} | <= 50 ${met(cached.ms <= 50)} | ${fmt(ms, 1)} | ${fmt(check, 1)} | ${calls} |`];
+    return [
+      `| ${fmt(n)} | ${fmt(cached.bytes / 1e6, 1)} | ${fmt(cached.ms, 1)} | <= 50 ${met(cached.ms <= 50)} | ${fmt(ms, 1)} | ${fmt(check, 1)} | ${calls} |`,
+    ];
   } finally {
     await c.close();
   }
@@ -99,7 +109,11 @@ async function statusJson(n: number, samples: number): Promise<string[]> {
 
 async function pageRender(n: number, updates: number): Promise<string> {
   const c = await cluster(n);
-  const browser = await puppeteer.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+  const browser = await puppeteer.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  });
   try {
     const page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 900 });
@@ -118,7 +132,11 @@ async function pageRender(n: number, updates: number): Promise<string> {
       // A report changes the verdict; the page's next poll (every 5 s at a 15 s interval) renders it.
       const r = reportOf(live.length, n);
       await call(`${c.exporter.url}/api/v1/agents/${r.name}`, 'POST', r.body);
-      await page.waitForFunction((t) => (performance.getEntriesByName('netchecker:render')[0]?.startTime ?? 0) > t, { timeout: 30_000, polling: 100 }, last);
+      await page.waitForFunction(
+        (t) => (performance.getEntriesByName('netchecker:render')[0]?.startTime ?? 0) > t,
+        { timeout: 30_000, polling: 100 },
+        last,
+      );
       const m = await read();
       live.push(m.render);
       last = m.at;

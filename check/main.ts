@@ -6,7 +6,14 @@ import { FlagError, type FlagSpec } from '../lib/flags.js';
 import { type CheckAnswer, parseCheckAnswer } from '../report/answers.js';
 
 export const checkFlags = [
-  { name: 'server', kind: 'string', metavar: 'URL', default: 'http://127.0.0.1:8081', env: 'NETCHECKER_SERVER', help: 'Exporter base URL.' },
+  {
+    name: 'server',
+    kind: 'string',
+    metavar: 'URL',
+    default: 'http://127.0.0.1:8081',
+    env: 'NETCHECKER_SERVER',
+    help: 'Exporter base URL.',
+  },
   { name: 'json', kind: 'bool', default: false, help: "Print the exporter's JSON answer instead of a summary." },
   { name: 'timeout', kind: 'number', min: 0.1, max: 3600, unit: 'seconds', default: 10, help: 'Give up after this long (exit 2).' },
 ] as const satisfies readonly FlagSpec[];
@@ -39,7 +46,9 @@ export function formatAnswer(a: CheckAnswer, pass: boolean): string {
     for (const x of a.agents) {
       if (x.state === 'ok') continue;
       const where = [x.node && `node ${x.node}`, x.network && `${x.network} network`].filter(Boolean).join(', ');
-      lines.push(`  ${x.state.padEnd(9)} ${x.name}${where ? ` (${where})` : ''}: ${x.reason}${x.expected === false ? ' [not expected]' : ''}`);
+      lines.push(
+        `  ${x.state.padEnd(9)} ${x.name}${where ? ` (${where})` : ''}: ${x.reason}${x.expected === false ? ' [not expected]' : ''}`,
+      );
     }
   } else {
     for (const name of a.absent) lines.push(`  absent    ${name}`);
@@ -58,7 +67,9 @@ async function check({ url, json, timeoutSeconds }: CheckConfig): Promise<number
     status = res.status;
     body = await res.text();
   } catch (e) {
-    process.stderr.write(`netchecker check: cannot reach ${url.origin}: ${(e as Error).cause ? String((e as Error & { cause: unknown }).cause) : (e as Error).message}\n`);
+    process.stderr.write(
+      `netchecker check: cannot reach ${url.origin}: ${(e as Error).cause ? String((e as Error & { cause: unknown }).cause) : (e as Error).message}\n`,
+    );
     return 2;
   }
   const answer = status === 200 || status === 400 ? parseCheckAnswer(body) : null;

@@ -53,7 +53,8 @@ export const DEFAULT_DASHBOARD_SETTINGS: DashboardSettings = Object.freeze({ clu
  * it, so the specs stay readable and no query can miss the cluster.
  */
 const JOB_MATCHER = 'job=~"$job"';
-const withCluster = (expr: string, s: DashboardSettings): string => expr.replaceAll(JOB_MATCHER, `${s.clusterLabel}=~"$cluster", ${JOB_MATCHER}`);
+const withCluster = (expr: string, s: DashboardSettings): string =>
+  expr.replaceAll(JOB_MATCHER, `${s.clusterLabel}=~"$cluster", ${JOB_MATCHER}`);
 
 /** Firing netchecker alerts of the chosen job, marked on every time axis. */
 export const ALERTS_ANNOTATION_EXPR = `ALERTS{${JOB_MATCHER}, alertname=~"Netchecker.+", alertstate="firing"}`;
@@ -80,7 +81,12 @@ function variable(v: Variable, s: DashboardSettings): Record<string, unknown> {
   };
 }
 
-function panel(p: PanelSpec, id: number, gridPos: { x: number; y: number; w: number; h: number }, s: DashboardSettings): Record<string, unknown> {
+function panel(
+  p: PanelSpec,
+  id: number,
+  gridPos: { x: number; y: number; w: number; h: number },
+  s: DashboardSettings,
+): Record<string, unknown> {
   const steps = (p.thresholds ?? [[null, 'green']]).map(([value, color]) => ({ value, color }));
   return {
     id,
@@ -107,7 +113,10 @@ function panel(p: PanelSpec, id: number, gridPos: { x: number; y: number; w: num
       },
       overrides: [],
     },
-    options: p.kind === 'stat' ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', graphMode: 'none' } : {},
+    options:
+      p.kind === 'stat'
+        ? { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background', graphMode: 'none' }
+        : {},
     transformations: p.transformations ?? [],
   };
 }
@@ -146,7 +155,10 @@ export function dashboard(d: DashboardSpec, s: DashboardSettings = DEFAULT_DASHB
       list: [
         { name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus', refresh: 1, current: {} },
         // Without the label (one cluster, no external label) All matches every series.
-        variable({ name: 'cluster', label: 'Cluster', query: `label_values(netchecker_build_info, ${s.clusterLabel})`, includeAll: true }, s),
+        variable(
+          { name: 'cluster', label: 'Cluster', query: `label_values(netchecker_build_info, ${s.clusterLabel})`, includeAll: true },
+          s,
+        ),
         variable({ name: 'job', label: 'Job', query: `label_values(netchecker_build_info{${s.clusterLabel}=~"$cluster"}, job)` }, s),
         ...d.variables.map((v) => variable(v, s)),
       ],
@@ -187,5 +199,8 @@ export function panelQueries(json: Record<string, unknown>): Array<{ panel: stri
 
 /** What Grafana sends for `$name`, `${name}` and `$__rate_interval` given the variable values. */
 export function substituteVariables(expr: string, values: Readonly<Record<string, string>>): string {
-  return expr.replace(/\$\{(\w+)\}|\$(\w+)/g, (whole, braced: string | undefined, bare: string | undefined) => values[braced ?? bare ?? ''] ?? whole);
+  return expr.replace(
+    /\$\{(\w+)\}|\$(\w+)/g,
+    (whole, braced: string | undefined, bare: string | undefined) => values[braced ?? bare ?? ''] ?? whole,
+  );
 }

@@ -32,7 +32,10 @@ export const overview: DashboardSpec = {
       description: 'Agents absent or outdated: /api/v1/connectivity_check answers 400 (FAIL) when this is above 0.',
       targets: [{ expr: `sum(${once('netchecker_agents{job=~"$job", state=~"absent|outdated"}')})` }],
       mappings: [{ type: 'value', options: { '0': { text: 'PASS', color: 'green' } } }],
-      thresholds: [[null, 'green'], [1, 'red']],
+      thresholds: [
+        [null, 'green'],
+        [1, 'red'],
+      ],
       width: 6,
       height: 5,
     },
@@ -52,7 +55,10 @@ export const overview: DashboardSpec = {
       title: 'Exporters up',
       description: 'Exporter replicas Prometheus scrapes successfully.',
       targets: [{ expr: 'sum(up{job=~"$job"})' }],
-      thresholds: [[null, 'red'], [1, 'green']],
+      thresholds: [
+        [null, 'red'],
+        [1, 'green'],
+      ],
       width: 6,
       height: 5,
     },
@@ -61,15 +67,24 @@ export const overview: DashboardSpec = {
       title: 'Agents failing DNS',
       description: 'Agents whose DNS probes fail right now.',
       targets: [{ expr: `count(${once('netchecker_agent_dns_up{job=~"$job", network=~"$network"}')} == 0) or vector(0)` }],
-      thresholds: [[null, 'green'], [1, 'red']],
+      thresholds: [
+        [null, 'green'],
+        [1, 'red'],
+      ],
       width: 6,
       height: 5,
     },
     {
       kind: 'timeseries',
       title: 'Agents by state',
-      description: 'Agents in each network and state. Only absent and outdated are network problems; starting, terminating and node states are churn.',
-      targets: [{ expr: `sum by (network, state) (${once('netchecker_agents{job=~"$job", network=~"$network"}')})`, legend: '{{network}} {{state}}' }],
+      description:
+        'Agents in each network and state. Only absent and outdated are network problems; starting, terminating and node states are churn.',
+      targets: [
+        {
+          expr: `sum by (network, state) (${once('netchecker_agents{job=~"$job", network=~"$network"}')})`,
+          legend: '{{network}} {{state}}',
+        },
+      ],
       width: 12,
     },
     {
@@ -96,7 +111,12 @@ export const overview: DashboardSpec = {
       kind: 'timeseries',
       title: `Missed report intervals, last ${MISSED_WINDOW}`,
       description: `Report intervals agents missed in the ${MISSED_WINDOW} before each point, per network.`,
-      targets: [{ expr: `sum by (network) (increase(netchecker_agent_missed_reports_total{job=~"$job", network=~"$network"}[${MISSED_WINDOW}]))`, legend: '{{network}}' }],
+      targets: [
+        {
+          expr: `sum by (network) (increase(netchecker_agent_missed_reports_total{job=~"$job", network=~"$network"}[${MISSED_WINDOW}]))`,
+          legend: '{{network}}',
+        },
+      ],
       unit: 'short',
       width: 8,
     },
@@ -104,7 +124,12 @@ export const overview: DashboardSpec = {
       kind: 'timeseries',
       title: 'Agents reached by few of their probers',
       description: 'Per agent, the share of its probers that cannot reach it (1 = cut off). Open the network matrix for who reaches whom.',
-      targets: [{ expr: `sum without (status) (${once('netchecker_agent_probed_by{job=~"$job", network=~"$network", status="unreachable"}')}) / sum without (status) (${once('netchecker_agent_probed_by{job=~"$job", network=~"$network"}')})`, legend: '{{node}} {{network}}' }],
+      targets: [
+        {
+          expr: `sum without (status) (${once('netchecker_agent_probed_by{job=~"$job", network=~"$network", status="unreachable"}')}) / sum without (status) (${once('netchecker_agent_probed_by{job=~"$job", network=~"$network"}')})`,
+          legend: '{{node}} {{network}}',
+        },
+      ],
       unit: 'percentunit',
       links: [linkTo(NETWORK_UID, 'Network matrix')],
       width: 8,
@@ -112,16 +137,28 @@ export const overview: DashboardSpec = {
     {
       kind: 'timeseries',
       title: 'Agents that cannot reach the API server',
-      description: 'Agents whose HTTPS GET of the API server fails through both its Service address and its DNS name, per network. Open a node for which way fails and how.',
-      targets: [{ expr: `count by (network) (max without (instance, pod, via, check) (netchecker_agent_api_server_up{job=~"$job", network=~"$network", check="https"}) == 0) or on () vector(0)`, legend: '{{network}}' }],
+      description:
+        'Agents whose HTTPS GET of the API server fails through both its Service address and its DNS name, per network. Open a node for which way fails and how.',
+      targets: [
+        {
+          expr: `count by (network) (max without (instance, pod, via, check) (netchecker_agent_api_server_up{job=~"$job", network=~"$network", check="https"}) == 0) or on () vector(0)`,
+          legend: '{{network}}',
+        },
+      ],
       unit: 'short',
       width: 8,
     },
     {
       kind: 'table',
       title: 'Paths that must be blocked but are open',
-      description: 'Targets listed in the agents\' --must-be-blocked that answered a TCP connect: a NetworkPolicy or firewall that does not hold, seen from the agents\' namespace (or node, host network).',
-      targets: [{ expr: 'max by (agent, node, network, target) (netchecker_agent_blocked_path_open{job=~"$job", network=~"$network"}) == 1', instant: true }],
+      description:
+        "Targets listed in the agents' --must-be-blocked that answered a TCP connect: a NetworkPolicy or firewall that does not hold, seen from the agents' namespace (or node, host network).",
+      targets: [
+        {
+          expr: 'max by (agent, node, network, target) (netchecker_agent_blocked_path_open{job=~"$job", network=~"$network"}) == 1',
+          instant: true,
+        },
+      ],
       transformations: [TABLE_COLUMNS],
       width: 8,
     },

@@ -43,7 +43,15 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
   const discovery = await discoveries[config.discovery]({ ...config, log, monoMs: () => clock.monoMs() });
   const makeStore = stores[config.store];
   const self = new SelfMetrics();
-  const store = await makeStore({ etcd: config.etcd, kubeStore: config.kubeStore, kubernetes: config.kubernetes, reportTtlSeconds: config.reportTtlSeconds, clock, log, onError: (op) => self.storeError(op) }).catch(async (e: unknown) => {
+  const store = await makeStore({
+    etcd: config.etcd,
+    kubeStore: config.kubeStore,
+    kubernetes: config.kubernetes,
+    reportTtlSeconds: config.reportTtlSeconds,
+    clock,
+    log,
+    onError: (op) => self.storeError(op),
+  }).catch(async (e: unknown) => {
     await discovery.close(); // informers would keep the process alive
     throw e;
   });
@@ -99,11 +107,18 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     { path: '/metrics', methods: { GET: guarded } },
     { path: '/healthz', methods: { GET: healthz } },
     { path: '/readyz', methods: { GET: readyz(store, discovery, () => draining) } },
-    ...(ui ? [{ path: '/', methods: { GET: ui.index } }, { path: '/ui/:name', methods: { GET: ui.file } }] : []),
+    ...(ui
+      ? [
+          { path: '/', methods: { GET: ui.index } },
+          { path: '/ui/:name', methods: { GET: ui.file } },
+        ]
+      : []),
   ];
   const server = createHttpServer(routes, log);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${config.host}:${config.port}: ${e.code ?? e.message}`)));
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(new Error(`cannot listen on ${config.host}:${config.port}: ${e.code ?? e.message}`)),
+    );
     // Agents connect afresh per report: a deep accept queue (Linux caps it at net.core.somaxconn)
     // rides out a GC pause without dropping SYNs, which clients would retry only 1 s later.
     server.listen({ port: config.port, host: config.host, backlog: 4096 }, resolve);
@@ -145,5 +160,10 @@ async function serve(config: ExporterConfig): Promise<number> {
     log.error('cannot start', { error: (e as Error).message });
     return 1;
   }
-  return serveUntilSignal(exporter, { delayMs: config.shutdownDelaySeconds * 1000, log, exit: (code) => process.exit(code), signals: process });
+  return serveUntilSignal(exporter, {
+    delayMs: config.shutdownDelaySeconds * 1000,
+    log,
+    exit: (code) => process.exit(code),
+    signals: process,
+  });
 }

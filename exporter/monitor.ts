@@ -130,7 +130,11 @@ export class Monitor {
    */
   #stale(): boolean {
     const { clock, discovery, store } = this.#o;
-    return clock.monoMs() - this.#computedMonoMs >= TICK_MS || discovery.expected() !== this.#probedExpected || store.synced() !== this.#syncedSeen;
+    return (
+      clock.monoMs() - this.#computedMonoMs >= TICK_MS ||
+      discovery.expected() !== this.#probedExpected ||
+      store.synced() !== this.#syncedSeen
+    );
   }
 
   #changed(): void {
@@ -170,7 +174,13 @@ export class Monitor {
     const now = clock.monoMs();
     this.#prune(now);
     const expected = discovery.expected();
-    const verdict = computeVerdict({ expected, records: store.records(), nowMonoMs: now, ...this.#grace(now), failing: this.#o.failingStates });
+    const verdict = computeVerdict({
+      expected,
+      records: store.records(),
+      nowMonoMs: now,
+      ...this.#grace(now),
+      failing: this.#o.failingStates,
+    });
     const { changes } = this.#tracker.observe(verdict);
     for (const c of changes) this.#logChange(c);
     const recordsChanged = this.#dirty || expected !== this.#probedExpected;
@@ -197,7 +207,15 @@ export class Monitor {
   }
 
   #logChange({ before, now }: StateChange): void {
-    this.transitions.push({ agent: now.name, node: now.node, network: now.network, from: before.state, to: now.state, reason: now.reason, atWallMs: this.#o.clock.wallMs() });
+    this.transitions.push({
+      agent: now.name,
+      node: now.node,
+      network: now.network,
+      from: before.state,
+      to: now.state,
+      reason: now.reason,
+      atWallMs: this.#o.clock.wallMs(),
+    });
     const fields = { agent: now.name, node: now.node, network: now.network, from: before.state, to: now.state, reason: now.reason };
     if (now.state === 'ok') this.#o.log.info(before.state === 'outdated' ? 'agent is reporting again' : 'agent reported', fields);
     else this.#o.log.warn(`agent is ${now.state}`, fields);

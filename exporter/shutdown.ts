@@ -45,14 +45,21 @@ export async function serveUntilSignal(target: Drainable, o: ShutdownOptions): P
     received = signal;
     // Synchronously, in the handler: /readyz fails from the next request on.
     target.drain();
-    o.log.info('shutting down', { signal, ready: false, drain_delay_seconds: o.delayMs / 1000, deadline_seconds: (o.delayMs + CLOSE_DEADLINE_MS) / 1000 });
+    o.log.info('shutting down', {
+      signal,
+      ready: false,
+      drain_delay_seconds: o.delayMs / 1000,
+      deadline_seconds: (o.delayMs + CLOSE_DEADLINE_MS) / 1000,
+    });
     wake();
   };
   for (const s of SIGNALS) o.signals.on(s, onSignal);
   await first;
   // unref: a clean close lets the process end by itself; the timer only fires if something holds it.
   const deadline = setTimeout(() => {
-    o.log.error('shutdown deadline passed: exiting with requests, store or discovery still open', { deadline_seconds: (o.delayMs + CLOSE_DEADLINE_MS) / 1000 });
+    o.log.error('shutdown deadline passed: exiting with requests, store or discovery still open', {
+      deadline_seconds: (o.delayMs + CLOSE_DEADLINE_MS) / 1000,
+    });
     o.exit(1);
   }, o.delayMs + CLOSE_DEADLINE_MS);
   deadline.unref();

@@ -21,9 +21,7 @@ export interface Command<T extends readonly FlagSpec[], C> {
 
 /** help: print the help (or the version) instead of running. */
 export type CommandArgs<C> =
-  | { ok: true; help: false; config: C }
-  | { ok: true; help: true; version: boolean }
-  | { ok: false; error: string };
+  { ok: true; help: false; config: C } | { ok: true; help: true; version: boolean } | { ok: false; error: string };
 
 export const commandHelp = <T extends readonly FlagSpec[], C>(command: Command<T, C>): string =>
   helpText(`${command.name} ${command.usage}`, command.summary, command.flags);

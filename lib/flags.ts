@@ -256,7 +256,10 @@ export function helpText(usage: string, summary: string, specs: readonly FlagSpe
   };
   const ours = specs.filter((s) => !s.original).map(row);
   const originals = specs.filter((s) => s.original).map(row);
-  const compat = originals.length > 0 ? `\nFlags of the original netchecker (accepted so its manifests start unchanged):\n${originals.join('\n')}\n` : '';
+  const compat =
+    originals.length > 0
+      ? `\nFlags of the original netchecker (accepted so its manifests start unchanged):\n${originals.join('\n')}\n`
+      : '';
   const builtIn = '  --help\n      Show this help.\n  --version\n      Print the version.\n';
   return `Usage: ${usage}\n\n${summary}\n\nFlags:\n${ours.join('\n')}\n${builtIn}${compat}`;
 }

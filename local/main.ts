@@ -15,11 +15,37 @@ import { LIMITS } from '../report/schema.js';
 import { parseListenAddress } from '../report/address.js';
 
 export const localFlags = [
-  { name: 'listen', kind: 'string', metavar: 'HOST:PORT', default: '127.0.0.1:8081', help: 'Exporter address (loopback); port 0 picks a free port.' },
-  { name: 'interval', kind: 'number', integer: true, ...LIMITS.intervalSeconds, unit: 'seconds', default: 5, help: "Agents' report interval." },
+  {
+    name: 'listen',
+    kind: 'string',
+    metavar: 'HOST:PORT',
+    default: '127.0.0.1:8081',
+    help: 'Exporter address (loopback); port 0 picks a free port.',
+  },
+  {
+    name: 'interval',
+    kind: 'number',
+    integer: true,
+    ...LIMITS.intervalSeconds,
+    unit: 'seconds',
+    default: 5,
+    help: "Agents' report interval.",
+  },
   { name: 'log-level', kind: 'string', choices: LOG_LEVELS, default: 'info', help: 'Log level of the exporter and agents.' },
-  { name: 'dns-server', kind: 'string', metavar: 'IP[:PORT],...', default: '', help: 'Resolvers the agents probe; without it the agents skip DNS (they never fall back to this machine\'s resolver).' },
-  { name: 'auth', kind: 'string', choices: ['token', 'none'], default: 'token', help: 'token: the exporter takes reports only with a secret generated for this run and given to the agents; none: from anyone.' },
+  {
+    name: 'dns-server',
+    kind: 'string',
+    metavar: 'IP[:PORT],...',
+    default: '',
+    help: "Resolvers the agents probe; without it the agents skip DNS (they never fall back to this machine's resolver).",
+  },
+  {
+    name: 'auth',
+    kind: 'string',
+    choices: ['token', 'none'],
+    default: 'token',
+    help: 'token: the exporter takes reports only with a secret generated for this run and given to the agents; none: from anyone.',
+  },
 ] as const satisfies readonly FlagSpec[];
 
 export const localCommand: Command<typeof localFlags, FlagValues<typeof localFlags>> = {
@@ -89,7 +115,17 @@ async function runLocal({ listen, dnsServer, interval, logLevel, tokenFile }: Lo
     // path MTU is off: on loopback it would only measure loopback's 64 KiB.
     const probes = ['--listen=127.0.0.1:0', `--dns-server=${dnsServer}`, '--mtu-sizes='];
     const token = tokenFile ? [`--token-file=${tokenFile}`] : [];
-    const child = self(['agent', `--server=${url}`, `--name=${a.name}`, `--node=${hostname().toLowerCase()}`, `--network=${a.network}`, `--interval=${interval}`, `--log-level=${logLevel}`, ...probes, ...token]);
+    const child = self([
+      'agent',
+      `--server=${url}`,
+      `--name=${a.name}`,
+      `--node=${hostname().toLowerCase()}`,
+      `--network=${a.network}`,
+      `--interval=${interval}`,
+      `--log-level=${logLevel}`,
+      ...probes,
+      ...token,
+    ]);
     child.stderr?.pipe(process.stderr);
     child.on('exit', (code, signal) => process.stderr.write(`netchecker local: agent ${a.name} exited (${signal ?? `code ${code}`})\n`));
     return { ...a, child };

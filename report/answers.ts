@@ -80,7 +80,10 @@ export function parseCheckAnswer(body: string): CheckAnswer | null {
   const outdated = o.Outdated ?? [];
   if (!isStrings(absent) || !isStrings(outdated)) return null;
   const agents = Array.isArray(o.agents)
-    ? o.agents.filter((a): a is CheckAgent => typeof a === 'object' && a !== null && typeof (a as CheckAgent).name === 'string' && typeof (a as CheckAgent).state === 'string')
+    ? o.agents.filter(
+        (a): a is CheckAgent =>
+          typeof a === 'object' && a !== null && typeof (a as CheckAgent).name === 'string' && typeof (a as CheckAgent).state === 'string',
+      )
     : [];
   return { message: o.Message, absent, outdated, agents };
 }

@@ -143,7 +143,8 @@ function reportFrom(o: Obj): Report {
 /** Where peers reach the agent: IPv4:PORT or [IPv6]:PORT, never a host name (report/address.ts). */
 function peerAddress(v: unknown): string | null {
   const s = optString(v, 'listen', LIMITS.nameMaxLength);
-  if (s !== null && parsePeerAddress(s) === null) fail('listen', 'must be IPv4:PORT or [IPv6]:PORT (no host name) with a port from 1 to 65535');
+  if (s !== null && parsePeerAddress(s) === null)
+    fail('listen', 'must be IPv4:PORT or [IPv6]:PORT (no host name) with a port from 1 to 65535');
   return s;
 }
 
@@ -258,7 +259,8 @@ function integrity(v: unknown): Integrity | null {
     fail('integrity.event_loop_lag_ms', `must be a number of milliseconds from 0 to ${LIMITS.lagMsMax}`);
   }
   const ratio = v.cpu_throttled_ratio;
-  if (ratio != null && (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1))) fail('integrity.cpu_throttled_ratio', 'must be a number from 0 to 1');
+  if (ratio != null && (typeof ratio !== 'number' || !(ratio >= 0 && ratio <= 1)))
+    fail('integrity.cpu_throttled_ratio', 'must be a number from 0 to 1');
   const starved = optBool(v.starved, 'integrity.starved');
   if (starved === null) throw new Invalid('missing_field', 'integrity.starved is required');
   return { eventLoopLagMs: lag as number, cpuThrottledRatio: (ratio ?? null) as number | null, starved };
@@ -299,8 +301,17 @@ function addressMap(v: unknown, field: string): Record<string, string[]> | null 
   const entries: Array<[string, string[]]> = [];
   for (const k of keys) {
     const list = v[k] ?? [];
-    if (k.length > LIMITS.stringMaxLength || CONTROL.test(k) || !Array.isArray(list) || list.length > LIMITS.addressesMax || !allShortStrings(list)) {
-      fail(`${field}.${k.slice(0, 64).replace(CONTROL, '?')}`, `must be an array of at most ${LIMITS.addressesMax} strings without control characters`);
+    if (
+      k.length > LIMITS.stringMaxLength ||
+      CONTROL.test(k) ||
+      !Array.isArray(list) ||
+      list.length > LIMITS.addressesMax ||
+      !allShortStrings(list)
+    ) {
+      fail(
+        `${field}.${k.slice(0, 64).replace(CONTROL, '?')}`,
+        `must be an array of at most ${LIMITS.addressesMax} strings without control characters`,
+      );
     }
     entries.push([k, list as string[]]);
   }

@@ -41,19 +41,43 @@ function probesJson(report: Report): unknown[] | null {
   );
 }
 
-type Additions = Partial<Pick<WireReport, 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'integrity' | 'api_server' | 'must_be_blocked'>>;
+type Additions = Partial<
+  Pick<WireReport, 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'integrity' | 'api_server' | 'must_be_blocked'>
+>;
 
 /** What the API's record leaves out and peers, probe metrics and verdicts on other replicas need. */
 export function wireAdditions(r: Report): Additions {
   const out: Additions = {};
   if (r.listen != null) out.listen = r.listen;
   if (r.dns != null) out.dns = r.dns.map((q) => ({ server: q.server, name: q.name, result: q.result, latency_ms: q.latencyMs }));
-  if (r.peers != null) out.peers = r.peers.map((p) => ({ name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs }));
+  if (r.peers != null)
+    out.peers = r.peers.map((p) => ({
+      name: p.name,
+      node: p.node,
+      network: p.network,
+      result: p.result,
+      sent: p.sent,
+      lost: p.lost,
+      rtt_ms: p.rttMs,
+    }));
   if (r.icmpAvailable != null) out.icmp_available = r.icmpAvailable;
   if (r.pathMtu != null) out.path_mtu = { exporter: r.pathMtu.exporterBytes, peers: r.pathMtu.peersBytes };
-  if (r.integrity != null) out.integrity = { event_loop_lag_ms: r.integrity.eventLoopLagMs, cpu_throttled_ratio: r.integrity.cpuThrottledRatio, starved: r.integrity.starved };
+  if (r.integrity != null)
+    out.integrity = {
+      event_loop_lag_ms: r.integrity.eventLoopLagMs,
+      cpu_throttled_ratio: r.integrity.cpuThrottledRatio,
+      starved: r.integrity.starved,
+    };
   if (r.apiServer != null) {
-    out.api_server = r.apiServer.map((c) => ({ via: c.via, target: c.target, tcp_result: c.tcpResult, tcp_ms: c.tcpMs, result: c.result, http_code: c.httpCode, latency_ms: c.latencyMs }));
+    out.api_server = r.apiServer.map((c) => ({
+      via: c.via,
+      target: c.target,
+      tcp_result: c.tcpResult,
+      tcp_ms: c.tcpMs,
+      result: c.result,
+      http_code: c.httpCode,
+      latency_ms: c.latencyMs,
+    }));
   }
   if (r.mustBeBlocked != null) out.must_be_blocked = r.mustBeBlocked.map((c) => ({ target: c.target, result: c.result }));
   return out;

@@ -12,7 +12,8 @@ import { LIMITS, PHASES } from './schema.js';
  * a good part of a second; counting them first costs one scan of a few ms.
  */
 export const MEMBERS_MAX =
-  2 * (2 * (1 + 2 * LIMITS.interfacesMax) + LIMITS.probesMax * (2 + 11 + PHASES.length) + LIMITS.dnsQueriesMax * 5 + LIMITS.peersMax * 8 + 64);
+  2 *
+  (2 * (1 + 2 * LIMITS.interfacesMax) + LIMITS.probesMax * (2 + 11 + PHASES.length) + LIMITS.dnsQueriesMax * 5 + LIMITS.peersMax * 8 + 64);
 
 /**
  * Array entries and object members in all (one per comma, so an empty or one-entry array counts
@@ -41,7 +42,8 @@ function scan(s: Scan, text: string, from: number, to: number, maxDepth: number,
   for (let i = from; i < to; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
     } else if (c === 0x22) inString = true;
     else if (c === 0x7b || c === 0x5b) {
@@ -59,7 +61,12 @@ function scan(s: Scan, text: string, from: number, to: number, maxDepth: number,
  * Deepest nesting, number of arrays, objects and keys, and of commas in a JSON text, counted
  * without parsing (strings skipped); stops early once any passes its bound.
  */
-export function jsonShape(text: string, maxDepth: number, maxMembers: number, maxValues = Infinity): { depth: number; members: number; values: number } {
+export function jsonShape(
+  text: string,
+  maxDepth: number,
+  maxMembers: number,
+  maxValues = Infinity,
+): { depth: number; members: number; values: number } {
   const s = newScan();
   scan(s, text, 0, text.length, maxDepth, maxMembers, maxValues);
   return { depth: s.max, members: s.members, values: s.values };

@@ -33,8 +33,16 @@ t.test('error codes', async (t) => {
 
 t.test('HTTP status classes', async (t) => {
   const statuses: Array<[number, ResultClass]> = [
-    [200, 'ok'], [204, 'ok'], [301, 'ok'], [399, 'ok'],
-    [100, 'http_error'], [400, 'http_error'], [404, 'http_error'], [500, 'http_error'], [503, 'http_error'], [0, 'http_error'],
+    [200, 'ok'],
+    [204, 'ok'],
+    [301, 'ok'],
+    [399, 'ok'],
+    [100, 'http_error'],
+    [400, 'http_error'],
+    [404, 'http_error'],
+    [500, 'http_error'],
+    [503, 'http_error'],
+    [0, 'http_error'],
   ];
   for (const [status, want] of statuses) t.equal(classifyStatus(status), want, String(status));
 });

@@ -17,19 +17,43 @@ const defaults: AgentConfig = {
   nodeName: 'kind-worker',
   network: 'pod',
   logLevel: 'info',
-  probes: { dns: null, listen: null, advertise: null, peerAttempts: 3, mtuSizes: [1200, 1400, 1450, 1500], icmp: true, apiServer: null, mustBeBlocked: [] },
+  probes: {
+    dns: null,
+    listen: null,
+    advertise: null,
+    peerAttempts: 3,
+    mtuSizes: [1200, 1400, 1450, 1500],
+    icmp: true,
+    apiServer: null,
+    mustBeBlocked: [],
+  },
   tokenFile: null,
   notes: [],
 };
 
-const glogNote = "the original's log flags (-v, -logtostderr, -alsologtostderr) are ignored: netchecker writes JSON lines to stderr at --log-level";
+const glogNote =
+  "the original's log flags (-v, -logtostderr, -alsologtostderr) are ignored: netchecker writes JSON lines to stderr at --log-level";
 
 const ok: Array<[string, string[], Record<string, string>, Partial<AgentConfig>]> = [
   ['defaults from env identity', [], env, {}],
-  ['token file (flag and env)', ['--token-file', '/var/run/secrets/netchecker/token'], env, { tokenFile: '/var/run/secrets/netchecker/token' }],
+  [
+    'token file (flag and env)',
+    ['--token-file', '/var/run/secrets/netchecker/token'],
+    env,
+    { tokenFile: '/var/run/secrets/netchecker/token' },
+  ],
   [
     'original single-dash flags',
-    ['-serverendpoint', '10.0.0.1:31081', '-reportinterval', '15', '-probeurls', 'http://a.example/x;https://b.example', '-zeroextenderlength', '0'],
+    [
+      '-serverendpoint',
+      '10.0.0.1:31081',
+      '-reportinterval',
+      '15',
+      '-probeurls',
+      'http://a.example/x;https://b.example',
+      '-zeroextenderlength',
+      '0',
+    ],
     env,
     {
       serverUrl: 'http://10.0.0.1:31081',
@@ -40,10 +64,34 @@ const ok: Array<[string, string[], Record<string, string>, Partial<AgentConfig>]
       zeroExtenderLength: 0,
     },
   ],
-  ['original flags with -- and =', ['--serverendpoint=[::1]:8081', '--reportinterval=2'], env, { serverUrl: 'http://[::1]:8081', reportUrl: 'http://[::1]:8081/api/v1/agents/netchecker-agent-x7k2p', pingUrl: 'http://[::1]:8081/api/v1/ping', intervalSeconds: 2, timeoutMs: 1000 }],
+  [
+    'original flags with -- and =',
+    ['--serverendpoint=[::1]:8081', '--reportinterval=2'],
+    env,
+    {
+      serverUrl: 'http://[::1]:8081',
+      reportUrl: 'http://[::1]:8081/api/v1/agents/netchecker-agent-x7k2p',
+      pingUrl: 'http://[::1]:8081/api/v1/ping',
+      intervalSeconds: 2,
+      timeoutMs: 1000,
+    },
+  ],
   [
     'long forms',
-    ['--server', 'https://exporter.example/prefix/', '--interval', '10', '--probe-urls', 'http://a.example', '--timeout', '2.5', '--log-level', 'debug', '--network', 'host'],
+    [
+      '--server',
+      'https://exporter.example/prefix/',
+      '--interval',
+      '10',
+      '--probe-urls',
+      'http://a.example',
+      '--timeout',
+      '2.5',
+      '--log-level',
+      'debug',
+      '--network',
+      'host',
+    ],
     env,
     {
       serverUrl: 'https://exporter.example/prefix',
@@ -56,10 +104,30 @@ const ok: Array<[string, string[], Record<string, string>, Partial<AgentConfig>]
       network: 'host',
     },
   ],
-  ['flags win over env', ['--name', 'other', '--node', ''], env, { name: 'other', nodeName: '', reportUrl: 'http://netchecker-service:8081/api/v1/agents/other' }],
+  [
+    'flags win over env',
+    ['--name', 'other', '--node', ''],
+    env,
+    { name: 'other', nodeName: '', reportUrl: 'http://netchecker-service:8081/api/v1/agents/other' },
+  ],
   ['empty node name', [], { MY_POD_NAME: 'a' }, { name: 'a', nodeName: '', reportUrl: 'http://netchecker-service:8081/api/v1/agents/a' }],
-  ['hostnet name means host network', [], { MY_POD_NAME: 'netchecker-agent-hostnet-abcde' }, { name: 'netchecker-agent-hostnet-abcde', nodeName: '', network: 'host', reportUrl: 'http://netchecker-service:8081/api/v1/agents/netchecker-agent-hostnet-abcde' }],
-  ['env network wins over the name rule', [], { ...env, MY_POD_NAME: 'x-hostnet', NETCHECKER_NETWORK: 'pod' }, { name: 'x-hostnet', network: 'pod', reportUrl: 'http://netchecker-service:8081/api/v1/agents/x-hostnet' }],
+  [
+    'hostnet name means host network',
+    [],
+    { MY_POD_NAME: 'netchecker-agent-hostnet-abcde' },
+    {
+      name: 'netchecker-agent-hostnet-abcde',
+      nodeName: '',
+      network: 'host',
+      reportUrl: 'http://netchecker-service:8081/api/v1/agents/netchecker-agent-hostnet-abcde',
+    },
+  ],
+  [
+    'env network wins over the name rule',
+    [],
+    { ...env, MY_POD_NAME: 'x-hostnet', NETCHECKER_NETWORK: 'pod' },
+    { name: 'x-hostnet', network: 'pod', reportUrl: 'http://netchecker-service:8081/api/v1/agents/x-hostnet' },
+  ],
   [
     "kubespray's agent arguments",
     ['-v=5', '-alsologtostderr=true', '-serverendpoint=netchecker-service:8081', '-reportinterval=60'],
@@ -72,11 +140,24 @@ const ok: Array<[string, string[], Record<string, string>, Partial<AgentConfig>]
 
 const kube = { ...env, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' };
 const dnsDefaults = { servers: null, names: ['netchecker-service', 'kubernetes.default.svc.cluster.local'] };
-const apiServer = (name: string, port: number, path = '/readyz', caFile: string | null = null, dns = dnsDefaults): Partial<AgentConfig> => ({
+const apiServer = (
+  name: string,
+  port: number,
+  path = '/readyz',
+  caFile: string | null = null,
+  dns = dnsDefaults,
+): Partial<AgentConfig> => ({
   probes: {
     ...defaults.probes,
     dns,
-    apiServer: { targets: [{ via: 'service', host: '10.96.0.1', port }, { via: 'dns', host: name, port }], path, caFile },
+    apiServer: {
+      targets: [
+        { via: 'service', host: '10.96.0.1', port },
+        { via: 'dns', host: name, port },
+      ],
+      path,
+      caFile,
+    },
   },
 });
 ok.push(
@@ -85,7 +166,10 @@ ok.push(
     'API server flags',
     ['--cluster-domain', 'k8s.example', '--api-server-path', '/version', '--api-server-ca', '/etc/ca.pem'],
     { ...kube, KUBERNETES_SERVICE_PORT: '6443' },
-    apiServer('kubernetes.default.svc.k8s.example', 6443, '/version', '/etc/ca.pem', { servers: null, names: ['netchecker-service', 'kubernetes.default.svc.k8s.example'] }),
+    apiServer('kubernetes.default.svc.k8s.example', 6443, '/version', '/etc/ca.pem', {
+      servers: null,
+      names: ['netchecker-service', 'kubernetes.default.svc.k8s.example'],
+    }),
   ],
   ['--no-api-server', ['--no-api-server'], kube, { probes: { ...defaults.probes, dns: dnsDefaults } }],
 );
@@ -102,7 +186,11 @@ for (const [name, argv, e, want] of ok) {
 const bad: Array<[string[], Record<string, string>, string]> = [
   [[], {}, '--name is required (or env MY_POD_NAME)'],
   [['--name', 'Bad_Name'], {}, '--name "Bad_Name" is not a valid pod name (lowercase RFC 1123 subdomain)'],
-  [['-serverendpoint', 'netchecker-service'], env, '-serverendpoint must be HOST:PORT with a port from 1 to 65535, got "netchecker-service"'],
+  [
+    ['-serverendpoint', 'netchecker-service'],
+    env,
+    '-serverendpoint must be HOST:PORT with a port from 1 to 65535, got "netchecker-service"',
+  ],
   [['-serverendpoint', ':8081'], env, '-serverendpoint must be HOST:PORT with a port from 1 to 65535, got ":8081"'],
   [['-serverendpoint', 'h:0'], env, '-serverendpoint must be HOST:PORT with a port from 1 to 65535, got "h:0"'],
   [['-serverendpoint', 'h:1', '--server', 'http://h:1'], env, 'give either --server or -serverendpoint, not both'],
@@ -131,7 +219,11 @@ const bad: Array<[string[], Record<string, string>, string]> = [
   [['-v'], env, 'flag -v needs a value'],
   [['--api-server-path', 'readyz'], env, '--api-server-path must be a URL path starting with /, got "readyz"'],
   [['--api-server-name', 'a b'], env, '--api-server-name must be a host name or IP address, got "a b"'],
-  [[], { ...env, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: 'https' }, 'KUBERNETES_SERVICE_PORT must be a port from 1 to 65535, got "https"'],
+  [
+    [],
+    { ...env, KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: 'https' },
+    'KUBERNETES_SERVICE_PORT must be a port from 1 to 65535, got "https"',
+  ],
 ];
 
 for (const [argv, e, error] of bad) {

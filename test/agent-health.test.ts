@@ -39,7 +39,10 @@ t.test('health table: a round within 2 x interval + timeout; ready only once a r
   for (const [kind, startedMs, lastRoundMs, nowMs, ok] of table) {
     t.equal(loopHealth(kind, { startedMs, lastRoundMs, nowMs, boundMs: b }).ok, ok, `${kind} ${startedMs} ${lastRoundMs} ${nowMs}`);
   }
-  t.same(loopHealth('live', { startedMs: 0, lastRoundMs: 1000, nowMs: 48_000, boundMs: b }), { ok: false, reason: 'no report round started 47 s ago (bound 35 s): the loop is stuck' });
+  t.same(loopHealth('live', { startedMs: 0, lastRoundMs: 1000, nowMs: 48_000, boundMs: b }), {
+    ok: false,
+    reason: 'no report round started 47 s ago (bound 35 s): the loop is stuck',
+  });
 });
 
 t.test('the listener serves the loop health: 200, then 503 with the reason once the loop is stuck', async (t) => {
@@ -65,7 +68,23 @@ t.test('the listener serves the loop health: 200, then 503 with the reason once 
 });
 
 function agentConfig(server: string, port: number, extra: string[] = []) {
-  const parsed = parseAgentConfig(['--server', server, '--interval', '1', '--name', 'agent-h', '--listen', `127.0.0.1:${port}`, '--no-icmp', '-zeroextenderlength', '10', ...extra], {});
+  const parsed = parseAgentConfig(
+    [
+      '--server',
+      server,
+      '--interval',
+      '1',
+      '--name',
+      'agent-h',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--no-icmp',
+      '-zeroextenderlength',
+      '10',
+      ...extra,
+    ],
+    {},
+  );
   if (!parsed.ok || parsed.help) throw new Error('config');
   return parsed.config;
 }
@@ -86,7 +105,10 @@ t.test('the exporter unreachable: the agent stays live and ready (its silence is
   await new Promise((r) => setTimeout(r, healthBoundMs(1000, config.timeoutMs) + 1000));
   t.same(await get(port, '/healthz'), [200, 'ok\n']);
   t.same(await get(port, '/readyz'), [200, 'ok\n']);
-  t.ok(lines.some((l) => (JSON.parse(l) as { msg: string }).msg === 'reports failing'), 'while every report fails');
+  t.ok(
+    lines.some((l) => (JSON.parse(l) as { msg: string }).msg === 'reports failing'),
+    'while every report fails',
+  );
 });
 
 t.test('a round stuck in I/O (the token file became a FIFO nobody writes): 503, then 200 once it moves on', async (t) => {
@@ -110,7 +132,10 @@ t.test('a round stuck in I/O (the token file became a FIFO nobody writes): 503, 
   const fake = await startFakeExporter();
   const port = await freePort();
   const stop = new AbortController();
-  const done = runAgent(agentConfig(fake.url, port, ['--token-file', path.join(dir, 'token')]), { signal: stop.signal, log: createLogger('error') });
+  const done = runAgent(agentConfig(fake.url, port, ['--token-file', path.join(dir, 'token')]), {
+    signal: stop.signal,
+    log: createLogger('error'),
+  });
   t.teardown(async () => {
     await unstick();
     stop.abort();
@@ -125,10 +150,14 @@ t.test('a round stuck in I/O (the token file became a FIFO nobody writes): 503, 
   stuck = true;
   await pointTo('fifo');
   const bound = healthBoundMs(1000, 500);
-  const [status, body] = await eventually(async () => {
-    const r = await get(port, '/healthz');
-    return r[0] === 503 ? r : undefined;
-  }, bound + 10 * 1000, 'healthz 503');
+  const [status, body] = await eventually(
+    async () => {
+      const r = await get(port, '/healthz');
+      return r[0] === 503 ? r : undefined;
+    },
+    bound + 10 * 1000,
+    'healthz 503',
+  );
   t.equal(status, 503);
   t.match(body, /^no report round started [\d.]+ s ago \(bound 2\.5 s\): the loop is stuck\n$/);
   t.equal((await get(port, '/readyz'))[0], 503, 'not ready either');

@@ -108,12 +108,18 @@ t.test('invalid URL: error, no throw', async (t) => {
 t.test('phase durations from timestamps', async (t) => {
   const table: Array<[Parameters<typeof phaseDurations>[0], ReturnType<typeof phaseDurations>]> = [
     [{ start: 0, done: 7 }, { total: 7 }],
-    [{ start: 10, connect: 12, done: 15 }, { total: 5, connect: 2 }],
+    [
+      { start: 10, connect: 12, done: 15 },
+      { total: 5, connect: 2 },
+    ],
     [
       { start: 0, lookup: 1, connect: 3, secureConnect: 6, response: 10, bodyEnd: 15, done: 15.5 },
       { total: 15.5, dns: 1, connect: 2, tls: 3, first_byte: 4, transfer: 5 },
     ],
-    [{ start: 0, lookup: 2, connect: 3, response: 7, done: 9 }, { total: 9, dns: 2, connect: 1, first_byte: 4 }],
+    [
+      { start: 0, lookup: 2, connect: 3, response: 7, done: 9 },
+      { total: 9, dns: 2, connect: 1, first_byte: 4 },
+    ],
   ];
   for (const [stamps, want] of table) t.same(phaseDurations(stamps), want);
 });
@@ -122,13 +128,34 @@ t.test('https: an untrusted certificate is tls_error', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'agent-tls-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1', '-days', '1',
-      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-days',
+        '1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    );
   } catch (e) {
     // A missing tool fails the test: test/run.sh installs openssl.
     return void t.fail(`openssl is required to make a test certificate: ${(e as Error).message}`);
   }
-  const server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) => res.end('ok'));
+  const server = https.createServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (_req, res) =>
+    res.end('ok'),
+  );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/`;

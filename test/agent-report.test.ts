@@ -12,8 +12,19 @@ const ok: ProbeOutcome = {
   httpCode: 200,
   phasesMs: { dns: 0.4, connect: 1.5, first_byte: 2.49, transfer: 0.2, total: 4.6 },
 };
-const refused: ProbeOutcome = { url: 'http://a.example/', result: 'refused', httpCode: 0, phasesMs: { dns: 3.2, total: 7.9 }, error: 'connect ECONNREFUSED' };
-const slow503: ProbeOutcome = { url: 'https://b.example/', result: 'http_error', httpCode: 503, phasesMs: { connect: 1, tls: 2, first_byte: 3, transfer: 0, total: 6.7 } };
+const refused: ProbeOutcome = {
+  url: 'http://a.example/',
+  result: 'refused',
+  httpCode: 0,
+  phasesMs: { dns: 3.2, total: 7.9 },
+  error: 'connect ECONNREFUSED',
+};
+const slow503: ProbeOutcome = {
+  url: 'https://b.example/',
+  result: 'http_error',
+  httpCode: 503,
+  phasesMs: { connect: 1, tls: 2, first_byte: 3, transfer: 0, total: 6.7 },
+};
 
 const input: ReportInput = {
   config: { intervalSeconds: 15, nodeName: 'kind-worker', name: 'netchecker-agent-x7k2p', network: 'pod', zeroExtenderLength: 1500 },
@@ -21,9 +32,19 @@ const input: ReportInput = {
   interfaces: {
     lo: [
       { address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4', mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' },
-      { address: '::1', netmask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', family: 'IPv6', mac: '00:00:00:00:00:00', internal: true, cidr: '::1/128', scopeid: 0 },
+      {
+        address: '::1',
+        netmask: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+        family: 'IPv6',
+        mac: '00:00:00:00:00:00',
+        internal: true,
+        cidr: '::1/128',
+        scopeid: 0,
+      },
     ],
-    eth0: [{ address: '192.0.2.2', netmask: '255.255.255.0', family: 'IPv4', mac: '02:42:c0:00:02:02', internal: false, cidr: '192.0.2.2/24' }],
+    eth0: [
+      { address: '192.0.2.2', netmask: '255.255.255.0', family: 'IPv4', mac: '02:42:c0:00:02:02', internal: false, cidr: '192.0.2.2/24' },
+    ],
   },
   nowMs: Date.UTC(2026, 10, 26, 7, 17, 35, 845),
   nodeUptimeSeconds: 1250.93,
@@ -32,8 +53,15 @@ const input: ReportInput = {
 
 t.test('compat keys and types', async (t) => {
   const r = buildReport(input);
-  const fixture = JSON.parse(readFileSync(new URL('./fixtures/original-agent/report-pod.json', import.meta.url), 'utf8')) as Record<string, unknown>;
-  t.same(Object.keys(r), [...Object.keys(fixture), 'network', 'agent_version', 'agent_started'], "the original's keys in its order, then ours");
+  const fixture = JSON.parse(readFileSync(new URL('./fixtures/original-agent/report-pod.json', import.meta.url), 'utf8')) as Record<
+    string,
+    unknown
+  >;
+  t.same(
+    Object.keys(r),
+    [...Object.keys(fixture), 'network', 'agent_version', 'agent_started'],
+    "the original's keys in its order, then ours",
+  );
   t.equal(r.report_interval, 15);
   t.equal(r.nodename, 'kind-worker');
   t.equal(r.podname, 'netchecker-agent-x7k2p');
@@ -56,7 +84,10 @@ t.test('compat keys and types', async (t) => {
 t.test('the server ping probe is last', async (t) => {
   const urls = (buildReport(input).network_probes ?? []).map((p) => p.URL);
   t.same(urls, ['http://a.example/', 'https://b.example/', 'http://10.0.0.1:8081/api/v1/ping']);
-  t.same(networkProbes([], ok).map((p) => p.URL), [ok.url]);
+  t.same(
+    networkProbes([], ok).map((p) => p.URL),
+    [ok.url],
+  );
 });
 
 t.test('probe: rounded integer ms, precise phases, zeros without a response', async (t) => {
@@ -92,17 +123,29 @@ t.test('probe: rounded integer ms, precise phases, zeros without a response', as
   t.equal(e.Total, 7);
   t.equal(e.Result, 'http_error');
   for (const p of buildReport(input).network_probes ?? []) {
-    for (const k of ['ConnectionResult', 'HTTPCode', 'Total', 'ContentTransfer', 'TCPConnection', 'DNSLookup', 'Connect', 'ServerProcessing'] as const) {
+    for (const k of [
+      'ConnectionResult',
+      'HTTPCode',
+      'Total',
+      'ContentTransfer',
+      'TCPConnection',
+      'DNSLookup',
+      'Connect',
+      'ServerProcessing',
+    ] as const) {
       t.ok(Number.isInteger(p[k]) && p[k] >= 0 && p[k] < SATURATED_MS, `${p.URL} ${k} is a plain integer`);
     }
   }
 });
 
 t.test('interfaces without a CIDR fall back to the address; empty lists stay', async (t) => {
-  t.same(interfaceAddresses({ a: [{ address: '10.0.0.1', netmask: '0.0.0.0', family: 'IPv4', mac: '', internal: false, cidr: null }], b: [] }), {
-    a: ['10.0.0.1'],
-    b: [],
-  });
+  t.same(
+    interfaceAddresses({ a: [{ address: '10.0.0.1', netmask: '0.0.0.0', family: 'IPv4', mac: '', internal: false, cidr: null }], b: [] }),
+    {
+      a: ['10.0.0.1'],
+      b: [],
+    },
+  );
 });
 
 t.test('zero extender length 0', async (t) => {

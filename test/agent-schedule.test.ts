@@ -26,14 +26,25 @@ t.test('runSchedule with a fake clock: slots from the start, overruns skip, abor
   let clock = 0;
   const seen: Array<[number, number, number]> = [];
   const stop = new AbortController();
-  await runSchedule(10, stop.signal, async ({ index, deadlineMs }) => {
-    clock = Math.max(clock, index * 10); // the real sleep does not move the fake clock
-    seen.push([index, clock, deadlineMs]);
-    clock += index === 1 ? 25 : 1; // round 1 overruns slots 2 and 3
-    if (index === 5) stop.abort();
-  }, () => clock);
-  t.same(seen.map(([i]) => i), [0, 1, 4, 5]);
-  t.same(seen.map(([, , d]) => d), [10, 20, 50, 60]);
+  await runSchedule(
+    10,
+    stop.signal,
+    async ({ index, deadlineMs }) => {
+      clock = Math.max(clock, index * 10); // the real sleep does not move the fake clock
+      seen.push([index, clock, deadlineMs]);
+      clock += index === 1 ? 25 : 1; // round 1 overruns slots 2 and 3
+      if (index === 5) stop.abort();
+    },
+    () => clock,
+  );
+  t.same(
+    seen.map(([i]) => i),
+    [0, 1, 4, 5],
+  );
+  t.same(
+    seen.map(([, , d]) => d),
+    [10, 20, 50, 60],
+  );
 });
 
 // Real time on a machine that may be busy: each report must land in its own slot (within half an
@@ -44,7 +55,10 @@ t.test('the real agent at --interval 2: first report at once, then one per slot 
   const fake = await startFakeExporter();
   t.teardown(() => fake.close());
   const intervalMs = 2000;
-  const parsed = parseAgentConfig(['--server', fake.url, '--interval', String(intervalMs / 1000), '--name', 'agent-a', '--node', 'node-1', '-zeroextenderlength', '10'], {});
+  const parsed = parseAgentConfig(
+    ['--server', fake.url, '--interval', String(intervalMs / 1000), '--name', 'agent-a', '--node', 'node-1', '-zeroextenderlength', '10'],
+    {},
+  );
   if (!parsed.ok || parsed.help) throw new Error('config');
   const stop = new AbortController();
   const want = 12;

@@ -7,10 +7,23 @@ import { createLogger } from '../lib/log.js';
 import { startFakeExporter } from './helpers/agent-server.js';
 
 t.test('backoff: full jitter under an exponential cap', async (t) => {
-  t.equal(backoffMs(1, () => 0), 0);
-  t.equal(backoffMs(1, () => 0.5), 50);
-  t.equal(backoffMs(3, () => 0.5), 200);
-  t.equal(backoffMs(30, () => 0.5), 5000, 'capped at 10 s');
+  t.equal(
+    backoffMs(1, () => 0),
+    0,
+  );
+  t.equal(
+    backoffMs(1, () => 0.5),
+    50,
+  );
+  t.equal(
+    backoffMs(3, () => 0.5),
+    200,
+  );
+  t.equal(
+    backoffMs(30, () => 0.5),
+    5000,
+    'capped at 10 s',
+  );
 });
 
 t.test('503 twice then 200: the same report is retried and delivered before the next slot', async (t) => {
@@ -20,7 +33,10 @@ t.test('503 twice then 200: the same report is retried and delivered before the 
   const r = await sendReport(`${fake.url}/api/v1/agents/a`, () => '{"x":1}', { timeoutMs: 500, deadlineMs: start + 1000 });
   t.same(r, { ok: true, status: 200, attempts: 3 });
   t.equal(fake.reports.length, 3);
-  t.ok(fake.reports.every((a) => a.body === '{"x":1}'), 'same body each time');
+  t.ok(
+    fake.reports.every((a) => a.body === '{"x":1}'),
+    'same body each time',
+  );
   t.ok(performance.now() < start + 1000, 'before the deadline');
 });
 
@@ -28,9 +44,15 @@ t.test('the body is built per attempt: a retry carries the time it is sent', asy
   const fake = await startFakeExporter({ status: (i) => (i < 2 ? 503 : 200) });
   t.teardown(() => fake.close());
   let built = 0;
-  const r = await sendReport(`${fake.url}/api/v1/agents/a`, () => JSON.stringify({ attempt: ++built }), { timeoutMs: 500, deadlineMs: performance.now() + 1000 });
+  const r = await sendReport(`${fake.url}/api/v1/agents/a`, () => JSON.stringify({ attempt: ++built }), {
+    timeoutMs: 500,
+    deadlineMs: performance.now() + 1000,
+  });
   t.same(r, { ok: true, status: 200, attempts: 3 });
-  t.same(fake.reports.map((a) => a.body), ['{"attempt":1}', '{"attempt":2}', '{"attempt":3}']);
+  t.same(
+    fake.reports.map((a) => a.body),
+    ['{"attempt":1}', '{"attempt":2}', '{"attempt":3}'],
+  );
 });
 
 t.test('no retry runs past the deadline', async (t) => {
@@ -64,7 +86,11 @@ t.test('stop: no new attempt after shutdown', async (t) => {
   t.teardown(() => fake.close());
   const stop = new AbortController();
   stop.abort();
-  const r = await sendReport(`${fake.url}/api/v1/agents/a`, () => '{}', { timeoutMs: 500, deadlineMs: performance.now() + 5000, stop: stop.signal });
+  const r = await sendReport(`${fake.url}/api/v1/agents/a`, () => '{}', {
+    timeoutMs: 500,
+    deadlineMs: performance.now() + 5000,
+    stop: stop.signal,
+  });
   t.match(r, { ok: false, attempts: 1 });
 });
 
@@ -83,11 +109,14 @@ t.test('the agent logs failing once and recovering once', async (t) => {
   stop.abort();
   await done;
   const logged = lines.map((l) => JSON.parse(l) as { msg: string; level: string; agent: string });
-  t.same(logged.map((l) => [l.level, l.msg]), [
-    ['info', 'agent started'],
-    ['warn', 'reports failing'],
-    ['info', 'reports succeeding again'],
-    ['info', 'agent stopped'],
-  ]);
+  t.same(
+    logged.map((l) => [l.level, l.msg]),
+    [
+      ['info', 'agent started'],
+      ['warn', 'reports failing'],
+      ['info', 'reports succeeding again'],
+      ['info', 'agent stopped'],
+    ],
+  );
   t.ok(logged.every((l) => l.agent === 'agent-b'));
 });

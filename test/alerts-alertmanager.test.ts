@@ -6,7 +6,15 @@ import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { readRuleDir } from '../alerts/rules.js';
 import { eventually } from './helpers/cli.js';
-import { type Notification, amAlerts, exampleAlertmanagerConfig, postAlerts, requireBinary, startAlertmanager, startWebhook } from './helpers/prometheus.js';
+import {
+  type Notification,
+  amAlerts,
+  exampleAlertmanagerConfig,
+  postAlerts,
+  requireBinary,
+  startAlertmanager,
+  startWebhook,
+} from './helpers/prometheus.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const CONFIG = `${ROOT}alerts/alertmanager.example.yaml`;
@@ -25,10 +33,27 @@ t.test('amtool config routes test: every alert goes to the receiver of its sever
   if (!amtool) return;
   for (const a of ALERTS) {
     const severity = a.labels?.severity as string;
-    const r = spawnSync(amtool, ['config', 'routes', 'test', `--config.file=${CONFIG}`, `--verify.receivers=netchecker-${severity}`, `alertname=${a.alert}`, `severity=${severity}`, 'node=n1'], { encoding: 'utf8' });
+    const r = spawnSync(
+      amtool,
+      [
+        'config',
+        'routes',
+        'test',
+        `--config.file=${CONFIG}`,
+        `--verify.receivers=netchecker-${severity}`,
+        `alertname=${a.alert}`,
+        `severity=${severity}`,
+        'node=n1',
+      ],
+      { encoding: 'utf8' },
+    );
     t.equal(r.status, 0, `${a.alert} (${severity}) -> ${r.stdout.trim()} ${r.stderr.trim()}`);
   }
-  const none = spawnSync(amtool, ['config', 'routes', 'test', `--config.file=${CONFIG}`, '--verify.receivers=netchecker-critical', 'severity=warning'], { encoding: 'utf8' });
+  const none = spawnSync(
+    amtool,
+    ['config', 'routes', 'test', `--config.file=${CONFIG}`, '--verify.receivers=netchecker-critical', 'severity=warning'],
+    { encoding: 'utf8' },
+  );
   t.not(none.status, 0, 'and a warning does not page');
 });
 
@@ -41,16 +66,30 @@ async function inhibit(t: Test, alerts: ReturnType<typeof a>[]): Promise<{ notif
   const webhook = await startWebhook(t);
   const am = await startAlertmanager(t, binary, exampleAlertmanagerConfig(ROOT, webhook.url));
   await postAlerts(am.url, alerts);
-  const key = (l: Record<string, string>) => `${l.alertname} ${l.node ?? ''}${l.alertname === 'NetcheckerPeerUnreachable' ? `->${l.peer_node}` : ''}`;
-  const suppressed = await eventually(async () => {
-    const all = await amAlerts(am.url);
-    return all.length === alerts.length && all.every((x) => x.status.state !== 'unprocessed') ? all.filter((x) => x.status.state === 'suppressed').map((x) => key(x.labels)).sort() : undefined;
-  }, 10_000, 'Alertmanager to process the alerts');
+  const key = (l: Record<string, string>) =>
+    `${l.alertname} ${l.node ?? ''}${l.alertname === 'NetcheckerPeerUnreachable' ? `->${l.peer_node}` : ''}`;
+  const suppressed = await eventually(
+    async () => {
+      const all = await amAlerts(am.url);
+      return all.length === alerts.length && all.every((x) => x.status.state !== 'unprocessed')
+        ? all
+            .filter((x) => x.status.state === 'suppressed')
+            .map((x) => key(x.labels))
+            .sort()
+        : undefined;
+    },
+    10_000,
+    'Alertmanager to process the alerts',
+  );
   const expected = alerts.length - suppressed.length;
-  const notified = await eventually(async () => {
-    const names = webhook.received.flatMap((n: Notification) => n.alerts.map((x) => key(x.labels)));
-    return names.length >= expected ? names.sort() : undefined;
-  }, 10_000, `${expected} notifications`);
+  const notified = await eventually(
+    async () => {
+      const names = webhook.received.flatMap((n: Notification) => n.alerts.map((x) => key(x.labels)));
+      return names.length >= expected ? names.sort() : undefined;
+    },
+    10_000,
+    `${expected} notifications`,
+  );
   // Two more group intervals: nothing else may arrive.
   await new Promise((r) => setTimeout(r, 2500));
   t.equal(webhook.received.flatMap((n) => n.alerts).length, notified.length, 'no late notification of an inhibited alert');
@@ -64,7 +103,10 @@ t.test('exporter down silences every other netchecker alert', async (t) => {
     a('NetcheckerConnectivityCheckFailing'),
     a('SomeoneElsesAlert', { node: 'n1' }),
   ]);
-  t.same(r, { notified: ['NetcheckerExporterDown ', 'SomeoneElsesAlert n1'], suppressed: ['NetcheckerAgentOutdated n1', 'NetcheckerConnectivityCheckFailing '] });
+  t.same(r, {
+    notified: ['NetcheckerExporterDown ', 'SomeoneElsesAlert n1'],
+    suppressed: ['NetcheckerAgentOutdated n1', 'NetcheckerConnectivityCheckFailing '],
+  });
 });
 
 t.test('a node unreachable from most peers silences its own alerts and the pairs towards it', async (t) => {
@@ -79,7 +121,12 @@ t.test('a node unreachable from most peers silences its own alerts and the pairs
   ]);
   t.same(r, {
     notified: ['NetcheckerAgentOutdated n4', 'NetcheckerNodeUnreachable n2', 'NetcheckerPeerUnreachable n3->n4'],
-    suppressed: ['NetcheckerAgentOutdated n2', 'NetcheckerNodeDnsFailing n2', 'NetcheckerNodeReachesFewPeers n2', 'NetcheckerPeerUnreachable n3->n2'],
+    suppressed: [
+      'NetcheckerAgentOutdated n2',
+      'NetcheckerNodeDnsFailing n2',
+      'NetcheckerNodeReachesFewPeers n2',
+      'NetcheckerPeerUnreachable n3->n2',
+    ],
   });
 });
 
@@ -90,7 +137,10 @@ t.test('cluster DNS failing silences the per-node DNS alerts, not the others', a
     a('NetcheckerDnsSlow', { node: 'n6' }),
     a('NetcheckerPacketLoss', { node: 'n6' }),
   ]);
-  t.same(r, { notified: ['NetcheckerClusterDnsFailing ', 'NetcheckerPacketLoss n6'], suppressed: ['NetcheckerDnsSlow n6', 'NetcheckerNodeDnsFailing n5'] });
+  t.same(r, {
+    notified: ['NetcheckerClusterDnsFailing ', 'NetcheckerPacketLoss n6'],
+    suppressed: ['NetcheckerDnsSlow n6', 'NetcheckerNodeDnsFailing n5'],
+  });
 });
 
 t.test('the API server unreachable from most agents silences the per-node API server alerts, not the others', async (t) => {
@@ -100,5 +150,8 @@ t.test('the API server unreachable from most agents silences the per-node API se
     a('NetcheckerNodeDnsFailing', { node: 'n6' }),
     a('NetcheckerBlockedPathOpen', { node: 'n5', target: '10.0.5.7:5432' }),
   ]);
-  t.same(r, { notified: ['NetcheckerApiServerUnreachable ', 'NetcheckerBlockedPathOpen n5', 'NetcheckerNodeDnsFailing n6'], suppressed: ['NetcheckerNodeApiServerUnreachable n5'] });
+  t.same(r, {
+    notified: ['NetcheckerApiServerUnreachable ', 'NetcheckerBlockedPathOpen n5', 'NetcheckerNodeDnsFailing n6'],
+    suppressed: ['NetcheckerNodeApiServerUnreachable n5'],
+  });
 });

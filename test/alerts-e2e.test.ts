@@ -16,7 +16,18 @@ import { DASHBOARDS } from '../dashboards/all.js';
 import { dashboard, panelQueries, substituteVariables } from '../dashboards/grafana.js';
 import { CLI, type Spawned, eventually, spawnCli } from './helpers/cli.js';
 import {
-  type Notification, type Server, amAlerts, exampleAlertmanagerConfig, findBinary, freePort, promAlerts, promQuery, requireBinary, startAlertmanager, startAlertingPrometheus, startWebhook,
+  type Notification,
+  type Server,
+  amAlerts,
+  exampleAlertmanagerConfig,
+  findBinary,
+  freePort,
+  promAlerts,
+  promQuery,
+  requireBinary,
+  startAlertmanager,
+  startAlertingPrometheus,
+  startWebhook,
 } from './helpers/prometheus.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -45,7 +56,22 @@ async function startDns(t: Test): Promise<string | undefined> {
   const dnsmasq = findBinary('dnsmasq');
   if (!dnsmasq) return undefined;
   const port = await freePort();
-  const child = spawn(dnsmasq, ['--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--bind-interfaces', '--listen-address=127.0.0.1', `--port=${port}`, '--address=/#/127.0.0.1', '--pid-file=', '--user=nobody'], { stdio: 'ignore' });
+  const child = spawn(
+    dnsmasq,
+    [
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--no-resolv',
+      '--no-hosts',
+      '--bind-interfaces',
+      '--listen-address=127.0.0.1',
+      `--port=${port}`,
+      '--address=/#/127.0.0.1',
+      '--pid-file=',
+      '--user=nobody',
+    ],
+    { stdio: 'ignore' },
+  );
   t.teardown(() => void child.kill('SIGKILL'));
   await new Promise((r) => setTimeout(r, 300));
   return child.exitCode === null ? `127.0.0.1:${port}` : undefined;
@@ -69,7 +95,15 @@ async function startLab(t: Test): Promise<Lab | undefined> {
   const webhook = await startWebhook(t);
   const am = await startAlertmanager(t, alertmanager, exampleAlertmanagerConfig(ROOT, webhook.url));
 
-  const exporterArgs = (listen: string) => ['exporter', '--listen', listen, '--expect', Object.values(AGENTS).join(','), '--startup-grace', '1'];
+  const exporterArgs = (listen: string) => [
+    'exporter',
+    '--listen',
+    listen,
+    '--expect',
+    Object.values(AGENTS).join(','),
+    '--startup-grace',
+    '1',
+  ];
   let exporter = spawnCli(t, exporterArgs('127.0.0.1:0'));
   const [, url] = (await exporter.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/)) as [string, string];
   // The agents probe each other and DNS where this build has those probes, as `netchecker local` does.
@@ -78,16 +112,52 @@ async function startLab(t: Test): Promise<Lab | undefined> {
   const probeFlags = [...(help.includes('--listen') ? ['--listen=127.0.0.1:0'] : []), ...(dns ? [`--dns-server=${dns}`] : [])];
   t.comment(`agent probe flags: ${probeFlags.join(' ') || 'none (this agent has no mesh or DNS probes)'}`);
   const agent = (name: string, node: string, network: string) =>
-    spawnCli(t, ['agent', '--server', url, '--name', name, '--node', node, '--network', network, '--interval', '1', '--log-level', 'warn', ...probeFlags]);
+    spawnCli(t, [
+      'agent',
+      '--server',
+      url,
+      '--name',
+      name,
+      '--node',
+      node,
+      '--network',
+      network,
+      '--interval',
+      '1',
+      '--log-level',
+      'warn',
+      ...probeFlags,
+    ]);
 
   // The rules as the generator writes them, with this scrape job and second-scale for: on the
   // alerts under test (the compat alert longest, as in the shipped rules).
   const names = alertNames(readRuleDir(`${ROOT}alerts/rules`));
-  const settings = parseSettings({ exporterJob: JOB, keepFiringFor: '1s', for: { NetcheckerAgentAbsent: '2s', NetcheckerAgentOutdated: '2s', NetcheckerExporterDown: '2s', NetcheckerConnectivityCheckFailing: '4s' } }, names);
+  const settings = parseSettings(
+    {
+      exporterJob: JOB,
+      keepFiringFor: '1s',
+      for: {
+        NetcheckerAgentAbsent: '2s',
+        NetcheckerAgentOutdated: '2s',
+        NetcheckerExporterDown: '2s',
+        NetcheckerConnectivityCheckFailing: '4s',
+      },
+    },
+    names,
+  );
   if (!settings.ok) throw new Error(settings.error);
-  const prom = await startAlertingPrometheus(t, prometheus, { job: JOB, target: new URL(url).host, alertmanagerUrl: am.url, rules: renderRuleFile(ruleGroups(ROOT, settings.value)) });
+  const prom = await startAlertingPrometheus(t, prometheus, {
+    job: JOB,
+    target: new URL(url).host,
+    alertmanagerUrl: am.url,
+    rules: renderRuleFile(ruleGroups(ROOT, settings.value)),
+  });
   return {
-    url, prom, am, webhook, agent,
+    url,
+    prom,
+    am,
+    webhook,
+    agent,
     killExporter: () => void exporter.child.kill('SIGKILL'),
     async restartExporter() {
       exporter = spawnCli(t, exporterArgs(new URL(url).host));
@@ -97,11 +167,20 @@ async function startLab(t: Test): Promise<Lab | undefined> {
 }
 
 type Labels = Record<string, string>;
-const matches = (labels: Labels, name: string, match: Labels) => labels.alertname === name && Object.entries(match).every(([k, v]) => labels[k] === v);
-const firing = (lab: Lab, name: string, match: Labels = {}) => async () => (await promAlerts(lab.prom.url)).find((x) => x.state === 'firing' && matches(x.labels, name, match));
-const gone = (lab: Lab, name: string, match: Labels = {}) => async () => ((await firing(lab, name, match)()) ? undefined : true);
-const notified = (lab: Lab, status: 'firing' | 'resolved', name: string, match: Labels = {}) => async () =>
-  lab.webhook.received.find((n) => n.alerts.some((x) => x.status === status && matches(x.labels, name, match)));
+const matches = (labels: Labels, name: string, match: Labels) =>
+  labels.alertname === name && Object.entries(match).every(([k, v]) => labels[k] === v);
+const firing =
+  (lab: Lab, name: string, match: Labels = {}) =>
+  async () =>
+    (await promAlerts(lab.prom.url)).find((x) => x.state === 'firing' && matches(x.labels, name, match));
+const gone =
+  (lab: Lab, name: string, match: Labels = {}) =>
+  async () =>
+    (await firing(lab, name, match)()) ? undefined : true;
+const notified =
+  (lab: Lab, status: 'firing' | 'resolved', name: string, match: Labels = {}) =>
+  async () =>
+    lab.webhook.received.find((n) => n.alerts.some((x) => x.status === status && matches(x.labels, name, match)));
 
 t.test('alerts fire, notify and resolve in a real Prometheus and Alertmanager; dashboards have data', async (t) => {
   const lab = await startLab(t);
@@ -110,7 +189,9 @@ t.test('alerts fire, notify and resolve in a real Prometheus and Alertmanager; d
   lab.agent(AGENTS.b, 'node-b', 'host');
 
   // Dashboard queries, evaluated at every phase; a query counts once it has returned data.
-  const queries = DASHBOARDS.flatMap(({ spec }) => panelQueries(dashboard(spec)).map((q, i) => ({ key: `${spec.uid}: ${q.panel} [${i}]`, expr: substituteVariables(q.expr, VARS) })));
+  const queries = DASHBOARDS.flatMap(({ spec }) =>
+    panelQueries(dashboard(spec)).map((q, i) => ({ key: `${spec.uid}: ${q.panel} [${i}]`, expr: substituteVariables(q.expr, VARS) })),
+  );
   const withData = new Set<string>();
   const sampleDashboards = async () => {
     for (const q of queries) if (!withData.has(q.key) && (await promQuery(lab.prom.url, q.expr)).length > 0) withData.add(q.key);
@@ -122,14 +203,22 @@ t.test('alerts fire, notify and resolve in a real Prometheus and Alertmanager; d
   };
 
   await t.test('an expected agent that never reports: NetcheckerAgentAbsent', async (t) => {
-    const alert = await eventually(firing(lab, 'NetcheckerAgentAbsent', { agent: AGENTS.never }), 30_000, 'NetcheckerAgentAbsent firing in Prometheus');
+    const alert = await eventually(
+      firing(lab, 'NetcheckerAgentAbsent', { agent: AGENTS.never }),
+      30_000,
+      'NetcheckerAgentAbsent firing in Prometheus',
+    );
     t.match(alert.labels, { severity: 'warning', state: 'absent', job: JOB });
     t.match(alert.annotations.description, `Agent ${AGENTS.never} (pod network)`);
     const n = await eventually(notified(lab, 'firing', 'NetcheckerAgentAbsent', { agent: AGENTS.never }), 20_000, 'the notification');
     t.equal(n.receiver, 'netchecker-warning', 'routed by severity');
     t.match(n.alerts[0]?.annotations.runbook_url, /\/docs\/runbooks\/NetcheckerAgentAbsent\.md$/);
     await eventually(firing(lab, 'NetcheckerConnectivityCheckFailing'), 20_000, 'the compat alert firing in Prometheus');
-    const compat = await eventually(async () => (await amAlerts(lab.am.url)).find((x) => x.labels.alertname === 'NetcheckerConnectivityCheckFailing'), 10_000, 'the compat alert in Alertmanager');
+    const compat = await eventually(
+      async () => (await amAlerts(lab.am.url)).find((x) => x.labels.alertname === 'NetcheckerConnectivityCheckFailing'),
+      10_000,
+      'the compat alert in Alertmanager',
+    );
     t.equal(compat.status.state, 'suppressed', 'inhibited in Alertmanager by the agent alert');
     t.ok(compat.status.inhibitedBy.length > 0);
     await sampleDashboards();
@@ -171,7 +260,11 @@ t.test('alerts fire, notify and resolve in a real Prometheus and Alertmanager; d
     await eventually(gone(lab, 'NetcheckerExporterDown'), 30_000, 'NetcheckerExporterDown to resolve');
     await eventually(notified(lab, 'resolved', 'NetcheckerExporterDown'), 20_000, 'the resolved notification');
     t.pass('resolved and notified');
-    await eventually(async () => ((await promQuery(lab.prom.url, `sum(netchecker_agent_up{job="${JOB}"})`))[0]?.value[1] === '3' ? true : undefined), 20_000, 'all three agents back with the new exporter');
+    await eventually(
+      async () => ((await promQuery(lab.prom.url, `sum(netchecker_agent_up{job="${JOB}"})`))[0]?.value[1] === '3' ? true : undefined),
+      20_000,
+      'all three agents back with the new exporter',
+    );
     await sampleDashboards();
     await readFamilies();
   });
@@ -179,7 +272,11 @@ t.test('alerts fire, notify and resolve in a real Prometheus and Alertmanager; d
   await t.test('the inhibited compat alert never reached the receiver', async (t) => {
     const all = lab.webhook.received.flatMap((n: Notification) => n.alerts.map((x) => x.labels.alertname));
     t.notOk(all.includes('NetcheckerConnectivityCheckFailing'), `notified: ${[...new Set(all)].join(', ')}`);
-    t.same([...new Set(all)].sort(), ['NetcheckerAgentAbsent', 'NetcheckerAgentOutdated', 'NetcheckerExporterDown'], 'exactly the faults made, nothing else');
+    t.same(
+      [...new Set(all)].sort(),
+      ['NetcheckerAgentAbsent', 'NetcheckerAgentOutdated', 'NetcheckerExporterDown'],
+      'exactly the faults made, nothing else',
+    );
   });
 
   await t.test('every dashboard query over a metric the exporter exposes returned data', async (t) => {

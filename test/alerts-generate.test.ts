@@ -24,12 +24,23 @@ function tempDir(t: Test): string {
 
 t.test('the committed output is up to date (run npm run alerts:generate)', async (t) => {
   const files = bundle(ROOT, DEFAULT_SETTINGS);
-  t.same([...files.keys()].sort(), ['dashboards/netchecker-network.json', 'dashboards/netchecker-node.json', 'dashboards/netchecker-overview.json', `${MONITORING_DIR}/dashboards.yaml`, `${MONITORING_DIR}/prometheusrule.yaml`, 'mixin/generated/bundle.json']);
+  t.same([...files.keys()].sort(), [
+    'dashboards/netchecker-network.json',
+    'dashboards/netchecker-node.json',
+    'dashboards/netchecker-overview.json',
+    `${MONITORING_DIR}/dashboards.yaml`,
+    `${MONITORING_DIR}/prometheusrule.yaml`,
+    'mixin/generated/bundle.json',
+  ]);
   for (const [path, text] of files) t.equal(readFileSync(`${ROOT}${path}`, 'utf8'), text, `${path} is current`);
 });
 
 t.test('the PrometheusRule carries exactly the rule files, and promtool accepts its groups', async (t) => {
-  const doc = parse(readFileSync(`${ROOT}${MONITORING_DIR}/prometheusrule.yaml`, 'utf8')) as { apiVersion: string; kind: string; spec: { groups: unknown } };
+  const doc = parse(readFileSync(`${ROOT}${MONITORING_DIR}/prometheusrule.yaml`, 'utf8')) as {
+    apiVersion: string;
+    kind: string;
+    spec: { groups: unknown };
+  };
   t.equal(doc.apiVersion, 'monitoring.coreos.com/v1');
   t.equal(doc.kind, 'PrometheusRule');
   t.same(doc.spec.groups, JSON.parse(JSON.stringify(readRuleDir(`${ROOT}alerts/rules`))));
@@ -61,21 +72,38 @@ t.test('settings: thresholds, exporter job, cluster label, for: and keep_firing_
   t.equal(byName('NetcheckerPodNetworkDegraded')?.expr.match(/> 0\.3\b/g)?.length, 2, 'both sides of the pod network alert');
   t.match(byName('NetcheckerPodNetworkDegraded')?.expr, /> bool 0\.5/, 'fixed numbers are left alone');
   t.match(byName('NetcheckerClockSkew')?.expr, /\) > 2\n/);
-  t.match(byName('NetcheckerExporterDown')?.expr, /max by \(namespace, job, k8s_cluster\) \(up\{job="nc"\}\) == 0[\s\S]*or on \(job\)\s+absent\(up\{job="nc"\}\)/);
+  t.match(
+    byName('NetcheckerExporterDown')?.expr,
+    /max by \(namespace, job, k8s_cluster\) \(up\{job="nc"\}\) == 0[\s\S]*or on \(job\)\s+absent\(up\{job="nc"\}\)/,
+  );
   for (const r of rules.filter((x) => x.record || x.alert?.startsWith('Netchecker'))) {
     t.notMatch(r.expr, /job="netchecker-service"|\bcluster\b/, `${r.alert ?? r.record}: job and cluster label replaced`);
   }
   t.match(byName('NetcheckerPacketLoss')?.expr, /max by \(namespace, job, k8s_cluster, node\)/);
-  t.match(byName('NetcheckerPacketLoss')?.expr, /unless on \(namespace, job, k8s_cluster, agent\) max_over_time\(agent:netchecker_agent_away:max\{job="nc"\}\[5m\]\)/, 'gone anywhere in the averaging window');
-  t.match(byName('NetcheckerPacketLoss')?.expr, /changes\(netchecker_agent_start_time_seconds\{job="nc"\}\[5m\]\)/, 'restarted in the averaging window');
+  t.match(
+    byName('NetcheckerPacketLoss')?.expr,
+    /unless on \(namespace, job, k8s_cluster, agent\) max_over_time\(agent:netchecker_agent_away:max\{job="nc"\}\[5m\]\)/,
+    'gone anywhere in the averaging window',
+  );
+  t.match(
+    byName('NetcheckerPacketLoss')?.expr,
+    /changes\(netchecker_agent_start_time_seconds\{job="nc"\}\[5m\]\)/,
+    'restarted in the averaging window',
+  );
   t.equal(byName('NetcheckerAgentOutdated')?.for, '2s');
   t.equal(byName('NetcheckerAgentOutdated')?.keep_firing_for, '7m');
   t.equal(byName('NetcheckerExporterDown')?.keep_firing_for, undefined, 'the inhibitor of the outage itself resolves at once');
   t.equal(byName('NetCheckerAgentErrors')?.for, '1h');
   t.equal(byName('NetcheckerAgentAbsent')?.for, '6m', 'others keep theirs');
-  t.equal(byName('NetcheckerNodeUnreachable')?.annotations?.runbook_url, 'https://wiki.example.com/netchecker/NetcheckerNodeUnreachable.md');
+  t.equal(
+    byName('NetcheckerNodeUnreachable')?.annotations?.runbook_url,
+    'https://wiki.example.com/netchecker/NetcheckerNodeUnreachable.md',
+  );
   t.ok(byName('NetCheckerReportsMissing'), 'legacy group included');
-  t.notOk(ruleGroups(ROOT, DEFAULT_SETTINGS).some((g) => g.name === 'netchecker.legacy'), 'and left out by default');
+  t.notOk(
+    ruleGroups(ROOT, DEFAULT_SETTINGS).some((g) => g.name === 'netchecker.legacy'),
+    'and left out by default',
+  );
   for (const [name, th] of Object.entries(THRESHOLDS)) {
     for (const alert of th.alerts) t.ok(NAMES.has(alert), `threshold ${name} belongs to the existing alert ${alert}`);
   }
@@ -129,9 +157,19 @@ t.test('the kustomize Component renders the rule and the dashboard ConfigMaps in
   const dir = tempDir(t);
   cpSync(`${ROOT}${MONITORING_DIR}`, join(dir, 'monitoring'), { recursive: true });
   mkdirSync(join(dir, 'overlay'));
-  writeFileSync(join(dir, 'overlay/kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: netchecker\ncomponents: [../monitoring]\n');
+  writeFileSync(
+    join(dir, 'overlay/kustomization.yaml'),
+    'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: netchecker\ncomponents: [../monitoring]\n',
+  );
   const out = execFileSync(kubectl, ['kustomize', join(dir, 'overlay')], { encoding: 'utf8' });
-  const objects = parseAllDocuments(out).map((d) => d.toJS() as { kind: string; metadata: { name: string; namespace: string; labels: Record<string, string> }; data?: Record<string, string> });
+  const objects = parseAllDocuments(out).map(
+    (d) =>
+      d.toJS() as {
+        kind: string;
+        metadata: { name: string; namespace: string; labels: Record<string, string> };
+        data?: Record<string, string>;
+      },
+  );
   t.same(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort(), [
     'ConfigMap/grafana-dashboard-netchecker-network',
     'ConfigMap/grafana-dashboard-netchecker-node',

@@ -49,7 +49,11 @@ t.test('every inhibitor fires at least 1m before every alert it inhibits', async
 });
 
 t.test('the per-node inhibit rule names every alert that carries a node, and only those', async (t) => {
-  const rule = config.inhibit_rules.find((r) => r.source_matchers.includes('alertname="NetcheckerNodeUnreachable"') && r.equal.includes('node'));
-  const perNode = alerts.filter((a) => a.alert !== 'NetcheckerNodeUnreachable' && /\$labels\.node\b/.test(a.annotations?.summary ?? '')).map((a) => a.alert as string);
+  const rule = config.inhibit_rules.find(
+    (r) => r.source_matchers.includes('alertname="NetcheckerNodeUnreachable"') && r.equal.includes('node'),
+  );
+  const perNode = alerts
+    .filter((a) => a.alert !== 'NetcheckerNodeUnreachable' && /\$labels\.node\b/.test(a.annotations?.summary ?? ''))
+    .map((a) => a.alert as string);
   t.same(select(rule?.target_matchers ?? []).sort(), perNode.filter((n) => n !== 'NetcheckerPeerUnreachable').sort());
 });

@@ -12,8 +12,12 @@ import { DEFAULT_CLUSTER_LABEL, DEFAULT_EXPORTER_JOB, DEFAULT_RUNBOOK_BASE_URL, 
 import { requireBinary } from './helpers/prometheus.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const RULE_FILES = readdirSync(`${ROOT}alerts/rules`).filter((f) => f.endsWith('.yaml')).map((f) => `alerts/rules/${f}`);
-const TEST_FILES = readdirSync(`${ROOT}alerts/tests`).filter((f) => f.endsWith('.test.yaml')).map((f) => `alerts/tests/${f}`);
+const RULE_FILES = readdirSync(`${ROOT}alerts/rules`)
+  .filter((f) => f.endsWith('.yaml'))
+  .map((f) => `alerts/rules/${f}`);
+const TEST_FILES = readdirSync(`${ROOT}alerts/tests`)
+  .filter((f) => f.endsWith('.test.yaml'))
+  .map((f) => `alerts/tests/${f}`);
 const rules = readRuleDir(`${ROOT}alerts/rules`).flatMap((g) => g.rules);
 const alerts = rules.filter((r) => r.alert);
 
@@ -46,7 +50,10 @@ t.test('the unit tests would catch a broken alert (a shorter for: makes them fai
   t.not(broken, readFileSync(`${ROOT}alerts/rules/presence.yaml`, 'utf8'));
   const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
   t.teardown(() => execFileSync('rm', ['-rf', dir]));
-  execFileSync('sh', ['-c', `mkdir -p ${dir}/rules ${dir}/tests && cp ${ROOT}alerts/rules/*.yaml ${dir}/rules/ && cp ${ROOT}alerts/tests/presence.test.yaml ${dir}/tests/`]);
+  execFileSync('sh', [
+    '-c',
+    `mkdir -p ${dir}/rules ${dir}/tests && cp ${ROOT}alerts/rules/*.yaml ${dir}/rules/ && cp ${ROOT}alerts/tests/presence.test.yaml ${dir}/tests/`,
+  ]);
   execFileSync('sh', ['-c', `cat > ${dir}/rules/presence.yaml`], { input: broken });
   const r = spawnSync(promtool, ['test', 'rules', 'tests/presence.test.yaml'], { cwd: dir, encoding: 'utf8' });
   t.equal(r.status, 1, 'promtool test rules fails');
@@ -56,7 +63,10 @@ t.test('the unit tests would catch a broken alert (a shorter for: makes them fai
 t.test('a restarting agent raises no loss or latency alert even with a for: shorter than the window', async (t) => {
   const promtool = requireBinary(t, 'prometheus', 'promtool');
   if (!promtool) return;
-  const settings = parseSettings({ for: { NetcheckerPacketLoss: '1m', NetcheckerHighLatency: '1m' } }, alertNames(readRuleDir(`${ROOT}alerts/rules`)));
+  const settings = parseSettings(
+    { for: { NetcheckerPacketLoss: '1m', NetcheckerHighLatency: '1m' } },
+    alertNames(readRuleDir(`${ROOT}alerts/rules`)),
+  );
   if (!settings.ok) throw new Error(settings.error);
   const generated = renderRuleFile(ruleGroups(ROOT, settings.value));
   // The churn of the moment only, as before: the test must catch it.
@@ -64,7 +74,10 @@ t.test('a restarting agent raises no loss or latency alert even with a for: shor
   t.not(momentary, generated);
   const dir = execFileSync('mktemp', ['-d'], { encoding: 'utf8' }).trim();
   t.teardown(() => execFileSync('rm', ['-rf', dir]));
-  execFileSync('sh', ['-c', `mkdir -p ${dir}/rules ${dir}/tests && cp ${ROOT}alerts/tests/restart.test.yaml ${dir}/tests/ && echo 'groups: []' > ${dir}/rules/recording.yaml`]);
+  execFileSync('sh', [
+    '-c',
+    `mkdir -p ${dir}/rules ${dir}/tests && cp ${ROOT}alerts/tests/restart.test.yaml ${dir}/tests/ && echo 'groups: []' > ${dir}/rules/recording.yaml`,
+  ]);
   const run = (rules: string): SpawnSyncReturns<string> => {
     execFileSync('sh', ['-c', `cat > ${dir}/rules/mesh.yaml`], { input: rules });
     return spawnSync(promtool, ['test', 'rules', 'tests/restart.test.yaml'], { cwd: dir, encoding: 'utf8' });
@@ -77,7 +90,10 @@ t.test('a restarting agent raises no loss or latency alert even with a for: shor
 });
 
 t.test('every alert is covered by a firing test and a must-not-fire test', async (t) => {
-  interface AlertTest { alertname: string; exp_alerts: Array<{ exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }> }
+  interface AlertTest {
+    alertname: string;
+    exp_alerts: Array<{ exp_labels: Record<string, string>; exp_annotations?: Record<string, string> }>;
+  }
   const cases = TEST_FILES.flatMap((f) => {
     const doc = parse(readFileSync(`${ROOT}${f}`, 'utf8')) as { tests: Array<{ alert_rule_test?: AlertTest[] }> };
     return doc.tests.flatMap((x) => x.alert_rule_test ?? []);
@@ -86,8 +102,18 @@ t.test('every alert is covered by a firing test and a must-not-fire test', async
     const mine = cases.filter((c) => c.alertname === alert);
     const firing = mine.filter((c) => c.exp_alerts.length > 0);
     t.ok(firing.length > 0, `${alert} has a firing test`);
-    t.ok(firing.every((c) => c.exp_alerts.every((a) => a.exp_annotations && ['summary', 'description', 'runbook_url'].every((k) => k in (a.exp_annotations ?? {})))), `${alert}: firing tests check every annotation`);
-    t.ok(mine.some((c) => c.exp_alerts.length === 0), `${alert} has a must-not-fire test`);
+    t.ok(
+      firing.every((c) =>
+        c.exp_alerts.every(
+          (a) => a.exp_annotations && ['summary', 'description', 'runbook_url'].every((k) => k in (a.exp_annotations ?? {})),
+        ),
+      ),
+      `${alert}: firing tests check every annotation`,
+    );
+    t.ok(
+      mine.some((c) => c.exp_alerts.length === 0),
+      `${alert} has a must-not-fire test`,
+    );
   }
 });
 
@@ -103,14 +129,18 @@ t.test('every alert: name, severity, for:, annotations naming node or network an
     t.same(Object.keys(ann).sort(), ['description', 'runbook_url', 'summary'], `${name} annotations`);
     t.match(ann.description, /\{\{ \$value/, `${name} description gives the value`);
     const where = `${ann.summary} ${ann.description}`;
-    t.ok(/\$labels\.(node|network|job)/.test(where) || a.labels?.network !== undefined || /cluster|agents/.test(where), `${name} names the node, network or scope`);
+    t.ok(
+      /\$labels\.(node|network|job)/.test(where) || a.labels?.network !== undefined || /cluster|agents/.test(where),
+      `${name} names the node, network or scope`,
+    );
     t.equal(ann.runbook_url, `${DEFAULT_RUNBOOK_BASE_URL}/${name}.md`, `${name} runbook_url`);
     const runbook = `${ROOT}docs/runbooks/${name}.md`;
     t.ok(existsSync(runbook), `${runbook} exists`);
     if (!existsSync(runbook)) continue;
     const text = readFileSync(runbook, 'utf8');
     t.match(text, new RegExp(`^# ${name}$`, 'm'), `${name} runbook title`);
-    for (const section of ['Meaning', 'Impact', 'Confirm', 'Mitigate']) t.match(text, new RegExp(`^## ${section}`, 'm'), `${name} runbook has ${section}`);
+    for (const section of ['Meaning', 'Impact', 'Confirm', 'Mitigate'])
+      t.match(text, new RegExp(`^## ${section}`, 'm'), `${name} runbook has ${section}`);
     t.match(text, /kubectl /, `${name} runbook gives kubectl commands`);
   }
 });
@@ -158,15 +188,24 @@ t.test('every selector carries the job selector; every aggregation and join keep
     for (const m of r.expr.matchAll(/\bwithout\s*\(([^)]*)\)/g)) {
       t.notMatch(m[1], /\b(namespace|job|cluster)\b/, `${name}: ${m[0]} keeps namespace, job and cluster`);
     }
-    t.notMatch(r.expr, /\b(sum|avg|max|min|count|group|stddev|topk|bottomk|quantile)\s*\(/, `${name}: every aggregation says by (...) or without (...)`);
+    t.notMatch(
+      r.expr,
+      /\b(sum|avg|max|min|count|group|stddev|topk|bottomk|quantile)\s*\(/,
+      `${name}: every aggregation says by (...) or without (...)`,
+    );
   }
 });
 
 t.test('in the promtool tests every firing alert carries namespace and job', async (t) => {
-  interface AlertTest { alertname: string; exp_alerts: Array<{ exp_labels: Record<string, string> }> }
+  interface AlertTest {
+    alertname: string;
+    exp_alerts: Array<{ exp_labels: Record<string, string> }>;
+  }
   const firing = TEST_FILES.filter((f) => !f.includes('legacy')).flatMap((f) => {
     const doc = parse(readFileSync(`${ROOT}${f}`, 'utf8')) as { tests: Array<{ name: string; alert_rule_test?: AlertTest[] }> };
-    return doc.tests.flatMap((x) => (x.alert_rule_test ?? []).flatMap((c) => c.exp_alerts.map((a) => ({ test: x.name, alert: c.alertname, labels: a.exp_labels }))));
+    return doc.tests.flatMap((x) =>
+      (x.alert_rule_test ?? []).flatMap((c) => c.exp_alerts.map((a) => ({ test: x.name, alert: c.alertname, labels: a.exp_labels }))),
+    );
   });
   t.ok(firing.length >= alerts.length, `${firing.length} firing alerts checked`);
   for (const f of firing) {

@@ -32,18 +32,44 @@ t.test('a real agent with a rotating token file keeps reporting', async (t) => {
   const first = tokens.agent(kube, POD, { expiresInSeconds: 6 });
   rotate(first);
   const expiresAt = Date.now() + 6000;
-  const agent = spawnCli(t, ['agent', '--server', ex.url, '--name', POD, '--node', 'n1', '--network', 'pod', '--interval', '1', '--token-file', file, '--no-icmp', '--mtu-sizes=', '--dns-server=']);
+  const agent = spawnCli(t, [
+    'agent',
+    '--server',
+    ex.url,
+    '--name',
+    POD,
+    '--node',
+    'n1',
+    '--network',
+    'pod',
+    '--interval',
+    '1',
+    '--token-file',
+    file,
+    '--no-icmp',
+    '--mtu-sizes=',
+    '--dns-server=',
+  ]);
 
-  const accepted = async (): Promise<number> => sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_reports_accepted_total') ?? 0;
+  const accepted = async (): Promise<number> =>
+    sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_reports_accepted_total') ?? 0;
   await eventually(async () => ((await accepted()) >= 2 ? true : undefined), 10_000, 'the first reports accepted');
   t.equal(kube.count({ verb: 'tokenreview' }), 1, 'the first token reviewed once');
 
   rotate(tokens.agent(kube, POD));
-  await eventually(async () => (kube.count({ verb: 'tokenreview' }) === 2 ? true : undefined), 10_000, 'the rotated token sent and reviewed');
+  await eventually(
+    async () => (kube.count({ verb: 'tokenreview' }) === 2 ? true : undefined),
+    10_000,
+    'the rotated token sent and reviewed',
+  );
   // Wait out the first token's expiry (with 1 s for the report in flight), then count again.
   await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 1000));
   const before = await accepted();
-  await eventually(async () => ((await accepted()) >= before + 2 ? true : undefined), 10_000, 'reports accepted after the first token expired');
+  await eventually(
+    async () => ((await accepted()) >= before + 2 ? true : undefined),
+    10_000,
+    'reports accepted after the first token expired',
+  );
 
   const metrics = await (await fetch(`${ex.url}/metrics`)).text();
   const refused = metrics.split('\n').filter((l) => l.startsWith('netchecker_reports_rejected_total{') && !l.endsWith(' 0'));

@@ -14,7 +14,14 @@ const CONCURRENCY = 64;
 function post(agent: Agent, url: URL, name: string, token: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const req = request(
-      { agent, host: url.hostname, port: url.port, method: 'POST', path: `/api/v1/agents/${name}`, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` } },
+      {
+        agent,
+        host: url.hostname,
+        port: url.port,
+        method: 'POST',
+        path: `/api/v1/agents/${name}`,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` },
+      },
       (res) => {
         res.resume();
         res.once('end', () => resolve(res.statusCode ?? 0));
@@ -35,7 +42,15 @@ t.test(`${AGENTS} agents x ${REPORTS} reports: all stored, at most one review pe
   const minted = names.map((name) => tokens.agent(kube, name));
   // The review deadline is the test's margin: 64 reviews in flight on a busy 2-core machine took
   // longer than the default 3 s, and a review past it is a 503 and a second review.
-  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--auth', 'kubernetes', '--auth-review-burst', String(AGENTS), '--auth-review-timeout', '60']);
+  const ex = await startTestExporter(t, [
+    ...discoveryArgs(kube),
+    '--auth',
+    'kubernetes',
+    '--auth-review-burst',
+    String(AGENTS),
+    '--auth-review-timeout',
+    '60',
+  ]);
   await eventually(async () => ((await fetch(`${ex.url}/readyz`)).status === 200 ? true : undefined), 20_000, 'the pod informer');
 
   const url = new URL(ex.url);

@@ -14,7 +14,10 @@ const NAME = 'netchecker-agent-t1';
 const SECRET = 'first-secret-0123456789abcdef';
 
 async function post(url: string, auth: string | undefined): Promise<{ status: number; error: string | undefined }> {
-  const res = await postReport(url, NAME, report({ podname: NAME }), { 'Content-Type': 'application/json', ...(auth === undefined ? {} : { Authorization: auth }) });
+  const res = await postReport(url, NAME, report({ podname: NAME }), {
+    'Content-Type': 'application/json',
+    ...(auth === undefined ? {} : { Authorization: auth }),
+  });
   const text = await res.text();
   return { status: res.status, error: text ? (JSON.parse(text) as { error: string }).error : undefined };
 }
@@ -42,7 +45,11 @@ t.test('the shared secret: right 200, wrong or missing 401 and nothing stored; a
   writeFileSync(`${file}.new`, next);
   const { renameSync } = await import('node:fs');
   renameSync(`${file}.new`, file); // an atomic replace, as a Secret volume update is
-  await eventually(async () => ((await post(ex.url, `Bearer ${next}`)).status === 200 ? true : undefined), 10_000, 'the new secret accepted (re-read within 2 s)');
+  await eventually(
+    async () => ((await post(ex.url, `Bearer ${next}`)).status === 200 ? true : undefined),
+    10_000,
+    'the new secret accepted (re-read within 2 s)',
+  );
   t.same(await post(ex.url, `Bearer ${SECRET}`), { status: 401, error: 'auth_invalid' }, 'the old one no longer');
   t.ok(ex.logs.some((l) => l.msg === 'auth token file changed; new secret in use'));
 
@@ -71,7 +78,11 @@ t.test('an exporter with an unusable secret file does not start', async (t) => {
 t.test('netchecker local: agents report with the generated secret; a report without it gets 401', async (t) => {
   const local = spawnCli(t, ['local', '--listen', '127.0.0.1:0', '--interval', '1']);
   const [, url] = (await local.waitFor(/exporter (http:\/\/127\.0\.0\.1:\d+) \(pid \d+\)/)) as [string, string];
-  await eventually(async () => ((await fetch(`${url}/api/v1/connectivity_check`)).status === 200 ? true : undefined), 15_000, 'both agents ok');
+  await eventually(
+    async () => ((await fetch(`${url}/api/v1/connectivity_check`)).status === 200 ? true : undefined),
+    15_000,
+    'both agents ok',
+  );
   const r = await postReport(url, 'netchecker-agent-local', report({ podname: 'netchecker-agent-local' }));
   t.equal(r.status, 401);
   t.equal(((await r.json()) as { error: string }).error, 'auth_missing');

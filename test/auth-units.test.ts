@@ -44,7 +44,10 @@ const SA = 'system:serviceaccount:netchecker:netchecker-agent';
 const bound = (extra: Record<string, string[]> = {}) => ({
   authenticated: true,
   audiences: ['netchecker'],
-  user: { username: SA, extra: { 'authentication.kubernetes.io/pod-name': ['p1'], 'authentication.kubernetes.io/pod-uid': ['u1'], ...extra } },
+  user: {
+    username: SA,
+    extra: { 'authentication.kubernetes.io/pod-name': ['p1'], 'authentication.kubernetes.io/pod-uid': ['u1'], ...extra },
+  },
 });
 
 t.test('identityOf: review status -> identity or the refusal', async (t) => {
@@ -66,13 +69,20 @@ t.test('identityOf: review status -> identity or the refusal', async (t) => {
 
 t.test('checkBinding: the report must be the pod own', async (t) => {
   const id: PodIdentity = { namespace: 'netchecker', serviceAccount: 'netchecker-agent', podName: 'p1', podUid: 'u1', nodeName: 'n1' };
-  const pod = podBinding({ metadata: { uid: 'u1' }, spec: { nodeName: 'n1', hostNetwork: false }, status: { podIP: '10.1.0.5', podIPs: [{ ip: '10.1.0.5' }, { ip: 'fd00::5' }] } });
+  const pod = podBinding({
+    metadata: { uid: 'u1' },
+    spec: { nodeName: 'n1', hostNetwork: false },
+    status: { podIP: '10.1.0.5', podIPs: [{ ip: '10.1.0.5' }, { ip: 'fd00::5' }] },
+  });
   const rep = (fields: Record<string, unknown>): Report => {
-    const d = decodeReport(JSON.stringify({ report_interval: 5, podname: 'p1', nodename: 'n1', hostdate: '2026-11-26T10:00:00Z', ...fields }));
+    const d = decodeReport(
+      JSON.stringify({ report_interval: 5, podname: 'p1', nodename: 'n1', hostdate: '2026-11-26T10:00:00Z', ...fields }),
+    );
     if (!d.ok) throw new Error(d.code);
     return d.value;
   };
-  const code = (name: string, r: Report, p = pod as typeof pod | undefined, i = id): string | null => checkBinding(i, name, r, p)?.code ?? null;
+  const code = (name: string, r: Report, p = pod as typeof pod | undefined, i = id): string | null =>
+    checkBinding(i, name, r, p)?.code ?? null;
   t.equal(code('p1', rep({})), null);
   t.equal(code('p1', rep({ nodename: '' })), null, 'empty nodename (the original agent)');
   t.equal(code('p1', rep({ network: 'pod' })), null);
@@ -89,9 +99,20 @@ t.test('checkBinding: the report must be the pod own', async (t) => {
   t.equal(code('p1', rep({ listen: '10.1.0.6:8090' })), 'auth_listen_mismatch', 'listen on another IP');
   t.equal(code('p1', rep({ listen: '10.1.0.5:8090' }), { ...pod, addresses: [] }), 'auth_pod_unknown', 'pod IP not known yet: retried');
   t.equal(checkBinding(id, 'p1', rep({ listen: '10.9.0.1:8090' }), pod, [{ ip: [10, 9, 0, 0], bits: 16 }]), null, '--peer-cidrs widens it');
-  t.same(podBinding({ metadata: { uid: 'u' }, spec: { hostNetwork: true }, status: { podIP: '192.0.2.1', hostIP: '192.0.2.1', hostIPs: [{ ip: '192.0.2.1' }, { ip: '2001:db8::1' }] } }), {
-    uid: 'u', nodeName: '', network: 'host', addresses: ['192.0.2.1', '2001:db8::1'],
-  }, 'a hostNetwork pod owns the node IPs');
+  t.same(
+    podBinding({
+      metadata: { uid: 'u' },
+      spec: { hostNetwork: true },
+      status: { podIP: '192.0.2.1', hostIP: '192.0.2.1', hostIPs: [{ ip: '192.0.2.1' }, { ip: '2001:db8::1' }] },
+    }),
+    {
+      uid: 'u',
+      nodeName: '',
+      network: 'host',
+      addresses: ['192.0.2.1', '2001:db8::1'],
+    },
+    'a hostNetwork pod owns the node IPs',
+  );
   t.same(podBinding(null), { uid: '', nodeName: '', network: 'pod', addresses: [] });
 });
 
@@ -119,7 +140,9 @@ t.test('TokenReviewer: a step of the wall clock refuses nothing; cached reviews 
   const clock = { mono: 0, wall: Date.parse('2026-11-26T12:00:00Z') };
   let reviews = 0;
   // The API server's side of the review (the one part not run for real here): it always accepts.
-  const client = { tokenReview: async () => ((reviews += 1), { ok: true as const, value: { authenticated: true } }) } as unknown as ReviewClient;
+  const client = {
+    tokenReview: async () => ((reviews += 1), { ok: true as const, value: { authenticated: true } }),
+  } as unknown as ReviewClient;
   const reviewer = new TokenReviewer<string>({
     client,
     audiences: ['netchecker'],

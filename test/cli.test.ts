@@ -9,8 +9,30 @@ t.test('help for the CLI and each command', async (t) => {
   for (const c of ['exporter', 'agent', 'local', 'check']) t.match(top.stdout, new RegExp(`^  ${c} `, 'm'));
   t.equal((await runCli([])).status, 2, 'no command: usage and exit 2');
   const expectFlags: Record<string, string[]> = {
-    exporter: ['--listen HOST:PORT, -endpoint', '--expect NAME', '--expect-file', '--report-ttl', '--max-body-bytes', '--legacy-metrics', '--log-level', '-kubeproxyinit', '-v LEVEL', '-logtostderr', '-alsologtostderr'],
-    agent: ['--server URL', '-serverendpoint', '-reportinterval', '-probeurls', '-zeroextenderlength', '--network', 'MY_POD_NAME', '-v LEVEL', '-alsologtostderr'],
+    exporter: [
+      '--listen HOST:PORT, -endpoint',
+      '--expect NAME',
+      '--expect-file',
+      '--report-ttl',
+      '--max-body-bytes',
+      '--legacy-metrics',
+      '--log-level',
+      '-kubeproxyinit',
+      '-v LEVEL',
+      '-logtostderr',
+      '-alsologtostderr',
+    ],
+    agent: [
+      '--server URL',
+      '-serverendpoint',
+      '-reportinterval',
+      '-probeurls',
+      '-zeroextenderlength',
+      '--network',
+      'MY_POD_NAME',
+      '-v LEVEL',
+      '-alsologtostderr',
+    ],
     local: ['--listen', '--interval'],
     check: ['--server URL', '--json', 'NETCHECKER_SERVER'],
   };
@@ -29,9 +51,21 @@ t.test('bad flags fail at start with a message naming the flag', async (t) => {
     [['exporter', '--report-ttl', 'soon'], 2, /--report-ttl must be an integer from 1 to 2592000, got "soon"/],
     [['exporter', '--max-body-bytes', '10'], 2, /--max-body-bytes must be an integer from 1024/],
     [['exporter', '--log-level', 'loud'], 2, /--log-level must be/],
-    [['exporter', '--expect', 'Not/A/Pod', '--listen', '127.0.0.1:0'], 2, /^netchecker exporter: --expect: expected agent "Not\/A\/Pod" is not a valid pod name$/],
-    [['exporter', '--expect-file', '/nonexistent/agents.txt', '--listen', '127.0.0.1:0'], 2, /^netchecker exporter: --expect-file \/nonexistent\/agents.txt: ENOENT$/],
-    [['exporter', '--auth', 'token', '--auth-token-file', '/nonexistent/token', '--listen', '127.0.0.1:0'], 2, /^netchecker exporter: --auth-token-file \/nonexistent\/token: ENOENT$/],
+    [
+      ['exporter', '--expect', 'Not/A/Pod', '--listen', '127.0.0.1:0'],
+      2,
+      /^netchecker exporter: --expect: expected agent "Not\/A\/Pod" is not a valid pod name$/,
+    ],
+    [
+      ['exporter', '--expect-file', '/nonexistent/agents.txt', '--listen', '127.0.0.1:0'],
+      2,
+      /^netchecker exporter: --expect-file \/nonexistent\/agents.txt: ENOENT$/,
+    ],
+    [
+      ['exporter', '--auth', 'token', '--auth-token-file', '/nonexistent/token', '--listen', '127.0.0.1:0'],
+      2,
+      /^netchecker exporter: --auth-token-file \/nonexistent\/token: ENOENT$/,
+    ],
     [['agent'], 2, /name/],
     [['agent', '--name', 'a', '--interval', '0'], 2, /interval/],
     [['check', '--server', 'ftp://x'], 2, /--server must be an http\(s\) URL/],

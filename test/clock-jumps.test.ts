@@ -48,11 +48,12 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** netchecker_agent_clock_offset_seconds per agent. */
 function offsets(metrics: string): Map<string, number> {
   const out = new Map<string, number>();
-  for (const m of metrics.matchAll(/^netchecker_agent_clock_offset_seconds\{[^}]*agent="([^"]+)"[^}]*\} (\S+)$/gm)) out.set(m[1] as string, Number(m[2]));
+  for (const m of metrics.matchAll(/^netchecker_agent_clock_offset_seconds\{[^}]*agent="([^"]+)"[^}]*\} (\S+)$/gm))
+    out.set(m[1] as string, Number(m[2]));
   return out;
 }
 
-t.test('libfaketime with DONT_FAKE_MONOTONIC=1 steps Node 20\'s wall clock only; without it the monotonic clock jumps too', async (t) => {
+t.test("libfaketime with DONT_FAKE_MONOTONIC=1 steps Node 20's wall clock only; without it the monotonic clock jumps too", async (t) => {
   if (!LIBFAKETIME) {
     t.fail('libfaketime.so.1 not found under /usr/lib/<triplet>/faketime/: the Debian package faketime is required');
     return;
@@ -62,20 +63,36 @@ t.test('libfaketime with DONT_FAKE_MONOTONIC=1 steps Node 20\'s wall clock only;
   writeFileSync(join(dir, 'offset'), `+${HOUR_S}\n`);
   const script = 'console.log(JSON.stringify({ wall: Date.now(), mono: String(process.hrtime.bigint()) }))';
   const clocks = (extra: NodeJS.ProcessEnv): { wallS: number; monoS: number } => {
-    const env = { PATH: process.env.PATH, LD_PRELOAD: LIBFAKETIME, FAKETIME_TIMESTAMP_FILE: join(dir, 'offset'), FAKETIME_NO_CACHE: '1', ...extra };
+    const env = {
+      PATH: process.env.PATH,
+      LD_PRELOAD: LIBFAKETIME,
+      FAKETIME_TIMESTAMP_FILE: join(dir, 'offset'),
+      FAKETIME_NO_CACHE: '1',
+      ...extra,
+    };
     const [wall, mono] = [Date.now(), process.hrtime.bigint()];
     const out = JSON.parse(execFileSync(process.execPath, ['-e', script], { env, encoding: 'utf8' })) as { wall: number; mono: string };
     return { wallS: (out.wall - wall) / 1000, monoS: Number(BigInt(out.mono) - mono) / 1e9 };
   };
   const real = clocks({ DONT_FAKE_MONOTONIC: '1' });
-  t.ok(Math.abs(real.wallS - HOUR_S) < 10 && Math.abs(real.monoS) < 10, `DONT_FAKE_MONOTONIC=1: Date.now() +${real.wallS.toFixed(1)} s, CLOCK_MONOTONIC +${real.monoS.toFixed(1)} s`);
+  t.ok(
+    Math.abs(real.wallS - HOUR_S) < 10 && Math.abs(real.monoS) < 10,
+    `DONT_FAKE_MONOTONIC=1: Date.now() +${real.wallS.toFixed(1)} s, CLOCK_MONOTONIC +${real.monoS.toFixed(1)} s`,
+  );
   const both = clocks({});
   // libfaketime then derives CLOCK_MONOTONIC from its faked time and jumps it with every step (timers fire early).
-  t.ok(Math.abs(both.monoS) > 10, `default mode: CLOCK_MONOTONIC is faked too (off by ${both.monoS.toFixed(0)} s), unlike a real clock step, so the test keeps it real`);
+  t.ok(
+    Math.abs(both.monoS) > 10,
+    `default mode: CLOCK_MONOTONIC is faked too (off by ${both.monoS.toFixed(0)} s), unlike a real clock step, so the test keeps it real`,
+  );
 });
 
 /** `netchecker exporter` under libfaketime with a real monotonic clock; step() sets its wall-clock offset. */
-async function fakedExporter(t: Test, lib: string, args: string[]): Promise<{ url: string; exporter: Spawned; step: (seconds: number) => void }> {
+async function fakedExporter(
+  t: Test,
+  lib: string,
+  args: string[],
+): Promise<{ url: string; exporter: Spawned; step: (seconds: number) => void }> {
   const dir = mkdtempSync(join(tmpdir(), `netchecker-faketime-${process.pid}-`));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const offsetFile = join(dir, 'offset');
@@ -91,105 +108,150 @@ async function fakedExporter(t: Test, lib: string, args: string[]): Promise<{ ur
   return { url, exporter, step };
 }
 
-t.test('wall clock stepped +1 h and -1 h under libfaketime: no false verdict, offset metric follows, a killed agent still turns outdated', async (t) => {
-  if (!LIBFAKETIME) {
-    t.fail('libfaketime.so.1 not found under /usr/lib/<triplet>/faketime/: the Debian package faketime is required');
-    return;
-  }
-  const names = { steady: 'agent-steady', killed: 'agent-killed', ref: 'agent-ref' };
-  const { url, exporter, step } = await fakedExporter(t, LIBFAKETIME, ['--expect', Object.values(names).join(',')]);
-  const agent = (name: string) => spawnCli(t, ['agent', '--server', url, '--name', name, '--interval', String(INTERVAL_SECONDS), '--mtu-sizes', '', '--log-level', 'warn']);
-  agent(names.steady);
-  const killed = agent(names.killed);
-
-  // The reference reporter stamps hostdate right before each send: its offset is the faked one
-  // plus transit, which is at most the round trip of the send, measured here.
-  let reporting = true;
-  let slowestSendS = 0;
-  const reporter = (async () => {
-    while (reporting) {
-      const stamped = performance.now();
-      const body = JSON.stringify({ report_interval: INTERVAL_SECONDS, nodename: 'node-ref', podname: names.ref, hostdate: new Date().toISOString() });
-      await fetch(`${url}/api/v1/agents/${names.ref}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } }).catch(() => undefined);
-      slowestSendS = Math.max(slowestSendS, (performance.now() - stamped) / 1000);
-      await sleep(INTERVAL_SECONDS * 500);
+t.test(
+  'wall clock stepped +1 h and -1 h under libfaketime: no false verdict, offset metric follows, a killed agent still turns outdated',
+  async (t) => {
+    if (!LIBFAKETIME) {
+      t.fail('libfaketime.so.1 not found under /usr/lib/<triplet>/faketime/: the Debian package faketime is required');
+      return;
     }
-  })();
-  t.teardown(async () => {
-    reporting = false;
-    await reporter;
-  });
+    const names = { steady: 'agent-steady', killed: 'agent-killed', ref: 'agent-ref' };
+    const { url, exporter, step } = await fakedExporter(t, LIBFAKETIME, ['--expect', Object.values(names).join(',')]);
+    const agent = (name: string) =>
+      spawnCli(t, [
+        'agent',
+        '--server',
+        url,
+        '--name',
+        name,
+        '--interval',
+        String(INTERVAL_SECONDS),
+        '--mtu-sizes',
+        '',
+        '--log-level',
+        'warn',
+      ]);
+    agent(names.steady);
+    const killed = agent(names.killed);
 
-  const check = async (): Promise<Poll> => {
-    const res = await fetch(`${url}/api/v1/connectivity_check`);
-    return { atMs: performance.now(), status: res.status, agents: ((await res.json()) as { agents: CheckAgent[] }).agents };
-  };
-  await eventually(async () => ((await check()).status === 200 ? true : undefined), 20_000, 'every agent reporting');
-  const polls: Poll[] = [];
-  let polling = true;
-  const poller = (async () => {
-    while (polling) {
-      polls.push(await check());
-      await sleep(100);
+    // The reference reporter stamps hostdate right before each send: its offset is the faked one
+    // plus transit, which is at most the round trip of the send, measured here.
+    let reporting = true;
+    let slowestSendS = 0;
+    const reporter = (async () => {
+      while (reporting) {
+        const stamped = performance.now();
+        const body = JSON.stringify({
+          report_interval: INTERVAL_SECONDS,
+          nodename: 'node-ref',
+          podname: names.ref,
+          hostdate: new Date().toISOString(),
+        });
+        await fetch(`${url}/api/v1/agents/${names.ref}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } }).catch(
+          () => undefined,
+        );
+        slowestSendS = Math.max(slowestSendS, (performance.now() - stamped) / 1000);
+        await sleep(INTERVAL_SECONDS * 500);
+      }
+    })();
+    t.teardown(async () => {
+      reporting = false;
+      await reporter;
+    });
+
+    const check = async (): Promise<Poll> => {
+      const res = await fetch(`${url}/api/v1/connectivity_check`);
+      return { atMs: performance.now(), status: res.status, agents: ((await res.json()) as { agents: CheckAgent[] }).agents };
+    };
+    await eventually(async () => ((await check()).status === 200 ? true : undefined), 20_000, 'every agent reporting');
+    const polls: Poll[] = [];
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        polls.push(await check());
+        await sleep(100);
+      }
+    })();
+    t.teardown(async () => {
+      polling = false;
+      await poller;
+    });
+
+    /** Steps the faked clock, then waits until each agent's offset reflects a report received after the step. */
+    const phase = async (offsetS: number): Promise<void> => {
+      step(offsetS);
+      const [ref, ...agents] = await eventually(
+        async () => {
+          const o = offsets(await (await fetch(`${url}/metrics`)).text());
+          const all = [names.ref, names.steady, names.killed].map((n) => o.get(n));
+          return all.every((v) => v !== undefined && Math.abs(v + offsetS) < 60) ? (all as number[]) : undefined;
+        },
+        10_000,
+        `reports received at faked offset ${offsetS} s`,
+      );
+      const at = `at faked ${offsetS >= 0 ? '+' : ''}${offsetS} s`;
+      // A quiet machine's transit (50 ms), or the slowest send of this run plus the metric's rounding.
+      const tolerance = Math.max(OFFSET_TOLERANCE_S, slowestSendS + 0.002);
+      t.ok(
+        Math.abs((ref as number) + offsetS) <= tolerance,
+        `${names.ref} clock offset ${at}: ${ref} s (want ${-offsetS} within ${tolerance.toFixed(3)} s)`,
+      );
+      // Real agents stamp hostdate before opening a fresh connection: their transit is longer and, on a loaded machine, less even.
+      t.ok(
+        agents.every((v) => Math.abs(v + offsetS) <= REAL_AGENT_TOLERANCE_S),
+        `real agents' clock offset ${at}: ${agents.join(', ')} s (within ${REAL_AGENT_TOLERANCE_S} s)`,
+      );
+      await sleep(INTERVAL_SECONDS * 1000);
+    };
+
+    await sleep(1000);
+    await phase(HOUR_S);
+    await phase(0);
+    await phase(-HOUR_S);
+    const beforeKill = polls.length;
+    t.same(
+      polls.filter((p) => p.status !== 200).map((p) => p.agents.filter((a) => a.state !== 'ok').map((a) => `${a.name} ${a.state}`)),
+      [],
+      `all ${beforeKill} checks across the steps passed: no false outdated or absent`,
+    );
+    const maxAge = Math.max(...polls.flatMap((p) => p.agents.map((a) => a.last_report_age_seconds ?? 0)));
+    t.ok(maxAge <= 2 * INTERVAL_SECONDS, `ages stayed on the real clock (largest ${maxAge} s)`);
+
+    // A step and a death together: the age must still come from the monotonic clock.
+    step(HOUR_S);
+    killed.child.kill('SIGKILL');
+    const killedAt = performance.now();
+    const outdated = await eventually(
+      async () => {
+        const p = polls[polls.length - 1];
+        return p && p.atMs > killedAt && p.agents.some((a) => a.name === names.killed && a.state === 'outdated') ? p : undefined;
+      },
+      OUTDATED_MS + 5000,
+      `${names.killed} outdated`,
+    );
+    const seenAfterMs = outdated.atMs - killedAt;
+    t.ok(
+      seenAfterMs <= OUTDATED_MS + POLL_ALLOWANCE_MS,
+      `${names.killed} seen outdated ${Math.round(seenAfterMs)} ms after the kill (limit ${OUTDATED_MS} ms + ${POLL_ALLOWANCE_MS} ms polling allowance)`,
+    );
+    const inconsistent: string[] = [];
+    for (const p of polls.slice(beforeKill)) {
+      for (const a of p.agents) {
+        const age = a.last_report_age_seconds ?? 0;
+        // The age is rounded to the millisecond: right at the boundary either state is right.
+        const stale = age > 2 * INTERVAL_SECONDS;
+        if (Math.abs(age - 2 * INTERVAL_SECONDS) > 0.001 && stale !== (a.state === 'outdated'))
+          inconsistent.push(`${a.name} ${a.state} at age ${age} s`);
+      }
     }
-  })();
-  t.teardown(async () => {
-    polling = false;
-    await poller;
-  });
-
-  /** Steps the faked clock, then waits until each agent's offset reflects a report received after the step. */
-  const phase = async (offsetS: number): Promise<void> => {
-    step(offsetS);
-    const [ref, ...agents] = await eventually(async () => {
-      const o = offsets(await (await fetch(`${url}/metrics`)).text());
-      const all = [names.ref, names.steady, names.killed].map((n) => o.get(n));
-      return all.every((v) => v !== undefined && Math.abs(v + offsetS) < 60) ? (all as number[]) : undefined;
-    }, 10_000, `reports received at faked offset ${offsetS} s`);
-    const at = `at faked ${offsetS >= 0 ? '+' : ''}${offsetS} s`;
-    // A quiet machine's transit (50 ms), or the slowest send of this run plus the metric's rounding.
-    const tolerance = Math.max(OFFSET_TOLERANCE_S, slowestSendS + 0.002);
-    t.ok(Math.abs((ref as number) + offsetS) <= tolerance, `${names.ref} clock offset ${at}: ${ref} s (want ${-offsetS} within ${tolerance.toFixed(3)} s)`);
-    // Real agents stamp hostdate before opening a fresh connection: their transit is longer and, on a loaded machine, less even.
-    t.ok(agents.every((v) => Math.abs(v + offsetS) <= REAL_AGENT_TOLERANCE_S), `real agents' clock offset ${at}: ${agents.join(', ')} s (within ${REAL_AGENT_TOLERANCE_S} s)`);
-    await sleep(INTERVAL_SECONDS * 1000);
-  };
-
-  await sleep(1000);
-  await phase(HOUR_S);
-  await phase(0);
-  await phase(-HOUR_S);
-  const beforeKill = polls.length;
-  t.same(polls.filter((p) => p.status !== 200).map((p) => p.agents.filter((a) => a.state !== 'ok').map((a) => `${a.name} ${a.state}`)), [], `all ${beforeKill} checks across the steps passed: no false outdated or absent`);
-  const maxAge = Math.max(...polls.flatMap((p) => p.agents.map((a) => a.last_report_age_seconds ?? 0)));
-  t.ok(maxAge <= 2 * INTERVAL_SECONDS, `ages stayed on the real clock (largest ${maxAge} s)`);
-
-  // A step and a death together: the age must still come from the monotonic clock.
-  step(HOUR_S);
-  killed.child.kill('SIGKILL');
-  const killedAt = performance.now();
-  const outdated = await eventually(async () => {
-    const p = polls[polls.length - 1];
-    return p && p.atMs > killedAt && p.agents.some((a) => a.name === names.killed && a.state === 'outdated') ? p : undefined;
-  }, OUTDATED_MS + 5000, `${names.killed} outdated`);
-  const seenAfterMs = outdated.atMs - killedAt;
-  t.ok(seenAfterMs <= OUTDATED_MS + POLL_ALLOWANCE_MS, `${names.killed} seen outdated ${Math.round(seenAfterMs)} ms after the kill (limit ${OUTDATED_MS} ms + ${POLL_ALLOWANCE_MS} ms polling allowance)`);
-  const inconsistent: string[] = [];
-  for (const p of polls.slice(beforeKill)) {
-    for (const a of p.agents) {
-      const age = a.last_report_age_seconds ?? 0;
-      // The age is rounded to the millisecond: right at the boundary either state is right.
-      const stale = age > 2 * INTERVAL_SECONDS;
-      if (Math.abs(age - 2 * INTERVAL_SECONDS) > 0.001 && stale !== (a.state === 'outdated')) inconsistent.push(`${a.name} ${a.state} at age ${age} s`);
-    }
-  }
-  t.same(inconsistent, [], 'on every poll, outdated exactly when the exporter\'s own age is past 2 x interval');
-  const killedAge = outdated.agents.find((a) => a.name === names.killed)?.last_report_age_seconds ?? Infinity;
-  t.ok(killedAge <= OUTDATED_MS / 1000, `its age when first seen outdated: ${killedAge} s, within 2 x interval + 1 s`);
-  const others = polls.slice(beforeKill).flatMap((p) => p.agents.filter((a) => a.name !== names.killed && a.state !== 'ok'));
-  t.same(others, [], 'the other agents stay ok');
-  t.equal(exporter.child.exitCode, null, 'the exporter kept running');
-});
+    t.same(inconsistent, [], "on every poll, outdated exactly when the exporter's own age is past 2 x interval");
+    const killedAge = outdated.agents.find((a) => a.name === names.killed)?.last_report_age_seconds ?? Infinity;
+    t.ok(killedAge <= OUTDATED_MS / 1000, `its age when first seen outdated: ${killedAge} s, within 2 x interval + 1 s`);
+    const others = polls.slice(beforeKill).flatMap((p) => p.agents.filter((a) => a.name !== names.killed && a.state !== 'ok'));
+    t.same(others, [], 'the other agents stay ok');
+    t.equal(exporter.child.exitCode, null, 'the exporter kept running');
+  },
+);
 
 t.test('etcd store: a step then an etcd blip does not age the records this exporter received by the step', async (t) => {
   if (!LIBFAKETIME) {
@@ -203,7 +265,13 @@ t.test('etcd store: a step then an etcd blip does not age the records this expor
   const member = etcd.members[0];
   if (!member) throw new Error('no etcd member');
   t.teardown(() => member.signal('SIGCONT'));
-  const { url, step } = await fakedExporter(t, LIBFAKETIME, [...etcdArgs(etcd, `/clock-${process.pid}`), '--expect', 'agent-slow', '--etcd-timeout', '0.5']);
+  const { url, step } = await fakedExporter(t, LIBFAKETIME, [
+    ...etcdArgs(etcd, `/clock-${process.pid}`),
+    '--expect',
+    'agent-slow',
+    '--etcd-timeout',
+    '0.5',
+  ]);
   const body = JSON.stringify({ report_interval: 30, nodename: 'node-slow', podname: 'agent-slow', hostdate: new Date().toISOString() });
   const posted = await fetch(`${url}/api/v1/agents/agent-slow`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } });
   t.equal(posted.status, 200);
@@ -219,8 +287,19 @@ t.test('etcd store: a step then an etcd blip does not age the records this expor
     member.signal('SIGSTOP');
     // Another agent's report meets the frozen etcd: the store goes blind and reloads afterwards.
     const uptime = offset + 7200; // a different report each time
-    const trigger = JSON.stringify({ report_interval: 30, nodename: 'node-other', podname: 'agent-other', hostdate: new Date().toISOString(), uptime });
-    t.equal((await fetch(`${url}/api/v1/agents/agent-other`, { method: 'POST', body: trigger, headers: { 'Content-Type': 'application/json' } })).status, 200, 'a report during the blip is buffered');
+    const trigger = JSON.stringify({
+      report_interval: 30,
+      nodename: 'node-other',
+      podname: 'agent-other',
+      hostdate: new Date().toISOString(),
+      uptime,
+    });
+    t.equal(
+      (await fetch(`${url}/api/v1/agents/agent-other`, { method: 'POST', body: trigger, headers: { 'Content-Type': 'application/json' } }))
+        .status,
+      200,
+      'a report during the blip is buffered',
+    );
     t.equal((await fetch(`${url}/readyz`)).status, 503, 'the store knows etcd is away');
     await sleep(1500);
     member.signal('SIGCONT');
@@ -228,11 +307,16 @@ t.test('etcd store: a step then an etcd blip does not age the records this expor
     await eventually(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 20_000, 'reloaded from etcd');
     const after = await age();
     t.equal(after.status, 200, `faked ${offset} s, after the reload: connectivity_check passes (agent-slow age ${after.age} s)`);
-    t.ok(after.age >= before.age && after.age < before.age + 10, `its age went on from ${before.age} s on the monotonic clock, not by the step (${after.age} s)`);
+    t.ok(
+      after.age >= before.age && after.age < before.age + 10,
+      `its age went on from ${before.age} s on the monotonic clock, not by the step (${after.age} s)`,
+    );
     // The buffered report is the latest of agent-other even though its receipt time is an hour
     // before the stored one's (wall clock stepped back): written back, not skipped as older.
     const served = (await (await fetch(`${url}/api/v1/agents/agent-other`)).json()) as { uptime: number };
-    const inEtcd = JSON.parse(await etcd.etcdctl(['get', `/clock-${process.pid}/agents/agent-other`, '--print-value-only'])) as { uptime: number };
+    const inEtcd = JSON.parse(await etcd.etcdctl(['get', `/clock-${process.pid}/agents/agent-other`, '--print-value-only'])) as {
+      uptime: number;
+    };
     t.same([served.uptime, inEtcd.uptime], [uptime, uptime], `the acknowledged report of agent-other (#${uptime}) is served and in etcd`);
   }
 });
@@ -243,10 +327,17 @@ t.test('kubernetes store: a step then an API blip ages nothing by the step, and 
     return;
   }
   const kube = await FakeKube.start(t);
-  const { url, step } = await fakedExporter(t, LIBFAKETIME, [...storeArgs(kube), '--expect', 'agent-slow', '--kubernetes-store-timeout', '1']);
+  const { url, step } = await fakedExporter(t, LIBFAKETIME, [
+    ...storeArgs(kube),
+    '--expect',
+    'agent-slow',
+    '--kubernetes-store-timeout',
+    '1',
+  ]);
   const post = async (nodename: string): Promise<number> => {
     const body = JSON.stringify({ report_interval: 30, nodename, podname: 'agent-slow', hostdate: new Date().toISOString() });
-    return (await fetch(`${url}/api/v1/agents/agent-slow`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } })).status;
+    return (await fetch(`${url}/api/v1/agents/agent-slow`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' } }))
+      .status;
   };
   const age = async (): Promise<{ status: number; age: number }> => {
     const res = await fetch(`${url}/api/v1/connectivity_check`);
@@ -259,17 +350,28 @@ t.test('kubernetes store: a step then an API blip ages nothing by the step, and 
     step(offset);
     const node = `node-at-${offset}`;
     t.equal(await post(node), 200);
-    await eventually(async () => (shardEntries(kube).get('agent-slow')?.node === node ? true : undefined), 10_000, `faked ${offset} s: the report reaches the API`);
+    await eventually(
+      async () => (shardEntries(kube).get('agent-slow')?.node === node ? true : undefined),
+      10_000,
+      `faked ${offset} s: the report reaches the API`,
+    );
     t.pass(`faked ${offset} s: the report received after the step is the one in the API`);
     const before = await age();
     // The API fails for 1.5 s: the watch ends, the store goes blind, then lists everything again.
     kube.failWith(503);
-    await eventually(async () => ((await fetch(`${url}/readyz`)).status === 503 ? true : undefined), 10_000, 'the store knows the API is away');
+    await eventually(
+      async () => ((await fetch(`${url}/readyz`)).status === 503 ? true : undefined),
+      10_000,
+      'the store knows the API is away',
+    );
     await sleep(1500);
     kube.failWith(null);
     await eventually(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 30_000, 'listed again');
     const after = await age();
     t.equal(after.status, 200, `faked ${offset} s, after the new list: connectivity_check passes (agent-slow age ${after.age} s)`);
-    t.ok(after.age >= before.age && after.age < before.age + 20, `its age went on from ${before.age} s on the monotonic clock, not by the step (${after.age} s)`);
+    t.ok(
+      after.age >= before.age && after.age < before.age + 20,
+      `its age went on from ${before.age} s on the monotonic clock, not by the step (${after.age} s)`,
+    );
   }
 });

@@ -38,15 +38,21 @@ const dashboards = DASHBOARDS.map((d) => ({ file: d.file, json: JSON.parse(readF
 const VARS = { cluster: '.*', job: 'netchecker-service', network: '.*', node: 'n1', __rate_interval: '1m', datasource: 'prometheus' };
 
 t.test('three dashboards with stable uids, the current schema and the netchecker tag', async (t) => {
-  t.same(dashboards.map((d) => [d.file, d.json.uid]), [
-    ['netchecker-overview.json', 'netchecker-overview'],
-    ['netchecker-node.json', 'netchecker-node'],
-    ['netchecker-network.json', 'netchecker-network'],
-  ]);
+  t.same(
+    dashboards.map((d) => [d.file, d.json.uid]),
+    [
+      ['netchecker-overview.json', 'netchecker-overview'],
+      ['netchecker-node.json', 'netchecker-node'],
+      ['netchecker-network.json', 'netchecker-network'],
+    ],
+  );
   for (const { json } of dashboards) {
     t.ok(json.schemaVersion >= 39 && json.schemaVersion === SCHEMA_VERSION, `${json.uid} schemaVersion ${json.schemaVersion}`);
     t.same(json.tags, ['netchecker']);
-    t.ok(json.links.some((l) => l.type === 'dashboards' && l.tags.includes('netchecker')), `${json.uid} links to the other netchecker dashboards`);
+    t.ok(
+      json.links.some((l) => l.type === 'dashboards' && l.tags.includes('netchecker')),
+      `${json.uid} links to the other netchecker dashboards`,
+    );
   }
 });
 
@@ -66,17 +72,34 @@ t.test('a datasource variable, and every panel and query reads through it', asyn
 t.test('a cluster variable on the configured label: every query and variable filters by it, every link keeps it', async (t) => {
   for (const clusterLabel of ['cluster', 'k8s_cluster']) {
     for (const { spec } of DASHBOARDS) {
-      const json = dashboard(spec, { clusterLabel }) as unknown as Json & { annotations: { list: Array<{ expr: string; enable: boolean }> } };
+      const json = dashboard(spec, { clusterLabel }) as unknown as Json & {
+        annotations: { list: Array<{ expr: string; enable: boolean }> };
+      };
       const vars = json.templating.list;
-      const cluster = vars.find((v) => v.name === 'cluster') as { query: { query: string }; includeAll: boolean; allValue: string } | undefined;
-      t.same([vars[1]?.name, cluster?.query.query, cluster?.includeAll, cluster?.allValue], ['cluster', `label_values(netchecker_build_info, ${clusterLabel})`, true, '.*'], `${spec.uid} (${clusterLabel}): the cluster variable comes first, All matches clusters without the label`);
-      for (const v of vars.slice(2)) t.match((v.query as { query: string }).query, `${clusterLabel}=~"$cluster"`, `${spec.uid}: variable ${v.name} filters by cluster`);
+      const cluster = vars.find((v) => v.name === 'cluster') as
+        { query: { query: string }; includeAll: boolean; allValue: string } | undefined;
+      t.same(
+        [vars[1]?.name, cluster?.query.query, cluster?.includeAll, cluster?.allValue],
+        ['cluster', `label_values(netchecker_build_info, ${clusterLabel})`, true, '.*'],
+        `${spec.uid} (${clusterLabel}): the cluster variable comes first, All matches clusters without the label`,
+      );
+      for (const v of vars.slice(2))
+        t.match((v.query as { query: string }).query, `${clusterLabel}=~"$cluster"`, `${spec.uid}: variable ${v.name} filters by cluster`);
       for (const q of panelQueries(json as unknown as Record<string, unknown>)) {
         const selectors = [...q.expr.matchAll(/\{[^}]*\}/g)].map((m) => m[0]).filter((x) => x.includes('job='));
-        t.ok(selectors.length > 0 && selectors.every((x) => x.includes(`${clusterLabel}=~"$cluster", job=~"$job"`)), `${spec.uid}: ${q.panel} filters every selector by ${clusterLabel}`);
+        t.ok(
+          selectors.length > 0 && selectors.every((x) => x.includes(`${clusterLabel}=~"$cluster", job=~"$job"`)),
+          `${spec.uid}: ${q.panel} filters every selector by ${clusterLabel}`,
+        );
       }
-      for (const p of json.panels) for (const l of p.fieldConfig.defaults.links) t.match(l.url, '&var-cluster=${cluster}&var-job=${job}', `${spec.uid}: ${p.title} link keeps cluster and job`);
-      t.same(json.annotations.list.map((a) => [a.enable, a.expr]), [[true, `ALERTS{${clusterLabel}=~"$cluster", job=~"$job", alertname=~"Netchecker.+", alertstate="firing"}`]], `${spec.uid}: firing netchecker alerts as annotations`);
+      for (const p of json.panels)
+        for (const l of p.fieldConfig.defaults.links)
+          t.match(l.url, '&var-cluster=${cluster}&var-job=${job}', `${spec.uid}: ${p.title} link keeps cluster and job`);
+      t.same(
+        json.annotations.list.map((a) => [a.enable, a.expr]),
+        [[true, `ALERTS{${clusterLabel}=~"$cluster", job=~"$job", alertname=~"Netchecker.+", alertstate="firing"}`]],
+        `${spec.uid}: firing netchecker alerts as annotations`,
+      );
     }
   }
 });
@@ -95,17 +118,35 @@ t.test('tables show agent columns only; titles and units say what the queries co
         for (const e of exprs) {
           const by = /^(?:max|min|sum|count) by \(([^)]*)\)/.exec(e)?.[1];
           const labels = by?.split(',').map((l) => l.trim()) ?? [];
-          t.ok(by !== undefined && labels.every((l) => TABLE_LABELS.has(l)), `${what}: rows aggregated by ${by ?? '(nothing)'}, no scrape-target labels`);
+          t.ok(
+            by !== undefined && labels.every((l) => TABLE_LABELS.has(l)),
+            `${what}: rows aggregated by ${by ?? '(nothing)'}, no scrape-target labels`,
+          );
         }
       }
       const rate = exprs.some((e) => /\brate\(/.test(e) && !e.includes('histogram_quantile'));
       if (rate) t.ok(RATE_UNITS.includes(p.unit ?? ''), `${what}: a rate has a per-second unit (${p.unit})`);
       if (/per second/i.test(p.title)) t.ok(rate, `${what}: "per second" in the title, a rate in the query`);
       const window = /last (\d+[smh])/.exec(p.title)?.[1];
-      if (exprs.some((e) => /\bincrease\(/.test(e))) t.ok(window && exprs.every((e) => !e.includes('increase(') || e.includes(`[${window}])`)), `${what}: an increase names its window in the title`);
-      if (p.unit === 's') t.ok(exprs.every((e) => /_seconds|time\(\)|histogram_quantile/.test(e)), `${what}: seconds come from seconds`);
-      if (p.unit === 'percentunit') t.ok(exprs.every((e) => e.includes(' / ') || /_ratio\b/.test(e)), `${what}: a share is a ratio`);
-      t.ok(exprs.every((e) => !/\bncagent_/.test(e)), `${what}: no legacy series (off in the stack overlays)`);
+      if (exprs.some((e) => /\bincrease\(/.test(e)))
+        t.ok(
+          window && exprs.every((e) => !e.includes('increase(') || e.includes(`[${window}])`)),
+          `${what}: an increase names its window in the title`,
+        );
+      if (p.unit === 's')
+        t.ok(
+          exprs.every((e) => /_seconds|time\(\)|histogram_quantile/.test(e)),
+          `${what}: seconds come from seconds`,
+        );
+      if (p.unit === 'percentunit')
+        t.ok(
+          exprs.every((e) => e.includes(' / ') || /_ratio\b/.test(e)),
+          `${what}: a share is a ratio`,
+        );
+      t.ok(
+        exprs.every((e) => !/\bncagent_/.test(e)),
+        `${what}: no legacy series (off in the stack overlays)`,
+      );
     }
   }
 });
@@ -117,11 +158,12 @@ t.test('panels: unique ids, on the 24-column grid, without overlaps', async (t) 
     for (const p of json.panels) {
       const g = p.gridPos;
       t.ok(g.x >= 0 && g.w > 0 && g.x + g.w <= 24, `${json.uid}: ${p.title} fits`);
-      for (let x = g.x; x < g.x + g.w; x++) for (let y = g.y; y < g.y + g.h; y++) {
-        const c = `${x},${y}`;
-        if (cells.has(c)) t.fail(`${json.uid}: ${p.title} overlaps at ${c}`);
-        cells.add(c);
-      }
+      for (let x = g.x; x < g.x + g.w; x++)
+        for (let y = g.y; y < g.y + g.h; y++) {
+          const c = `${x},${y}`;
+          if (cells.has(c)) t.fail(`${json.uid}: ${p.title} overlaps at ${c}`);
+          cells.add(c);
+        }
     }
   }
 });
@@ -146,7 +188,9 @@ t.test('panel links go to netchecker dashboards that exist', async (t) => {
 t.test('every panel query parses (promtool check rules on throwaway recording rules)', async (t) => {
   const promtool = requireBinary(t, 'prometheus', 'promtool');
   if (!promtool) return;
-  const queries = dashboards.flatMap(({ json }) => panelQueries(json as unknown as Record<string, unknown>).map((q) => ({ ...q, uid: json.uid })));
+  const queries = dashboards.flatMap(({ json }) =>
+    panelQueries(json as unknown as Record<string, unknown>).map((q) => ({ ...q, uid: json.uid })),
+  );
   t.ok(queries.length >= 30, `${queries.length} queries`);
   const rules = queries.map((q, i) => ({ record: `dashboard:query_${i}:check`, expr: substituteVariables(q.expr, VARS) }));
   for (const r of rules) t.notMatch(r.expr, /\$/, `no variable left in ${r.expr}`);

@@ -9,7 +9,12 @@ import { decodeRecord, encodeRecord, monoFromWall } from '../exporter/store/reco
 import type { AgentRecord } from '../exporter/store/store.js';
 import { originalReports, report } from './helpers/exporter.js';
 
-function rec(name: string, body: string | Buffer, receivedMonoMs = 1000, receivedWallMs = Date.parse('2026-11-26T08:00:00.123Z')): AgentRecord {
+function rec(
+  name: string,
+  body: string | Buffer,
+  receivedMonoMs = 1000,
+  receivedWallMs = Date.parse('2026-11-26T08:00:00.123Z'),
+): AgentRecord {
   const d = decodeReport(body.toString());
   if (!d.ok) throw new Error(d.detail);
   return { name, report: d.value, receivedMonoMs, receivedWallMs };
@@ -20,13 +25,19 @@ t.test('codec: a stored record reads back as the same report and receipt time', 
     const r = rec(name, body);
     const back = decodeRecord(Buffer.from(encodeRecord(r)));
     t.ok(back.ok, name);
-    if (back.ok) t.same(back.value, { report: r.report, receivedWallMs: r.receivedWallMs, source: null }, 'no source: an older exporter\'s record');
+    if (back.ok)
+      t.same(back.value, { report: r.report, receivedWallMs: r.receivedWallMs, source: null }, "no source: an older exporter's record");
     const withSource = decodeRecord(Buffer.from(encodeRecord({ ...r, source: '::ffff:10.0.0.7' })));
     t.equal(withSource.ok && withSource.value.source, '::ffff:10.0.0.7', 'the source address survives');
     const forged = decodeRecord(Buffer.from(encodeRecord(r).replace(/}$/, ',"source_address":"evil.example"}')));
     t.equal(forged.ok && forged.value.source, null, 'anything but an IP reads as unknown');
   }
-  const probe = fc.record({ URL: fc.webUrl(), HTTPCode: fc.integer({ min: 0, max: 999 }), Total: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true })), Result: fc.option(fc.constantFrom('ok', 'timeout')) });
+  const probe = fc.record({
+    URL: fc.webUrl(),
+    HTTPCode: fc.integer({ min: 0, max: 999 }),
+    Total: fc.option(fc.double({ min: 0, max: 1e6, noNaN: true })),
+    Result: fc.option(fc.constantFrom('ok', 'timeout')),
+  });
   const body = fc.record({
     report_interval: fc.integer({ min: 1, max: 3600 }),
     nodename: fc.string({ maxLength: 20 }),
@@ -35,11 +46,42 @@ t.test('codec: a stored record reads back as the same report and receipt time', 
     network_probes: fc.option(fc.array(probe, { maxLength: 3 })),
     network: fc.option(fc.constantFrom('pod', 'host')),
     listen: fc.option(fc.constantFrom('10.0.0.1:8082', '[fd00::1]:9000')),
-    dns: fc.option(fc.array(fc.record({ server: fc.constant('10.96.0.10'), name: fc.domain(), result: fc.constantFrom('ok', 'nxdomain', 'timeout'), latency_ms: fc.option(fc.double({ min: 0, max: 5000, noNaN: true })) }), { maxLength: 3 })),
-    peers: fc.option(fc.array(fc.record({ name: fc.constant('agent-b'), node: fc.string({ maxLength: 8 }), network: fc.constantFrom('pod', 'host'), result: fc.constantFrom('ok', 'timeout'), sent: fc.constant(3), lost: fc.integer({ min: 0, max: 3 }), rtt_ms: fc.option(fc.double({ min: 0, max: 1000, noNaN: true })) }), { maxLength: 3 })),
+    dns: fc.option(
+      fc.array(
+        fc.record({
+          server: fc.constant('10.96.0.10'),
+          name: fc.domain(),
+          result: fc.constantFrom('ok', 'nxdomain', 'timeout'),
+          latency_ms: fc.option(fc.double({ min: 0, max: 5000, noNaN: true })),
+        }),
+        { maxLength: 3 },
+      ),
+    ),
+    peers: fc.option(
+      fc.array(
+        fc.record({
+          name: fc.constant('agent-b'),
+          node: fc.string({ maxLength: 8 }),
+          network: fc.constantFrom('pod', 'host'),
+          result: fc.constantFrom('ok', 'timeout'),
+          sent: fc.constant(3),
+          lost: fc.integer({ min: 0, max: 3 }),
+          rtt_ms: fc.option(fc.double({ min: 0, max: 1000, noNaN: true })),
+        }),
+        { maxLength: 3 },
+      ),
+    ),
     icmp_available: fc.option(fc.boolean()),
-    path_mtu: fc.option(fc.record({ exporter: fc.option(fc.integer({ min: 68, max: 9000 })), peers: fc.option(fc.integer({ min: 68, max: 9000 })) })),
-    integrity: fc.option(fc.record({ event_loop_lag_ms: fc.double({ min: 0, max: 1000, noNaN: true }), cpu_throttled_ratio: fc.option(fc.double({ min: 0, max: 1, noNaN: true })), starved: fc.boolean() })),
+    path_mtu: fc.option(
+      fc.record({ exporter: fc.option(fc.integer({ min: 68, max: 9000 })), peers: fc.option(fc.integer({ min: 68, max: 9000 })) }),
+    ),
+    integrity: fc.option(
+      fc.record({
+        event_loop_lag_ms: fc.double({ min: 0, max: 1000, noNaN: true }),
+        cpu_throttled_ratio: fc.option(fc.double({ min: 0, max: 1, noNaN: true })),
+        starved: fc.boolean(),
+      }),
+    ),
   });
   // Every field our agent sends survives: peers, probe metrics and the verdict on other replicas need them.
   fc.assert(
@@ -111,10 +153,13 @@ t.test('cache: while the watch is lost, ages of records not received here stand 
 t.test('lease pool: one grant per window and TTL, a lost lease re-granted', async (t) => {
   let mono = 0;
   const grants: number[] = [];
-  const pool = new LeasePool(async (ttl) => {
-    grants.push(ttl);
-    return `lease-${grants.length}`;
-  }, { monoMs: () => mono, wallMs: () => mono });
+  const pool = new LeasePool(
+    async (ttl) => {
+      grants.push(ttl);
+      return `lease-${grants.length}`;
+    },
+    { monoMs: () => mono, wallMs: () => mono },
+  );
   t.equal(leaseWindowSeconds(300), 30);
   t.equal(leaseWindowSeconds(2), 1);
   const [x, y] = await Promise.all([pool.leaseFor(300), pool.leaseFor(300)]);
@@ -136,7 +181,10 @@ t.test('cache: a late echo of a write does not bring back what this replica dele
   c.deleteOwn('a');
   t.notOk(c.applyStored('a', r, 10), 'the echo of the put at 10 arrives after the delete');
   t.equal(c.get('a'), undefined);
-  t.notOk(c.reload(new Map([['a', { record: r, rev: 10 }]]), 11, () => false), 'a reload before the delete landed neither');
+  t.notOk(
+    c.reload(new Map([['a', { record: r, rev: 10 }]]), 11, () => false),
+    'a reload before the delete landed neither',
+  );
   t.notOk(c.applyStored('a', null, 12), 'the delete itself');
   t.ok(c.applyStored('a', r, 13), 'a later write by anyone counts again');
 });

@@ -15,21 +15,33 @@ t.test('a three-member etcd loses its leader and no report is lost', async (t) =
   if (!killed) throw new Error('no leader member');
   await killed.kill();
   t.comment(`killed the leader ${killed.name} at report ${feeder.acked.get('agent-seq')}`);
-  const newLeader = await eventually(async () => {
-    const l = await etcd.leader();
-    return l !== leader ? l : undefined;
-  }, 15_000, 'a new leader');
+  const newLeader = await eventually(
+    async () => {
+      const l = await etcd.leader();
+      return l !== leader ? l : undefined;
+    },
+    15_000,
+    'a new leader',
+  );
   t.not(newLeader, leader, 'the two members left elected a new leader');
   await new Promise((r) => setTimeout(r, 1500)); // reports keep coming under the new leader
-  await eventually(async () => ((await fetch(`${a.url}/readyz`)).status === 200 ? true : undefined), 15_000, 'the exporter ready on the remaining members');
+  await eventually(
+    async () => ((await fetch(`${a.url}/readyz`)).status === 200 ? true : undefined),
+    15_000,
+    'the exporter ready on the remaining members',
+  );
   await feeder.stop();
   const last = feeder.acked.get('agent-seq') ?? 0;
   t.same([...new Set(feeder.statuses)], [200], `all ${feeder.statuses.length} reports answered 200`);
 
-  const stored = await eventually(async () => {
-    const v = JSON.parse(await etcd.etcdctl(['get', '/cluster/agents/agent-seq', '--print-value-only'])) as { uptime: number };
-    return v.uptime === last ? v : undefined;
-  }, 10_000, `report ${last} in etcd`);
+  const stored = await eventually(
+    async () => {
+      const v = JSON.parse(await etcd.etcdctl(['get', '/cluster/agents/agent-seq', '--print-value-only'])) as { uptime: number };
+      return v.uptime === last ? v : undefined;
+    },
+    10_000,
+    `report ${last} in etcd`,
+  );
   t.equal(stored.uptime, last, 'the last report answered 200 is the one stored');
   const b = await spawnExporter(t, etcdArgs(etcd, '/cluster'));
   const onB = (await (await fetch(`${b.url}/api/v1/agents/agent-seq`)).json()) as { uptime: number };

@@ -13,7 +13,12 @@ interface Obj {
   metadata: { name: string };
   spec: Record<string, unknown> & {
     replicas?: number;
-    template?: { spec: { containers: Array<{ args?: string[]; env?: Array<{ name: string }>; volumeMounts?: Array<{ mountPath: string }> }>; volumes?: Array<{ secret?: { secretName: string } }> } };
+    template?: {
+      spec: {
+        containers: Array<{ args?: string[]; env?: Array<{ name: string }>; volumeMounts?: Array<{ mountPath: string }> }>;
+        volumes?: Array<{ secret?: { secretName: string } }>;
+      };
+    };
   };
 }
 
@@ -47,21 +52,36 @@ t.test('overlay etcd: two exporters on a three-member etcd StatefulSet', async (
   t.ok(parsed.ok && !parsed.help, parsed.ok ? 'the exporter flags parse' : parsed.error);
   if (parsed.ok && !parsed.help) {
     t.equal(parsed.config.store, 'etcd');
-    t.same(parsed.config.etcd?.endpoints, [0, 1, 2].map((i) => `http://netchecker-etcd-${i}.netchecker-etcd:2379`), 'one endpoint per member');
+    t.same(
+      parsed.config.etcd?.endpoints,
+      [0, 1, 2].map((i) => `http://netchecker-etcd-${i}.netchecker-etcd:2379`),
+      'one endpoint per member',
+    );
   }
 });
 
 t.test('overlay etcd/external: endpoints and TLS files from the Secret', async (t) => {
   const objs = await render('etcd/external');
-  t.notOk(objs.some((o) => o.kind === 'StatefulSet'), 'no etcd of its own');
+  t.notOk(
+    objs.some((o) => o.kind === 'StatefulSet'),
+    'no etcd of its own',
+  );
   const exporter = find(objs, 'Deployment', 'netchecker-server');
   t.equal(exporter.spec.replicas, 2);
   const pod = exporter.spec.template?.spec;
   const c = pod?.containers[0];
-  t.ok(c?.env?.some((e) => e.name === 'NETCHECKER_ETCD_ENDPOINTS'), 'endpoints from the Secret through the environment');
-  t.ok(pod?.volumes?.some((v) => v.secret?.secretName === 'netchecker-etcd-client'), 'the Secret mounted');
+  t.ok(
+    c?.env?.some((e) => e.name === 'NETCHECKER_ETCD_ENDPOINTS'),
+    'endpoints from the Secret through the environment',
+  );
+  t.ok(
+    pod?.volumes?.some((v) => v.secret?.secretName === 'netchecker-etcd-client'),
+    'the Secret mounted',
+  );
   t.ok(c?.volumeMounts?.some((m) => m.mountPath === '/etc/netchecker/etcd'));
-  const parsed = parseExporterConfig((c?.args ?? []).slice(1), { NETCHECKER_ETCD_ENDPOINTS: 'https://etcd-0.example:2379,https://etcd-1.example:2379' });
+  const parsed = parseExporterConfig((c?.args ?? []).slice(1), {
+    NETCHECKER_ETCD_ENDPOINTS: 'https://etcd-0.example:2379,https://etcd-1.example:2379',
+  });
   t.ok(parsed.ok && !parsed.help, parsed.ok ? 'the exporter flags parse with the endpoints a Secret would give' : parsed.error);
   if (parsed.ok && !parsed.help) {
     t.equal(parsed.config.etcd?.caFile, '/etc/netchecker/etcd/ca.crt');

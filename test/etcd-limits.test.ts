@@ -13,19 +13,23 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const status = async (url: string): Promise<number> => (await fetch(url)).status;
 const metrics = async (ex: ExporterProcess): Promise<string> => (await fetch(`${ex.url}/metrics`)).text();
 const storeErrors = (text: string): Record<string, number> =>
-  Object.fromEntries(['put', 'delete', 'load', 'watch', 'lease'].map((op) => [op, sample(text, `netchecker_store_errors_total{op="${op}"}`) ?? 0]));
+  Object.fromEntries(
+    ['put', 'delete', 'load', 'watch', 'lease'].map((op) => [op, sample(text, `netchecker_store_errors_total{op="${op}"}`) ?? 0]),
+  );
 const loads = (ex: ExporterProcess): number => ex.logs().filter((l) => l.msg === 'loaded the agents from etcd').length;
 
 /** A valid report of about `bytes` bytes: interfaces of 1,000 full-length IPv6 addresses (fewer values than the decoder's cap). */
 function reportOfSize(bytes: number): string {
-  const addr = (i: number): string => `fd00:0000:0000:0000:0000:0000:${(i >>> 16).toString(16).padStart(4, '0')}:${(i & 0xffff).toString(16).padStart(4, '0')}`;
+  const addr = (i: number): string =>
+    `fd00:0000:0000:0000:0000:0000:${(i >>> 16).toString(16).padStart(4, '0')}:${(i & 0xffff).toString(16).padStart(4, '0')}`;
   const count = Math.ceil((bytes - report().length) / (addr(0).length + 3));
   const ips: Record<string, string[]> = {};
   for (let i = 0; i < count; i++) (ips[`if${Math.floor(i / 1000)}`] ??= []).push(addr(i));
   return report({ report_interval: 60, ips });
 }
 
-const stored = async (etcd: { etcdctl(args: string[]): Promise<string> }, key: string): Promise<string> => (await etcd.etcdctl(['get', key, '--print-value-only'])).trim();
+const stored = async (etcd: { etcdctl(args: string[]): Promise<string> }, key: string): Promise<string> =>
+  (await etcd.etcdctl(['get', key, '--print-value-only'])).trim();
 
 t.test('the default body limit follows the store', async (t) => {
   const etcd = ['--store', 'etcd', '--etcd-endpoints', 'http://127.0.0.1:2379'];
@@ -91,7 +95,12 @@ t.test('a write etcd refuses for its size is a 413, never a 200, and does not we
   t.match(((await res.json()) as { message: string }).message, /request is too large/, 'names the cause');
   t.equal(await stored(etcd, '/refused/agents/agent-big'), '', 'nothing stored');
   t.equal(await status(`${a.url}/api/v1/agents/agent-big`), 404, 'nothing served');
-  t.ok(a.logs().some((l) => l.msg === "etcd refused a record for its size; set --etcd-max-request-bytes to the etcd server's --max-request-bytes"), 'logged with the fix');
+  t.ok(
+    a
+      .logs()
+      .some((l) => l.msg === "etcd refused a record for its size; set --etcd-max-request-bytes to the etcd server's --max-request-bytes"),
+    'logged with the fix',
+  );
 
   const loaded = loads(a);
   const before = storeErrors(await metrics(a));

@@ -33,7 +33,11 @@ function lastLoad(ex: ExporterProcess): { agents: number; pages: number; bytes: 
   const loads = ex.logs().filter((l) => l.msg === 'loaded the agents from etcd');
   const l = loads[loads.length - 1];
   if (!l) throw new Error('no load logged');
-  return { ...(l as unknown as { agents: number; pages: number; bytes: number; ms: number }), count: loads.length, atMs: Date.parse(String(l.time)) };
+  return {
+    ...(l as unknown as { agents: number; pages: number; bytes: number; ms: number }),
+    count: loads.length,
+    atMs: Date.parse(String(l.time)),
+  };
 }
 
 t.test(`${AGENTS} records through etcd: start, restart, second replica, an 8 s freeze`, async (t) => {
@@ -65,7 +69,9 @@ t.test(`${AGENTS} records through etcd: start, restart, second replica, an 8 s f
     t.equal(load.agents, AGENTS, `${what}: loaded every record`);
     t.same(await check(ex), { status: 200, passed: AGENTS }, `${what}: the check counts all ${AGENTS} agents`);
     const rss = rssBytes(ex.spawned.child.pid as number);
-    t.comment(`${what}: loaded ${load.agents} records (${(load.bytes / 1e6).toFixed(1)} MB) in ${load.pages} pages, ${load.ms} ms; RSS ${(rss / 1e6).toFixed(0)} MB`);
+    t.comment(
+      `${what}: loaded ${load.agents} records (${(load.bytes / 1e6).toFixed(1)} MB) in ${load.pages} pages, ${load.ms} ms; RSS ${(rss / 1e6).toFixed(0)} MB`,
+    );
     return ex;
   };
   /** The slowest whole load measured in this run: the reload after the freeze is bounded by it. */
@@ -113,7 +119,11 @@ t.test(`${AGENTS} records through etcd: start, restart, second replica, an 8 s f
     // The write-back, a circuit breaker's 5 s and a whole reload, with both replicas reloading at
     // once while polled: on a busy machine many times one load of this run, at least a minute.
     const bound = Math.max(60_000, 15 * slowestLoadMs);
-    await eventually(async () => ((await status(`${ex.url}/readyz`)) === 200 ? true : undefined), bound, `ready again after the freeze (within ${bound} ms: 15 x the slowest load of this run)`);
+    await eventually(
+      async () => ((await status(`${ex.url}/readyz`)) === 200 ? true : undefined),
+      bound,
+      `ready again after the freeze (within ${bound} ms: 15 x the slowest load of this run)`,
+    );
   }
   polling = false;
   await poll;
@@ -122,25 +132,43 @@ t.test(`${AGENTS} records through etcd: start, restart, second replica, an 8 s f
   // The next report after the freeze waits BACKEND_WAIT_MS for etcd, then the replica says it is
   // not ready, and stays so until it has reloaded (the time its log gives for the reload).
   const noticeMs = PERIOD_MS + BACKEND_WAIT_MS + ETCD_TIMEOUT_S * 1000;
-  for (const [name, ex] of [['A', a], ['B', b]] as const) {
+  for (const [name, ex] of [
+    ['A', a],
+    ['B', b],
+  ] as const) {
     const reloadedMs = lastLoad(ex).atMs - stopped;
     const blind = ready.filter((r) => r.ex === ex && r.askedMs > noticeMs && r.answeredMs < reloadedMs);
-    t.ok(blind.length > 0 && blind.every((r) => r.status === 503), `${name}: /readyz 503 from ${noticeMs} ms into the freeze until its reload ended at ${reloadedMs} ms (${blind.length} polls)`);
+    t.ok(
+      blind.length > 0 && blind.every((r) => r.status === 503),
+      `${name}: /readyz 503 from ${noticeMs} ms into the freeze until its reload ended at ${reloadedMs} ms (${blind.length} polls)`,
+    );
   }
   t.ok(
     checks.every((c) => c.status !== 200 || c.passed === AGENTS + FED),
     `every passing check during the freeze and the reload counts all ${AGENTS + FED} agents (${checks.length} checks, ${checks.filter((c) => c.status === 200).length} passing)`,
   );
   const answers = new Set(feeder.statuses);
-  t.ok([...answers].every((s) => s === 200 || s === 503), `every report answered 200 (stored or queued) or 503 (not acknowledged): ${[...answers].join(', ')}`);
-  t.ok(feeder.statuses.filter((s) => s === 200).length > FED * 10, `${feeder.statuses.filter((s) => s === 200).length} of ${feeder.statuses.length} reports acknowledged`);
+  t.ok(
+    [...answers].every((s) => s === 200 || s === 503),
+    `every report answered 200 (stored or queued) or 503 (not acknowledged): ${[...answers].join(', ')}`,
+  );
+  t.ok(
+    feeder.statuses.filter((s) => s === 200).length > FED * 10,
+    `${feeder.statuses.filter((s) => s === 200).length} of ${feeder.statuses.length} reports acknowledged`,
+  );
   for (const ex of [a, b]) {
     const m = await (await fetch(`${ex.url}/metrics`)).text();
     t.equal(sample(m, 'netchecker_store_queued_writes'), 0, 'the queue is written back');
     t.same(await check(ex), { status: 200, passed: AGENTS + FED }, 'both replicas count every agent again');
   }
-  t.same([lastLoad(a).count, lastLoad(b).count], loadsBefore.map((n) => n + 1), 'ready again only once each replica reloaded what it missed while blind');
-  t.comment(`after the freeze: A reloaded in ${lastLoad(a).ms} ms, B in ${lastLoad(b).ms} ms; RSS A ${(rssBytes(a.spawned.child.pid as number) / 1e6).toFixed(0)} MB, B ${(rssBytes(b.spawned.child.pid as number) / 1e6).toFixed(0)} MB`);
+  t.same(
+    [lastLoad(a).count, lastLoad(b).count],
+    loadsBefore.map((n) => n + 1),
+    'ready again only once each replica reloaded what it missed while blind',
+  );
+  t.comment(
+    `after the freeze: A reloaded in ${lastLoad(a).ms} ms, B in ${lastLoad(b).ms} ms; RSS A ${(rssBytes(a.spawned.child.pid as number) / 1e6).toFixed(0)} MB, B ${(rssBytes(b.spawned.child.pid as number) / 1e6).toFixed(0)} MB`,
+  );
 
   // Nothing acknowledged is lost: etcd holds each fed agent's last acknowledged report or a later one.
   const lost: string[] = [];

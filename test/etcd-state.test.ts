@@ -18,7 +18,10 @@ t.test('an exporter restart restores the state and calls no live agent absent', 
   const body = (await check.json()) as { Absent: unknown; agents: Array<{ state: string }> };
   t.equal(check.status, 200, 'the first check after the restart passes (no grace needed)');
   t.equal(body.Absent, null);
-  t.same(body.agents.map((a) => a.state), ['ok', 'ok']);
+  t.same(
+    body.agents.map((a) => a.state),
+    ['ok', 'ok'],
+  );
   t.same(await (await fetch(`${second.url}/api/v1/agents/`)).json(), before, 'the same records, last_updated included');
   t.equal((await fetch(`${second.url}/readyz`)).status, 200);
 });
@@ -35,7 +38,11 @@ t.test('lease expiry removes an agent that is gone', async (t) => {
   t.match(ttl, /granted with TTL\(4s\)/, 'lease TTL: the report TTL (at least 3 intervals) plus the 1 s sharing window');
   await a.kill(); // nobody is left to prune it: only the lease can
 
-  await eventually(async () => ((await etcd.etcdctl(['get', '/lease/agents/', '--prefix', '--keys-only'])).trim() === '' ? true : undefined), 10_000, 'the key gone with its lease');
+  await eventually(
+    async () => ((await etcd.etcdctl(['get', '/lease/agents/', '--prefix', '--keys-only'])).trim() === '' ? true : undefined),
+    10_000,
+    'the key gone with its lease',
+  );
   t.pass('etcd dropped the key when the lease expired');
   const b = await spawnExporter(t, etcdArgs(etcd, '/lease'));
   t.same(await (await fetch(`${b.url}/api/v1/agents/`)).json(), {}, 'a new exporter knows nothing of the gone agent');
@@ -51,22 +58,39 @@ t.test('invalid values in etcd are skipped with a log line', async (t) => {
   await etcd.etcdctl(['put', '/bad/agents/good', valid]);
   const ex = await spawnExporter(t, etcdArgs(etcd, '/bad'));
   t.same(Object.keys((await (await fetch(`${ex.url}/api/v1/agents/`)).json()) as object), ['good'], 'only the valid record is loaded');
-  const skipped = (): string[] => ex.logs().filter((l) => l.msg === 'skipped an invalid value in etcd').map((l) => String(l.key));
-  t.same(skipped().sort(), ['/bad/agents/Not_A_Pod', '/bad/agents/no-time', '/bad/agents/not-json', '/bad/agents/wrong-shape'], 'one log line per invalid value, naming its key');
+  const skipped = (): string[] =>
+    ex
+      .logs()
+      .filter((l) => l.msg === 'skipped an invalid value in etcd')
+      .map((l) => String(l.key));
+  t.same(
+    skipped().sort(),
+    ['/bad/agents/Not_A_Pod', '/bad/agents/no-time', '/bad/agents/not-json', '/bad/agents/wrong-shape'],
+    'one log line per invalid value, naming its key',
+  );
   t.equal((await fetch(`${ex.url}/readyz`)).status, 200, 'ready: bad values are data errors, not an outage');
 
   await etcd.etcdctl(['put', '/bad/agents/good', '[1,2,3]']);
-  await eventually(async () => ((await fetch(`${ex.url}/api/v1/agents/good`)).status === 404 ? true : undefined), 3000, 'the agent without a valid record');
+  await eventually(
+    async () => ((await fetch(`${ex.url}/api/v1/agents/good`)).status === 404 ? true : undefined),
+    3000,
+    'the agent without a valid record',
+  );
   t.ok(skipped().filter((k) => k === '/bad/agents/good').length === 1, 'a bad value arriving through the watch is logged too');
   await etcd.etcdctl(['put', '/bad/agents/good', valid]);
-  await eventually(async () => ((await fetch(`${ex.url}/api/v1/agents/good`)).status === 200 ? true : undefined), 3000, 'the valid record again');
+  await eventually(
+    async () => ((await fetch(`${ex.url}/api/v1/agents/good`)).status === 200 ? true : undefined),
+    3000,
+    'the valid record again',
+  );
   t.equal(ex.spawned.child.exitCode, null, 'the exporter is still running');
 });
 
 t.test('a lease etcd lost is granted anew on the next report', async (t) => {
   const etcd = await startEtcd(t);
   const ex = await spawnExporter(t, etcdArgs(etcd, '/lost'));
-  const leaseOf = async (): Promise<string | undefined> => /"lease":(\d+)/.exec(await etcd.etcdctl(['get', '/lost/agents/agent-l', '-w', 'json']))?.[1];
+  const leaseOf = async (): Promise<string | undefined> =>
+    /"lease":(\d+)/.exec(await etcd.etcdctl(['get', '/lost/agents/agent-l', '-w', 'json']))?.[1];
   t.equal((await postReport(ex.url, 'agent-l', report({ report_interval: 5 }))).status, 200);
   const first = await leaseOf();
   t.ok(first, 'stored with a lease');
@@ -75,6 +99,10 @@ t.test('a lease etcd lost is granted anew on the next report', async (t) => {
   t.equal((await postReport(ex.url, 'agent-l', report({ report_interval: 5 }))).status, 200, 'the next report is stored');
   const second = await leaseOf();
   t.ok(second && second !== first, 'under a new lease');
-  t.equal(sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_store_errors_total{op="lease"}'), 1, 'the lost lease is counted');
+  t.equal(
+    sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_store_errors_total{op="lease"}'),
+    1,
+    'the lost lease is counted',
+  );
   t.equal((await fetch(`${ex.url}/readyz`)).status, 200, 'and the store stays ready');
 });

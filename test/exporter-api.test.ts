@@ -27,13 +27,19 @@ t.test('original agent reports are accepted byte for byte and show up everywhere
   const check = await fetch(`${ex.url}/api/v1/connectivity_check`);
   t.equal(check.status, 200);
   const text = await check.text();
-  t.ok(text.startsWith('{"Message":"All 2 pods successfully reported back to the server","Absent":null,"Outdated":null,'), text.slice(0, 140));
+  t.ok(
+    text.startsWith('{"Message":"All 2 pods successfully reported back to the server","Absent":null,"Outdated":null,'),
+    text.slice(0, 140),
+  );
 
   const metrics = await (await fetch(`${ex.url}/metrics`)).text();
   t.equal(sample(metrics, 'ncagent_report_count_total{agent="kind-worker-private_network"}'), 1);
   t.equal(sample(metrics, 'ncagent_report_count_total{agent="kind-worker-host_network"}'), 1);
   t.equal(sample(metrics, 'ncagent_http_probe_code{agent="kind-worker-private_network",url="http://127.0.0.1:18082/api/v1/ping"}'), 200);
-  t.equal(sample(metrics, 'ncagent_http_probe_connection_result{agent="kind-worker-host_network",url="http://127.0.0.1:1/unreachable"}'), 0);
+  t.equal(
+    sample(metrics, 'ncagent_http_probe_connection_result{agent="kind-worker-host_network",url="http://127.0.0.1:1/unreachable"}'),
+    0,
+  );
   t.equal(sample(metrics, 'netchecker_agent_up{agent="netchecker-agent-hostnet-q9z4m",node="kind-worker",network="host"}'), 1);
   t.equal(sample(metrics, 'netchecker_agent_state{agent="netchecker-agent-x7k2p",node="kind-worker",network="pod",state="ok"}'), 1);
   t.equal(sample(metrics, 'netchecker_reports_accepted_total'), 2);
@@ -41,7 +47,18 @@ t.test('original agent reports are accepted byte for byte and show up everywhere
 
 t.test('saturated probe durations are unknown, not 9.2e12 ms', async (t) => {
   const ex = await startTestExporter(t);
-  const body = report({ network_probes: [{ URL: 'http://s/api/v1/ping', ConnectionResult: 1, HTTPCode: 200, Total: 9223372036854, ContentTransfer: 9223372036854, TCPConnection: 3 }] });
+  const body = report({
+    network_probes: [
+      {
+        URL: 'http://s/api/v1/ping',
+        ConnectionResult: 1,
+        HTTPCode: 200,
+        Total: 9223372036854,
+        ContentTransfer: 9223372036854,
+        TCPConnection: 3,
+      },
+    ],
+  });
   t.equal((await postReport(ex.url, 'netchecker-agent-a', body)).status, 200);
   const metrics = await (await fetch(`${ex.url}/metrics`)).text();
   t.equal(sample(metrics, 'ncagent_http_probe_total_time_ms{agent="node-a-private_network",url="http://s/api/v1/ping"}'), undefined);
@@ -55,7 +72,10 @@ t.test('connectivity_check: 400 with both lists, key order kept, per-agent detai
   let res = await fetch(`${ex.url}/api/v1/connectivity_check`);
   t.equal(res.status, 400, 'within the startup grace the agents are starting, and without a report they fail the check');
   const starting = (await res.json()) as { Absent: string[]; agents: Array<{ state: string }> };
-  t.same(starting.agents.map((a) => a.state), ['starting', 'starting', 'starting']);
+  t.same(
+    starting.agents.map((a) => a.state),
+    ['starting', 'starting', 'starting'],
+  );
   t.same(starting.Absent, ['agent-a', 'agent-b', 'agent-hostnet-c']);
 
   await postReport(ex.url, 'agent-a', report({ report_interval: 2 }));
@@ -65,10 +85,23 @@ t.test('connectivity_check: 400 with both lists, key order kept, per-agent detai
   t.equal(res.status, 400);
   t.equal(res.headers.get('content-type'), 'application/json');
   const text = await res.text();
-  t.ok(text.startsWith('{"Message":"Connectivity check fails. Reason: there are absent or outdated pods; look up the payload","Absent":["agent-b"],"Outdated":["agent-a","agent-hostnet-c"],'), text.slice(0, 200));
+  t.ok(
+    text.startsWith(
+      '{"Message":"Connectivity check fails. Reason: there are absent or outdated pods; look up the payload","Absent":["agent-b"],"Outdated":["agent-a","agent-hostnet-c"],',
+    ),
+    text.slice(0, 200),
+  );
   const body = JSON.parse(text) as { agents: Array<Record<string, unknown>> };
   t.same(Object.keys(body), ['Message', 'Absent', 'Outdated', 'agents']);
-  t.match(body.agents[0], { name: 'agent-a', node: 'node-a', network: 'pod', state: 'outdated', expected: true, last_report_age_seconds: 11, report_interval_seconds: 2 });
+  t.match(body.agents[0], {
+    name: 'agent-a',
+    node: 'node-a',
+    network: 'pod',
+    state: 'outdated',
+    expected: true,
+    last_report_age_seconds: 11,
+    report_interval_seconds: 2,
+  });
   t.match(body.agents[1], { name: 'agent-b', state: 'absent', last_report_age_seconds: null });
   t.match(body.agents[2], { name: 'agent-hostnet-c', network: 'host', state: 'outdated' });
 
@@ -84,15 +117,33 @@ t.test('evidence only: an expected agent checked at once is Absent, not "All 0 p
   const ex = await startTestExporter(t, ['--expect', 'netchecker-agent-nobody']);
   const res = await fetch(`${ex.url}/api/v1/connectivity_check`);
   t.equal(res.status, 400);
-  const body = (await res.json()) as { Message: string; Absent: string[]; Outdated: string[]; agents: Array<{ name: string; state: string; reason: string }> };
+  const body = (await res.json()) as {
+    Message: string;
+    Absent: string[];
+    Outdated: string[];
+    agents: Array<{ name: string; state: string; reason: string }>;
+  };
   t.same([body.Absent, body.Outdated], [['netchecker-agent-nobody'], []]);
-  t.match(body.agents[0], { name: 'netchecker-agent-nobody', state: 'starting', reason: /waiting for the first report/ }, 'its state and reason stay in the detail');
+  t.match(
+    body.agents[0],
+    { name: 'netchecker-agent-nobody', state: 'starting', reason: /waiting for the first report/ },
+    'its state and reason stay in the detail',
+  );
 
-  const excusing = await startTestExporter(t, ['--expect', 'netchecker-agent-nobody,netchecker-agent-one', '--failing-states', 'absent,outdated']);
+  const excusing = await startTestExporter(t, [
+    '--expect',
+    'netchecker-agent-nobody,netchecker-agent-one',
+    '--failing-states',
+    'absent,outdated',
+  ]);
   await postReport(excusing.url, 'netchecker-agent-one', report());
   const ok = await fetch(`${excusing.url}/api/v1/connectivity_check`);
   t.equal(ok.status, 200, '--failing-states absent,outdated excuses a starting agent');
-  t.match(await ok.json(), { Message: 'All 1 pods successfully reported back to the server' }, 'the count is of the fresh reports, not of the expected set');
+  t.match(
+    await ok.json(),
+    { Message: 'All 1 pods successfully reported back to the server' },
+    'the count is of the fresh reports, not of the expected set',
+  );
 });
 
 t.test('one list empty is [] on failure', async (t) => {
@@ -144,5 +195,8 @@ t.test('agents that are gone are pruned from the store and /metrics after the TT
   t.notMatch(metrics, /agent="gone"/, 'series removed');
   t.notMatch(metrics, /node-gone-private_network/, 'legacy series removed');
   t.match(metrics, /netchecker_agent_state\{agent="kept",node="node-a",network="pod",state="outdated"\} 1/);
-  t.ok(ex.logs.some((l) => l.msg === 'agent pruned' && l.agent === 'gone'), 'pruning is logged');
+  t.ok(
+    ex.logs.some((l) => l.msg === 'agent pruned' && l.agent === 'gone'),
+    'pruning is logged',
+  );
 });

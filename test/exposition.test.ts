@@ -13,7 +13,9 @@ interface View {
 
 const families = [
   gauge<View>('test_up', 'Up or not; no sample when null.', (v) => v.up),
-  gaugeEach<View>('test_item', 'One sample per item.', ['item'], (v) => v.items.map((value, i) => ({ labels: { item: String(i) }, value }))),
+  gaugeEach<View>('test_item', 'One sample per item.', ['item'], (v) =>
+    v.items.map((value, i) => ({ labels: { item: String(i) }, value })),
+  ),
   gauge<View>('test_items', 'How many items.', (v) => v.items.length),
 ];
 
@@ -32,10 +34,17 @@ function model(objects: ReadonlyMap<string, { labels: Record<string, string>; vi
 
 t.test('SeriesCache equals its model after random sets and deletes', async (t) => {
   const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f');
-  const view = fc.record({ up: fc.option(fc.integer({ min: 0, max: 1 })), items: fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 3 }) });
+  const view = fc.record({
+    up: fc.option(fc.integer({ min: 0, max: 1 })),
+    items: fc.array(fc.integer({ min: 0, max: 9 }), { maxLength: 3 }),
+  });
   // Non-ASCII label values too: their bytes and characters differ.
   const node = fc.constantFrom('n1', 'nœud-2', 'узел', '');
-  const op = fc.oneof(fc.record({ kind: fc.constant('set' as const), key, node, view }), fc.record({ kind: fc.constant('delete' as const), key }), fc.constant({ kind: 'scrape' as const }));
+  const op = fc.oneof(
+    fc.record({ kind: fc.constant('set' as const), key, node, view }),
+    fc.record({ kind: fc.constant('delete' as const), key }),
+    fc.constant({ kind: 'scrape' as const }),
+  );
   let scrapes = 0;
   fc.assert(
     fc.property(fc.array(op, { maxLength: 40 }), (ops) => {

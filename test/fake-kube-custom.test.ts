@@ -9,13 +9,28 @@ const BASE = '/apis/example.io/v1/namespaces/ns1/widgets';
 
 t.test('custom resources: the verbs and their conflicts', async (t) => {
   const kube = await FakeKube.start(t);
-  const token = (JSON.parse(readFileSync(kube.kubeconfigPath, 'utf8')) as { users: Array<{ user: { token: string } }> }).users[0]?.user.token;
-  const call = async (method: string, path: string, body?: unknown, type = 'application/json'): Promise<{ status: number; body: Record<string, unknown> }> => {
-    const res = await fetch(`${kube.url}${path}`, { method, headers: { Authorization: `Bearer ${token}`, 'Content-Type': type }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const token = (JSON.parse(readFileSync(kube.kubeconfigPath, 'utf8')) as { users: Array<{ user: { token: string } }> }).users[0]?.user
+    .token;
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    type = 'application/json',
+  ): Promise<{ status: number; body: Record<string, unknown> }> => {
+    const res = await fetch(`${kube.url}${path}`, {
+      method,
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': type },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
   const rv = (o: Record<string, unknown>): string => String((o.metadata as { resourceVersion?: string }).resourceVersion);
-  const widget = (name: string, size: number): Record<string, unknown> => ({ apiVersion: 'example.io/v1', kind: 'Widget', metadata: { name }, spec: { size } });
+  const widget = (name: string, size: number): Record<string, unknown> => ({
+    apiVersion: 'example.io/v1',
+    kind: 'Widget',
+    metadata: { name },
+    spec: { size },
+  });
 
   const created = await call('POST', BASE, widget('w1', 1));
   t.equal(created.status, 201, 'create');
@@ -30,13 +45,22 @@ t.test('custom resources: the verbs and their conflicts', async (t) => {
   t.same([stale.status, stale.body.reason], [409, 'Conflict'], 'update at a stale resourceVersion: 409 Conflict');
   const patched = await call('PATCH', `${BASE}/w1`, { spec: { color: 'red' } }, 'application/merge-patch+json');
   t.same([patched.status, patched.body.spec], [200, { size: 2, color: 'red' }], 'merge patch');
-  t.equal((await call('PATCH', `${BASE}/w1`, { metadata: { resourceVersion: rv(got.body) }, spec: { size: 9 } }, 'application/merge-patch+json')).status, 409, 'patch with a stale resourceVersion: 409');
+  t.equal(
+    (await call('PATCH', `${BASE}/w1`, { metadata: { resourceVersion: rv(got.body) }, spec: { size: 9 } }, 'application/merge-patch+json'))
+      .status,
+    409,
+    'patch with a stale resourceVersion: 409',
+  );
   t.equal(kube.count({ verb: 'update', resource: 'widgets', status: 409 }), 1, 'counted by verb, plural and status');
 
   for (let i = 2; i <= 5; i++) t.equal((await call('POST', BASE, widget(`w${i}`, i))).status, 201);
   const page1 = await call('GET', `${BASE}?limit=2`);
   const token1 = (page1.body.metadata as { continue?: string }).continue;
-  t.same([(page1.body.items as unknown[]).length, page1.body.kind, typeof token1], [2, 'WidgetList', 'string'], 'a first page and a continue token');
+  t.same(
+    [(page1.body.items as unknown[]).length, page1.body.kind, typeof token1],
+    [2, 'WidgetList', 'string'],
+    'a first page and a continue token',
+  );
   const rest = await call('GET', `${BASE}?limit=10&continue=${token1}`);
   t.equal((rest.body.items as unknown[]).length, 3, 'the rest of the same snapshot');
   t.equal((await call('DELETE', `${BASE}/w5`)).status, 200, 'delete');
@@ -44,7 +68,9 @@ t.test('custom resources: the verbs and their conflicts', async (t) => {
 
   // Watch from the list's version: the changes after it, a bookmark, then 410 after a compaction.
   const from = rv((await call('GET', BASE)).body);
-  const res = await fetch(`${kube.url}${BASE}?watch=true&resourceVersion=${from}&allowWatchBookmarks=true`, { headers: { Authorization: `Bearer ${token}` } });
+  const res = await fetch(`${kube.url}${BASE}?watch=true&resourceVersion=${from}&allowWatchBookmarks=true`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   let text = '';
   const events = async (n: number): Promise<Array<{ type: string; object: Record<string, unknown> }>> => {
@@ -53,13 +79,20 @@ t.test('custom resources: the verbs and their conflicts', async (t) => {
       if (done) break;
       text += Buffer.from(value).toString();
     }
-    return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { type: string; object: Record<string, unknown> });
+    return text
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { type: string; object: Record<string, unknown> });
   };
   t.equal((await call('POST', BASE, widget('w6', 6))).status, 201);
   kube.bookmark();
   kube.expire();
   const seen = await events(3);
-  t.same(seen.map((e) => e.type), ['ADDED', 'BOOKMARK', 'ERROR'], 'an event, a bookmark, then the 410');
+  t.same(
+    seen.map((e) => e.type),
+    ['ADDED', 'BOOKMARK', 'ERROR'],
+    'an event, a bookmark, then the 410',
+  );
   t.equal((seen[1]?.object.kind as string) ?? '', 'Widget', 'the bookmark names the kind');
   t.equal(seen[2]?.object.code, 410);
   await reader.cancel();

@@ -17,7 +17,15 @@ import { alertNames, readRuleDir, renderRuleFile } from '../alerts/rules.js';
 import { parseSettings } from '../alerts/settings.js';
 import { type ContainerOptions, FakeKube, agentPod, discoveryArgs, node, podStatus } from './helpers/fake-kube.js';
 import {
-  type Notification, amAlerts, exampleAlertmanagerConfig, freePort, promAlerts, requireBinary, startAlertmanager, startAlertingPrometheus, startWebhook,
+  type Notification,
+  amAlerts,
+  exampleAlertmanagerConfig,
+  freePort,
+  promAlerts,
+  requireBinary,
+  startAlertmanager,
+  startAlertingPrometheus,
+  startWebhook,
 } from './helpers/prometheus.js';
 import { INTERVAL_SECONDS, type LabAgent, PROXY, startLabCluster, within } from './lab/cluster.js';
 
@@ -32,7 +40,9 @@ const EVAL_MS = 1000;
 
 const RULES = readRuleDir(`${ROOT}alerts/rules`);
 /** alert -> its scaled `for:` in ms. */
-const FOR_MS = new Map(RULES.flatMap((g) => g.rules.flatMap((r) => (r.alert && r.for ? [[r.alert, minutes(r.for) * SCALE * 1000] as const] : []))));
+const FOR_MS = new Map(
+  RULES.flatMap((g) => g.rules.flatMap((r) => (r.alert && r.for ? [[r.alert, minutes(r.for) * SCALE * 1000] as const] : []))),
+);
 /** keep_firing_for (5m shipped), scaled; raised below when ExporterDown's for: must be. */
 let keepFiringMs = 5 * SCALE * 1000;
 /** PacketLoss's averaging window, not scaled: a target away within it is left out. */
@@ -51,8 +61,8 @@ const forMs = (alert: string): number => {
 
 /** What a notification is asserted on: alert name, severity, node, network. */
 const keyOf = (l: Record<string, string>): string => `${l.alertname} ${l.severity} node=${l.node ?? '-'} network=${l.network ?? '-'}`;
-const key = (alertname: string, severity: string, nodeName?: string, network?: string): string => keyOf({ alertname, severity, ...(nodeName ? { node: nodeName } : {}), ...(network ? { network } : {}) });
-
+const key = (alertname: string, severity: string, nodeName?: string, network?: string): string =>
+  keyOf({ alertname, severity, ...(nodeName ? { node: nodeName } : {}), ...(network ? { network } : {}) });
 
 interface Result {
   readonly fault: string;
@@ -70,7 +80,10 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
 
   const kube = await FakeKube.start(t);
   for (let i = 1; i <= 3; i++) kube.apply('nodes', node(`node-${i}`));
-  const c = await startLabCluster(t, 3, { discovery: [...discoveryArgs(kube), '--startup-grace', '10'], hostServices: [new URL(kube.url).host] });
+  const c = await startLabCluster(t, 3, {
+    discovery: [...discoveryArgs(kube), '--startup-grace', '10'],
+    hostServices: [new URL(kube.url).host],
+  });
   // ExporterDown's for: must outlast an exporter restart plus a scrape and an evaluation (the
   // restart row), and keep_firing_for must outlast it (a page is inhibited before it resolves).
   // A restart takes what this machine takes: measured here, in this run, with a margin of 2.
@@ -88,11 +101,29 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
   const restarts = new Map<LabAgent, number>();
   const nameOf = (a: LabAgent): string => names.get(a) as string;
   const ipOf = (a: LabAgent): string => (a.network === 'pod' ? a.node.podIp : a.node.hostIp);
-  const createPod = (a: LabAgent, o: { node?: string | null; phase?: string; container?: ContainerOptions; deleting?: boolean } = {}): void =>
-    kube.apply('pods', agentPod(nameOf(a), { node: o.node === undefined ? a.node.node : o.node, daemonSetNode: a.node.node, hostNetwork: a.network === 'host', ip: ipOf(a), namespace: NS, ...o }));
+  const createPod = (
+    a: LabAgent,
+    o: { node?: string | null; phase?: string; container?: ContainerOptions; deleting?: boolean } = {},
+  ): void =>
+    kube.apply(
+      'pods',
+      agentPod(nameOf(a), {
+        node: o.node === undefined ? a.node.node : o.node,
+        daemonSetNode: a.node.node,
+        hostNetwork: a.network === 'host',
+        ip: ipOf(a),
+        namespace: NS,
+        ...o,
+      }),
+    );
   /** The pod's phase and container status, as kubelet reports them; addresses stay. */
   const setPod = (a: LabAgent, phase: string, container: ContainerOptions = {}): void =>
-    kube.update('pods', nameOf(a), (p) => void (p.status = { ...p.status, ...podStatus(phase, true, { restarts: restarts.get(a) ?? 0, ...container }) }), NS);
+    kube.update(
+      'pods',
+      nameOf(a),
+      (p) => void (p.status = { ...p.status, ...podStatus(phase, true, { restarts: restarts.get(a) ?? 0, ...container }) }),
+      NS,
+    );
   const setNode = (i: number, o: { ready?: boolean | null; cordoned?: boolean }): void => kube.apply('nodes', node(`node-${i}`, o));
   /** The container restarted: not Ready, one more restart; the agent starts again; Ready once its loop runs. */
   const restartContainer = async (a: LabAgent): Promise<void> => {
@@ -103,7 +134,8 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     setPod(a, 'Running', { ready: true, lastTerminated: 'Error' });
   };
   for (const a of c.agents) createPod(a);
-  const agent = (i: number, network: 'pod' | 'host'): LabAgent => c.agents.find((a) => a.node.index === i && a.network === network) as LabAgent;
+  const agent = (i: number, network: 'pod' | 'host'): LabAgent =>
+    c.agents.find((a) => a.node.index === i && a.network === network) as LabAgent;
   const nodeOf = (i: number): (typeof c.net.nodes)[number] => c.net.nodes[i - 1] as (typeof c.net.nodes)[number];
 
   // --- Prometheus, Alertmanager, the webhook -----------------------------------------------
@@ -116,32 +148,55 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     // HighLatency and DnsSlow at 1 s, not 50 and 250 ms: the lab's round trips are user-space
     // HTTP and dnsmasq on a busy 2-core machine, the CPU's time, not the network's (no row here
     // adds latency).
-    { exporterJob: JOB, thresholds: { highLatencySeconds: 1, dnsSlowSeconds: 1 }, keepFiringFor: `${keepFiringMs / 1000}s`, for: Object.fromEntries([...FOR_MS].map(([a, ms]) => [a, `${ms / 1000}s`])) },
+    {
+      exporterJob: JOB,
+      thresholds: { highLatencySeconds: 1, dnsSlowSeconds: 1 },
+      keepFiringFor: `${keepFiringMs / 1000}s`,
+      for: Object.fromEntries([...FOR_MS].map(([a, ms]) => [a, `${ms / 1000}s`])),
+    },
     alertNames(RULES),
   );
   if (!settings.ok) throw new Error(settings.error);
-  const prom = await startAlertingPrometheus(t, prometheus, { job: JOB, target: `127.0.0.1:${exporterPort}`, alertmanagerUrl: am.url, rules: renderRuleFile(ruleGroups(ROOT, settings.value)) });
+  const prom = await startAlertingPrometheus(t, prometheus, {
+    job: JOB,
+    target: `127.0.0.1:${exporterPort}`,
+    alertmanagerUrl: am.url,
+    rules: renderRuleFile(ruleGroups(ROOT, settings.value)),
+  });
 
   // --- observation -------------------------------------------------------------------------
   // AgentStarved says the lab machine's own CPU is short (helpers, stress): true, and no fault
   // under test. It is left out of every assertion and counted instead.
   const underTest = (labels: Record<string, string>): boolean => labels.alertname !== 'NetcheckerAgentStarved';
-  const promNow = async (): Promise<Awaited<ReturnType<typeof promAlerts>>> => (await promAlerts(prom.url)).filter((a) => underTest(a.labels));
-  t.teardown(() => t.comment(`NetcheckerAgentStarved notifications (the lab's own CPU, left out): ${webhook.received.filter((n) => n.alerts.some((a) => !underTest(a.labels))).length}`));
+  const promNow = async (): Promise<Awaited<ReturnType<typeof promAlerts>>> =>
+    (await promAlerts(prom.url)).filter((a) => underTest(a.labels));
+  t.teardown(() =>
+    t.comment(
+      `NetcheckerAgentStarved notifications (the lab's own CPU, left out): ${webhook.received.filter((n) => n.alerts.some((a) => !underTest(a.labels))).length}`,
+    ),
+  );
   let lastState = '';
   /** Every agent ok (connectivity_check 200), no alert pending or firing, none active in Alertmanager. */
   const quiet = async (limitMs: number, what: string): Promise<number> =>
-    (await within(limitMs, what, async () => {
-      const check = await c.get('/api/v1/connectivity_check');
-      const alerts = await promNow();
-      const active = (await amAlerts(am.url)).filter((a) => underTest(a.labels));
-      lastState = `check ${check.status}; prometheus: ${alerts.map((a) => `${a.labels.alertname}(${a.labels.node ?? ''}/${a.labels.network ?? ''}) ${a.state}`).join(', ')}; alertmanager: ${active.map((a) => a.labels.alertname).join(', ')}`;
-      return check.status === 200 && alerts.length === 0 && active.length === 0 ? true : undefined;
-    }).catch((e: Error) => {
-      throw new Error(`${e.message}; last: ${lastState}`);
-    })).ms;
-  const firingKeys = (ns: readonly Notification[]): string[] => [...new Set(ns.flatMap((n) => n.alerts.filter((a) => a.status === 'firing' && underTest(a.labels)).map((a) => keyOf(a.labels))))].sort();
-  const resolvedKeys = (ns: readonly Notification[]): string[] => [...new Set(ns.flatMap((n) => n.alerts.filter((a) => a.status === 'resolved' && underTest(a.labels)).map((a) => keyOf(a.labels))))].sort();
+    (
+      await within(limitMs, what, async () => {
+        const check = await c.get('/api/v1/connectivity_check');
+        const alerts = await promNow();
+        const active = (await amAlerts(am.url)).filter((a) => underTest(a.labels));
+        lastState = `check ${check.status}; prometheus: ${alerts.map((a) => `${a.labels.alertname}(${a.labels.node ?? ''}/${a.labels.network ?? ''}) ${a.state}`).join(', ')}; alertmanager: ${active.map((a) => a.labels.alertname).join(', ')}`;
+        return check.status === 200 && alerts.length === 0 && active.length === 0 ? true : undefined;
+      }).catch((e: Error) => {
+        throw new Error(`${e.message}; last: ${lastState}`);
+      })
+    ).ms;
+  const firingKeys = (ns: readonly Notification[]): string[] =>
+    [
+      ...new Set(ns.flatMap((n) => n.alerts.filter((a) => a.status === 'firing' && underTest(a.labels)).map((a) => keyOf(a.labels)))),
+    ].sort();
+  const resolvedKeys = (ns: readonly Notification[]): string[] =>
+    [
+      ...new Set(ns.flatMap((n) => n.alerts.filter((a) => a.status === 'resolved' && underTest(a.labels)).map((a) => keyOf(a.labels)))),
+    ].sort();
   const results: Result[] = [];
 
   /**
@@ -154,7 +209,14 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     t: Test,
     fault: string,
     expected: readonly string[],
-    o: { inject: () => Promise<void>; heal?: () => Promise<void>; allowed?: readonly string[]; firstWithinMs?: number; quietWithinMs?: number; awaitQuiet?: boolean },
+    o: {
+      inject: () => Promise<void>;
+      heal?: () => Promise<void>;
+      allowed?: readonly string[];
+      firstWithinMs?: number;
+      quietWithinMs?: number;
+      awaitQuiet?: boolean;
+    },
   ): Promise<Notification[]> => {
     const from = webhook.received.length;
     const start = Date.now();
@@ -162,27 +224,49 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     const mine = (): Notification[] => webhook.received.slice(from);
     if (expected.length > 0) {
       const limit = o.firstWithinMs ?? 0;
-      await within(limit, `notified: ${expected.join("; ")}`, async () => (expected.every((k) => firingKeys(mine()).includes(k)) ? true : undefined)).catch(async (e: Error) => {
-        throw new Error(`${e.message}; got ${firingKeys(mine()).join('; ') || 'nothing'}; state: ${(await promNow()).map((a) => `${keyOf(a.labels)} ${a.state}`).join(', ')}`);
+      await within(limit, `notified: ${expected.join('; ')}`, async () =>
+        expected.every((k) => firingKeys(mine()).includes(k)) ? true : undefined,
+      ).catch(async (e: Error) => {
+        throw new Error(
+          `${e.message}; got ${firingKeys(mine()).join('; ') || 'nothing'}; state: ${(await promNow()).map((a) => `${keyOf(a.labels)} ${a.state}`).join(', ')}`,
+        );
       });
     }
     // Nothing pending any more, and one group_wait plus an evaluation for the last to notify.
-    await within(Math.max(...FOR_MS.values()) + 10 * INTERVAL_MS, 'no alert pending', async () => ((await promNow()).every((a) => a.state === 'firing') ? true : undefined));
+    await within(Math.max(...FOR_MS.values()) + 10 * INTERVAL_MS, 'no alert pending', async () =>
+      (await promNow()).every((a) => a.state === 'firing') ? true : undefined,
+    );
     await sleep(2 * EVAL_MS + EVAL_MS);
     const during = mine();
     const firing = firingKeys(during);
     const first = during.find((n) => n.alerts.some((a) => a.status === 'firing' && underTest(a.labels)));
-    if (o.allowed) t.ok(firing.every((k) => o.allowed?.includes(k)), `${fault}: notified only ${o.allowed.join('; ')} (got: ${firing.join('; ') || 'none'})`);
+    if (o.allowed)
+      t.ok(
+        firing.every((k) => o.allowed?.includes(k)),
+        `${fault}: notified only ${o.allowed.join('; ')} (got: ${firing.join('; ') || 'none'})`,
+      );
     else t.same(firing, [...expected].sort(), `${fault}: exactly ${expected.join('; ') || 'no notification'}`);
     // An earlier row's alert may resolve late (Alertmanager sends it once ExporterDown stops inhibiting).
-    t.same(resolvedKeys(during).filter((k) => !expected.includes(k) && !results.some((r) => r.notified.includes(k))), [], 'no other alert resolved meanwhile');
-    results.push({ fault, notified: firing, notifications: during.filter((n) => n.status === 'firing' && n.alerts.some((a) => underTest(a.labels))).length, firstMs: first ? first.receivedAt - start : null });
+    t.same(
+      resolvedKeys(during).filter((k) => !expected.includes(k) && !results.some((r) => r.notified.includes(k))),
+      [],
+      'no other alert resolved meanwhile',
+    );
+    results.push({
+      fault,
+      notified: firing,
+      notifications: during.filter((n) => n.status === 'firing' && n.alerts.some((a) => underTest(a.labels))).length,
+      firstMs: first ? first.receivedAt - start : null,
+    });
     await o.heal?.();
     if (o.awaitQuiet === false) return during;
     const healed = await quiet(o.quietWithinMs ?? keepFiringMs + 20 * INTERVAL_MS, `${fault}: healthy and quiet again`);
     const after = webhook.received.slice(from);
     const notResolved = firing.filter((k) => !k.includes(' info ') && !resolvedKeys(after).includes(k));
-    if (notResolved.length > 0) await within(10 * EVAL_MS, 'the resolved notifications', async () => (firing.every((k) => resolvedKeys(webhook.received.slice(from)).includes(k)) ? true : undefined));
+    if (notResolved.length > 0)
+      await within(10 * EVAL_MS, 'the resolved notifications', async () =>
+        firing.every((k) => resolvedKeys(webhook.received.slice(from)).includes(k)) ? true : undefined,
+      );
     t.same(firingKeys(webhook.received.slice(from)), firing, 'nothing else notified while healing');
     t.comment(`${fault}: healthy and quiet ${healed} ms after the heal`);
     return during;
@@ -192,15 +276,21 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     const r = results[results.length - 1] as Result;
     const lo = forMs(alert);
     const hi = forMs(alert) + signalMs + 5 * INTERVAL_MS + 5 * EVAL_MS;
-    t.ok(r.firstMs !== null && r.firstMs >= lo && r.firstMs <= hi, `${r.fault}: first notification after ${r.firstMs} ms, between ${alert}'s for: (${lo} ms) and ${hi} ms`);
+    t.ok(
+      r.firstMs !== null && r.firstMs >= lo && r.firstMs <= hi,
+      `${r.fault}: first notification after ${r.firstMs} ms, between ${alert}'s for: (${lo} ms) and ${hi} ms`,
+    );
   };
   const within1 = (alert: string, signalMs: number): number => forMs(alert) + signalMs + 10 * INTERVAL_MS + 5 * EVAL_MS;
   /** A fault landing mid-round: its agents' last report up to one interval old, outdated past 2 x interval. */
   const OUTDATED_MS = 3 * INTERVAL_MS;
   const HOLD_MS = 3 * INTERVAL_MS;
-  const undo = (ns: string, table: string): Promise<unknown> => c.net.exec(ns, ['nft', 'delete', 'table', ...table.split(' ')]).catch(() => undefined);
+  const undo = (ns: string, table: string): Promise<unknown> =>
+    c.net.exec(ns, ['nft', 'delete', 'table', ...table.split(' ')]).catch(() => undefined);
 
-  t.comment(`baseline healthy and quiet after ${await quiet(30_000 + 10 * INTERVAL_MS, 'the baseline: every agent ok, nothing pending or notified')} ms`);
+  t.comment(
+    `baseline healthy and quiet after ${await quiet(30_000 + 10 * INTERVAL_MS, 'the baseline: every agent ok, nothing pending or notified')} ms`,
+  );
   t.same(webhook.received, [], 'the baseline notified nothing');
 
   // Every agent is replaced here: its new pod is not Ready for a moment (away), which leaves its
@@ -240,23 +330,30 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
 
   await t.test('agents down: CrashLoopBackOff, ImagePullBackOff, Pending', async (t) => {
     const [crash, pull, pending] = [agent(1, 'pod'), agent(2, 'host'), agent(3, 'pod')];
-    await row(t, 'agent CrashLoopBackOff (node-1 pod), ImagePullBackOff (node-2 host), Pending unschedulable (node-3 pod), at once', [
-      key('NetcheckerAgentDown', 'warning', 'node-1', 'pod'), key('NetcheckerAgentDown', 'warning', 'node-2', 'host'), key('NetcheckerAgentDown', 'warning', 'node-3', 'pod'),
-    ], {
-      firstWithinMs: within1('NetcheckerAgentDown', INTERVAL_MS),
-      inject: async () => {
-        for (const a of [crash, pull, pending]) await c.stopAgent(a);
-        restarts.set(crash, (restarts.get(crash) ?? 0) + 5);
-        setPod(crash, 'Running', { waiting: 'CrashLoopBackOff', lastTerminated: 'Error' });
-        setPod(pull, 'Pending', { waiting: 'ImagePullBackOff' });
-        kube.remove('pods', nameOf(pending), NS);
-        createPod(pending, { node: null, phase: 'Pending' });
+    await row(
+      t,
+      'agent CrashLoopBackOff (node-1 pod), ImagePullBackOff (node-2 host), Pending unschedulable (node-3 pod), at once',
+      [
+        key('NetcheckerAgentDown', 'warning', 'node-1', 'pod'),
+        key('NetcheckerAgentDown', 'warning', 'node-2', 'host'),
+        key('NetcheckerAgentDown', 'warning', 'node-3', 'pod'),
+      ],
+      {
+        firstWithinMs: within1('NetcheckerAgentDown', INTERVAL_MS),
+        inject: async () => {
+          for (const a of [crash, pull, pending]) await c.stopAgent(a);
+          restarts.set(crash, (restarts.get(crash) ?? 0) + 5);
+          setPod(crash, 'Running', { waiting: 'CrashLoopBackOff', lastTerminated: 'Error' });
+          setPod(pull, 'Pending', { waiting: 'ImagePullBackOff' });
+          kube.remove('pods', nameOf(pending), NS);
+          createPod(pending, { node: null, phase: 'Pending' });
+        },
+        heal: async () => {
+          createPod(pending);
+          for (const a of [crash, pull, pending]) await restartContainer(a);
+        },
       },
-      heal: async () => {
-        createPod(pending);
-        for (const a of [crash, pull, pending]) await restartContainer(a);
-      },
-    });
+    );
     timely(t, 'NetcheckerAgentDown', INTERVAL_MS);
   });
 
@@ -270,9 +367,9 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     });
   });
 
-  await t.test('exporter restart, back within ExporterDown\'s for:', async (t) => {
+  await t.test("exporter restart, back within ExporterDown's for:", async (t) => {
     let downMs = 0;
-    await row(t, 'exporter restart (back within ExporterDown\'s for:)', [], {
+    await row(t, "exporter restart (back within ExporterDown's for:)", [], {
       inject: async () => {
         const killed = Date.now();
         await c.stopExporter();
@@ -280,43 +377,63 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
         downMs = Date.now() - killed;
       },
     });
-    t.ok(downMs + 2 * EVAL_MS < forMs('NetcheckerExporterDown'), `down ${downMs} ms, plus a scrape and an evaluation, is within ExporterDown's for: (${forMs('NetcheckerExporterDown')} ms)`);
+    t.ok(
+      downMs + 2 * EVAL_MS < forMs('NetcheckerExporterDown'),
+      `down ${downMs} ms, plus a scrape and an evaluation, is within ExporterDown's for: (${forMs('NetcheckerExporterDown')} ms)`,
+    );
   });
 
   await t.test('DNS broken on one node', async (t) => {
     const n2 = nodeOf(2);
     t.teardown(() => undo(n2.hostNs, 'inet lab_dns'));
-    await row(t, 'DNS broken on one node (node-2)', [key('NetcheckerNodeDnsFailing', 'warning', 'node-2', 'host'), key('NetcheckerNodeDnsFailing', 'warning', 'node-2', 'pod')], {
-      firstWithinMs: within1('NetcheckerNodeDnsFailing', 2 * INTERVAL_MS),
-      inject: () =>
-        c.net.nft(n2.hostNs, `table inet lab_dns {
+    await row(
+      t,
+      'DNS broken on one node (node-2)',
+      [key('NetcheckerNodeDnsFailing', 'warning', 'node-2', 'host'), key('NetcheckerNodeDnsFailing', 'warning', 'node-2', 'pod')],
+      {
+        firstWithinMs: within1('NetcheckerNodeDnsFailing', 2 * INTERVAL_MS),
+        inject: () =>
+          c.net.nft(
+            n2.hostNs,
+            `table inet lab_dns {
           chain output { type filter hook output priority 0; udp dport 53 drop; tcp dport 53 drop; }
           chain forward { type filter hook forward priority 0; udp dport 53 drop; tcp dport 53 drop; }
-        }`),
-      heal: () => undo(n2.hostNs, 'inet lab_dns').then(() => undefined),
-    });
+        }`,
+          ),
+        heal: () => undo(n2.hostNs, 'inet lab_dns').then(() => undefined),
+      },
+    );
     timely(t, 'NetcheckerNodeDnsFailing', 2 * INTERVAL_MS);
   });
 
-  await t.test('one node\'s pod network partitioned; then the exporter killed past ExporterDown\'s for:', async (t) => {
+  await t.test("one node's pod network partitioned; then the exporter killed past ExporterDown's for:", async (t) => {
     const n1 = nodeOf(1);
     t.teardown(() => undo(n1.hostNs, 'inet lab_podnet'));
     // The node drops what its pod sends or receives; the kubelet (the node itself) still reaches
     // the pod, so the pod stays Ready.
-    await row(t, 'one node\'s pod network partitioned (node-1, pods stay Ready)', [key('NetcheckerNodeUnreachable', 'critical', 'node-1', 'pod')], {
-      firstWithinMs: within1('NetcheckerNodeUnreachable', OUTDATED_MS),
-      inject: () => c.net.nft(n1.hostNs, `table inet lab_podnet {
+    await row(
+      t,
+      "one node's pod network partitioned (node-1, pods stay Ready)",
+      [key('NetcheckerNodeUnreachable', 'critical', 'node-1', 'pod')],
+      {
+        firstWithinMs: within1('NetcheckerNodeUnreachable', OUTDATED_MS),
+        inject: () =>
+          c.net.nft(
+            n1.hostNs,
+            `table inet lab_podnet {
           chain forward { type filter hook forward priority 0; iifname "pod0" drop; oifname "pod0" drop; }
-        }`),
-      awaitQuiet: false,
-    });
+        }`,
+          ),
+        awaitQuiet: false,
+      },
+    );
     timely(t, 'NetcheckerNodeUnreachable', OUTDATED_MS);
     const page = results[results.length - 1] as Result;
     t.equal(page.notifications, 1, 'one page');
 
     let killedAt = 0;
     let resolvedDuringOutage: string[] = [];
-    await row(t, 'exporter killed past ExporterDown\'s for: (the page above still firing)', [key('NetcheckerExporterDown', 'critical')], {
+    await row(t, "exporter killed past ExporterDown's for: (the page above still firing)", [key('NetcheckerExporterDown', 'critical')], {
       firstWithinMs: within1('NetcheckerExporterDown', EVAL_MS),
       inject: async () => {
         killedAt = webhook.received.length;
@@ -338,22 +455,27 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     const n3 = nodeOf(3);
     const on3 = c.agents.filter((a) => a.node.index === 3);
     t.teardown(() => c.net.exec(c.net.switchNs, ['ip', 'link', 'set', n3.switchPort, 'up']));
-    await row(t, 'one node isolated (node-3; NotReady, its pods not Ready, once its agents are silent)', [key('NetcheckerNodeUnreachable', 'critical', 'node-3', 'host'), key('NetcheckerNodeUnreachable', 'critical', 'node-3', 'pod')], {
-      firstWithinMs: within1('NetcheckerNodeUnreachable', OUTDATED_MS),
-      inject: async () => {
-        await c.net.exec(c.net.switchNs, ['ip', 'link', 'set', n3.switchPort, 'down']);
-        // The node controller's grace (40 s, about 2 s at the lab's scale) ends after the agents
-        // turned outdated and long before the page's for:.
-        await sleep(OUTDATED_MS + INTERVAL_MS);
-        setNode(3, { ready: null });
-        for (const a of on3) setPod(a, 'Running', { ready: false });
+    await row(
+      t,
+      'one node isolated (node-3; NotReady, its pods not Ready, once its agents are silent)',
+      [key('NetcheckerNodeUnreachable', 'critical', 'node-3', 'host'), key('NetcheckerNodeUnreachable', 'critical', 'node-3', 'pod')],
+      {
+        firstWithinMs: within1('NetcheckerNodeUnreachable', OUTDATED_MS),
+        inject: async () => {
+          await c.net.exec(c.net.switchNs, ['ip', 'link', 'set', n3.switchPort, 'down']);
+          // The node controller's grace (40 s, about 2 s at the lab's scale) ends after the agents
+          // turned outdated and long before the page's for:.
+          await sleep(OUTDATED_MS + INTERVAL_MS);
+          setNode(3, { ready: null });
+          for (const a of on3) setPod(a, 'Running', { ready: false });
+        },
+        heal: async () => {
+          await c.net.exec(c.net.switchNs, ['ip', 'link', 'set', n3.switchPort, 'up']);
+          setNode(3, {});
+          for (const a of on3) setPod(a, 'Running', { ready: true });
+        },
       },
-      heal: async () => {
-        await c.net.exec(c.net.switchNs, ['ip', 'link', 'set', n3.switchPort, 'up']);
-        setNode(3, {});
-        for (const a of on3) setPod(a, 'Running', { ready: true });
-      },
-    });
+    );
     timely(t, 'NetcheckerNodeUnreachable', OUTDATED_MS);
   });
 
@@ -387,10 +509,14 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     const drop = 'tcp dport 8090 numgen random mod 100 < 50 drop';
     await row(t, 'packet loss to one node (node-2, 50% of the probes)', [key('NetcheckerPacketLoss', 'warning', 'node-2')], {
       firstWithinMs: within1('NetcheckerPacketLoss', 60_000) + Math.max(0, rolledAt + LOSS_WINDOW_MS - Date.now()),
-      inject: () => c.net.nft(n2.hostNs, `table inet lab_loss {
+      inject: () =>
+        c.net.nft(
+          n2.hostNs,
+          `table inet lab_loss {
           chain input { type filter hook input priority 0; iifname "eth0" ${drop}; }
           chain forward { type filter hook forward priority 0; iifname "eth0" ${drop}; }
-        }`),
+        }`,
+        ),
       heal: () => undo(n2.hostNs, 'inet lab_loss').then(() => undefined),
       awaitQuiet: false,
     });
@@ -407,7 +533,10 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     const table = [
       '| fault | notifications | time to first notification |',
       '|---|---|---|',
-      ...results.map((r) => `| ${r.fault} | ${r.notified.length === 0 ? 'none' : r.notified.map(fmt).join(', ')}${r.notifications > 1 ? ` (${r.notifications} notifications)` : ''} | ${r.firstMs === null ? '-' : `${(r.firstMs / 1000).toFixed(1)} s`} |`),
+      ...results.map(
+        (r) =>
+          `| ${r.fault} | ${r.notified.length === 0 ? 'none' : r.notified.map(fmt).join(', ')}${r.notifications > 1 ? ` (${r.notifications} notifications)` : ''} | ${r.firstMs === null ? '-' : `${(r.firstMs / 1000).toFixed(1)} s`} |`,
+      ),
     ].join('\n');
     writeFileSync(path, `${doc.slice(0, at + begin.length)}\n${table}\n${doc.slice(to)}`);
     t.comment(table);

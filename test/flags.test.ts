@@ -22,7 +22,14 @@ const table = [
   { name: 'sizes', kind: 'number', list: true, integer: true, min: 68, max: 9000, unit: 'bytes', default: [1500], help: 'Sizes.' },
   { name: 'tags', kind: 'string', list: true, choices: ['a', 'b'], metavar: 'TAG,...', help: 'Tags.' },
   { name: 'on', kind: 'bool', default: true, help: 'A switch.' },
-  { name: 'old', kind: 'number', integer: true, min: 0, help: 'An original flag.', original: (n) => ({ values: { count: Number(n) + 1 } }) },
+  {
+    name: 'old',
+    kind: 'number',
+    integer: true,
+    min: 0,
+    help: 'An original flag.',
+    original: (n) => ({ values: { count: Number(n) + 1 } }),
+  },
 ] as const satisfies readonly FlagSpec[];
 
 const values = (argv: string[], env: NodeJS.ProcessEnv = {}): FlagValues<typeof table> | string => {
@@ -40,7 +47,11 @@ t.test('values typed and checked by their rows', async (t) => {
   const color: 'red' | 'green' = v.color;
   const wait: number | undefined = v.wait;
   const sizes: readonly number[] = v.sizes;
-  t.same({ count, color, wait, sizes, on: v.on, tags: v.tags }, { count: 3, color: 'red', wait: undefined, sizes: [1500], on: true, tags: undefined }, 'defaults');
+  t.same(
+    { count, color, wait, sizes, on: v.on, tags: v.tags },
+    { count: 3, color: 'red', wait: undefined, sizes: [1500], on: true, tags: undefined },
+    'defaults',
+  );
   t.same(values(['--count=10', '--wait', '0.5', '--sizes', '68; 9000', '--tags', 'a,b', '--no-on', '--color', 'green']), {
     count: 10,
     wait: 0.5,
@@ -51,7 +62,11 @@ t.test('values typed and checked by their rows', async (t) => {
     tags: ['a', 'b'],
     on: false,
   });
-  t.same(values(['--sizes=', '--tags', '']), { count: 3, color: 'red', sizes: [], tags: [], on: true, wait: undefined, ratio: undefined, level: undefined }, 'an empty list');
+  t.same(
+    values(['--sizes=', '--tags', '']),
+    { count: 3, color: 'red', sizes: [], tags: [], on: true, wait: undefined, ratio: undefined, level: undefined },
+    'an empty list',
+  );
   t.match(values([], { TEST_COLOR: 'green' }), { color: 'green' }, 'from env');
   t.match(values(['-old', '4']), { count: 5 }, "an original flag's value is checked by its row, then mapped");
 });
@@ -79,7 +94,11 @@ t.test('one message style for every invalid value', async (t) => {
     [['stray'], 'unexpected argument "stray"'],
   ];
   for (const [argv, error] of rows) t.equal(values(argv), error, argv.join(' '));
-  t.equal(values([], { TEST_COLOR: 'blue' }), 'TEST_COLOR: --color must be one of red, green, got "blue"', 'env values are checked, and the variable named');
+  t.equal(
+    values([], { TEST_COLOR: 'blue' }),
+    'TEST_COLOR: --color must be one of red, green, got "blue"',
+    'env values are checked, and the variable named',
+  );
 });
 
 t.test('--help and --version wherever they stand', async (t) => {
@@ -139,7 +158,11 @@ t.test("every command's table: defaults its rows accept, names used once", async
   const shown = (v: unknown): string => (Array.isArray(v) ? v.join(',') : String(v));
   for (const [command, flags] of commands) {
     const names = flags.flatMap((f) => [f.name, ...(f.aliases ?? [])]);
-    t.same(names.filter((n, i) => names.indexOf(n) !== i), [], `${command}: no name twice`);
+    t.same(
+      names.filter((n, i) => names.indexOf(n) !== i),
+      [],
+      `${command}: no name twice`,
+    );
     for (const f of flags) {
       if (f.default === undefined || f.original) continue;
       const r = parseFlags([f], [`--${f.name}=${shown(f.default)}`]);
@@ -161,8 +184,14 @@ t.test('the CLI: a bad value and an unreadable flag file alike exit 2 with one l
     [['local', '--auth', 'secret'], /^netchecker local: --auth must be one of token, none, got "secret"$/],
     [['check', '--timeout', '0'], /^netchecker check: --timeout must be a number from 0\.1 to 3600, got 0$/],
     [['agent', '--name', 'a', '--mtu-sizes', '1500,9x'], /^netchecker agent: --mtu-sizes must be an integer from 68 to 65535, got "9x"$/],
-    [['exporter', '--listen', '127.0.0.1:0', '--expect-file', '/nonexistent/agents'], /^netchecker exporter: --expect-file \/nonexistent\/agents: ENOENT$/],
-    [['exporter', '--listen', '127.0.0.1:0', '--kubeconfig', '/nonexistent/kc'], /^netchecker exporter: --kubeconfig \/nonexistent\/kc: ENOENT$/],
+    [
+      ['exporter', '--listen', '127.0.0.1:0', '--expect-file', '/nonexistent/agents'],
+      /^netchecker exporter: --expect-file \/nonexistent\/agents: ENOENT$/,
+    ],
+    [
+      ['exporter', '--listen', '127.0.0.1:0', '--kubeconfig', '/nonexistent/kc'],
+      /^netchecker exporter: --kubeconfig \/nonexistent\/kc: ENOENT$/,
+    ],
     [['agent', '--name', 'a', '--token-file', '/nonexistent/token'], /^netchecker agent: --token-file \/nonexistent\/token: ENOENT$/],
   ];
   for (const [args, re] of rows) {

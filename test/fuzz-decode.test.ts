@@ -28,7 +28,10 @@ function same(a: unknown, b: unknown): boolean {
   if (typeof a === 'object' && a !== null) {
     if (typeof b !== 'object' || b === null || Array.isArray(b)) return false;
     const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+    return (
+      ka.length === Object.keys(b).length &&
+      ka.every((k) => Object.hasOwn(b, k) && same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+    );
   }
   return a === b;
 }
@@ -48,10 +51,22 @@ function plain(v: unknown, at: string): void {
 function roundTrip(report: Report): void {
   const stored = decodeRecord(Buffer.from(encodeRecord({ name: 'agent-a', report, receivedMonoMs: 0, receivedWallMs: RECEIVED_WALL_MS })));
   if (!stored.ok) throw new Error(`stored record does not decode: ${stored.error}`);
-  if (!same(stored.value.report, report) || stored.value.receivedWallMs !== RECEIVED_WALL_MS) throw new Error('stored record differs after the round trip');
+  if (!same(stored.value.report, report) || stored.value.receivedWallMs !== RECEIVED_WALL_MS)
+    throw new Error('stored record differs after the round trip');
   const served = decodeReport(JSON.stringify(recordJson(report, RECEIVED_WALL_MS)));
-  const expected = { ...report, listen: null, dns: null, peers: null, icmpAvailable: null, pathMtu: null, integrity: null, apiServer: null, mustBeBlocked: null };
-  if (!served.ok || !same(served.value, expected)) throw new Error(`served record does not decode to the report: ${served.ok ? 'differs' : served.code}`);
+  const expected = {
+    ...report,
+    listen: null,
+    dns: null,
+    peers: null,
+    icmpAvailable: null,
+    pathMtu: null,
+    integrity: null,
+    apiServer: null,
+    mustBeBlocked: null,
+  };
+  if (!served.ok || !same(served.value, expected))
+    throw new Error(`served record does not decode to the report: ${served.ok ? 'differs' : served.code}`);
 }
 
 /**
@@ -62,8 +77,14 @@ function roundTrip(report: Report): void {
 function differential(text: string, fast: ReturnType<typeof decodeReport>): void {
   if (!text.includes('"zero_extender":[')) return;
   const general = decodeReport(text.replaceAll('"zero_extender":[', '"zero_extender" :['));
-  if (fast.ok !== general.ok || (fast.ok && general.ok && !same(fast.value, general.value)) || (!fast.ok && !general.ok && fast.code !== general.code)) {
-    throw new Error(`padding cut changes the result: ${fast.ok ? 'ok' : fast.code} vs ${general.ok ? 'ok' : general.code} for ${JSON.stringify(text.slice(0, 300))}`);
+  if (
+    fast.ok !== general.ok ||
+    (fast.ok && general.ok && !same(fast.value, general.value)) ||
+    (!fast.ok && !general.ok && fast.code !== general.code)
+  ) {
+    throw new Error(
+      `padding cut changes the result: ${fast.ok ? 'ok' : fast.code} vs ${general.ok ? 'ok' : general.code} for ${JSON.stringify(text.slice(0, 300))}`,
+    );
   }
 }
 
@@ -84,7 +105,8 @@ function check(text: string): string {
   }
   const outcome = r.ok ? 'ok' : r.code;
   differential(text, r);
-  if (!r.ok && (!Object.hasOwn(ERRORS, r.code) || typeof r.detail !== 'string')) throw new Error(`result ${JSON.stringify(r)} is not in the error table`);
+  if (!r.ok && (!Object.hasOwn(ERRORS, r.code) || typeof r.detail !== 'string'))
+    throw new Error(`result ${JSON.stringify(r)} is not in the error table`);
   if (r.ok) {
     plain(r.value, 'report');
     roundTrip(r.value);
@@ -114,11 +136,23 @@ for (const { label, seed, path } of fuzzSeeds()) {
       t.comment(`${name}: ${Math.round(performance.now() - started)} ms, ${JSON.stringify(Object.fromEntries(outcomes))}`);
     };
 
-    run('valid reports are accepted', fc.property(validReport, (body) => check(toText(body)) === 'ok'), RUNS.valid);
+    run(
+      'valid reports are accepted',
+      fc.property(validReport, (body) => check(toText(body)) === 'ok'),
+      RUNS.valid,
+    );
     t.ok((outcomes.get('ok with __proto__') ?? 0) > 100, 'accepted reports carried __proto__ keys');
-    run('near-valid reports get their code', fc.property(nearValidReport, ({ body, code }) => check(toText(body)) === code), RUNS.nearValid);
+    run(
+      'near-valid reports get their code',
+      fc.property(nearValidReport, ({ body, code }) => check(toText(body)) === code),
+      RUNS.nearValid,
+    );
     for (const f of fixtures) {
-      run(`${f.kind} fixture, structural mutations`, fc.property(treeMutation(f.body.toString()), (text) => void check(text)), RUNS.treePerFixture);
+      run(
+        `${f.kind} fixture, structural mutations`,
+        fc.property(treeMutation(f.body.toString()), (text) => void check(text)),
+        RUNS.treePerFixture,
+      );
       t.ok((outcomes.get('ok') ?? 0) > 100 && outcomes.size >= 4, 'mutations reach both acceptance and several rejections');
       run(
         `${f.kind} fixture, byte mutations`,

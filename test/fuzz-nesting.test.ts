@@ -74,7 +74,11 @@ function watchLoop(): { stop(): number[] } {
 }
 
 /** Posts every file `rounds` times from a separate node process, one at a time; resolves with each answer. */
-async function postFromChild(url: string, files: Record<string, string>, rounds: number): Promise<Array<{ shape: string; status: number; text: string }>> {
+async function postFromChild(
+  url: string,
+  files: Record<string, string>,
+  rounds: number,
+): Promise<Array<{ shape: string; status: number; text: string }>> {
   const code = `
     const { request } = require('node:http');
     const { readFileSync } = require('node:fs');
@@ -91,8 +95,14 @@ async function postFromChild(url: string, files: Record<string, string>, rounds:
       const bodies = Object.entries(files).map(([shape, file]) => [shape, readFileSync(file)]);
       for (let r = 0; r < rounds; r++) for (const [shape, body] of bodies) console.log(JSON.stringify({ shape, ...(await post(body)) }));
     })();`;
-  const { stdout } = await promisify(execFile)(process.execPath, ['-e', code], { env: { POSTS: JSON.stringify({ url, files, rounds }) }, maxBuffer: 1 << 20 });
-  return stdout.trim().split('\n').map((l) => JSON.parse(l) as { shape: string; status: number; text: string });
+  const { stdout } = await promisify(execFile)(process.execPath, ['-e', code], {
+    env: { POSTS: JSON.stringify({ url, files, rounds }) },
+    maxBuffer: 1 << 20,
+  });
+  return stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { shape: string; status: number; text: string });
 }
 
 t.test(`${ALTERNATIONS * ROUNDS * Object.keys(SHAPES).length} bodies of nested brackets up to ${LIMIT_BYTES} bytes`, async (t) => {
@@ -122,7 +132,10 @@ t.test(`${ALTERNATIONS * ROUNDS * Object.keys(SHAPES).length} bodies of nested b
     const base = watchLoop();
     const baseAnswers = await postFromChild(ex.url, baselineFiles, ROUNDS * Object.keys(SHAPES).length);
     baselineBlocks.push(...base.stop());
-    t.ok(baseAnswers.every((a) => a.status === 400 && a.text.includes('"error":"invalid_field"')), `baseline ${i + 1}: 400 invalid_field every time`);
+    t.ok(
+      baseAnswers.every((a) => a.status === 400 && a.text.includes('"error":"invalid_field"')),
+      `baseline ${i + 1}: 400 invalid_field every time`,
+    );
     const watch = watchLoop();
     answers.push(...(await postFromChild(ex.url, files, ROUNDS)));
     shapeBlocks.push(...watch.stop());
@@ -133,14 +146,26 @@ t.test(`${ALTERNATIONS * ROUNDS * Object.keys(SHAPES).length} bodies of nested b
     const sorted = [...blocks].sort((a, b) => a - b);
     return Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 100) / 100;
   };
-  t.comment(`wall-clock event-loop delay (monitorEventLoopDelay): p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms (${loop.count} samples)`);
-  t.comment(`CPU per loop turn, ordinary bodies: p50 ${p(baselineBlocks, 0.5)} ms, p99 ${p(baselineBlocks, 0.99)} ms, max ${p(baselineBlocks, 1)} ms (${baselineBlocks.length} turns)`);
-  t.comment(`CPU per loop turn, bracket bodies: p50 ${p(shapeBlocks, 0.5)} ms, p99 ${p(shapeBlocks, 0.99)} ms, max ${p(shapeBlocks, 1)} ms (${shapeBlocks.length} turns)`);
+  t.comment(
+    `wall-clock event-loop delay (monitorEventLoopDelay): p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms (${loop.count} samples)`,
+  );
+  t.comment(
+    `CPU per loop turn, ordinary bodies: p50 ${p(baselineBlocks, 0.5)} ms, p99 ${p(baselineBlocks, 0.99)} ms, max ${p(baselineBlocks, 1)} ms (${baselineBlocks.length} turns)`,
+  );
+  t.comment(
+    `CPU per loop turn, bracket bodies: p50 ${p(shapeBlocks, 0.5)} ms, p99 ${p(shapeBlocks, 0.99)} ms, max ${p(shapeBlocks, 1)} ms (${shapeBlocks.length} turns)`,
+  );
   const limit = Math.max(BLOCK_LIMIT_MS, 2 * p(baselineBlocks, 0.99));
-  t.ok(p(shapeBlocks, 0.99) <= limit, `event loop blocked at p99 for ${p(shapeBlocks, 0.99)} ms of CPU <= ${limit} ms (${BLOCK_LIMIT_MS} ms, or twice the ordinary bodies' p99)`);
+  t.ok(
+    p(shapeBlocks, 0.99) <= limit,
+    `event loop blocked at p99 for ${p(shapeBlocks, 0.99)} ms of CPU <= ${limit} ms (${BLOCK_LIMIT_MS} ms, or twice the ordinary bodies' p99)`,
+  );
   t.equal(answers.length, ALTERNATIONS * ROUNDS * Object.keys(SHAPES).length, 'every body was answered');
   for (const shape of Object.keys(SHAPES)) {
-    t.ok(answers.filter((a) => a.shape === shape).every((a) => a.status === 400 && a.text.includes('"error":"too_deep"')), `${shape}: 400 too_deep every time`);
+    t.ok(
+      answers.filter((a) => a.shape === shape).every((a) => a.status === 400 && a.text.includes('"error":"too_deep"')),
+      `${shape}: 400 too_deep every time`,
+    );
   }
   t.same(await (await fetch(`${ex.url}/api/v1/agents/`)).json(), {}, 'nothing stored');
 });
@@ -148,7 +173,19 @@ t.test(`${ALTERNATIONS * ROUNDS * Object.keys(SHAPES).length} bodies of nested b
 t.test('the member cap still takes the largest report LIMITS allow', async (t) => {
   const map = Object.fromEntries(Array.from({ length: LIMITS.interfacesMax }, (_, i) => [`if${i}`, [`10.0.${i >> 8}.${i & 255}/32`]]));
   const phases = Object.fromEntries(PHASES.map((p) => [p, 1.5]));
-  const probe = { URL: 'http://x/', ConnectionResult: 1, HTTPCode: 200, Total: 1, ContentTransfer: 0, TCPConnection: 0, DNSLookup: 0, Connect: 0, ServerProcessing: 0, Result: 'ok', PhasesMs: phases };
+  const probe = {
+    URL: 'http://x/',
+    ConnectionResult: 1,
+    HTTPCode: 200,
+    Total: 1,
+    ContentTransfer: 0,
+    TCPConnection: 0,
+    DNSLookup: 0,
+    Connect: 0,
+    ServerProcessing: 0,
+    Result: 'ok',
+    PhasesMs: phases,
+  };
   const body = report({
     uptime: 5,
     nslookup: map,
@@ -159,7 +196,15 @@ t.test('the member cap still takes the largest report LIMITS allow', async (t) =
     agent_version: '1',
     listen: '10.0.0.1:8081',
     dns: Array.from({ length: LIMITS.dnsQueriesMax }, () => ({ server: 's', name: 'n', result: 'ok', latency_ms: 1 })),
-    peers: Array.from({ length: LIMITS.peersMax }, (_, i) => ({ name: `p${i}`, node: 'n', network: 'pod', result: 'ok', sent: 3, lost: 0, rtt_ms: 1 })),
+    peers: Array.from({ length: LIMITS.peersMax }, (_, i) => ({
+      name: `p${i}`,
+      node: 'n',
+      network: 'pod',
+      result: 'ok',
+      sent: 3,
+      lost: 0,
+      rtt_ms: 1,
+    })),
     icmp_available: true,
     path_mtu: { exporter: 1500, peers: 1500 },
     integrity: { event_loop_lag_ms: 1, cpu_throttled_ratio: 0, starved: false },

@@ -54,7 +54,11 @@ t.test('paths are case-sensitive, as in the original server', async (t) => {
     t.equal(res.status, 404, path);
     t.match(await res.text(), /"error":"not_found"/);
   }
-  t.equal((await raw(ex.url, post('Content-Type: application/json\r\n').replace('/api/v1/agents/', '/API/v1/agents/')))[0]?.status, 404, 'POST /API/v1/agents/agent-a');
+  t.equal(
+    (await raw(ex.url, post('Content-Type: application/json\r\n').replace('/api/v1/agents/', '/API/v1/agents/')))[0]?.status,
+    404,
+    'POST /API/v1/agents/agent-a',
+  );
   t.equal((await fetch(`${ex.url}/api/v1/agents/agent-a`)).status, 404, 'nothing stored');
 });
 
@@ -83,7 +87,11 @@ t.test('a repeated Authorization header is a 400, whatever the first one says', 
 t.test('pipelined requests are answered in order, each after the one before', async (t) => {
   const ex = await startTestExporter(t);
   const body = report({ podname: 'agent-a' });
-  const rs = await raw(ex.url, `${post('Content-Type: application/json\r\n', body)}GET /api/v1/agents/agent-a HTTP/1.1\r\nHost: x\r\n\r\nGET /API/V1/PING HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n`, 4);
+  const rs = await raw(
+    ex.url,
+    `${post('Content-Type: application/json\r\n', body)}GET /api/v1/agents/agent-a HTTP/1.1\r\nHost: x\r\n\r\nGET /API/V1/PING HTTP/1.1\r\nHost: x\r\n\r\nGET /api/v1/ping HTTP/1.1\r\nHost: x\r\n\r\n`,
+    4,
+  );
   t.same(
     rs.map((r) => r.status),
     [200, 200, 404, 200],

@@ -38,13 +38,19 @@ const under = (file: string, dir: string): boolean => file.startsWith(`${dir}/`)
 /** Edges that break a rule, as "from -> to (rule)". */
 function forbiddenEdges(graph: Map<string, Set<string>>): string[] {
   const inner = ['exporter/store', 'exporter/discovery', 'exporter/verdict', 'exporter/peers', 'exporter/metrics', 'exporter/status'];
-  const outer = (f: string): boolean => under(f, 'exporter/api') || ['exporter/server.ts', 'exporter/monitor.ts', 'exporter/config.ts', 'exporter/main.ts'].includes(f);
+  const outer = (f: string): boolean =>
+    under(f, 'exporter/api') || ['exporter/server.ts', 'exporter/monitor.ts', 'exporter/config.ts', 'exporter/main.ts'].includes(f);
   const out: string[] = [];
   for (const [from, targets] of graph) {
     for (const to of targets) {
-      if (inner.some((d) => under(from, d)) && outer(to)) out.push(`${from} -> ${to} (store, discovery, verdict, peers, metrics and status never import the HTTP layer, server, monitor, config or main)`);
-      for (const self of ['report', 'lib']) if (under(from, self) && !under(to, self)) out.push(`${from} -> ${to} (${self}/ imports nothing of ours outside itself)`);
-      if ((under(from, 'agent') && under(to, 'exporter')) || (under(from, 'exporter') && under(to, 'agent'))) out.push(`${from} -> ${to} (agent and exporter never import each other)`);
+      if (inner.some((d) => under(from, d)) && outer(to))
+        out.push(
+          `${from} -> ${to} (store, discovery, verdict, peers, metrics and status never import the HTTP layer, server, monitor, config or main)`,
+        );
+      for (const self of ['report', 'lib'])
+        if (under(from, self) && !under(to, self)) out.push(`${from} -> ${to} (${self}/ imports nothing of ours outside itself)`);
+      if ((under(from, 'agent') && under(to, 'exporter')) || (under(from, 'exporter') && under(to, 'agent')))
+        out.push(`${from} -> ${to} (agent and exporter never import each other)`);
     }
   }
   return out;
@@ -108,5 +114,13 @@ t.test('the rules catch what they forbid', async (t) => {
     ['exporter/api/reports.ts', new Set(['exporter/store/etcd.ts'])],
   ]);
   t.equal(forbiddenEdges(bad).length, 4, 'three kinds of rule, four edges; an api -> store edge is allowed');
-  t.same(cycles(new Map([['a.ts', new Set(['b.ts'])], ['b.ts', new Set(['a.ts'])]])), [['a.ts', 'b.ts']]);
+  t.same(
+    cycles(
+      new Map([
+        ['a.ts', new Set(['b.ts'])],
+        ['b.ts', new Set(['a.ts'])],
+      ]),
+    ),
+    [['a.ts', 'b.ts']],
+  );
 });

@@ -18,11 +18,34 @@ t.test('shards: stable, spread, named with their count', async (t) => {
 });
 
 t.test('merge: the later receipt wins unless the stored entry is still the one this writer saw', async (t) => {
-  const cases: Array<[string, Map<string, ShardEntry>, Map<string, ShardEntry>, Map<string, number>, Map<string, ShardEntry | null>, Record<string, number | undefined>]> = [
+  const cases: Array<
+    [
+      string,
+      Map<string, ShardEntry>,
+      Map<string, ShardEntry>,
+      Map<string, number>,
+      Map<string, ShardEntry | null>,
+      Record<string, number | undefined>,
+    ]
+  > = [
     ['a new agent is added', new Map(), new Map([['a', e(10)]]), new Map(), new Map([['a', null]]), { a: 10 }],
     ['a later receipt replaces', new Map([['a', e(10)]]), new Map([['a', e(20)]]), new Map(), new Map([['a', e(10)]]), { a: 20 }],
-    ['another writer stored a later one: it stays', new Map([['a', e(30, 'n2')]]), new Map([['a', e(20)]]), new Map(), new Map([['a', e(10)]]), { a: 30 }],
-    ["the entry this writer saw, whatever the clocks: replaced (its clock stepped back)", new Map([['a', e(30)]]), new Map([['a', e(20)]]), new Map(), new Map([['a', e(30)]]), { a: 20 }],
+    [
+      'another writer stored a later one: it stays',
+      new Map([['a', e(30, 'n2')]]),
+      new Map([['a', e(20)]]),
+      new Map(),
+      new Map([['a', e(10)]]),
+      { a: 30 },
+    ],
+    [
+      'the entry this writer saw, whatever the clocks: replaced (its clock stepped back)',
+      new Map([['a', e(30)]]),
+      new Map([['a', e(20)]]),
+      new Map(),
+      new Map([['a', e(30)]]),
+      { a: 20 },
+    ],
     ['other agents of the shard stay', new Map([['b', e(5)]]), new Map([['a', e(20)]]), new Map(), new Map(), { a: 20, b: 5 }],
     ['a prune removes what it judged', new Map([['a', e(10)]]), new Map(), new Map([['a', 10]]), new Map(), { a: undefined }],
     ['a prune keeps a receipt stored after it', new Map([['a', e(40)]]), new Map(), new Map([['a', 10]]), new Map(), { a: 40 }],

@@ -14,7 +14,8 @@ import { openKubeStore } from './helpers/kube-store.js';
 /** The Kubernetes API's default request limit (etcd's --max-request-bytes): "well under" is a tenth of it. */
 const API_LIMIT_BYTES = 1.5 * 1024 * 1024;
 
-const writes = (kube: FakeKube): number => kube.count({ verb: 'create', resource: 'agentshards' }) + kube.count({ verb: 'update', resource: 'agentshards' });
+const writes = (kube: FakeKube): number =>
+  kube.count({ verb: 'create', resource: 'agentshards' }) + kube.count({ verb: 'update', resource: 'agentshards' });
 
 /**
  * n agents report every `intervalMs` for `rounds` intervals, spread evenly over each interval (as a
@@ -27,7 +28,12 @@ async function fleet(store: Store, n: number, intervalMs: number, rounds: number
   for (let r = 0; r < rounds; r++) {
     for (let s = 0; s < slices; s++) {
       for (let i = s; i < n; i += slices) {
-        const rec: AgentRecord = { name: `agent-${i}`, report: { ...d.value, nodeName: `node-${i >> 1}` }, receivedMonoMs: systemClock.monoMs(), receivedWallMs: Date.now() };
+        const rec: AgentRecord = {
+          name: `agent-${i}`,
+          report: { ...d.value, nodeName: `node-${i >> 1}` },
+          receivedMonoMs: systemClock.monoMs(),
+          receivedWallMs: Date.now(),
+        };
         await store.put(rec);
       }
       await new Promise((res) => setTimeout(res, intervalMs / slices));
@@ -38,7 +44,11 @@ async function fleet(store: Store, n: number, intervalMs: number, rounds: number
 for (const agents of [1000, 10_000]) {
   for (const [what, extra, budget] of [
     ['the defaults (32 shards, heartbeat 5 s, 10 writes/s)', [], 10],
-    ['a heartbeat of 0 (every shard always due): the token bucket alone bounds it', ['--kubernetes-store-heartbeat', '0', '--kubernetes-store-writes', '4'], 4],
+    [
+      'a heartbeat of 0 (every shard always due): the token bucket alone bounds it',
+      ['--kubernetes-store-heartbeat', '0', '--kubernetes-store-writes', '4'],
+      4,
+    ],
   ] as const) {
     t.test(`${agents} agents reporting every 2 s, ${what}`, async (t) => {
       const kube = await FakeKube.start(t);
@@ -48,11 +58,17 @@ for (const agents of [1000, 10_000]) {
       await fleet(store, agents, 2000, 4);
       const seconds = (performance.now() - started) / 1000;
       const taken = writes(kube) - before;
-      t.ok(taken <= budget * (seconds + 1), `${taken} writes in ${seconds.toFixed(1)} s: at most ${budget}/s and one second of burst (${(taken / seconds).toFixed(2)}/s)`);
+      t.ok(
+        taken <= budget * (seconds + 1),
+        `${taken} writes in ${seconds.toFixed(1)} s: at most ${budget}/s and one second of burst (${(taken / seconds).toFixed(2)}/s)`,
+      );
       t.ok(taken > 0, 'it writes');
       await eventually(async () => (shardEntries(kube).size === agents ? true : undefined), 60_000, `all ${agents} agents in the API`);
       const largest = Math.max(...kube.list('agentshards').map((o) => Buffer.byteLength(JSON.stringify(o))));
-      t.ok(largest < API_LIMIT_BYTES / 10, `the largest object is ${largest} bytes, under a tenth of the API's ${API_LIMIT_BYTES}-byte limit`);
+      t.ok(
+        largest < API_LIMIT_BYTES / 10,
+        `the largest object is ${largest} bytes, under a tenth of the API's ${API_LIMIT_BYTES}-byte limit`,
+      );
       t.equal(store.get('agent-7')?.report.nodeName, 'node-3');
     });
   }

@@ -29,20 +29,34 @@ t.test('an exporter restart (SIGKILL) restores the agents from the API and calls
   const kube = await FakeKube.start(t);
   const args = [...storeArgs(kube), '--expect', 'agent-x,agent-y', '--startup-grace', '0'];
   const first = await spawnExporter(t, args);
-  for (const name of ['agent-x', 'agent-y']) t.equal((await postReport(first.url, name, report({ report_interval: 20, nodename: `node-${name}`, listen: '127.0.0.1:8082' }))).status, 200);
+  for (const name of ['agent-x', 'agent-y'])
+    t.equal(
+      (await postReport(first.url, name, report({ report_interval: 20, nodename: `node-${name}`, listen: '127.0.0.1:8082' }))).status,
+      200,
+    );
   await eventually(async () => (shardEntries(kube).size === 2 ? true : undefined), 5000, 'both agents in the AgentShards');
   await first.kill();
 
   const second = await spawnExporter(t, args);
   const c = await check(second.url);
   t.equal(c.status, 200, 'the first check after the restart passes (no grace needed)');
-  t.same(c.body.agents.map((a) => [a.name, a.state, a.node]), [['agent-x', 'ok', 'node-agent-x'], ['agent-y', 'ok', 'node-agent-y']]);
+  t.same(
+    c.body.agents.map((a) => [a.name, a.state, a.node]),
+    [
+      ['agent-x', 'ok', 'node-agent-x'],
+      ['agent-y', 'ok', 'node-agent-y'],
+    ],
+  );
   t.equal(await status(`${second.url}/readyz`), 200);
   const rec = (await (await fetch(`${second.url}/api/v1/agents/agent-x`)).json()) as Record<string, unknown>;
   t.equal(rec.report_interval, 20, 'the interval survives the restart');
   t.equal(rec.nodename, 'node-agent-x', 'the node survives the restart');
   const peers = (await (await fetch(`${second.url}/api/v1/peers/agent-y`)).json()) as unknown;
-  t.same(peers, { peers: [{ name: 'agent-x', node: 'node-agent-x', network: 'pod', address: '127.0.0.1:8082' }] }, 'its listen address and source too: peers are handed out at once');
+  t.same(
+    peers,
+    { peers: [{ name: 'agent-x', node: 'node-agent-x', network: 'pod', address: '127.0.0.1:8082' }] },
+    'its listen address and source too: peers are handed out at once',
+  );
 });
 
 t.test('two replicas: an agent reporting to either, or switching, is never absent or outdated, and both agree', async (t) => {
@@ -55,7 +69,8 @@ t.test('two replicas: an agent reporting to either, or switching, is never absen
   // Each agent reports to one replica: the other knows it through the API alone.
   t.equal((await postReport(a.url, 'agent-a', body('agent-a'))).status, 200);
   t.equal((await postReport(b.url, 'agent-b', body('agent-b'))).status, 200);
-  for (const ex of [a, b]) await eventually(async () => ((await check(ex.url)).status === 200 ? true : undefined), 5000, 'both agents ok on each replica');
+  for (const ex of [a, b])
+    await eventually(async () => ((await check(ex.url)).status === 200 ? true : undefined), 5000, 'both agents ok on each replica');
   // 8 s = 4 intervals, reports every second; agent-a switches to B halfway (a new connection through the Service).
   const checks: number[] = [];
   for (let i = 0; i < 16; i++) {
@@ -68,7 +83,11 @@ t.test('two replicas: an agent reporting to either, or switching, is never absen
   t.same([...new Set(checks)], [200], 'every check on both replicas passed');
   const va = await check(a.url);
   const vb = await check(b.url);
-  t.same(vb.body.agents.map((x) => [x.name, x.state, x.node, x.network]), va.body.agents.map((x) => [x.name, x.state, x.node, x.network]), 'both compute the same verdict');
+  t.same(
+    vb.body.agents.map((x) => [x.name, x.state, x.node, x.network]),
+    va.body.agents.map((x) => [x.name, x.state, x.node, x.network]),
+    'both compute the same verdict',
+  );
 });
 
 function rec(name: string, wallMs: number, node = 'node-1'): Parameters<Store['put']>[0] {
@@ -104,7 +123,8 @@ t.test('a rolling restart of two replicas calls no agent absent or outdated', as
   const a = await spawnExporter(t, args);
   const b = await spawnExporter(t, args);
   live.push(a.url, b.url);
-  for (const ex of [a, b]) await eventually(async () => ((await check(ex.url)).status === 200 ? true : undefined), 10_000, 'both agents ok');
+  for (const ex of [a, b])
+    await eventually(async () => ((await check(ex.url)).status === 200 ? true : undefined), 10_000, 'both agents ok');
   statuses.length = 0;
   for (const old of [a, b]) {
     live.splice(live.indexOf(old.url), 1); // out of the endpoints first, as on SIGTERM
@@ -129,7 +149,12 @@ t.test('two writers converge on the newer record; a 409 is merged on fresh state
   // Both receive agent-n; s2's report is the later one. Either order of writes ends on it.
   await s1.put(rec('agent-n', now - 4000, 'node-old'));
   await s2.put(rec('agent-n', now - 1000, 'node-new'));
-  for (const s of [s1, s2]) await eventually(async () => (s.get('agent-n')?.report.nodeName === 'node-new' && s.health().queued === 0 ? true : undefined), 5000, 'the newer record on both');
+  for (const s of [s1, s2])
+    await eventually(
+      async () => (s.get('agent-n')?.report.nodeName === 'node-new' && s.health().queued === 0 ? true : undefined),
+      5000,
+      'the newer record on both',
+    );
   t.equal(shardEntries(kube).get('agent-n')?.node, 'node-new', 'the API holds the newer record');
 
   // A stale view: s1 cannot see the shard change (its watch is refused), another writer stores a later record.
@@ -137,16 +162,29 @@ t.test('two writers converge on the newer record; a 409 is merged on fresh state
   await eventually(async () => (!s1.health().up ? true : undefined), 5000, 's1 knows it is blind');
   const shard = kube.list('agentshards').find((o) => JSON.stringify(o.spec).includes('agent-n'));
   if (!shard) return t.fail('no shard holds agent-n');
-  kube.update('agentshards', shard.metadata.name, (o) => {
-    const agents = (o.spec as { agents: Record<string, Record<string, unknown>> }).agents;
-    agents['agent-n'] = { ...agents['agent-n'], node: 'node-newest', receivedAt: Math.floor(now / 1000) };
-    agents['agent-m'] = { node: 'node-m', intervalSeconds: 30, receivedAt: Math.floor(now / 1000) };
-  }, 'netchecker');
+  kube.update(
+    'agentshards',
+    shard.metadata.name,
+    (o) => {
+      const agents = (o.spec as { agents: Record<string, Record<string, unknown>> }).agents;
+      agents['agent-n'] = { ...agents['agent-n'], node: 'node-newest', receivedAt: Math.floor(now / 1000) };
+      agents['agent-m'] = { node: 'node-m', intervalSeconds: 30, receivedAt: Math.floor(now / 1000) };
+    },
+    'netchecker',
+  );
   const conflictsBefore = kube.count({ verb: 'update', status: 409 });
   await s1.put(rec('agent-n', now - 2000, 'node-stale')); // older than the stored one
   await s1.put(rec('agent-o', now, 'node-o'));
-  await eventually(async () => (kube.count({ verb: 'update', status: 409 }) > conflictsBefore ? true : undefined), 5000, 'a 409 on the stale resourceVersion');
-  await eventually(async () => (shardEntries(kube).has('agent-o') || s1.get('agent-n')?.report.nodeName === 'node-newest' ? true : undefined), 5000, 'the merge written');
+  await eventually(
+    async () => (kube.count({ verb: 'update', status: 409 }) > conflictsBefore ? true : undefined),
+    5000,
+    'a 409 on the stale resourceVersion',
+  );
+  await eventually(
+    async () => (shardEntries(kube).has('agent-o') || s1.get('agent-n')?.report.nodeName === 'node-newest' ? true : undefined),
+    5000,
+    'the merge written',
+  );
   kube.allow('agentshards', 'watch');
   await eventually(async () => (s1.health().up && s1.health().queued === 0 ? true : undefined), 10_000, 's1 up and written back');
   const entries = shardEntries(kube);
@@ -154,13 +192,27 @@ t.test('two writers converge on the newer record; a 409 is merged on fresh state
   t.equal(entries.get('agent-m')?.node, 'node-m', "the other writer's agent stays");
   t.equal(entries.get('agent-o')?.node, 'node-o', "s1's own change got in");
   t.equal(s1.get('agent-n')?.report.nodeName, 'node-newest', 's1 took the later record');
-  await eventually(async () => (s2.get('agent-o') && s2.get('agent-n')?.report.nodeName === 'node-newest' ? true : undefined), 5000, 's2 agrees');
+  await eventually(
+    async () => (s2.get('agent-o') && s2.get('agent-n')?.report.nodeName === 'node-newest' ? true : undefined),
+    5000,
+    's2 agrees',
+  );
   t.pass('both replicas converge');
 });
 
 t.test('an API outage: 200 while kept and queued, 503 store_unavailable past the queue, /readyz 503 until written back', async (t) => {
   const kube = await FakeKube.start(t);
-  const ex = await startTestExporter(t, [...storeArgs(kube), '--kubernetes-store-queue-max', '2', '--kubernetes-store-timeout', '1', '--expect', 'agent-1,agent-2,agent-3', '--startup-grace', '0']);
+  const ex = await startTestExporter(t, [
+    ...storeArgs(kube),
+    '--kubernetes-store-queue-max',
+    '2',
+    '--kubernetes-store-timeout',
+    '1',
+    '--expect',
+    'agent-1,agent-2,agent-3',
+    '--startup-grace',
+    '0',
+  ]);
   t.equal((await postReport(ex.url, 'agent-1', report({ report_interval: 30 }))).status, 200);
   await eventually(async () => (shardEntries(kube).has('agent-1') ? true : undefined), 5000, 'agent-1 in the API');
   t.equal(await status(`${ex.url}/readyz`), 200);
@@ -175,7 +227,11 @@ t.test('an API outage: 200 while kept and queued, 503 store_unavailable past the
   t.equal(((await refused.json()) as { error: string }).error, 'store_unavailable');
   t.equal(refused.headers.get('retry-after'), '1');
   t.equal((await fetch(`${ex.url}/api/v1/agents/agent-4`)).status, 404, 'nothing kept of the refused report');
-  t.equal((await postReport(ex.url, 'agent-2', report({ report_interval: 30, nodename: 'again' }))).status, 200, 'an agent already waiting is taken again');
+  t.equal(
+    (await postReport(ex.url, 'agent-2', report({ report_interval: 30, nodename: 'again' }))).status,
+    200,
+    'an agent already waiting is taken again',
+  );
   const m = await (await fetch(`${ex.url}/metrics`)).text();
   t.equal(sample(m, 'netchecker_store_up'), 0);
   t.ok((sample(m, 'netchecker_store_queued_writes') ?? 0) >= 2, 'the waiting changes are counted');

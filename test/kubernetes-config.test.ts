@@ -9,8 +9,21 @@ t.test('defaults: the original selector, all namespaces, every state without a f
   const r = parseExporterConfig(['--discovery', 'kubernetes']);
   t.ok(r.ok && !r.help);
   if (!r.ok || r.help) return;
-  t.same(r.config.kubernetes, { kubeconfig: undefined, namespace: '', agentSelector: 'app in (netchecker-agent,netchecker-agent-hostnet)' });
-  t.same(r.config.failingStates, ['starting', 'absent', 'outdated', 'not_scheduled', 'pod_not_running', 'agent_not_ready', 'node_not_ready', 'node_cordoned']);
+  t.same(r.config.kubernetes, {
+    kubeconfig: undefined,
+    namespace: '',
+    agentSelector: 'app in (netchecker-agent,netchecker-agent-hostnet)',
+  });
+  t.same(r.config.failingStates, [
+    'starting',
+    'absent',
+    'outdated',
+    'not_scheduled',
+    'pod_not_running',
+    'agent_not_ready',
+    'node_not_ready',
+    'node_cordoned',
+  ]);
   const excusing = parseExporterConfig(['--failing-states', 'absent,outdated']);
   t.same(excusing.ok && !excusing.help && excusing.config.failingStates, ['absent', 'outdated'], 'the churn-excusing choice');
   t.ok(Object.isFrozen(r.config.kubernetes) && Object.isFrozen(r.config.failingStates));
@@ -22,7 +35,10 @@ t.test('bad values name the flag', async (t) => {
     [['--discovery', 'kubernetes', '--agent-selector', 'app in (a'], /--agent-selector: unbalanced parentheses/],
     [['--discovery', 'kubernetes', '--agent-selector', ' '], /--agent-selector must not be empty/],
     [['--discovery', 'kubernetes', '--namespace', 'Not_A_Namespace'], /--namespace must be a Kubernetes namespace name/],
-    [['--failing-states', 'absent,broken'], /^--failing-states must be one of starting, absent, outdated, not_scheduled, pod_not_running, agent_not_ready, terminating, node_not_ready, node_cordoned, got "broken"$/],
+    [
+      ['--failing-states', 'absent,broken'],
+      /^--failing-states must be one of starting, absent, outdated, not_scheduled, pod_not_running, agent_not_ready, terminating, node_not_ready, node_cordoned, got "broken"$/,
+    ],
     [['--failing-states', 'ok'], /--failing-states must be one of .*, got "ok"$/],
     [['--failing-states', ''], /--failing-states must name at least one state/],
     [['--discovery', 'kubernetes', '--expect', 'a'], /--expect and --expect-file need --discovery static/],
@@ -35,7 +51,15 @@ t.test('bad values name the flag', async (t) => {
 });
 
 t.test('the CLI stops with a readable error when there is no Kubernetes configuration', async (t) => {
-  const missing = await runCli(['exporter', '--listen', '127.0.0.1:0', '--discovery', 'kubernetes', '--kubeconfig', '/nonexistent/kubeconfig']);
+  const missing = await runCli([
+    'exporter',
+    '--listen',
+    '127.0.0.1:0',
+    '--discovery',
+    'kubernetes',
+    '--kubeconfig',
+    '/nonexistent/kubeconfig',
+  ]);
   t.equal(missing.status, 2, 'a --kubeconfig that cannot be read is a bad flag');
   t.equal(missing.stderr, 'netchecker exporter: --kubeconfig /nonexistent/kubeconfig: ENOENT\n');
   t.notMatch(missing.stderr, /\n\s+at /, 'no stack trace');
@@ -52,7 +76,10 @@ t.test('netchecker exporter --discovery kubernetes as a process: KUBECONFIG, rea
   const kube = await FakeKube.start(t);
   kube.apply('nodes', node('n1'));
   kube.apply('pods', agentPod('netchecker-agent-a', { node: 'n1' }));
-  const ex = spawnCli(t, ['exporter', '--listen', '127.0.0.1:0', '--discovery', 'kubernetes', '--startup-grace', '0'], { KUBECONFIG: kube.kubeconfigPath, HOME: '/nonexistent-home' });
+  const ex = spawnCli(t, ['exporter', '--listen', '127.0.0.1:0', '--discovery', 'kubernetes', '--startup-grace', '0'], {
+    KUBECONFIG: kube.kubeconfigPath,
+    HOME: '/nonexistent-home',
+  });
   const url = (await ex.waitFor(/"url":"(http:\/\/[^"]+)"/))[1] as string;
   await eventually(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 10_000, 'ready');
   const res = await fetch(`${url}/api/v1/connectivity_check`);

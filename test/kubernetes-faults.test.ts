@@ -19,7 +19,11 @@ async function check(url: string): Promise<{ status: number; text: string; names
 const readyz = async (url: string): Promise<number> => (await fetch(`${url}/readyz`)).status;
 
 async function seen(url: string, name: string, present = true): Promise<void> {
-  await eventually(async () => ((await check(url)).names.includes(name) === present ? true : undefined), 10_000, `${name} ${present ? 'expected' : 'gone'}`);
+  await eventually(
+    async () => ((await check(url)).names.includes(name) === present ? true : undefined),
+    10_000,
+    `${name} ${present ? 'expected' : 'gone'}`,
+  );
 }
 
 async function setup(t: Test, args: string[] = []): Promise<{ kube: FakeKube; ex: Awaited<ReturnType<typeof startTestExporter>> }> {
@@ -69,7 +73,11 @@ t.test('a paged list whose continue token expires (410) is started over, and the
     'first page, the expired second page, then the whole list again in three pages',
   );
   const warning = ex.logs.find((l) => l.msg === 'kubernetes list/watch failed; retrying with backoff');
-  t.equal(warning?.error, 'cannot list pods at the cluster scope: HTTP 410; the API says: The provided continue parameter is too old to display a consistent list result.', 'one warning naming the failed list, in the API\'s words too');
+  t.equal(
+    warning?.error,
+    'cannot list pods at the cluster scope: HTTP 410; the API says: The provided continue parameter is too old to display a consistent list result.',
+    "one warning naming the failed list, in the API's words too",
+  );
   await eventually(async () => ((await readyz(ex.url)) === 200 ? true : undefined), 10_000, '/readyz 200 once listed');
 });
 
@@ -85,7 +93,11 @@ t.test('API down, then up: the last known set is served, readiness says not read
   await eventually(async () => ((await readyz(ex.url)) === 503 ? true : undefined), 10_000, '/readyz 503');
   const ready = await fetch(`${ex.url}/readyz`);
   t.match(await ready.text(), /not ready: discovery/);
-  t.equal(sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_discovery_up'), 0, 'netchecker_discovery_up 0 during the outage');
+  t.equal(
+    sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_discovery_up'),
+    0,
+    'netchecker_discovery_up 0 during the outage',
+  );
   kube.apply('pods', agentPod('netchecker-agent-new', { node: 'n1' }));
   kube.remove('pods', 'netchecker-agent-b', 'netchecker');
   await new Promise((r) => setTimeout(r, 2000)); // several retries
@@ -101,7 +113,13 @@ t.test('API down, then up: the last known set is served, readiness says not read
   t.equal(sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_discovery_up'), 1, 'and 1 again');
   await seen(ex.url, 'netchecker-agent-new');
   await seen(ex.url, 'netchecker-agent-b', false);
-  t.same(ex.logs.filter((l) => l.msg === 'kubernetes list/watch works again').map((l) => l.resource).sort(), ['nodes', 'pods']);
+  t.same(
+    ex.logs
+      .filter((l) => l.msg === 'kubernetes list/watch works again')
+      .map((l) => l.resource)
+      .sort(),
+    ['nodes', 'pods'],
+  );
 });
 
 t.test('API down at start: 500 and not ready until the first lists arrive', async (t) => {
@@ -110,12 +128,19 @@ t.test('API down at start: 500 and not ready until the first lists arrive', asyn
   kube.apply('pods', agentPod('netchecker-agent-a', { node: 'n1' }));
   await kube.down();
   const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
-  const c = await eventually(async () => {
-    const now = await check(ex.url);
-    return now.text.includes('ECONNREFUSED') ? now : undefined;
-  }, 10_000, 'the connection error in the check');
+  const c = await eventually(
+    async () => {
+      const now = await check(ex.url);
+      return now.text.includes('ECONNREFUSED') ? now : undefined;
+    },
+    10_000,
+    'the connection error in the check',
+  );
   t.equal(c.status, 500);
-  t.match(c.text, /^Error occurred while checking the agents\. Details: waiting for the first list of agent pods and nodes from the Kubernetes API: cannot list (pods|nodes) at the cluster scope: ECONNREFUSED$/);
+  t.match(
+    c.text,
+    /^Error occurred while checking the agents\. Details: waiting for the first list of agent pods and nodes from the Kubernetes API: cannot list (pods|nodes) at the cluster scope: ECONNREFUSED$/,
+  );
   t.equal(await readyz(ex.url), 503);
   await kube.up();
   await seen(ex.url, 'netchecker-agent-a');
@@ -128,13 +153,24 @@ t.test('403: connectivity_check answers 500 naming the missing permission; recov
   kube.apply('pods', agentPod('netchecker-agent-a', { node: 'n1' }));
   kube.forbid('pods', 'list');
   const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
-  const c = await eventually(async () => {
-    const now = await check(ex.url);
-    return now.status === 500 && now.text.includes('403') ? now : undefined;
-  }, 10_000, 'a 500');
+  const c = await eventually(
+    async () => {
+      const now = await check(ex.url);
+      return now.status === 500 && now.text.includes('403') ? now : undefined;
+    },
+    10_000,
+    'a 500',
+  );
   t.ok(c.text.startsWith(`${ERROR_PREFIX} `), c.text);
-  t.match(c.text, /denies list pods at the cluster scope \(403 Forbidden\): the exporter's service account needs get, list and watch on pods and nodes/);
-  t.match(c.text, /; the API says: pods is forbidden: User "system:serviceaccount:netchecker:netchecker-exporter" cannot list resource "pods" in API group "" at the cluster scope$/, "the API's own message");
+  t.match(
+    c.text,
+    /denies list pods at the cluster scope \(403 Forbidden\): the exporter's service account needs get, list and watch on pods and nodes/,
+  );
+  t.match(
+    c.text,
+    /; the API says: pods is forbidden: User "system:serviceaccount:netchecker:netchecker-exporter" cannot list resource "pods" in API group "" at the cluster scope$/,
+    "the API's own message",
+  );
   t.notMatch(c.text, /at .*\.ts:\d+/, 'no stack trace');
   t.equal(await readyz(ex.url), 503);
   t.equal(ex.logs.filter((l) => l.msg === 'kubernetes API denies access').length, 1, 'logged once');
@@ -146,10 +182,14 @@ t.test('403: connectivity_check answers 500 naming the missing permission; recov
 
   // RBAC taken away while running: the watch is refused; the check says so, not an old verdict.
   kube.forbid('pods', 'watch');
-  const w = await eventually(async () => {
-    const now = await check(ex.url);
-    return now.status === 500 ? now : undefined;
-  }, 10_000, 'a 500 for watch');
+  const w = await eventually(
+    async () => {
+      const now = await check(ex.url);
+      return now.status === 500 ? now : undefined;
+    },
+    10_000,
+    'a 500 for watch',
+  );
   t.match(w.text, /denies watch pods at the cluster scope/);
   await new Promise((r) => setTimeout(r, 1000));
   t.equal((await check(ex.url)).status, 500, 'stays 500 while the list works and the watch does not');
@@ -160,12 +200,19 @@ t.test('403 in one namespace names the namespace', async (t) => {
   kube.apply('nodes', node('n1'));
   kube.forbid('pods');
   const ex = await startTestExporter(t, [...discoveryArgs(kube), '--namespace', 'netchecker']);
-  const c = await eventually(async () => {
-    const now = await check(ex.url);
-    return now.status === 500 && now.text.includes('403') ? now : undefined;
-  }, 10_000, 'a 500');
+  const c = await eventually(
+    async () => {
+      const now = await check(ex.url);
+      return now.status === 500 && now.text.includes('403') ? now : undefined;
+    },
+    10_000,
+    'a 500',
+  );
   t.match(c.text, /denies list pods in namespace netchecker/);
-  t.ok(kube.requests().some((r) => r.resource === 'pods' && r.namespace === 'netchecker'), 'asked in the namespace');
+  t.ok(
+    kube.requests().some((r) => r.resource === 'pods' && r.namespace === 'netchecker'),
+    'asked in the namespace',
+  );
 });
 
 t.test('API answering 503: same as an outage, the status in the log; back when it answers again', async (t) => {
@@ -186,11 +233,18 @@ t.test("500 from the API at start: the check's 500 carries the API's message, bo
   const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
   kube.failWith(500, `etcdserver: request timed out\n(Authorization: Bearer ${token}, token=s3cr3t-value) ${'x'.repeat(2000)}`);
   const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
-  const c = await eventually(async () => {
-    const now = await check(ex.url);
-    return now.status === 500 && now.text.includes('HTTP 500') ? now : undefined;
-  }, 10_000, 'a 500 naming the HTTP status');
-  t.match(c.text, /^Error occurred while checking the agents\. Details: waiting for the first list of agent pods and nodes from the Kubernetes API: cannot list (pods|nodes) at the cluster scope: HTTP 500; the API says: etcdserver: request timed out \(Authorization: \[redacted\], token=\[redacted\]\) x+\.\.\.$/);
+  const c = await eventually(
+    async () => {
+      const now = await check(ex.url);
+      return now.status === 500 && now.text.includes('HTTP 500') ? now : undefined;
+    },
+    10_000,
+    'a 500 naming the HTTP status',
+  );
+  t.match(
+    c.text,
+    /^Error occurred while checking the agents\. Details: waiting for the first list of agent pods and nodes from the Kubernetes API: cannot list (pods|nodes) at the cluster scope: HTTP 500; the API says: etcdserver: request timed out \(Authorization: \[redacted\], token=\[redacted\]\) x+\.\.\.$/,
+  );
   t.notMatch(c.text, /eyJ|s3cr3t|Bearer/, 'no credentials');
   t.ok(c.text.length < 1000, `bounded: ${c.text.length} characters`);
   kube.failWith(null);
@@ -199,7 +253,10 @@ t.test("500 from the API at start: the check's 500 carries the API's message, bo
 
 t.test('apiMessage: the Status message, one line, bounded, credentials redacted', async (t) => {
   const table: Array<[unknown, string]> = [
-    [{ kind: 'Status', message: 'pods is forbidden: User "x" cannot list resource "pods"' }, 'pods is forbidden: User "x" cannot list resource "pods"'],
+    [
+      { kind: 'Status', message: 'pods is forbidden: User "x" cannot list resource "pods"' },
+      'pods is forbidden: User "x" cannot list resource "pods"',
+    ],
     ['{"kind":"Status","message":"etcdserver: leader changed"}', 'etcdserver: leader changed'],
     ['<html>bad gateway</html>', ''],
     [undefined, ''],

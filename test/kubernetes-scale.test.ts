@@ -12,16 +12,23 @@ t.test('5,000 pods: one paged list and one watch per resource, zero API calls pe
   const pods: KubeObject[] = [];
   for (let i = 0; i < 2500; i++) {
     nodes.push(node(`node-${i}`));
-    pods.push(agentPod(`netchecker-agent-${i}`, { node: `node-${i}` }), agentPod(`netchecker-agent-hostnet-${i}`, { node: `node-${i}`, hostNetwork: true }));
+    pods.push(
+      agentPod(`netchecker-agent-${i}`, { node: `node-${i}` }),
+      agentPod(`netchecker-agent-hostnet-${i}`, { node: `node-${i}`, hostNetwork: true }),
+    );
   }
   kube.apply('nodes', ...nodes);
   kube.apply('pods', ...pods);
   const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
-  const first = await eventually(async () => {
-    const res = await fetch(`${ex.url}/api/v1/connectivity_check`);
-    const body = (await res.json()) as { Absent: string[] | null };
-    return body.Absent?.length === 5000 ? { status: res.status, body } : undefined;
-  }, 30_000, '5,000 absent agents');
+  const first = await eventually(
+    async () => {
+      const res = await fetch(`${ex.url}/api/v1/connectivity_check`);
+      const body = (await res.json()) as { Absent: string[] | null };
+      return body.Absent?.length === 5000 ? { status: res.status, body } : undefined;
+    },
+    30_000,
+    '5,000 absent agents',
+  );
   t.equal(first.status, 400);
   await eventually(async () => (kube.openWatches() === 2 ? true : undefined), 10_000, 'both watches open');
   t.same(
@@ -47,9 +54,17 @@ t.test('5,000 pods: one paged list and one watch per resource, zero API calls pe
     n.spec = { unschedulable: true };
   });
   kube.remove('pods', 'netchecker-agent-hostnet-9', 'netchecker');
-  await eventually(async () => {
-    const body = (await (await fetch(`${ex.url}/api/v1/connectivity_check`)).json()) as { agents: Array<{ name: string; state: string }> };
-    return body.agents.length === 4999 && body.agents.find((a) => a.name === 'netchecker-agent-hostnet-7')?.state === 'node_cordoned' ? true : undefined;
-  }, 10_000, 'the change');
+  await eventually(
+    async () => {
+      const body = (await (await fetch(`${ex.url}/api/v1/connectivity_check`)).json()) as {
+        agents: Array<{ name: string; state: string }>;
+      };
+      return body.agents.length === 4999 && body.agents.find((a) => a.name === 'netchecker-agent-hostnet-7')?.state === 'node_cordoned'
+        ? true
+        : undefined;
+    },
+    10_000,
+    'the change',
+  );
   t.equal(kube.count(), before, 'still no request: the watch delivered it');
 });

@@ -3,7 +3,17 @@
 // right agent, pair and network in /metrics within one probe round, and go away when removed.
 // One lab for all faults, one after another: two labs at once would starve a 2-core machine.
 import t from 'tap';
-import { INTERVAL_SECONDS, type LabAgent, type LabCluster, type Metric, partition, PROXY, select, startLabCluster, within } from './lab/cluster.js';
+import {
+  INTERVAL_SECONDS,
+  type LabAgent,
+  type LabCluster,
+  type Metric,
+  partition,
+  PROXY,
+  select,
+  startLabCluster,
+  within,
+} from './lab/cluster.js';
 
 const ROUND_MS = 2 * INTERVAL_SECONDS * 1000 + 1500; // the fault may land mid-round: the next full round plus its report
 const OUTDATED_MS = 2 * INTERVAL_SECONDS * 1000 + 1000;
@@ -37,9 +47,10 @@ t.test('lab: faults on a 4-node cluster', async (t) => {
   const on = (i: number): LabAgent[] => c.agents.filter((a) => a.node.index === i);
   const names = (as: LabAgent[]): string[] => as.map((a) => a.name);
   /** Deletes an nft table; quiet when it is gone already. */
-  const undo = (ns: string, table: string): Promise<unknown> => c.net.exec(ns, ['nft', 'delete', 'table', ...table.split(' ')]).catch(() => undefined);
+  const undo = (ns: string, table: string): Promise<unknown> =>
+    c.net.exec(ns, ['nft', 'delete', 'table', ...table.split(' ')]).catch(() => undefined);
 
-  await t.test('a node\'s link cut: its peers see it within a round, it turns outdated, then recovers', async (t) => {
+  await t.test("a node's link cut: its peers see it within a round, it turns outdated, then recovers", async (t) => {
     const n4 = c.net.nodes[3];
     if (!n4) throw new Error('no node 4');
     const cutAt = Date.now();
@@ -54,26 +65,40 @@ t.test('lab: faults on a 4-node cluster', async (t) => {
     t.pass(`peers of node-4 saw it unreachable after ${seen.ms} ms`);
     const m = await c.metrics();
     for (const a of on(4)) {
-      t.equal(select(m, 'netchecker_agent_probed_by', { agent: a.name, status: 'unreachable' })[0]?.value, c.agents.length - 2, `${a.name}: unreachable from all 6 agents of the other nodes`);
+      t.equal(
+        select(m, 'netchecker_agent_probed_by', { agent: a.name, status: 'unreachable' })[0]?.value,
+        c.agents.length - 2,
+        `${a.name}: unreachable from all 6 agents of the other nodes`,
+      );
     }
-    t.ok([...seen.value].every((p) => p.endsWith('-n4') || names(on(4)).some((n) => p.startsWith(`${n}->`))), 'only pairs with node-4 fail');
+    t.ok(
+      [...seen.value].every((p) => p.endsWith('-n4') || names(on(4)).some((n) => p.startsWith(`${n}->`))),
+      'only pairs with node-4 fail',
+    );
     // On every answer polled, an agent of node-4 is outdated exactly when the exporter's own age for
     // it is past 2 x interval: judged on the exporter's clock, free of this test's polling delay.
     const inconsistent: string[] = [];
     const outdated = await within(OUTDATED_MS + 1000, 'node-4 agents outdated', async () => {
       const check = await c.get('/api/v1/connectivity_check');
-      const body = JSON.parse(check.body) as { Outdated: string[] | null; agents: { name: string; state: string; last_report_age_seconds: number | null }[] };
+      const body = JSON.parse(check.body) as {
+        Outdated: string[] | null;
+        agents: { name: string; state: string; last_report_age_seconds: number | null }[];
+      };
       for (const a of body.agents.filter((x) => names(on(4)).includes(x.name))) {
         const age = a.last_report_age_seconds ?? 0;
         const stale = age > 2 * INTERVAL_SECONDS;
         // The age is rounded to the millisecond: right at the boundary either state is right.
-        if (Math.abs(age - 2 * INTERVAL_SECONDS) > 0.001 && stale !== (a.state === 'outdated')) inconsistent.push(`${a.name} ${a.state} at age ${a.last_report_age_seconds} s`);
+        if (Math.abs(age - 2 * INTERVAL_SECONDS) > 0.001 && stale !== (a.state === 'outdated'))
+          inconsistent.push(`${a.name} ${a.state} at age ${a.last_report_age_seconds} s`);
       }
       return check.status === 400 && names(on(4)).every((n) => body.Outdated?.includes(n)) ? body : undefined;
     });
     const outdatedAtMs = Date.now();
     t.same(inconsistent, [], 'outdated exactly when the last report is older than 2 x interval');
-    t.ok(outdatedAtMs - cutAt <= OUTDATED_MS + INTERVAL_SECONDS * 1000, `${outdatedAtMs - cutAt} ms after the cut (its last report was at most one interval before)`);
+    t.ok(
+      outdatedAtMs - cutAt <= OUTDATED_MS + INTERVAL_SECONDS * 1000,
+      `${outdatedAtMs - cutAt} ms after the cut (its last report was at most one interval before)`,
+    );
     t.same(outdated.value.Outdated?.slice().sort(), names(on(4)).sort(), 'only node-4 is outdated');
 
     await c.net.exec(c.net.switchNs, ['ip', 'link', 'set', n4.switchPort, 'up']);
@@ -126,15 +151,25 @@ t.test('lab: faults on a 4-node cluster', async (t) => {
     const seen = await within(6 * ROUND_MS, 'node-3 agents lose more than the others', async () => {
       const m = await c.metrics();
       sum.mine += lossOf(m, on(3));
-      sum.others += lossOf(m, c.agents.filter((a) => a.node !== n3));
+      sum.others += lossOf(
+        m,
+        c.agents.filter((a) => a.node !== n3),
+      );
       sum.scrapes++;
-      for (const a of on(3)) if (select(m, 'netchecker_agent_peer_loss_ratio', { agent: a.name }).some((s) => s.value > 0)) lossy.add(a.name);
+      for (const a of on(3))
+        if (select(m, 'netchecker_agent_peer_loss_ratio', { agent: a.name }).some((s) => s.value > 0)) lossy.add(a.name);
       await new Promise((r) => setTimeout(r, 400));
-      return lossy.size === 2 && sum.scrapes >= 5 && sum.mine > sum.others ? { mine: sum.mine / sum.scrapes, others: sum.others / sum.scrapes } : undefined;
+      return lossy.size === 2 && sum.scrapes >= 5 && sum.mine > sum.others
+        ? { mine: sum.mine / sum.scrapes, others: sum.others / sum.scrapes }
+        : undefined;
     }).catch((e: Error) => {
-      throw new Error(`${e.message}: over ${sum.scrapes} scrapes node-3 ${(sum.mine / sum.scrapes).toFixed(3)}, others ${(sum.others / sum.scrapes).toFixed(3)}, lossy ${[...lossy].join(',')}`);
+      throw new Error(
+        `${e.message}: over ${sum.scrapes} scrapes node-3 ${(sum.mine / sum.scrapes).toFixed(3)}, others ${(sum.others / sum.scrapes).toFixed(3)}, lossy ${[...lossy].join(',')}`,
+      );
     });
-    t.pass(`loss seen after ${seen.ms} ms: node-3 agents ${seen.value.mine.toFixed(2)}, others ${seen.value.others.toFixed(2)} (mean over scrapes)`);
+    t.pass(
+      `loss seen after ${seen.ms} ms: node-3 agents ${seen.value.mine.toFixed(2)}, others ${seen.value.others.toFixed(2)} (mean over scrapes)`,
+    );
     await undo(n3.hostNs, 'inet lab_loss');
     await within(4 * ROUND_MS, 'no loss anywhere', async () => {
       const m = await c.metrics();
@@ -146,7 +181,10 @@ t.test('lab: faults on a 4-node cluster', async (t) => {
     const n2 = c.net.nodes[1];
     if (!n2) throw new Error('no node 2');
     const link = async (mtu: number, offloads: 'on' | 'off'): Promise<void> => {
-      for (const [ns, dev] of [[c.net.switchNs, n2.switchPort], [n2.hostNs, 'eth0']] as const) {
+      for (const [ns, dev] of [
+        [c.net.switchNs, n2.switchPort],
+        [n2.hostNs, 'eth0'],
+      ] as const) {
         await c.net.exec(ns, ['ip', 'link', 'set', dev, 'mtu', String(mtu)]);
         await c.net.exec(ns, ['ethtool', '-K', dev, 'tso', offloads, 'gso', offloads, 'gro', offloads]);
       }
@@ -186,23 +224,35 @@ t.test('lab: faults on a 4-node cluster', async (t) => {
     if (!n3) throw new Error('no node 3');
     const delayMs = 300;
     t.teardown(() => undo(n3.hostNs, 'ip lab_delay'));
-    const proxy = await c.spawnIn(c.net.exporterNs, [process.execPath, PROXY, `${c.net.exporterIp}:18081`, '127.0.0.1:8081', String(delayMs)], /proxy listening/);
+    const proxy = await c.spawnIn(
+      c.net.exporterNs,
+      [process.execPath, PROXY, `${c.net.exporterIp}:18081`, '127.0.0.1:8081', String(delayMs)],
+      /proxy listening/,
+    );
     // The node's traffic to the exporter (its own and its pod's) goes through the proxy.
     const to = `ip daddr ${c.net.exporterIp} tcp dport 8081 dnat ip to ${c.net.exporterIp}:18081`;
-    await c.net.nft(n3.hostNs, `table ip lab_delay {
+    await c.net.nft(
+      n3.hostNs,
+      `table ip lab_delay {
         chain out { type nat hook output priority -100; ${to}; }
         chain pre { type nat hook prerouting priority -100; ${to}; }
-      }`);
+      }`,
+    );
     const total = (m: readonly Metric[], a: LabAgent): number =>
       select(m, 'netchecker_agent_exporter_probe_duration_seconds', { agent: a.name, phase: 'total' })[0]?.value ?? 0;
     // A starved agent's latencies are its own trouble (netchecker_agent_starved): not held against it.
-    const starved = (m: readonly Metric[], a: LabAgent): boolean => select(m, 'netchecker_agent_starved', { agent: a.name })[0]?.value === 1;
+    const starved = (m: readonly Metric[], a: LabAgent): boolean =>
+      select(m, 'netchecker_agent_starved', { agent: a.name })[0]?.value === 1;
     const fast = (m: readonly Metric[], a: LabAgent): boolean => total(m, a) < (2 * delayMs) / 1000 || starved(m, a);
     const seen = await within(ROUND_MS, 'node-3 agents probe the exporter 2 x 300 ms slower, the others do not', async () => {
       const m = await c.metrics();
       return c.agents.every((a) => (a.node === n3 ? total(m, a) >= (2 * delayMs) / 1000 : fast(m, a))) ? m : undefined;
     });
-    t.pass(`seen after ${seen.ms} ms: ${on(3).map((a) => `${a.name} ${total(seen.value, a).toFixed(3)} s`).join(', ')}`);
+    t.pass(
+      `seen after ${seen.ms} ms: ${on(3)
+        .map((a) => `${a.name} ${total(seen.value, a).toFixed(3)} s`)
+        .join(', ')}`,
+    );
     t.equal(select(seen.value, 'netchecker_agent_exporter_probe_success', { agent: 'agent-pod-n3' })[0]?.value, 1, 'slow, not failing');
     await undo(n3.hostNs, 'ip lab_delay');
     proxy.kill('SIGTERM');
@@ -222,7 +272,11 @@ t.test('lab: faults on a 4-node cluster', async (t) => {
     const seen = await within(ROUND_MS, 'every agent: DNS down, timeouts counted', async () => {
       const m = await c.metrics();
       const now = timeouts(m);
-      return c.agents.every((a, i) => select(m, 'netchecker_agent_dns_up', { agent: a.name })[0]?.value === 0 && (now[i] ?? 0) > (before[i] ?? 0)) ? m : undefined;
+      return c.agents.every(
+        (a, i) => select(m, 'netchecker_agent_dns_up', { agent: a.name })[0]?.value === 0 && (now[i] ?? 0) > (before[i] ?? 0),
+      )
+        ? m
+        : undefined;
     });
     t.pass(`DNS down on all ${c.agents.length} agents after ${seen.ms} ms`);
     t.equal((await c.get('/api/v1/connectivity_check')).status, 200, 'DNS down does not make agents outdated');

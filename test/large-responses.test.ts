@@ -31,8 +31,17 @@ function used(): number {
 const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
 
 async function loaded(t: Test): Promise<TestExporter> {
-  const ex = await startTestExporter(t, ['--write-timeout', String(WRITE_TIMEOUT_S), '--max-large-responses', String(MAX_LARGE), '--log-level', 'warn']);
-  const fixture = originalReports().find((r) => r.kind === 'hostnet')?.body.toString() as string;
+  const ex = await startTestExporter(t, [
+    '--write-timeout',
+    String(WRITE_TIMEOUT_S),
+    '--max-large-responses',
+    String(MAX_LARGE),
+    '--log-level',
+    'warn',
+  ]);
+  const fixture = originalReports()
+    .find((r) => r.kind === 'hostnet')
+    ?.body.toString() as string;
   const decoded = decodeReport(fixture);
   if (!decoded.ok) throw new Error('fixture does not decode');
   for (let i = 0; i < AGENTS; i++) {
@@ -65,7 +74,10 @@ for (const path of ['/metrics', '/api/v1/agents/']) {
     t.equal(ok, MAX_LARGE, `${MAX_LARGE} answers are written at once`);
     const refused = stalled.filter((s) => /^HTTP\/1\.1 503 /.test(s.head));
     t.equal(refused.length, STALLED - MAX_LARGE, 'the rest get 503');
-    t.ok(refused.every((s) => /\r\nRetry-After: 1\r\n/i.test(s.head)), 'with Retry-After');
+    t.ok(
+      refused.every((s) => /\r\nRetry-After: 1\r\n/i.test(s.head)),
+      'with Retry-After',
+    );
     const during = used() - base;
     t.comment(`${path}: body ${mb(size)}; ${STALLED} stalled readers add ${mb(during)} (RSS ${mb(process.memoryUsage().rss - rssBase)})`);
     t.ok(during < 2 * size, `${STALLED} stalled readers add ${mb(during)}, under two bodies (${mb(2 * size)})`);
@@ -73,15 +85,23 @@ for (const path of ['/metrics', '/api/v1/agents/']) {
     // The write timeout drops them: reading on, each gets less than it was promised, then the end.
     await waitMs(WRITE_TIMEOUT_S * 1000 + 1000);
     const received = await Promise.all(
-      stalled.filter((s) => /^HTTP\/1\.1 200 /.test(s.head)).map(
-        (s) =>
-          new Promise<number>((resolve) => {
-            let n = s.bodyBytes;
-            s.socket.on('data', (c: Buffer) => (n += c.length)).on('close', () => resolve(n)).resume();
-          }),
-      ),
+      stalled
+        .filter((s) => /^HTTP\/1\.1 200 /.test(s.head))
+        .map(
+          (s) =>
+            new Promise<number>((resolve) => {
+              let n = s.bodyBytes;
+              s.socket
+                .on('data', (c: Buffer) => (n += c.length))
+                .on('close', () => resolve(n))
+                .resume();
+            }),
+        ),
     );
-    t.ok(received.every((n) => n < size), `dropped after --write-timeout: at most ${mb(Math.max(...received))} of ${mb(size)} arrived`);
+    t.ok(
+      received.every((n) => n < size),
+      `dropped after --write-timeout: at most ${mb(Math.max(...received))} of ${mb(size)} arrived`,
+    );
     for (const s of stalled) s.socket.destroy();
     await waitMs(100);
     const after = used() - base;
@@ -109,7 +129,9 @@ for (const path of ['/metrics', '/api/v1/agents/']) {
     socket.pause();
     await waitMs(500);
     const during = used() - base;
-    t.comment(`${path}: body ${mb(size)}; ${PIPELINED} pipelined requests, reader paused, add ${mb(during)} (RSS ${mb(process.memoryUsage().rss - rssBase)})`);
+    t.comment(
+      `${path}: body ${mb(size)}; ${PIPELINED} pipelined requests, reader paused, add ${mb(during)} (RSS ${mb(process.memoryUsage().rss - rssBase)})`,
+    );
     t.ok(during < 2 * size, `${PIPELINED} pipelined requests add ${mb(during)}, under two bodies (${mb(2 * size)})`);
     socket.resume();
     for (let i = 0; i < 3; i++) {

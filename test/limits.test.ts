@@ -10,8 +10,10 @@ import { VALUES_MAX } from '../report/json-shape.js';
 import { LIMITS } from '../report/schema.js';
 import { postReport, report, sample, startTestExporter } from './helpers/exporter.js';
 
-const rejected = async (url: string, reason: string): Promise<number | undefined> => sample(await (await fetch(`${url}/metrics`)).text(), `netchecker_reports_rejected_total{reason="${reason}"}`);
-const stored = async (url: string): Promise<string[]> => Object.keys((await (await fetch(`${url}/api/v1/agents/`)).json()) as object).sort();
+const rejected = async (url: string, reason: string): Promise<number | undefined> =>
+  sample(await (await fetch(`${url}/metrics`)).text(), `netchecker_reports_rejected_total{reason="${reason}"}`);
+const stored = async (url: string): Promise<string[]> =>
+  Object.keys((await (await fetch(`${url}/api/v1/agents/`)).json()) as object).sort();
 
 t.test('--max-agents: a new agent beyond it gets 429; agents held and expected agents are taken', async (t) => {
   const ex = await startTestExporter(t, ['--max-agents', '2', '--expect', 'agent-a,agent-b,agent-x']);
@@ -29,7 +31,7 @@ t.test('--max-agents: a new agent beyond it gets 429; agents held and expected a
   await t.rejects(startTestExporter(t, ['--max-agents', '0']), /--max-agents must be an integer from 1 to/);
 });
 
-t.test('--max-report-interval: a report asking for more is refused, so retention stays the operator\'s', async (t) => {
+t.test("--max-report-interval: a report asking for more is refused, so retention stays the operator's", async (t) => {
   const ex = await startTestExporter(t);
   const long = await postReport(ex.url, 'agent-a', report({ report_interval: 301 }));
   t.equal(long.status, 400, 'the default is 300 s');
@@ -51,7 +53,9 @@ function holdBody(url: string, declared: number): Promise<{ finish: (rest: strin
   const { hostname, port } = new URL(url);
   return new Promise((resolve, reject) => {
     const s = connect(Number(port), hostname, () => {
-      s.write(`POST /api/v1/agents/agent-slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\nConnection: close\r\nExpect: 100-continue\r\n\r\n`);
+      s.write(
+        `POST /api/v1/agents/agent-slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${declared}\r\nConnection: close\r\nExpect: 100-continue\r\n\r\n`,
+      );
     });
     let answer = '';
     s.setEncoding('utf8').on('data', (c: string) => {
@@ -86,7 +90,10 @@ t.test('--max-inflight-body-bytes: bodies being read share one budget; beyond it
   t.match(await third.finish(padded.slice(1)), /\r\n\r\nHTTP\/1.1 200 /);
   t.equal((await postReport(ex.url, 'agent-b', padded)).status, 200, 'the budget is handed back');
   t.equal(await rejected(ex.url, 'inflight_bodies_full'), 1);
-  await t.rejects(startTestExporter(t, ['--max-body-bytes', '4096', '--max-inflight-body-bytes', '4095']), /--max-inflight-body-bytes must be at least --max-body-bytes/);
+  await t.rejects(
+    startTestExporter(t, ['--max-body-bytes', '4096', '--max-inflight-body-bytes', '4095']),
+    /--max-inflight-body-bytes must be at least --max-body-bytes/,
+  );
 });
 
 t.test('the pre-scan bounds array entries: arrays of millions of numbers are refused before the parse', async (t) => {
@@ -99,8 +106,16 @@ t.test('the pre-scan bounds array entries: arrays of millions of numbers are ref
   JSON.parse(numbers);
   const parseMs = performance.now() - parseStarted;
   t.comment(`refused in ${ms.toFixed(1)} ms; JSON.parse alone takes ${parseMs.toFixed(1)} ms`);
-  t.match(decodeReport(`{"report_interval":5,"a":[${'"",'.repeat(VALUES_MAX)}""]}`), { ok: false, code: 'too_many_values' }, 'strings count too');
-  t.match(decodeReport(`{"report_interval":5,"zero_extender":[${'0,'.repeat(65_534)}0]}`), { ok: true }, "the original agent's padding of 65,535 zeros is cut before the scan");
+  t.match(
+    decodeReport(`{"report_interval":5,"a":[${'"",'.repeat(VALUES_MAX)}""]}`),
+    { ok: false, code: 'too_many_values' },
+    'strings count too',
+  );
+  t.match(
+    decodeReport(`{"report_interval":5,"zero_extender":[${'0,'.repeat(65_534)}0]}`),
+    { ok: true },
+    "the original agent's padding of 65,535 zeros is cut before the scan",
+  );
   const ex = await startTestExporter(t);
   const res = await postReport(ex.url, 'agent-a', numbers);
   t.equal(res.status, 400);
@@ -110,10 +125,24 @@ t.test('the pre-scan bounds array entries: arrays of millions of numbers are ref
 });
 
 t.test('probe URLs per report and their length are capped, and so the series an agent adds', async (t) => {
-  const probe = (url: string): Record<string, unknown> => ({ URL: url, ConnectionResult: 1, HTTPCode: 200, Total: 1, ContentTransfer: 1, TCPConnection: 1, DNSLookup: 1, Connect: 1, ServerProcessing: 1 });
+  const probe = (url: string): Record<string, unknown> => ({
+    URL: url,
+    ConnectionResult: 1,
+    HTTPCode: 200,
+    Total: 1,
+    ContentTransfer: 1,
+    TCPConnection: 1,
+    DNSLookup: 1,
+    Connect: 1,
+    ServerProcessing: 1,
+  });
   const url = (i: number): string => `http://h${i}/`.padEnd(LIMITS.probeUrlMaxLength, 'u');
   const ex = await startTestExporter(t);
-  const tooMany = await postReport(ex.url, 'agent-a', report({ network_probes: Array.from({ length: LIMITS.probesMax + 1 }, (_, i) => probe(`http://h${i}/`)) }));
+  const tooMany = await postReport(
+    ex.url,
+    'agent-a',
+    report({ network_probes: Array.from({ length: LIMITS.probesMax + 1 }, (_, i) => probe(`http://h${i}/`)) }),
+  );
   t.equal(tooMany.status, 400);
   t.match(await tooMany.json(), { error: 'invalid_field', message: /network_probes must have at most 32 entries/ });
   const tooLong = await postReport(ex.url, 'agent-a', report({ network_probes: [probe(`${url(0)}x`)] }));
@@ -121,14 +150,33 @@ t.test('probe URLs per report and their length are capped, and so the series an 
   t.match(await tooLong.json(), { error: 'invalid_field', message: /URL must be a string of at most 512 characters/ });
 
   // The largest an agent can make its share of /metrics: every probe at the caps, every peer failing.
-  const peers = Array.from({ length: LIMITS.peersMax }, (_, i) => ({ name: `p${i}`, node: 'n', network: 'pod', result: 'timeout', sent: 3, lost: 3, rtt_ms: null }));
+  const peers = Array.from({ length: LIMITS.peersMax }, (_, i) => ({
+    name: `p${i}`,
+    node: 'n',
+    network: 'pod',
+    result: 'timeout',
+    sent: 3,
+    lost: 3,
+    rtt_ms: null,
+  }));
   const before = (await (await fetch(`${ex.url}/metrics`)).text()).split('\n').filter((l) => l && !l.startsWith('#')).length;
-  const res = await postReport(ex.url, 'agent-a', report({ network: 'pod', network_probes: Array.from({ length: LIMITS.probesMax }, (_, i) => probe(url(i))), peers, dns: [{ server: 's', name: 'n', result: 'ok', latency_ms: 1 }] }));
+  const res = await postReport(
+    ex.url,
+    'agent-a',
+    report({
+      network: 'pod',
+      network_probes: Array.from({ length: LIMITS.probesMax }, (_, i) => probe(url(i))),
+      peers,
+      dns: [{ server: 's', name: 'n', result: 'ok', latency_ms: 1 }],
+    }),
+  );
   t.equal(res.status, 200);
   const text = await (await fetch(`${ex.url}/metrics`)).text();
   const lines = text.split('\n').filter((l) => l && !l.startsWith('#'));
   const added = lines.length - before;
-  const bytes = lines.filter((l) => l.includes('agent="agent-a"') || l.includes('agent="node-a-private_network"')).reduce((n, l) => n + l.length + 1, 0);
+  const bytes = lines
+    .filter((l) => l.includes('agent="agent-a"') || l.includes('agent="node-a-private_network"'))
+    .reduce((n, l) => n + l.length + 1, 0);
   t.comment(`one agent at the caps adds ${added} series, ${bytes} bytes of /metrics`);
   t.ok(added <= SERIES_PER_AGENT_MAX, `${added} series <= ${SERIES_PER_AGENT_MAX} (docs/security.md)`);
   t.ok(bytes <= 256 * 1024, `${bytes} bytes <= 256 KiB`);

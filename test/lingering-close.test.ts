@@ -10,7 +10,12 @@ import { startTestExporter } from './helpers/exporter.js';
 const SIX_MB = 6 * 1024 * 1024;
 
 /** Sends a head and `bodyBytes` of body at once; resolves with what came back and how the connection ended. */
-function send(url: string, head: string, bodyBytes: number, stallAfter = bodyBytes): Promise<{ answer: string; error: string | null; closedMs: number }> {
+function send(
+  url: string,
+  head: string,
+  bodyBytes: number,
+  stallAfter = bodyBytes,
+): Promise<{ answer: string; error: string | null; closedMs: number }> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     // Half-open allowed: a sender still writing its body keeps going after the exporter's FIN.
@@ -34,7 +39,8 @@ function send(url: string, head: string, bodyBytes: number, stallAfter = bodyByt
   });
 }
 
-const head = (bytes: number, type = 'application/json'): string => `POST /api/v1/agents/agent-big HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nContent-Length: ${bytes}\r\n\r\n`;
+const head = (bytes: number, type = 'application/json'): string =>
+  `POST /api/v1/agents/agent-big HTTP/1.1\r\nHost: x\r\nContent-Type: ${type}\r\nContent-Length: ${bytes}\r\n\r\n`;
 
 t.test('a 6 MB body over the limit: the sender reads the 413, no reset', async (t) => {
   const ex = await startTestExporter(t); // --max-body-bytes: 4 MiB by default
@@ -73,7 +79,10 @@ t.test('the drain is bounded in bytes: a sender that never stops is closed', asy
     const pump = (): void => {
       while (!socket.destroyed && socket.write(chunk)) bytes += chunk.length;
     };
-    socket.on('drain', pump).on('error', () => undefined).on('close', () => resolve(bytes));
+    socket
+      .on('drain', pump)
+      .on('error', () => undefined)
+      .on('close', () => resolve(bytes));
     socket.on('connect', () => {
       socket.write(head(1024 * 1024 * 1024));
       pump();

@@ -5,7 +5,12 @@ import { eventually, isAlive, runCli, spawnCli } from './helpers/cli.js';
 
 interface Check {
   status: number;
-  body: { Message: string; Absent: string[] | null; Outdated: string[] | null; agents: Array<{ name: string; state: string; network: string }> };
+  body: {
+    Message: string;
+    Absent: string[] | null;
+    Outdated: string[] | null;
+    agents: Array<{ name: string; state: string; network: string }>;
+  };
 }
 
 async function check(url: string): Promise<Check> {
@@ -22,34 +27,65 @@ t.test('netchecker local: kill an agent, see it outdated, restart it, see it bac
   t.ok(local.stdout.startsWith(`Status page: ${url}/\n`), 'the status page first');
   const [, tokenFile] = (await local.waitFor(/--token-file (\S+)\)/)) as [string, string];
 
-  const healthy = await eventually(async () => {
-    const c = await check(url);
-    return c.status === 200 && c.body.agents.every((a) => a.state === 'ok') ? c : undefined;
-  }, 10_000, 'both agents ok');
-  t.same(healthy.body.agents.map((a) => [a.name, a.network, a.state]), [
-    ['netchecker-agent-hostnet-local', 'host', 'ok'],
-    ['netchecker-agent-local', 'pod', 'ok'],
-  ]);
+  const healthy = await eventually(
+    async () => {
+      const c = await check(url);
+      return c.status === 200 && c.body.agents.every((a) => a.state === 'ok') ? c : undefined;
+    },
+    10_000,
+    'both agents ok',
+  );
+  t.same(
+    healthy.body.agents.map((a) => [a.name, a.network, a.state]),
+    [
+      ['netchecker-agent-hostnet-local', 'host', 'ok'],
+      ['netchecker-agent-local', 'pod', 'ok'],
+    ],
+  );
   t.equal(healthy.body.Message, 'All 2 pods successfully reported back to the server');
   const metrics = await (await fetch(`${url}/metrics`)).text();
   t.match(metrics, /^netchecker_agent_up\{agent="netchecker-agent-local",node="[^"]*",network="pod"\} 1$/m, 'live metrics');
-  t.match(metrics, /^ncagent_http_probe_code\{agent="[^"]+-private_network",url="http:\/\/127\.0\.0\.1:\d+\/api\/v1\/ping"\} 200$/m, 'agent probed the exporter');
+  t.match(
+    metrics,
+    /^ncagent_http_probe_code\{agent="[^"]+-private_network",url="http:\/\/127\.0\.0\.1:\d+\/api\/v1\/ping"\} 200$/m,
+    'agent probed the exporter',
+  );
 
   process.kill(Number(podPid), 'SIGKILL');
-  const failing = await eventually(async () => {
-    const c = await check(url);
-    return c.status === 400 ? c : undefined;
-  }, 10_000, 'the check to fail');
+  const failing = await eventually(
+    async () => {
+      const c = await check(url);
+      return c.status === 400 ? c : undefined;
+    },
+    10_000,
+    'the check to fail',
+  );
   t.same([failing.body.Absent, failing.body.Outdated], [[], ['netchecker-agent-local']]);
   const cli = await runCli(['check', '--server', url]);
   t.equal(cli.status, 1, 'netchecker check exits 1');
   t.match(cli.stdout, /^ {2}outdated {2}netchecker-agent-local \(node [^,]*, pod network\): last report/m);
 
-  const again = spawnCli(t, ['agent', '--server', url, '--name', 'netchecker-agent-local', '--network', 'pod', '--interval', '1', '--token-file', tokenFile]);
-  const back = await eventually(async () => {
-    const c = await check(url);
-    return c.status === 200 ? c : undefined;
-  }, 10_000, 'the check to pass again');
+  const again = spawnCli(t, [
+    'agent',
+    '--server',
+    url,
+    '--name',
+    'netchecker-agent-local',
+    '--network',
+    'pod',
+    '--interval',
+    '1',
+    '--token-file',
+    tokenFile,
+  ]);
+  const back = await eventually(
+    async () => {
+      const c = await check(url);
+      return c.status === 200 ? c : undefined;
+    },
+    10_000,
+    'the check to pass again',
+  );
   t.same([back.body.Absent, back.body.Outdated], [null, null]);
 
   // One log line per state change, not one per report. The line travels exporter -> local ->

@@ -13,7 +13,9 @@ async function populated(t: Test) {
   const ex = await startTestExporter(t, ['--log-level', 'debug'], new FakeClock());
   const body = originalReports().find((r) => r.kind === 'hostnet')?.body as Buffer;
   for (let i = 0; i < AGENTS; i += 50) {
-    await Promise.all(Array.from({ length: 50 }, (_, k) => postReport(ex.url, `netchecker-agent-hostnet-${i + k}`, body).then((r) => r.arrayBuffer())));
+    await Promise.all(
+      Array.from({ length: 50 }, (_, k) => postReport(ex.url, `netchecker-agent-hostnet-${i + k}`, body).then((r) => r.arrayBuffer())),
+    );
   }
   await ex.monitor.fresh(Infinity); // the verdict and series with every agent in
   return ex;
@@ -26,7 +28,7 @@ t.test('a large exposition arrives whole, with its length, grouped by family', a
   t.equal(res.status, 200);
   t.equal(Number(res.headers.get('content-length')), Buffer.byteLength(text), 'Content-Length is the body length');
   t.ok(text.length > 4 * 256 * 1024, `several slices (${(text.length / 1e6).toFixed(1)} MB)`);
-  t.ok(text.startsWith(ex.monitor.metricsText()), 'the agent series first, byte for byte as rendered, then the exporter\'s own');
+  t.ok(text.startsWith(ex.monitor.metricsText()), "the agent series first, byte for byte as rendered, then the exporter's own");
   t.match(text, /\nnetchecker_reports_accepted_total 1500\n/);
   const up = text.split('\n').filter((l) => l.startsWith('netchecker_agent_up{'));
   t.equal(up.length, AGENTS, 'one up series per agent');
@@ -80,5 +82,9 @@ t.test('a scraper that goes away mid-body leaves the exporter serving', async (t
   t.equal(Number(res.headers.get('content-length')), Buffer.byteLength(text), 'the next scrape is whole');
   const report = originalReports()[0] as { body: Buffer };
   t.equal((await postReport(ex.url, 'netchecker-agent-after', report.body)).status, 200);
-  t.same(ex.logs.filter((l) => l.level === 'error'), [], 'no errors logged');
+  t.same(
+    ex.logs.filter((l) => l.level === 'error'),
+    [],
+    'no errors logged',
+  );
 });

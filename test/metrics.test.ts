@@ -21,13 +21,29 @@ function promtool(text: string): { status: number | null; out: string } {
 
 async function populated(t: Test, args: string[] = []) {
   const clock = new FakeClock();
-  const ex = await startTestExporter(t, ['--expect', 'netchecker-agent-x7k2p,netchecker-agent-hostnet-q9z4m,netchecker-agent-never', '--startup-grace', '0', ...args], clock);
+  const ex = await startTestExporter(
+    t,
+    ['--expect', 'netchecker-agent-x7k2p,netchecker-agent-hostnet-q9z4m,netchecker-agent-never', '--startup-grace', '0', ...args],
+    clock,
+  );
   for (const { name, body } of originalReports()) await postReport(ex.url, name, body);
   const ours = report({
     nodename: 'node-b',
     network: 'host',
     hostdate: new Date(clock.wall + 250).toISOString(),
-    network_probes: [{ URL: 'http://netchecker-service:8081/api/v1/ping', ConnectionResult: 1, HTTPCode: 200, Total: 2, ContentTransfer: 0, TCPConnection: 1, DNSLookup: 0, Connect: 1, ServerProcessing: 1 }],
+    network_probes: [
+      {
+        URL: 'http://netchecker-service:8081/api/v1/ping',
+        ConnectionResult: 1,
+        HTTPCode: 200,
+        Total: 2,
+        ContentTransfer: 0,
+        TCPConnection: 1,
+        DNSLookup: 0,
+        Connect: 1,
+        ServerProcessing: 1,
+      },
+    ],
   });
   await postReport(ex.url, 'netchecker-agent-hostnet-ours', ours);
   clock.advance(7); // the fixtures' 2 s interval: outdated, 2 missed
@@ -53,20 +69,27 @@ t.test('promtool check metrics accepts the whole exposition', async (t) => {
   const r = promtool(full);
   const problems = r.out.split('\n').filter((l) => l.trim() !== '');
   t.ok(problems.length > 0);
-  for (const p of problems) t.match(p, /^ncagent_http_probe_\w+_ms metric names should not contain abbreviated units$/, 'only the legacy names are linted');
+  for (const p of problems)
+    t.match(p, /^ncagent_http_probe_\w+_ms metric names should not contain abbreviated units$/, 'only the legacy names are linted');
 });
 
 t.test('docs/metrics.md lists exactly the declared families', async (t) => {
   const doc = readFileSync(`${root}docs/metrics.md`, 'utf8');
   const documented = new Set([...doc.matchAll(/^\| `((?:netchecker|ncagent)_\w+)` \|/gm)].map((m) => m[1] as string));
   const selfNames = (await new SelfMetrics().registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('netchecker_'));
-  const declared = new Set([...agentFamilies, agentsFamily, expectedFamily, ...legacyFamilies, ...probeFamilies].map((f) => f.name).concat(selfNames, rttFamilyName));
+  const declared = new Set(
+    [...agentFamilies, agentsFamily, expectedFamily, ...legacyFamilies, ...probeFamilies]
+      .map((f) => f.name)
+      .concat(selfNames, rttFamilyName),
+  );
   t.same([...documented].sort(), [...declared].sort());
 
   const perAgent = Number(/^## Series per agent: (\d+)$/m.exec(doc)?.[1]);
   const ex = await populated(t);
   await ex.monitor.fresh();
   const text = ex.monitor.metricsText();
-  const count = text.split('\n').filter((l) => l.startsWith('netchecker_agent') && l.includes('agent="netchecker-agent-hostnet-ours"')).length;
+  const count = text
+    .split('\n')
+    .filter((l) => l.startsWith('netchecker_agent') && l.includes('agent="netchecker-agent-hostnet-ours"')).length;
   t.equal(count, perAgent, 'documented series per reporting agent');
 });

@@ -48,7 +48,11 @@ function compare(t: Test, got: Rendered | undefined, s: Settings, what: string):
   const groups = ruleGroups(ROOT, s);
   t.same(got.alerts.groups, plain(only(groups, 'alert')), `${what}: prometheusAlerts are the generated alert rules`);
   t.same(got.rules.groups, plain(only(groups, 'record')), `${what}: prometheusRules are the generated recording rules`);
-  t.same(got.dashboards, plain(Object.fromEntries(DASHBOARDS.map(({ file, spec }) => [file, dashboard(spec, { clusterLabel: s.clusterLabel })]))), `${what}: grafanaDashboards are the generated dashboards`);
+  t.same(
+    got.dashboards,
+    plain(Object.fromEntries(DASHBOARDS.map(({ file, spec }) => [file, dashboard(spec, { clusterLabel: s.clusterLabel })]))),
+    `${what}: grafanaDashboards are the generated dashboards`,
+  );
 }
 
 t.test('the default _config gives exactly the PrometheusRule and dashboards of deploy/', async (t) => {
@@ -57,7 +61,7 @@ t.test('the default _config gives exactly the PrometheusRule and dashboards of d
   t.ok((got?.alerts.groups.length ?? 0) > 0 && (got?.rules.groups.length ?? 0) > 0, 'alerts and recording rules');
 });
 
-t.test('every _config setting lands where the generator\'s settings do', async (t) => {
+t.test("every _config setting lands where the generator's settings do", async (t) => {
   const override = `{ _config+:: {
     jobSelector: 'job="nc"',
     clusterLabel: 'k8s_cluster',
@@ -85,7 +89,7 @@ t.test('every _config setting lands where the generator\'s settings do', async (
   t.match(text, 'job=\\"nc\\"');
 });
 
-t.test('promtool accepts the mixin\'s rules', async (t) => {
+t.test("promtool accepts the mixin's rules", async (t) => {
   const promtool = requireBinary(t, 'prometheus', 'promtool');
   const got = render(t, '{}');
   if (!promtool || !got) return;

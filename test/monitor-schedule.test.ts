@@ -7,7 +7,8 @@ import type { AgentVerdict, Verdict } from '../exporter/verdict/verdict.js';
 import type { AgentRecord } from '../exporter/store/store.js';
 import { postReport, report, sample, startTestExporter } from './helpers/exporter.js';
 
-const recomputations = async (url: string): Promise<number> => sample(await (await fetch(`${url}/metrics`)).text(), 'netchecker_verdict_compute_seconds_count') ?? NaN;
+const recomputations = async (url: string): Promise<number> =>
+  sample(await (await fetch(`${url}/metrics`)).text(), 'netchecker_verdict_compute_seconds_count') ?? NaN;
 
 t.test('reads recompute nothing: 200 reads in a row cost at most the ticks that passed', async (t) => {
   const ex = await startTestExporter(t, ['--expect', 'agent-a']);
@@ -32,7 +33,10 @@ t.test('a burst of reports shares recomputations, and the last one is in the nex
   for (let i = 0; i < names.length; i += 100) {
     const batch = names.slice(i, i + 100);
     const answers = await Promise.all(batch.map((n) => postReport(ex.url, n, report({ podname: n, report_interval: 300 }))));
-    t.ok(answers.every((a) => a.status === 200), `reports ${i}..${i + 99} stored`);
+    t.ok(
+      answers.every((a) => a.status === 200),
+      `reports ${i}..${i + 99} stored`,
+    );
   }
   const made = (await recomputations(ex.url)) - before;
   t.ok(made < names.length / 4, `${names.length} reports, ${made} recomputations`);
@@ -43,7 +47,17 @@ t.test('a burst of reports shares recomputations, and the last one is in the nex
 });
 
 const verdictOf = (agents: Array<Partial<AgentVerdict> & { name: string }>): Verdict => ({
-  agents: agents.map((a) => ({ node: 'n1', network: 'pod', state: 'ok', reason: '', expected: true, lastReportAgeSeconds: 1, intervalSeconds: 10, missedInGap: 0, ...a })),
+  agents: agents.map((a) => ({
+    node: 'n1',
+    network: 'pod',
+    state: 'ok',
+    reason: '',
+    expected: true,
+    lastReportAgeSeconds: 1,
+    intervalSeconds: 10,
+    missedInGap: 0,
+    ...a,
+  })),
   absent: [],
   outdated: [],
   pass: true,
@@ -56,7 +70,10 @@ t.test('the tracker counts a miss once however often the verdict is recomputed',
   t.same(tracker.observe(verdictOf([{ name: 'a' }])), { changes: [], gone: [] });
   const silent = verdictOf([{ name: 'a', state: 'outdated', missedInGap: 1 }]);
   const { changes } = tracker.observe(silent);
-  t.same(changes.map((c) => `${c.before.state}->${c.now.state}`), ['ok->outdated']);
+  t.same(
+    changes.map((c) => `${c.before.state}->${c.now.state}`),
+    ['ok->outdated'],
+  );
   tracker.observe(silent);
   tracker.observe(silent);
   t.same(tracker.counts('a'), { reports: 1, missed: 1 }, 'three recomputations, one missed interval');

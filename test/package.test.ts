@@ -9,7 +9,10 @@ import { builtinModules } from 'node:module';
 import t from 'tap';
 import { copyCheckout, ROOT } from './helpers/checkout.js';
 
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  bin: Record<string, string>;
+};
 
 function run(cmd: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
@@ -41,9 +44,20 @@ t.test('npm pack: builds first, ships a CLI that runs and nothing it cannot run'
 
   t.ok(files.includes('LICENSE') && files.includes('README.md') && files.includes('package.json'), 'LICENSE, README.md and package.json');
   t.ok(files.includes(pkg.bin.netchecker as string), `the bin ${pkg.bin.netchecker}`);
-  t.same(files.filter((f) => /^dist\/(bench|alerts|dashboards|test)\//.test(f)), [], 'no bench, alerts generator, dashboards or test code');
-  t.same(files.filter((f) => !/^dist\/.*\.js(\.map)?$|^(LICENSE|README\.md|package\.json)$|^ui\/(index\.html|page\.css|icon\.svg)$/.test(f)), [], 'only compiled code, the three files and the status page');
-  t.ok(['ui/index.html', 'ui/page.css', 'ui/icon.svg', 'dist/ui/page.js'].every((f) => files.includes(f)), 'the status page ships whole');
+  t.same(
+    files.filter((f) => /^dist\/(bench|alerts|dashboards|test)\//.test(f)),
+    [],
+    'no bench, alerts generator, dashboards or test code',
+  );
+  t.same(
+    files.filter((f) => !/^dist\/.*\.js(\.map)?$|^(LICENSE|README\.md|package\.json)$|^ui\/(index\.html|page\.css|icon\.svg)$/.test(f)),
+    [],
+    'only compiled code, the three files and the status page',
+  );
+  t.ok(
+    ['ui/index.html', 'ui/page.css', 'ui/icon.svg', 'dist/ui/page.js'].every((f) => files.includes(f)),
+    'the status page ships whole',
+  );
 
   // Every import of a shipped file resolves inside the package or to a production dependency.
   const unresolved: string[] = [];
@@ -75,14 +89,24 @@ t.test('npm pack: builds first, ships a CLI that runs and nothing it cannot run'
   const help = await run(process.execPath, [join(root, pkg.bin.netchecker as string), '--help'], root);
   t.equal(help.code, 0, 'netchecker --help runs from the package');
   t.match(help.stdout, /exporter/);
-  const check = await run(process.execPath, [join(root, pkg.bin.netchecker as string), 'check', '--server', 'http://127.0.0.1:1', '--timeout', '1'], root);
+  const check = await run(
+    process.execPath,
+    [join(root, pkg.bin.netchecker as string), 'check', '--server', 'http://127.0.0.1:1', '--timeout', '1'],
+    root,
+  );
   t.equal(check.code, 2, 'netchecker check against a closed port: exit 2, no verdict');
 });
 
 t.test('the image exposes every port deploy/ serves on', async (t) => {
   const exposed = new Set((/^EXPOSE (.+)$/m.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '').split(/\s+/));
   const base = join(ROOT, 'deploy', 'base');
-  const ports = readdirSync(base).flatMap((f) => [...readFileSync(join(base, f), 'utf8').matchAll(/containerPort: (\d+)/g)].map((m) => m[1] as string));
+  const ports = readdirSync(base).flatMap((f) =>
+    [...readFileSync(join(base, f), 'utf8').matchAll(/containerPort: (\d+)/g)].map((m) => m[1] as string),
+  );
   t.ok(ports.length >= 3, `deploy/base serves on ${ports.join(', ')}`);
-  t.same(ports.filter((p) => !exposed.has(p)), [], 'each is in the Dockerfile EXPOSE');
+  t.same(
+    ports.filter((p) => !exposed.has(p)),
+    [],
+    'each is in the Dockerfile EXPOSE',
+  );
 });

@@ -9,7 +9,11 @@ t.test('peers are handed out from the stored reports that have a listener', asyn
   for (const [i, node] of nodes.entries()) {
     for (const network of ['pod', 'host']) {
       const name = `agent-${network}-${node}`;
-      const res = await postReport(ex.url, name, report({ nodename: node, network, listen: `198.18.0.${i + 10}:${network === 'pod' ? 8090 : 8091}` }));
+      const res = await postReport(
+        ex.url,
+        name,
+        report({ nodename: node, network, listen: `198.18.0.${i + 10}:${network === 'pod' ? 8090 : 8091}` }),
+      );
       t.equal(res.status, 200);
       t.equal(await res.text(), '', 'report answer stays empty');
     }
@@ -26,7 +30,15 @@ t.test('peers are handed out from the stored reports that have a listener', asyn
     t.not(p.name, 'agent-pod-n1');
     t.match(p.address, /^198\.18\.0\.1\d:809[01]$/);
   }
-  const all = await Promise.all(nodes.flatMap((n) => ['pod', 'host'].map(async (w) => ((await (await fetch(`${ex.url}/api/v1/peers/agent-${w}-${n}`)).json()) as { peers: Array<{ network: string }> }).peers.map((p) => `${w}->${p.network}`))));
+  const all = await Promise.all(
+    nodes.flatMap((n) =>
+      ['pod', 'host'].map(async (w) =>
+        ((await (await fetch(`${ex.url}/api/v1/peers/agent-${w}-${n}`)).json()) as { peers: Array<{ network: string }> }).peers.map(
+          (p) => `${w}->${p.network}`,
+        ),
+      ),
+    ),
+  );
   t.same(new Set(all.flat()), new Set(['pod->pod', 'pod->host', 'host->pod', 'host->host']), 'all four paths covered');
 
   t.same(await (await fetch(`${ex.url}/api/v1/peers/agent-not-yet`)).json(), { peers: [] }, 'an agent not stored yet has no peers yet');
@@ -37,30 +49,41 @@ t.test('peers are handed out from the stored reports that have a listener', asyn
   t.equal((await fetch(`${ex.url}/api/v1/peers/agent-pod-n1`, { method: 'POST' })).status, 405);
 });
 
-t.test('only agents that are ok are peers: a dead agent leaves every assignment within a second of its verdict, a late one still probes', async (t) => {
-  const clock = new FakeClock();
-  const ex = await startTestExporter(t, ['--mesh-peers', '4', '--peer-cidrs', '198.18.0.0/15'], clock);
-  const names = ['agent-pod-n1', 'agent-pod-n2', 'agent-pod-n3', 'agent-pod-n4'];
-  const send = (name: string, i: number): Promise<Response> => postReport(ex.url, name, report({ nodename: `n${i + 1}`, network: 'pod', report_interval: 1, listen: `198.18.0.${i + 10}:8090` }));
-  const peersOf = async (name: string): Promise<string[]> => ((await (await fetch(`${ex.url}/api/v1/peers/${name}`)).json()) as { peers: Array<{ name: string }> }).peers.map((p) => p.name).sort();
-  for (const [i, name] of names.entries()) await send(name, i);
-  t.same(await peersOf('agent-pod-n1'), ['agent-pod-n2', 'agent-pod-n3', 'agent-pod-n4'], 'everybody while all are ok');
+t.test(
+  'only agents that are ok are peers: a dead agent leaves every assignment within a second of its verdict, a late one still probes',
+  async (t) => {
+    const clock = new FakeClock();
+    const ex = await startTestExporter(t, ['--mesh-peers', '4', '--peer-cidrs', '198.18.0.0/15'], clock);
+    const names = ['agent-pod-n1', 'agent-pod-n2', 'agent-pod-n3', 'agent-pod-n4'];
+    const send = (name: string, i: number): Promise<Response> =>
+      postReport(ex.url, name, report({ nodename: `n${i + 1}`, network: 'pod', report_interval: 1, listen: `198.18.0.${i + 10}:8090` }));
+    const peersOf = async (name: string): Promise<string[]> =>
+      ((await (await fetch(`${ex.url}/api/v1/peers/${name}`)).json()) as { peers: Array<{ name: string }> }).peers
+        .map((p) => p.name)
+        .sort();
+    for (const [i, name] of names.entries()) await send(name, i);
+    t.same(await peersOf('agent-pod-n1'), ['agent-pod-n2', 'agent-pod-n3', 'agent-pod-n4'], 'everybody while all are ok');
 
-  // agent-pod-n4 dies: silent past 2 x its 1 s interval, it is outdated; the others keep reporting.
-  for (let step = 0; step < 3; step++) {
+    // agent-pod-n4 dies: silent past 2 x its 1 s interval, it is outdated; the others keep reporting.
+    for (let step = 0; step < 3; step++) {
+      clock.advance(1);
+      for (const [i, name] of names.slice(0, 3).entries()) await send(name, i);
+    }
+    const check = (await (await fetch(`${ex.url}/api/v1/connectivity_check`)).json()) as { Outdated: string[] };
+    t.same(check.Outdated, ['agent-pod-n4'], 'the verdict says it');
+    for (const name of names.slice(0, 3)) t.notOk((await peersOf(name)).includes('agent-pod-n4'), `not a peer of ${name} any more`);
+    t.same(await peersOf('agent-pod-n1'), ['agent-pod-n2', 'agent-pod-n3']);
+    t.same(
+      await peersOf('agent-pod-n4'),
+      ['agent-pod-n1', 'agent-pod-n2', 'agent-pod-n3'],
+      'it may still probe the others if it asks (its reports may be late, not lost)',
+    );
+
+    await send('agent-pod-n4', 3);
     clock.advance(1);
-    for (const [i, name] of names.slice(0, 3).entries()) await send(name, i);
-  }
-  const check = (await (await fetch(`${ex.url}/api/v1/connectivity_check`)).json()) as { Outdated: string[] };
-  t.same(check.Outdated, ['agent-pod-n4'], 'the verdict says it');
-  for (const name of names.slice(0, 3)) t.notOk((await peersOf(name)).includes('agent-pod-n4'), `not a peer of ${name} any more`);
-  t.same(await peersOf('agent-pod-n1'), ['agent-pod-n2', 'agent-pod-n3']);
-  t.same(await peersOf('agent-pod-n4'), ['agent-pod-n1', 'agent-pod-n2', 'agent-pod-n3'], 'it may still probe the others if it asks (its reports may be late, not lost)');
-
-  await send('agent-pod-n4', 3);
-  clock.advance(1);
-  t.same(await peersOf('agent-pod-n1'), ['agent-pod-n2', 'agent-pod-n3', 'agent-pod-n4'], 'back once it reports again');
-});
+    t.same(await peersOf('agent-pod-n1'), ['agent-pod-n2', 'agent-pod-n3', 'agent-pod-n4'], 'back once it reports again');
+  },
+);
 
 t.test('--mesh-peers is validated at start', async (t) => {
   await t.rejects(startTestExporter(t, ['--mesh-peers', '1']), /--mesh-peers must be an integer from 2 to 256/);

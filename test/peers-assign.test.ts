@@ -8,7 +8,12 @@ function cluster(nodes: number, networks: (i: number) => Network[]): PeerCandida
   const out: PeerCandidate[] = [];
   for (let i = 0; i < nodes; i++) {
     for (const network of networks(i)) {
-      out.push({ name: `agent-${network}-${i}`, node: `node-${i}`, network, address: `198.18.${i >> 8}.${i & 255}:${network === 'pod' ? 8090 : 8091}` });
+      out.push({
+        name: `agent-${network}-${i}`,
+        node: `node-${i}`,
+        network,
+        address: `198.18.${i >> 8}.${i & 255}:${network === 'pod' ? 8090 : 8091}`,
+      });
     }
   }
   return out;
@@ -40,7 +45,10 @@ for (const c of cases) {
     let extras = 0;
     for (const a of c.agents) {
       const list = peers.get(a.name) ?? [];
-      t.notOk(list.some((p) => p.name === a.name), `${a.name} does not probe itself`);
+      t.notOk(
+        list.some((p) => p.name === a.name),
+        `${a.name} does not probe itself`,
+      );
       t.equal(new Set(list.map((p) => p.name)).size, list.length, `${a.name}: no duplicates`);
       t.ok(list.length === want || list.length === want + 1, `${a.name}: k peers (${list.length})`);
       extras += list.length - want;
@@ -52,7 +60,12 @@ for (const c of cases) {
     t.ok(extras <= 4, 'at most one extra peer per uncovered path');
     for (const [name, count] of probers) if (count < want) t.fail(`${name} is probed by ${count} < ${want}`);
     const size = (net: Network): number => c.agents.filter((a) => a.network === net).length;
-    for (const [from, to] of [['pod', 'pod'], ['host', 'host'], ['pod', 'host'], ['host', 'pod']] as Array<[Network, Network]>) {
+    for (const [from, to] of [
+      ['pod', 'pod'],
+      ['host', 'host'],
+      ['pod', 'host'],
+      ['host', 'pod'],
+    ] as Array<[Network, Network]>) {
       const possible = size(from) > 0 && size(to) >= (from === to ? 2 : 1);
       t.equal(paths.has(`${from}->${to}`), possible, `${from}->${to} covered when the cluster has it`);
     }
@@ -67,10 +80,13 @@ t.test('everybody when the cluster is smaller than k', async (t) => {
   for (const a of agents) t.same(new Set(peers.get(a.name)?.map((p) => p.name)), new Set(agents.filter((b) => b !== a).map((b) => b.name)));
 });
 
-t.test('a node\'s peers are spread, not its alphabetical neighbours', async (t) => {
+t.test("a node's peers are spread, not its alphabetical neighbours", async (t) => {
   const peers = assignPeers(cluster(200, both), 10);
   const nodes = new Set((peers.get('agent-pod-0') ?? []).map((p) => Number(p.node.slice(5))));
-  t.ok([...nodes].some((i) => i > 20), `peers of node-0 are on nodes ${[...nodes].join(', ')}`);
+  t.ok(
+    [...nodes].some((i) => i > 20),
+    `peers of node-0 are on nodes ${[...nodes].join(', ')}`,
+  );
 });
 
 t.test('an agent off the ring (not ok) gets the next k from where it would stand', async (t) => {
@@ -86,10 +102,17 @@ t.test('an agent off the ring (not ok) gets the next k from where it would stand
   for (const i of [0, 7, 23, 49, 50, 77]) {
     for (const network of ['pod', 'host'] as const) {
       const prober = { name: `late-${network}-${i}`, node: `node-${i}`, network, address: '198.18.9.9:8090' };
-      t.same(peersFrom(prober, ring, 5).map((p) => p.name), reference(prober, 5), `${prober.name}: the 5 after it on the ring`);
+      t.same(
+        peersFrom(prober, ring, 5).map((p) => p.name),
+        reference(prober, 5),
+        `${prober.name}: the 5 after it on the ring`,
+      );
     }
   }
   const onRing = members[10] as PeerCandidate;
-  t.notOk(peersFrom(onRing, ring, 5).some((p) => p.name === onRing.name), 'never itself');
+  t.notOk(
+    peersFrom(onRing, ring, 5).some((p) => p.name === onRing.name),
+    'never itself',
+  );
   t.same(peersFrom(onRing, ringOrder([onRing]), 5), [], 'nobody else: no peers');
 });

@@ -10,7 +10,8 @@ import { postReport, report, startTestExporter } from './helpers/exporter.js';
 import { agentPod, discoveryArgs, FakeKube, node } from './helpers/fake-kube.js';
 
 type Peers = { peers: Array<{ name: string; address: string }> };
-const peersOf = async (url: string, name: string): Promise<Peers['peers']> => ((await (await fetch(`${url}/api/v1/peers/${name}`)).json()) as Peers).peers;
+const peersOf = async (url: string, name: string): Promise<Peers['peers']> =>
+  ((await (await fetch(`${url}/api/v1/peers/${name}`)).json()) as Peers).peers;
 
 t.test('address shapes and bindings (pure)', async (t) => {
   const cases: Array<[string, string[], string[], boolean]> = [
@@ -30,9 +31,27 @@ t.test('address shapes and bindings (pure)', async (t) => {
     ['10.0.0.1', ['10.0.0.1'], [], false],
   ];
   for (const [address, owned, cidrs, want] of cases) {
-    t.equal(isBoundAddress(address, owned, cidrs.map((c) => parseCidr(c) as NonNullable<ReturnType<typeof parseCidr>>)), want, `${address} owned ${owned.join(',') || '-'} cidrs ${cidrs.join(',') || '-'}`);
+    t.equal(
+      isBoundAddress(
+        address,
+        owned,
+        cidrs.map((c) => parseCidr(c) as NonNullable<ReturnType<typeof parseCidr>>),
+      ),
+      want,
+      `${address} owned ${owned.join(',') || '-'} cidrs ${cidrs.join(',') || '-'}`,
+    );
   }
-  for (const bad of ['256.0.0.1:1', '01.2.3.4:1', '1.2.3:1', '[fd00::1::2]:1', '[::ffff:1.2.3.4.5]:1', 'fd00::1:80', '[fd00::1]:65536', '[1:2:3:4:5:6:7:8:9]:1', ' 1.2.3.4:1']) {
+  for (const bad of [
+    '256.0.0.1:1',
+    '01.2.3.4:1',
+    '1.2.3:1',
+    '[fd00::1::2]:1',
+    '[::ffff:1.2.3.4.5]:1',
+    'fd00::1:80',
+    '[fd00::1]:65536',
+    '[1:2:3:4:5:6:7:8:9]:1',
+    ' 1.2.3.4:1',
+  ]) {
     t.equal(parsePeerAddress(bad), null, `${bad}: not a peer address`);
   }
   t.same(parseIp('::ffff:10.1.2.3'), [10, 1, 2, 3], 'an IPv4-mapped IPv6 address reads as IPv4');
@@ -49,11 +68,22 @@ t.test('static discovery: only a listener on the report source address is handed
   t.equal(spoof.status, 200, 'a listener on another address: the report is stored (the agent is present) ...');
   const agents = (await (await fetch(`${ex.url}/api/v1/agents/`)).json()) as Record<string, unknown>;
   t.ok('agent-c' in agents);
-  t.same((await peersOf(ex.url, 'agent-a')).map((p) => p.address), ['127.0.0.1:9002'], '... but its listener is never handed out');
-  t.same((await peersOf(ex.url, 'agent-b')).map((p) => p.address), ['127.0.0.1:9001']);
+  t.same(
+    (await peersOf(ex.url, 'agent-a')).map((p) => p.address),
+    ['127.0.0.1:9002'],
+    '... but its listener is never handed out',
+  );
+  t.same(
+    (await peersOf(ex.url, 'agent-b')).map((p) => p.address),
+    ['127.0.0.1:9001'],
+  );
   t.same(await peersOf(ex.url, 'agent-c'), [], 'and it is given no peers either (it takes no part in the mesh)');
   await peersOf(ex.url, 'agent-b');
-  t.same(ex.logs.filter((l) => l.msg === 'listener not handed out as a peer').map((l) => [l.agent, l.listen]), [['agent-c', '127.0.0.2:9']], 'the operator is told, once');
+  t.same(
+    ex.logs.filter((l) => l.msg === 'listener not handed out as a peer').map((l) => [l.agent, l.listen]),
+    [['agent-c', '127.0.0.2:9']],
+    'the operator is told, once',
+  );
 
   const named = await postReport(ex.url, 'agent-d', report({ nodename: 'n4', listen: 'scan-me.example:22' }));
   t.equal(named.status, 400, 'a host name is refused');
@@ -64,7 +94,10 @@ t.test('--peer-cidrs widens what is vouched for', async (t) => {
   const ex = await startTestExporter(t, ['--peer-cidrs', '10.9.0.0/16, 127.0.0.0/8']);
   await postReport(ex.url, 'agent-a', report({ nodename: 'n1', listen: '127.0.0.1:9001' }));
   await postReport(ex.url, 'agent-c', report({ nodename: 'n3', listen: '127.0.0.2:9' }));
-  t.same((await peersOf(ex.url, 'agent-a')).map((p) => p.address), ['127.0.0.2:9']);
+  t.same(
+    (await peersOf(ex.url, 'agent-a')).map((p) => p.address),
+    ['127.0.0.2:9'],
+  );
   await t.rejects(startTestExporter(t, ['--peer-cidrs', '10.0.0.0/40']), /--peer-cidrs: "10.0.0.0\/40" is not an IP\/BITS range/);
   await t.rejects(startTestExporter(t, ['--peer-cidrs', 'example.com/8']), /--peer-cidrs/);
 });
@@ -85,9 +118,17 @@ t.test('Kubernetes discovery: the listener must be on the pod IP (the node IP fo
   await postReport(ex.url, 'netchecker-agent-hostnet-a', report({ nodename: 'n1', network: 'host', listen: '192.0.2.1:8091' }));
   await postReport(ex.url, 'netchecker-agent-b', report({ nodename: 'n2', network: 'pod', listen: '10.244.1.5:22' }));
   await postReport(ex.url, 'made-up-agent', report({ nodename: 'n9', listen: '127.0.0.1:9' }));
-  const handed = await eventually(async () => {
-    const p = await peersOf(ex.url, 'netchecker-agent-a');
-    return p.length > 0 ? p : undefined;
-  }, 5000, 'peers');
-  t.same(handed.map((p) => `${p.name} ${p.address}`), ['netchecker-agent-hostnet-a 192.0.2.1:8091'], 'the pod IP and the node IP are vouched for; another pod\'s IP and an agent without a pod are not');
+  const handed = await eventually(
+    async () => {
+      const p = await peersOf(ex.url, 'netchecker-agent-a');
+      return p.length > 0 ? p : undefined;
+    },
+    5000,
+    'peers',
+  );
+  t.same(
+    handed.map((p) => `${p.name} ${p.address}`),
+    ['netchecker-agent-hostnet-a 192.0.2.1:8091'],
+    "the pod IP and the node IP are vouched for; another pod's IP and an agent without a pod are not",
+  );
 });

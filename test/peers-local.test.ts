@@ -15,18 +15,32 @@ async function metricsOf(t: Parameters<typeof spawnCli>[0], extra: string[], als
     local.child.kill('SIGINT');
     await local.exited();
   });
-  return eventually(async () => {
-    const text = await (await fetch(`${url}/metrics`)).text();
-    const both = [POD, HOST].every((a) => new RegExp(`^netchecker_agent_probed_by\\{agent="${a}",[^}]*status="reachable"\\} 1$`, 'm').test(text));
-    return both && also.test(text) ? text : undefined;
-  }, 15_000, 'both agents reached by the other');
+  return eventually(
+    async () => {
+      const text = await (await fetch(`${url}/metrics`)).text();
+      const both = [POD, HOST].every((a) =>
+        new RegExp(`^netchecker_agent_probed_by\\{agent="${a}",[^}]*status="reachable"\\} 1$`, 'm').test(text),
+      );
+      return both && also.test(text) ? text : undefined;
+    },
+    15_000,
+    'both agents reached by the other',
+  );
 }
 
-t.test('local agents are each other\'s peers and skip DNS without a resolver', async (t) => {
+t.test("local agents are each other's peers and skip DNS without a resolver", async (t) => {
   // RTTs of starved rounds are left out, so on a busy machine the first rounds may not count.
   const text = await metricsOf(t, [], /^netchecker_peer_rtt_seconds_count\{network="pod",peer_network="host"\} [1-9]/m);
-  t.match(text, new RegExp(`^netchecker_agent_peers\\{agent="${POD}",[^}]*peer_network="host",status="reachable"\\} 1$`, 'm'), 'pod agent reaches the host agent');
-  t.match(text, new RegExp(`^netchecker_agent_peers\\{agent="${HOST}",[^}]*peer_network="pod",status="reachable"\\} 1$`, 'm'), 'host agent reaches the pod agent');
+  t.match(
+    text,
+    new RegExp(`^netchecker_agent_peers\\{agent="${POD}",[^}]*peer_network="host",status="reachable"\\} 1$`, 'm'),
+    'pod agent reaches the host agent',
+  );
+  t.match(
+    text,
+    new RegExp(`^netchecker_agent_peers\\{agent="${HOST}",[^}]*peer_network="pod",status="reachable"\\} 1$`, 'm'),
+    'host agent reaches the pod agent',
+  );
   t.match(text, /^netchecker_peer_rtt_seconds_count\{network="pod",peer_network="host"\} [1-9]/m, 'RTT observed for the pod->host pair');
   t.notMatch(text, /netchecker_agent_dns_/, 'no DNS probes without --dns-server');
   t.notMatch(text, /netchecker_agent_peer_unreachable\{/);

@@ -14,24 +14,74 @@ const doc = readFileSync(fileURLToPath(new URL('../docs/metrics.md', import.meta
 
 function agents(nodes: number): PeerCandidate[] {
   return Array.from({ length: nodes }, (_, i) =>
-    (['pod', 'host'] as Network[]).map((network) => ({ name: `agent-${network}-${i}`, node: `node-${i}`, network, address: `198.18.0.1:${8000 + i}` })),
+    (['pod', 'host'] as Network[]).map((network) => ({
+      name: `agent-${network}-${i}`,
+      node: `node-${i}`,
+      network,
+      address: `198.18.0.1:${8000 + i}`,
+    })),
   ).flat();
 }
 
 function fullReport(a: PeerCandidate, peers: readonly PeerCandidate[], failing: ReadonlySet<string> = new Set()): Report {
   return {
-    intervalSeconds: 15, nodeName: a.node, podName: a.name, hostDate: null, hostDateMs: null, uptimeSeconds: null, nslookup: null, ips: null,
-    probes: [{ url: 'https://netchecker-service:8081/api/v1/ping', connectionResult: 1, httpCode: 200, totalMs: 5, contentTransferMs: 0, tcpConnectionMs: 1, dnsLookupMs: 1, connectMs: 2, serverProcessingMs: 1, result: 'ok', phasesMs: { dns: 1, connect: 1, tls: 2, first_byte: 1, transfer: 0.1, total: 5.1 } }],
-    network: a.network, agentVersion: '0.1.0', agentStartedMs: null, listen: a.address,
+    intervalSeconds: 15,
+    nodeName: a.node,
+    podName: a.name,
+    hostDate: null,
+    hostDateMs: null,
+    uptimeSeconds: null,
+    nslookup: null,
+    ips: null,
+    probes: [
+      {
+        url: 'https://netchecker-service:8081/api/v1/ping',
+        connectionResult: 1,
+        httpCode: 200,
+        totalMs: 5,
+        contentTransferMs: 0,
+        tcpConnectionMs: 1,
+        dnsLookupMs: 1,
+        connectMs: 2,
+        serverProcessingMs: 1,
+        result: 'ok',
+        phasesMs: { dns: 1, connect: 1, tls: 2, first_byte: 1, transfer: 0.1, total: 5.1 },
+      },
+    ],
+    network: a.network,
+    agentVersion: '0.1.0',
+    agentStartedMs: null,
+    listen: a.address,
     dns: [{ server: '198.18.0.2', name: 'kubernetes.default.svc.cluster.local', result: 'ok', latencyMs: 1.5 }],
-    peers: peers.map((p) => ({ name: p.name, node: p.node, network: p.network, result: failing.has(p.name) ? 'timeout' : 'ok', sent: 3, lost: failing.has(p.name) ? 3 : 0, rttMs: failing.has(p.name) ? null : 0.4 })),
-    icmpAvailable: true, pathMtu: { exporterBytes: 1500, peersBytes: 1450 },
+    peers: peers.map((p) => ({
+      name: p.name,
+      node: p.node,
+      network: p.network,
+      result: failing.has(p.name) ? 'timeout' : 'ok',
+      sent: 3,
+      lost: failing.has(p.name) ? 3 : 0,
+      rttMs: failing.has(p.name) ? null : 0.4,
+    })),
+    icmpAvailable: true,
+    pathMtu: { exporterBytes: 1500, peersBytes: 1450 },
     integrity: { eventLoopLagMs: 2, cpuThrottledRatio: 0.01, starved: false },
-    apiServer: (['service', 'dns'] as const).map((via) => ({ via, target: '10.96.0.1:443', tcpResult: 'ok', tcpMs: 0.3, result: 'ok', httpCode: 200, latencyMs: 2.5 })),
+    apiServer: (['service', 'dns'] as const).map((via) => ({
+      via,
+      target: '10.96.0.1:443',
+      tcpResult: 'ok',
+      tcpMs: 0.3,
+      result: 'ok',
+      httpCode: 200,
+      latencyMs: 2.5,
+    })),
   };
 }
 
-function render(list: PeerCandidate[], failing: ReadonlySet<string> = new Set(), metrics = new ProbeMetrics()): { text: string; metrics: ProbeMetrics } {
+function render(
+  list: PeerCandidate[],
+  failing: ReadonlySet<string> = new Set(),
+  metrics = new ProbeMetrics(),
+): { text: string; metrics: ProbeMetrics } {
   const peers = assignPeers(list, 10);
   const records = new Map<string, AgentRecord>();
   for (const a of list) {
@@ -73,7 +123,10 @@ t.test('a failing pair has one sparse series, removed when it recovers', async (
   const failing = text.split('\n').filter((l) => l.startsWith('netchecker_agent_peer_unreachable{'));
   t.ok(failing.length >= 10, `every prober of ${victim} shows the pair (${failing.length})`);
   t.ok(failing.every((l) => l.includes(`peer="${victim}",peer_node="node-3",peer_network="host",result="timeout"} 1`)));
-  t.match(text, new RegExp(`netchecker_agent_probed_by\\{agent="${victim}",node="node-3",network="host",status="unreachable"\\} ${failing.length}`));
+  t.match(
+    text,
+    new RegExp(`netchecker_agent_probed_by\\{agent="${victim}",node="node-3",network="host",status="unreachable"\\} ${failing.length}`),
+  );
   t.match(text, /netchecker_agent_peers\{agent="agent-pod-0",[^}]*peer_network="host",status="unreachable"\} 1/);
   const healed = render(list, new Set(), metrics).text;
   t.notMatch(healed, /netchecker_agent_peer_unreachable\{/, 'recovered: the sparse series are gone');
@@ -102,7 +155,9 @@ t.test('loss and round trip are given per target agent, starved probers left out
     // Every prober loses 1 of 3 probes to the victim, 2 ms round trip; the starved one loses all, 900 ms.
     const report: Report = {
       ...base,
-      peers: (base.peers ?? []).map((p) => (p.name !== victim ? p : a === starved ? { ...p, result: 'timeout', lost: 3, rttMs: 900 } : { ...p, lost: 1, rttMs: 2 })),
+      peers: (base.peers ?? []).map((p) =>
+        p.name !== victim ? p : a === starved ? { ...p, result: 'timeout', lost: 3, rttMs: 900 } : { ...p, lost: 1, rttMs: 2 },
+      ),
       integrity: { eventLoopLagMs: a === starved ? 900 : 2, cpuThrottledRatio: null, starved: a === starved },
     };
     records.set(a.name, { name: a.name, report, receivedMonoMs: 0, receivedWallMs: 0 });
@@ -111,8 +166,16 @@ t.test('loss and round trip are given per target agent, starved probers left out
   m.refresh(list, (name) => records.get(name));
   const text = exposition(m);
   t.ok(probers.length >= 3, `${probers.length} probers of ${victim}`);
-  t.match(text, new RegExp(`netchecker_agent_probed_loss_ratio\\{agent="${victim}",node="node-2",network="pod"\\} 0.333`), 'one third lost, the starved prober left out');
-  t.match(text, new RegExp(`netchecker_agent_probed_rtt_seconds\\{agent="${victim}",node="node-2",network="pod"\\} 0.002\\n`), 'median round trip 2 ms');
+  t.match(
+    text,
+    new RegExp(`netchecker_agent_probed_loss_ratio\\{agent="${victim}",node="node-2",network="pod"\\} 0.333`),
+    'one third lost, the starved prober left out',
+  );
+  t.match(
+    text,
+    new RegExp(`netchecker_agent_probed_rtt_seconds\\{agent="${victim}",node="node-2",network="pod"\\} 0.002\\n`),
+    'median round trip 2 ms',
+  );
   t.match(text, /netchecker_agent_probed_loss_ratio\{agent="agent-pod-3",node="node-3",network="pod"\} 0\n/, 'the others lose nothing');
   t.match(text, /netchecker_agent_probed_rtt_seconds\{agent="agent-pod-3",node="node-3",network="pod"\} 0.0004\n/);
 });

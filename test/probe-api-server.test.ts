@@ -22,8 +22,29 @@ const TIMEOUT_MS = 1000;
 function certificate(t: Test, cn: string): { dir: string; key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'api-server-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', `/CN=${cn}`,
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+    ],
+    { stdio: 'ignore' },
+  );
   return { dir, key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
 }
 
@@ -81,7 +102,11 @@ t.test('answered, refusing anonymous, slow, wrong certificate, stopped', async (
   api.status = 200;
 
   api.delayMs = 3 * TIMEOUT_MS;
-  t.match(await check(), { tcpResult: 'ok', result: 'timeout', httpCode: 0, latencyMs: null }, 'slow: connected, then no answer within the timeout');
+  t.match(
+    await check(),
+    { tcpResult: 'ok', result: 'timeout', httpCode: 0, latencyMs: null },
+    'slow: connected, then no answer within the timeout',
+  );
   api.delayMs = 0;
 
   t.match(await check(other.cert), { tcpResult: 'ok', result: 'tls_error', httpCode: 0 }, 'a certificate our CA does not vouch for');
@@ -98,7 +123,21 @@ t.test('a round checks both ways, the Service address and the DNS name', async (
   const fake = await startFakeExporter();
   t.teardown(() => fake.close());
   const env = { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String(api.port) };
-  const argv = ['--server', fake.url, '--name', 'agent-a', '--interval', '2', '--no-icmp', '--dns-server', '', '--api-server-name', 'localhost', '--api-server-ca', join(tls.dir, 'cert.pem')];
+  const argv = [
+    '--server',
+    fake.url,
+    '--name',
+    'agent-a',
+    '--interval',
+    '2',
+    '--no-icmp',
+    '--dns-server',
+    '',
+    '--api-server-name',
+    'localhost',
+    '--api-server-ca',
+    join(tls.dir, 'cert.pem'),
+  ];
   const parsed = parseAgentConfig(argv, env);
   if (!parsed.ok || parsed.help) throw new Error(parsed.ok ? 'help' : parsed.error);
   const probes = await ProbeRound.start(parsed.config, createLogger('error'));
@@ -107,7 +146,11 @@ t.test('a round checks both ways, the Service address and the DNS name', async (
     { via: 'service', target: `127.0.0.1:${api.port}`, tcp_result: 'ok', result: 'ok', http_code: 200 },
     { via: 'dns', target: `localhost:${api.port}`, tcp_result: 'ok', result: 'ok', http_code: 200 },
   ]);
-  t.equal(parseAgentConfig(argv, {}).ok && (parseAgentConfig(argv, {}) as { config: { probes: { apiServer: unknown } } }).config.probes.apiServer, null, 'outside Kubernetes: off');
+  t.equal(
+    parseAgentConfig(argv, {}).ok && (parseAgentConfig(argv, {}) as { config: { probes: { apiServer: unknown } } }).config.probes.apiServer,
+    null,
+    'outside Kubernetes: off',
+  );
 });
 
 t.test('an unreadable --api-server-ca stops the agent at start: exit 2, one line naming the flag', async (t) => {
@@ -118,7 +161,10 @@ t.test('an unreadable --api-server-ca stops the agent at start: exit 2, one line
   process.stderr.write = (chunk: string) => (lines.push(String(chunk)), true);
   let code: number;
   try {
-    code = await run(['--server', fake.url, '--name', 'agent-a', '--no-icmp', '--log-level', 'error', '--api-server-ca', '/nonexistent/ca.pem'], { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1' });
+    code = await run(
+      ['--server', fake.url, '--name', 'agent-a', '--no-icmp', '--log-level', 'error', '--api-server-ca', '/nonexistent/ca.pem'],
+      { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: '1' },
+    );
   } finally {
     process.stderr.write = write;
   }
@@ -130,16 +176,36 @@ t.test('the exporter: per agent and way, up and duration; the failing check name
   const ex = await startTestExporter(t);
   const checks = [
     { via: 'service', target: '10.96.0.1:443', tcp_result: 'ok', tcp_ms: 0.4, result: 'ok', http_code: 200, latency_ms: 3 },
-    { via: 'dns', target: 'kubernetes.default.svc.cluster.local:443', tcp_result: 'dns_nxdomain', tcp_ms: null, result: 'dns_nxdomain', http_code: 0, latency_ms: null },
+    {
+      via: 'dns',
+      target: 'kubernetes.default.svc.cluster.local:443',
+      tcp_result: 'dns_nxdomain',
+      tcp_ms: null,
+      result: 'dns_nxdomain',
+      http_code: 0,
+      latency_ms: null,
+    },
   ];
   t.equal((await postReport(ex.url, 'agent-a', report({ podname: 'agent-a', network: 'pod', api_server: checks }))).status, 200);
   const text = await (await fetch(`${ex.url}/metrics`)).text();
-  const at = (name: string, labels: string): number | undefined => sample(text, `${name}{agent="agent-a",node="node-a",network="pod",${labels}}`);
+  const at = (name: string, labels: string): number | undefined =>
+    sample(text, `${name}{agent="agent-a",node="node-a",network="pod",${labels}}`);
   t.same(
-    [at('netchecker_agent_api_server_up', 'via="service",check="tcp"'), at('netchecker_agent_api_server_up', 'via="service",check="https"'), at('netchecker_agent_api_server_up', 'via="dns",check="tcp"'), at('netchecker_agent_api_server_up', 'via="dns",check="https"')],
+    [
+      at('netchecker_agent_api_server_up', 'via="service",check="tcp"'),
+      at('netchecker_agent_api_server_up', 'via="service",check="https"'),
+      at('netchecker_agent_api_server_up', 'via="dns",check="tcp"'),
+      at('netchecker_agent_api_server_up', 'via="dns",check="https"'),
+    ],
     [1, 1, 0, 0],
   );
-  t.same([at('netchecker_agent_api_server_duration_seconds', 'via="service",check="tcp"'), at('netchecker_agent_api_server_duration_seconds', 'via="service",check="https"')], [0.0004, 0.003]);
+  t.same(
+    [
+      at('netchecker_agent_api_server_duration_seconds', 'via="service",check="tcp"'),
+      at('netchecker_agent_api_server_duration_seconds', 'via="service",check="https"'),
+    ],
+    [0.0004, 0.003],
+  );
   t.equal(at('netchecker_agent_api_server_failure', 'via="dns",check="https",result="dns_nxdomain"'), 1);
   t.equal(text.split('\n').filter((l) => l.startsWith('netchecker_agent_api_server_failure{')).length, 2, 'only the failing checks');
 });

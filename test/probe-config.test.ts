@@ -16,17 +16,63 @@ const error = (argv: string[]): string => {
 };
 
 t.test('defaults and forms', async (t) => {
-  t.same(probes([]), { dns: null, listen: null, advertise: null, peerAttempts: 3, mtuSizes: [1200, 1400, 1450, 1500], icmp: true, apiServer: null, mustBeBlocked: [] }, 'outside Kubernetes: no DNS, no mesh');
-  t.same(probes([], { ...env, KUBERNETES_SERVICE_HOST: '10.96.0.1' }).dns, {
-    servers: null,
-    names: ['netchecker-service', 'kubernetes.default.svc.cluster.local'],
-  }, 'in Kubernetes: resolv.conf, the service name and the API name');
-  t.same(probes(['--dns-server', '198.18.0.2,[fd00::53]:5353', '--dns-names', 'a.example', '--cluster-domain', 'c.local']).dns, { servers: ['198.18.0.2', '[fd00::53]:5353'], names: ['a.example'] });
-  t.same(probes(['--server', 'http://198.18.0.2:8081', '--dns-server', '198.18.0.2', '--cluster-domain', 'c.local']).dns?.names, ['kubernetes.default.svc.c.local'], 'an IP server has no name to look up');
+  t.same(
+    probes([]),
+    {
+      dns: null,
+      listen: null,
+      advertise: null,
+      peerAttempts: 3,
+      mtuSizes: [1200, 1400, 1450, 1500],
+      icmp: true,
+      apiServer: null,
+      mustBeBlocked: [],
+    },
+    'outside Kubernetes: no DNS, no mesh',
+  );
+  t.same(
+    probes([], { ...env, KUBERNETES_SERVICE_HOST: '10.96.0.1' }).dns,
+    {
+      servers: null,
+      names: ['netchecker-service', 'kubernetes.default.svc.cluster.local'],
+    },
+    'in Kubernetes: resolv.conf, the service name and the API name',
+  );
+  t.same(probes(['--dns-server', '198.18.0.2,[fd00::53]:5353', '--dns-names', 'a.example', '--cluster-domain', 'c.local']).dns, {
+    servers: ['198.18.0.2', '[fd00::53]:5353'],
+    names: ['a.example'],
+  });
+  t.same(
+    probes(['--server', 'http://198.18.0.2:8081', '--dns-server', '198.18.0.2', '--cluster-domain', 'c.local']).dns?.names,
+    ['kubernetes.default.svc.c.local'],
+    'an IP server has no name to look up',
+  );
   t.equal(probes(['--dns-server=']).dns, null, 'an empty list turns DNS off (what netchecker local passes)');
-  t.same(probes(['--listen', '0.0.0.0:8090', '--advertise', '198.18.0.11']), { dns: null, listen: { host: '0.0.0.0', port: 8090 }, advertise: '198.18.0.11', peerAttempts: 3, mtuSizes: [1200, 1400, 1450, 1500], icmp: true, apiServer: null, mustBeBlocked: [] });
-  t.equal(probes([], { ...env, MY_POD_IP: '10.244.1.5', NETCHECKER_LISTEN: '0.0.0.0:8090' }).advertise, '10.244.1.5', 'MY_POD_IP from the downward API');
-  t.same(probes(['--mtu-sizes', '', '--no-icmp', '--peer-attempts', '5']), { dns: null, listen: null, advertise: null, peerAttempts: 5, mtuSizes: [], icmp: false, apiServer: null, mustBeBlocked: [] });
+  t.same(probes(['--listen', '0.0.0.0:8090', '--advertise', '198.18.0.11']), {
+    dns: null,
+    listen: { host: '0.0.0.0', port: 8090 },
+    advertise: '198.18.0.11',
+    peerAttempts: 3,
+    mtuSizes: [1200, 1400, 1450, 1500],
+    icmp: true,
+    apiServer: null,
+    mustBeBlocked: [],
+  });
+  t.equal(
+    probes([], { ...env, MY_POD_IP: '10.244.1.5', NETCHECKER_LISTEN: '0.0.0.0:8090' }).advertise,
+    '10.244.1.5',
+    'MY_POD_IP from the downward API',
+  );
+  t.same(probes(['--mtu-sizes', '', '--no-icmp', '--peer-attempts', '5']), {
+    dns: null,
+    listen: null,
+    advertise: null,
+    peerAttempts: 5,
+    mtuSizes: [],
+    icmp: false,
+    apiServer: null,
+    mustBeBlocked: [],
+  });
 });
 
 t.test('bad values are startup errors naming the flag', async (t) => {
@@ -47,7 +93,10 @@ t.test('a listen address already taken: a clear startup error, no stack trace', 
   await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
   t.teardown(() => taken.close());
   const port = (taken.address() as import('node:net').AddressInfo).port;
-  const cli = await runCli(['agent', '--name', 'agent-a', '--server', 'http://127.0.0.1:1', '--listen', `127.0.0.1:${port}`, '--no-icmp'], {});
+  const cli = await runCli(
+    ['agent', '--name', 'agent-a', '--server', 'http://127.0.0.1:1', '--listen', `127.0.0.1:${port}`, '--no-icmp'],
+    {},
+  );
   t.equal(cli.status, 1);
   t.match(cli.stderr, new RegExp(`netchecker agent: cannot listen on 127.0.0.1:${port}: EADDRINUSE`));
   t.notMatch(cli.stderr, /\bat .*\.js:\d+/);

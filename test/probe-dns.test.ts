@@ -9,7 +9,12 @@ import { startDnsmasq } from './lab/dnsmasq.js';
 const big = Array.from({ length: 40 }, (_, i) => ['big.test', `127.0.1.${i + 1}`] as const);
 
 t.test('result classes from a real resolver', async (t) => {
-  const dns = await startDnsmasq(t, { address: '127.0.0.1', port: 0, records: [['kubernetes.default.svc.cluster.local', '127.0.0.9'], ...big], nxdomains: ['nx.test'] });
+  const dns = await startDnsmasq(t, {
+    address: '127.0.0.1',
+    port: 0,
+    records: [['kubernetes.default.svc.cluster.local', '127.0.0.9'], ...big],
+    nxdomains: ['nx.test'],
+  });
   const opts = { timeoutMs: 1000 };
   const ok = await probeDns({ server: dns.server, name: 'kubernetes.default.svc.cluster.local' }, opts);
   t.equal(ok.result, 'ok');
@@ -25,7 +30,15 @@ t.test('result classes from a real resolver', async (t) => {
 });
 
 t.test('rcode table', async (t) => {
-  t.same([0, 1, 2, 3, 4, 5, 9].map(classifyRcode), ['ok', 'dns_error', 'dns_servfail', 'dns_nxdomain', 'dns_error', 'dns_refused', 'dns_error']);
+  t.same([0, 1, 2, 3, 4, 5, 9].map(classifyRcode), [
+    'ok',
+    'dns_error',
+    'dns_servfail',
+    'dns_nxdomain',
+    'dns_error',
+    'dns_refused',
+    'dns_error',
+  ]);
 });
 
 t.test('the wire keeps its DNS words', async (t) => {
@@ -43,7 +56,9 @@ t.test('the wire keeps its DNS words', async (t) => {
 });
 
 t.test('resolv.conf and resolver addresses', async (t) => {
-  const conf = parseResolvConf('# comment\nnameserver 10.96.0.10\nnameserver fd00::a\nnameserver bogus\nsearch default.svc.cluster.local svc.cluster.local\noptions ndots:5\n');
+  const conf = parseResolvConf(
+    '# comment\nnameserver 10.96.0.10\nnameserver fd00::a\nnameserver bogus\nsearch default.svc.cluster.local svc.cluster.local\noptions ndots:5\n',
+  );
   t.same(conf, { nameservers: ['10.96.0.10', 'fd00::a'], search: ['default.svc.cluster.local', 'svc.cluster.local'] });
   t.same(parseResolver('[fd00::a]:5353'), { host: 'fd00::a', port: 5353 });
   t.same(parseResolver('10.0.0.1'), { host: '10.0.0.1', port: 53 });

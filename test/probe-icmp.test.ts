@@ -23,7 +23,7 @@ t.test('echo on loopback', async (t) => {
   t.same(await checkIcmp(1000), { available: true });
 });
 
-t.test('path MTU: the largest don\'t-fragment size that passes', async (t) => {
+t.test("path MTU: the largest don't-fragment size that passes", async (t) => {
   // Loopback's MTU is 65536: every size up to it passes, 70000 cannot even be sent.
   t.equal(await probePathMtu('127.0.0.1', { timeoutMs: 1000, sizes: [1200, 1500, 9000] }), 9000);
   t.equal(await probePathMtu('127.0.0.1', { timeoutMs: 1000, sizes: [70000] }), null);
@@ -44,23 +44,44 @@ t.test('without the permission to ping: unavailable, not a failure', async (t) =
   const script = `import(${JSON.stringify(module)}).then(async (m) => console.log(JSON.stringify([await m.checkIcmp(1000), (await m.probeIcmp('127.0.0.1', { timeoutMs: 1000 })).result])))`;
   // As nobody with every capability dropped, ping's file capability cannot apply.
   const out = await new Promise<string>((resolve) =>
-    execFile('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=-all', '--bounding-set=-all', process.execPath, ...process.execArgv, '-e', script], { encoding: 'utf8' }, (err, stdout, stderr) =>
-      resolve(err ? `error: ${err.message} ${stderr}` : stdout.trim()),
+    execFile(
+      'setpriv',
+      [
+        '--reuid=65534',
+        '--regid=65534',
+        '--clear-groups',
+        '--inh-caps=-all',
+        '--bounding-set=-all',
+        process.execPath,
+        ...process.execArgv,
+        '-e',
+        script,
+      ],
+      { encoding: 'utf8' },
+      (err, stdout, stderr) => resolve(err ? `error: ${err.message} ${stderr}` : stdout.trim()),
     ),
   );
   // The kernel refuses to run ping with a file capability outside the bounding set: EPERM.
-  t.match(out, /^\[\{"available":false,"error":"(EPERM|ping: socket: Operation not permitted|ping: socket: Permission denied)"\},"unavailable"\]$/);
+  t.match(
+    out,
+    /^\[\{"available":false,"error":"(EPERM|ping: socket: Operation not permitted|ping: socket: Permission denied)"\},"unavailable"\]$/,
+  );
 });
 
-t.test('a peer\'s path MTU drops only when seen twice in a row', async (t) => {
+t.test("a peer's path MTU drops only when seen twice in a row", async (t) => {
   t.same(
-    [undefined, [null, 1500], [1500, 1400], [1400, 1400], [1400, 1500], [1500, null], [null, null]].map((h) => confirmedMtu(h as [number | null, number | null] | undefined)),
+    [undefined, [null, 1500], [1500, 1400], [1400, 1400], [1400, 1500], [1500, null], [null, null]].map((h) =>
+      confirmedMtu(h as [number | null, number | null] | undefined),
+    ),
     [null, 1500, 1500, 1400, 1500, 1500, null],
   );
 });
 
 t.test('re-check backoff: one interval, doubling, at most 10 minutes', async (t) => {
-  t.same([1, 2, 3, 4, 5, 6, 7, 8, 50].map((n) => icmpRecheckDelayMs(n, 15_000) / 1000), [15, 30, 60, 120, 240, 480, 600, 600, 600]);
+  t.same(
+    [1, 2, 3, 4, 5, 6, 7, 8, 50].map((n) => icmpRecheckDelayMs(n, 15_000) / 1000),
+    [15, 30, 60, 120, 240, 480, 600, 600, 600],
+  );
 });
 
 t.test('the error named as it is', async (t) => {
@@ -118,7 +139,14 @@ t.test('ping missing: ENOENT logged once; ping installed: back after the backoff
   t.equal(await icmp.refresh(), true, 'back after the backoff');
   t.equal(icmp.available, true);
   const logs = lines.map((l) => JSON.parse(l) as { level: string; msg: string; reason?: string });
-  t.same(logs.map((l) => [l.level, l.msg]), [['warn', 'icmp unavailable'], ['info', 'icmp available again']], 'one line per change, not per check');
+  t.same(
+    logs.map((l) => [l.level, l.msg]),
+    [
+      ['warn', 'icmp unavailable'],
+      ['info', 'icmp available again'],
+    ],
+    'one line per change, not per check',
+  );
   t.match(logs[0]?.reason, /^ping not found \(ENOENT\)/, 'the log names the real error, not permissions');
 });
 

@@ -39,7 +39,18 @@ t.test('the peer list is validated', async (t) => {
   const good = { name: 'agent-a', node: 'n', network: 'pod', address: '198.18.0.1:8090' };
   t.same(parsePeersAnswer({ peers: [good] }), [good]);
   t.same(parsePeersAnswer({ peers: [] }), []);
-  for (const bad of [null, [], { peers: 'x' }, { peers: [{ ...good, network: 'wifi' }] }, { peers: [{ ...good, name: 'Bad/Name' }] }, { peers: [{ ...good, address: 'x' }] }, { peers: [{ ...good, address: 'h:0' }] }, { peers: [{ ...good, address: 'example.com:80' }] }, { peers: [{ ...good, address: '[fd00::1]' }] }, { peers: Array(257).fill(good) }]) {
+  for (const bad of [
+    null,
+    [],
+    { peers: 'x' },
+    { peers: [{ ...good, network: 'wifi' }] },
+    { peers: [{ ...good, name: 'Bad/Name' }] },
+    { peers: [{ ...good, address: 'x' }] },
+    { peers: [{ ...good, address: 'h:0' }] },
+    { peers: [{ ...good, address: 'example.com:80' }] },
+    { peers: [{ ...good, address: '[fd00::1]' }] },
+    { peers: Array(257).fill(good) },
+  ]) {
     t.equal(parsePeersAnswer(bad), null, JSON.stringify(bad).slice(0, 60));
   }
 });
@@ -48,26 +59,47 @@ t.test('fetchPeers asks the exporter', async (t) => {
   const ex = await startTestExporter(t, ['--peer-cidrs', '198.18.0.0/15']);
   await postReport(ex.url, 'agent-a', report({ nodename: 'n1', network: 'pod', listen: '198.18.0.1:8090' }));
   await postReport(ex.url, 'agent-b', report({ nodename: 'n2', network: 'host', listen: '198.18.0.2:8090' }));
-  t.same(await fetchPeers(ex.url, 'agent-a', { timeoutMs: 1000 }), [{ name: 'agent-b', node: 'n2', network: 'host', address: '198.18.0.2:8090' }]);
+  t.same(await fetchPeers(ex.url, 'agent-a', { timeoutMs: 1000 }), [
+    { name: 'agent-b', node: 'n2', network: 'host', address: '198.18.0.2:8090' },
+  ]);
   t.equal(await fetchPeers('http://127.0.0.1:1', 'agent-a', { timeoutMs: 500 }), null, 'exporter unreachable: null, no throw');
 });
 
 t.test('only results of peers the fresh list still assigns, at the same address, are kept', async (t) => {
   const peer = (name: string, address: string): Peer => ({ name, node: `node-${name}`, network: 'pod', address });
-  const outcome = (p: Peer): PeerOutcome => ({ name: p.name, node: p.node, network: p.network, result: 'refused', sent: 1, lost: 1, rttMs: null });
+  const outcome = (p: Peer): PeerOutcome => ({
+    name: p.name,
+    node: p.node,
+    network: p.network,
+    result: 'refused',
+    sent: 1,
+    lost: 1,
+    rttMs: null,
+  });
   const a = peer('agent-a', '10.0.0.1:8090');
   const b = peer('agent-b', '10.0.0.2:8090');
   const probed = [a, b];
   // [fresh list, names kept]
   const table: Array<[Peer[] | null, string[]]> = [
-    [[a, b], ['agent-a', 'agent-b']],
+    [
+      [a, b],
+      ['agent-a', 'agent-b'],
+    ],
     [[a], ['agent-a']], // b withdrawn
     [[], []],
     [[a, peer('agent-b', '10.0.0.9:8090')], ['agent-a']], // b moved: the probe went to its old address
-    [[b, a, peer('agent-c', '10.0.0.3:8090')], ['agent-a', 'agent-b']], // a new peer: probed next round
+    [
+      [b, a, peer('agent-c', '10.0.0.3:8090')],
+      ['agent-a', 'agent-b'],
+    ], // a new peer: probed next round
     [null, ['agent-a', 'agent-b']], // the exporter did not answer: nothing is known to be withdrawn
   ];
-  for (const [fresh, want] of table) t.same(assignedOnly(probed.map(outcome), probed, fresh).map((o) => o.name), want, JSON.stringify(fresh?.map((p) => p.address)));
+  for (const [fresh, want] of table)
+    t.same(
+      assignedOnly(probed.map(outcome), probed, fresh).map((o) => o.name),
+      want,
+      JSON.stringify(fresh?.map((p) => p.address)),
+    );
 });
 
 t.test('a withdrawn peer is dropped from the round, a still assigned dead peer is reported', async (t) => {
@@ -81,13 +113,30 @@ t.test('a withdrawn peer is dropped from the round, a still assigned dead peer i
   const lists = [[a, dead, withdrawn], [a, dead], undefined];
   const fake = await startFakeExporter({ peers: (i) => (lists[i] === undefined ? undefined : { peers: lists[i] }) });
   t.teardown(() => fake.close());
-  const parsed = parseAgentConfig(['--server', fake.url, '--name', 'agent-a', '--interval', '2', '--listen', '127.0.0.1:0', '--no-icmp', '--peer-attempts', '2'], {});
+  const parsed = parseAgentConfig(
+    ['--server', fake.url, '--name', 'agent-a', '--interval', '2', '--listen', '127.0.0.1:0', '--no-icmp', '--peer-attempts', '2'],
+    {},
+  );
   if (!parsed.ok || parsed.help) throw new Error('config');
   const extras = await ProbeRound.start(parsed.config, createLogger('error'));
   t.teardown(() => extras.stop());
   const names = async (): Promise<Array<[string, string]>> => ((await extras.collect()).peers ?? []).map((p) => [p.name, p.result]);
 
   t.same(await names(), [], 'round 0: no peers yet; fetches [b, c, d]');
-  t.same(await names(), [['agent-b', 'ok'], ['agent-c', 'refused']], 'round 1: d was withdrawn while probed: dropped, not refused; c still assigned: refused');
-  t.same(await names(), [['agent-b', 'ok'], ['agent-c', 'refused']], 'round 2: the exporter does not answer: the last list stays, every result kept');
+  t.same(
+    await names(),
+    [
+      ['agent-b', 'ok'],
+      ['agent-c', 'refused'],
+    ],
+    'round 1: d was withdrawn while probed: dropped, not refused; c still assigned: refused',
+  );
+  t.same(
+    await names(),
+    [
+      ['agent-b', 'ok'],
+      ['agent-c', 'refused'],
+    ],
+    'round 2: the exporter does not answer: the last list stays, every result kept',
+  );
 });

@@ -12,9 +12,24 @@ t.test('the extra probe fields round-trip through the wire', async (t) => {
     icmp_available: true,
     path_mtu: { exporter: 1500, peers: 1400 },
     integrity: { event_loop_lag_ms: 12.5, cpu_throttled_ratio: null, starved: false },
-    api_server: [{ via: 'dns', target: 'kubernetes.default.svc.cluster.local:443', tcp_result: 'ok', tcp_ms: 0.5, result: 'tls_error', http_code: 0, latency_ms: null }],
+    api_server: [
+      {
+        via: 'dns',
+        target: 'kubernetes.default.svc.cluster.local:443',
+        tcp_result: 'ok',
+        tcp_ms: 0.5,
+        result: 'tls_error',
+        http_code: 0,
+        latency_ms: null,
+      },
+    ],
   };
-  const ping = { url: 'http://198.18.0.2:8081/api/v1/ping', result: 'ok' as const, httpCode: 200, phasesMs: { connect: 0.3, first_byte: 0.5, transfer: 0.1, total: 0.9 } };
+  const ping = {
+    url: 'http://198.18.0.2:8081/api/v1/ping',
+    result: 'ok' as const,
+    httpCode: 200,
+    phasesMs: { connect: 0.3, first_byte: 0.5, transfer: 0.1, total: 0.9 },
+  };
   const wire = buildReport({
     config: { intervalSeconds: 2, nodeName: 'node-1', name: 'agent-hostnet-n1', network: 'host', zeroExtenderLength: 0 },
     fields: { nslookup: {}, network_probes: networkProbes([], ping), ...extras },
@@ -32,8 +47,22 @@ t.test('the extra probe fields round-trip through the wire', async (t) => {
     icmpAvailable: true,
     pathMtu: { exporterBytes: 1500, peersBytes: 1400 },
     integrity: { eventLoopLagMs: 12.5, cpuThrottledRatio: null, starved: false },
-    apiServer: [{ via: 'dns', target: 'kubernetes.default.svc.cluster.local:443', tcpResult: 'ok', tcpMs: 0.5, result: 'tls_error', httpCode: 0, latencyMs: null }],
+    apiServer: [
+      {
+        via: 'dns',
+        target: 'kubernetes.default.svc.cluster.local:443',
+        tcpResult: 'ok',
+        tcpMs: 0.5,
+        result: 'tls_error',
+        httpCode: 0,
+        latencyMs: null,
+      },
+    ],
   });
   const original = decodeReport('{"report_interval":15}');
-  t.match(original.ok && original.value, { listen: null, dns: null, peers: null, icmpAvailable: null, pathMtu: null, integrity: null, apiServer: null, mustBeBlocked: null }, 'the original agent sends none of them');
+  t.match(
+    original.ok && original.value,
+    { listen: null, dns: null, peers: null, icmpAvailable: null, pathMtu: null, integrity: null, apiServer: null, mustBeBlocked: null },
+    'the original agent sends none of them',
+  );
 });

@@ -65,7 +65,11 @@ t.test('every probe is cut at the round deadline, long before its own timeout', 
   const tookMs = performance.now() - started;
   t.ok(tookMs < TIMEOUT_S * 1000, `the round ended at its deadline (${Math.round(tookMs)} ms), not at the ${TIMEOUT_S} s probe timeout`);
   t.match(r.dns, [{ result: 'timeout', latency_ms: null }], 'the silent resolver: timeout');
-  t.match(r.network_probes, [{ URL: `http://127.0.0.1:${silent.tcp}/`, Result: 'timeout', HTTPCode: 0 }, { Result: 'ok' }], 'the silent URL: timeout; the exporter answered');
+  t.match(
+    r.network_probes,
+    [{ URL: `http://127.0.0.1:${silent.tcp}/`, Result: 'timeout', HTTPCode: 0 }, { Result: 'ok' }],
+    'the silent URL: timeout; the exporter answered',
+  );
   t.match(r.peers, [{ name: 'agent-b', result: 'timeout', lost: 3 }], 'the silent peer: timeout');
   t.match(r.path_mtu, { exporter: null, peers: null }, 'the hanging pings were stopped: no size passed');
 });

@@ -32,7 +32,6 @@ const NODES = 250;
 const INTERVAL_S = 5;
 const BATCHES = 10;
 
-
 interface Watch {
   answers: number;
   failed: number;
@@ -122,7 +121,16 @@ t.test('exporter restart and a full agent rollout under 500 agents: never a fals
     }
   }
   // The churn-excusing check (README): agents coming up in the DaemonSet rollout are not evidence either way.
-  const common = [...etcdArgs(etcd, `/rollout-${process.pid}`), ...discoveryArgs(kube), '--shutdown-delay', '1', '--startup-grace', String(2 * INTERVAL_S), '--failing-states', 'absent,outdated'];
+  const common = [
+    ...etcdArgs(etcd, `/rollout-${process.pid}`),
+    ...discoveryArgs(kube),
+    '--shutdown-delay',
+    '1',
+    '--startup-grace',
+    String(2 * INTERVAL_S),
+    '--failing-states',
+    'absent,outdated',
+  ];
   const start = async (): Promise<{ s: Spawned; url: string }> => {
     const s = spawnCli(t, ['exporter', '--listen', '127.0.0.1:0', ...common]);
     return { s, url: (await s.waitFor(/"msg":"exporter listening".*?"url":"(http:[^"]+)"/))[1] as string };
@@ -136,7 +144,14 @@ t.test('exporter restart and a full agent rollout under 500 agents: never a fals
     keepAlive: true,
     retry: true,
     timeoutMs: (INTERVAL_S * 1000) / 2,
-    body: (name, n) => JSON.stringify({ report_interval: INTERVAL_S, nodename: pods.get(name)?.node ?? 'gone', podname: name, hostdate: new Date().toISOString(), uptime: n }),
+    body: (name, n) =>
+      JSON.stringify({
+        report_interval: INTERVAL_S,
+        nodename: pods.get(name)?.node ?? 'gone',
+        podname: name,
+        hostdate: new Date().toISOString(),
+        uptime: n,
+      }),
   });
   t.teardown(() => load.close());
   for (const name of pods.keys()) load.start(name);
@@ -144,7 +159,7 @@ t.test('exporter restart and a full agent rollout under 500 agents: never a fals
   // the setup: 30 intervals, as 500 agents starting on a busy machine took more than 10.
   const settleMs = 30 * INTERVAL_S * 1000;
   const end = Date.now() + settleMs;
-  for (let ok = 0; ok < pods.size; ) {
+  for (let ok = 0; ok < pods.size;) {
     if (Date.now() > end) return void t.fail(`only ${ok} of ${pods.size} agents ok after ${settleMs / 1000} s`);
     await sleep(200);
     const body = (await fetch(`${svc.url}/api/v1/connectivity_check`).then((r) => r.json())) as { agents: CheckAgent[] };
@@ -160,7 +175,11 @@ t.test('exporter restart and a full agent rollout under 500 agents: never a fals
   const second = await start();
   for (let ready = false; !ready; await sleep(100)) ready = (await fetch(`${second.url}/readyz`)).status === 200;
   const known = ((await fetch(`${second.url}/api/v1/connectivity_check`).then((r) => r.json())) as { agents: CheckAgent[] }).agents;
-  t.equal(known.filter((a) => a.expected && a.state === 'ok').length, pods.size, 'once ready, the new exporter knows every agent from etcd: all ok, none `starting`');
+  t.equal(
+    known.filter((a) => a.expected && a.state === 'ok').length,
+    pods.size,
+    'once ready, the new exporter knows every agent from etcd: all ok, none `starting`',
+  );
   const exited = first.s.exited();
   first.s.child.kill('SIGTERM');
   await sleep(200); // the endpoints controller and kube-proxy catch up

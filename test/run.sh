@@ -89,8 +89,7 @@ export DISABLE_V8_COMPILE_CACHE=1
 SERIAL=(test/lab-faults.test.ts test/status-lab.test.ts test/fault-matrix.test.ts test/etcd-scale.test.ts test/rollout.test.ts test/clock-jumps.test.ts test/bench.test.ts test/soak.test.ts test/slowloris.test.ts)
 # Checks over the sources beside the tests, in the full run only (one test file stays quick):
 # each is one test point of the summary line, and a failing one's output is printed last.
-CHECKS=(lint)
-# CHECKS+=(format:check) # the lead switches this on after the one prettier --write commit
+CHECKS=(lint format:check)
 failed_checks=()
 run_checks() {
   local n=0

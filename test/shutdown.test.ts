@@ -52,7 +52,11 @@ function pollReadyz(url: string): { polls: Poll[]; stop(): Promise<void> } {
 function slowReport(url: string, name: string): { finish(): void; answer: Promise<{ status: number; connection: string | undefined }> } {
   const body = report({ podname: name });
   const half = body.length >> 1;
-  const req = request(`${url}/api/v1/agents/${name}`, { method: 'POST', agent: false, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } });
+  const req = request(`${url}/api/v1/agents/${name}`, {
+    method: 'POST',
+    agent: false,
+    headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+  });
   const answer = new Promise<{ status: number; connection: string | undefined }>((resolve) => {
     req.on('response', (res) => {
       res.resume();
@@ -96,16 +100,27 @@ t.test('SIGTERM: /readyz 503 at once, requests in flight answered 200, exit 0 wi
 
   // Mid-drain: a new request is still served, and told to close its connection.
   await new Promise((r) => setTimeout(r, 500));
-  const mid = await fetch(`${url}/api/v1/agents/agent-new`, { method: 'POST', body: report({ podname: 'agent-new' }), headers: { 'Content-Type': 'application/json' } });
+  const mid = await fetch(`${url}/api/v1/agents/agent-new`, {
+    method: 'POST',
+    body: report({ podname: 'agent-new' }),
+    headers: { 'Content-Type': 'application/json' },
+  });
   t.equal(mid.status, 200, 'a report sent during the drain is accepted');
   t.equal(mid.headers.get('connection'), 'close', 'answers during the drain close their connection');
   duringDrain.finish();
-  t.same(await duringDrain.answer, { status: 200, connection: 'close' }, 'a report in flight at the signal completes with 200 during the drain');
+  t.same(
+    await duringDrain.answer,
+    { status: 200, connection: 'close' },
+    'a report in flight at the signal completes with 200 during the drain',
+  );
   t.equal((await fetch(`${url}/api/v1/agents/agent-drain`)).status, 200, 'and it was stored');
 
   // The second slow report is still in flight when the drain delay ends and the listener closes.
   await s.waitFor(/drain delay over: closing/, DRAIN_S * 1000 + 5000);
-  const refused = await fetch(`${url}/readyz`).then(() => false, () => true);
+  const refused = await fetch(`${url}/readyz`).then(
+    () => false,
+    () => true,
+  );
   t.ok(refused, 'after the drain delay the port no longer accepts connections');
   await new Promise((r) => setTimeout(r, 300));
   t.ok(s.child.exitCode === null, 'still running while a request is in flight');
@@ -130,7 +145,8 @@ t.test('SIGTERM: /readyz 503 at once, requests in flight answered 200, exit 0 wi
   );
   const first503 = poller.polls.find((p) => p.status === 503);
   t.ok(first503, 'a 503 was seen');
-  if (first503) t.comment(`first 503 answer seen by the 10 ms poller ${first503.endMs - signalAtMs} ms after SIGTERM (includes polling delay)`);
+  if (first503)
+    t.comment(`first 503 answer seen by the 10 ms poller ${first503.endMs - signalAtMs} ms after SIGTERM (includes polling delay)`);
 });
 
 t.test('a second SIGTERM exits at once, non-zero', async (t) => {
@@ -174,9 +190,13 @@ function childOf(pid: number): number | undefined {
 
 t.test('as PID 1 of its own PID namespace: SIGTERM from outside drains and exits 0', async (t) => {
   if (process.getuid?.() !== 0) return void t.fail('this test needs root (unshare --pid): run the suite as root as CI does');
-  const unshare = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, CLI, 'exporter', '--listen', '127.0.0.1:0', '--shutdown-delay', '1'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const unshare = spawn(
+    'unshare',
+    ['--pid', '--fork', '--mount-proc', process.execPath, CLI, 'exporter', '--listen', '127.0.0.1:0', '--shutdown-delay', '1'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   unshare.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
   const exited = new Promise<number | null>((resolve) => unshare.once('exit', (code) => resolve(code)));
@@ -195,14 +215,20 @@ t.test('as PID 1 of its own PID namespace: SIGTERM from outside drains and exits
   if (!url) return void t.fail(`the exporter did not start under unshare:\n${stderr}`);
   const pid = childOf(unshare.pid as number);
   if (pid === undefined) return void t.fail('no child process under unshare');
-  const nspid = /^NSpid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+  const nspid = /^NSpid:\s+(.*)$/m
+    .exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+    ?.trim()
+    .split(/\s+/);
   t.equal(nspid?.[nspid.length - 1], '1', 'the exporter is PID 1 in its namespace');
   t.equal((await fetch(`${url}/readyz`)).status, 200);
   process.kill(pid, 'SIGTERM'); // as the container runtime does: to the namespace's init, from outside
   const deadline = Date.now() + 1000;
   let status = 0;
   while (Date.now() < deadline && status !== 503) {
-    status = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
+    status = await fetch(`${url}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
     if (status !== 503) await new Promise((r) => setTimeout(r, 10));
   }
   t.equal(status, 503, 'PID 1 handles SIGTERM: /readyz answers 503');

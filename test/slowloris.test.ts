@@ -31,7 +31,11 @@ const READ_ALLOWANCE = 64 * 1024;
 const CHUNK = Buffer.alloc(16 * 1024, 0x20); // JSON whitespace
 
 /** Partial requests that stay valid however many 'a's follow. */
-const SLOW_STARTS = ['GET /api/v1/agents/slow', 'POST /api/v1/agents/slow HTTP/1.1\r\nHost: x\r\nX-Slow: ', 'POST /api/v1/agents/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX-'];
+const SLOW_STARTS = [
+  'GET /api/v1/agents/slow',
+  'POST /api/v1/agents/slow HTTP/1.1\r\nHost: x\r\nX-Slow: ',
+  'POST /api/v1/agents/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nX-',
+];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
@@ -81,7 +85,8 @@ async function oversize(port: number, name: string, framing: 'declared' | 'chunk
   socket.write(`POST /api/v1/agents/${name} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${length}\r\n\r\n`);
   let bodyBytes = 0;
   while (!answer && !closed && bodyBytes <= 2 * LIMIT_BYTES) {
-    const data = framing === 'chunked' ? Buffer.concat([Buffer.from(`${CHUNK.length.toString(16)}\r\n`), CHUNK, Buffer.from('\r\n')]) : CHUNK;
+    const data =
+      framing === 'chunked' ? Buffer.concat([Buffer.from(`${CHUNK.length.toString(16)}\r\n`), CHUNK, Buffer.from('\r\n')]) : CHUNK;
     if (!(await new Promise<boolean>((r) => socket.write(data, (e) => r(!e))))) break;
     bodyBytes += CHUNK.length;
     for (let i = 0; i < 3; i++) await nextTurn();
@@ -99,7 +104,12 @@ function agents(url: string, stop: () => boolean): Promise<{ ok: number; failed:
     while (!stop()) {
       const next = sleep(AGENT_EVERY_MS);
       try {
-        const res = await fetch(`${url}/api/v1/agents/${name}`, { method: 'POST', body: report({ podname: name }), headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(TIMEOUTS.headersMs) });
+        const res = await fetch(`${url}/api/v1/agents/${name}`, {
+          method: 'POST',
+          body: report({ podname: name }),
+          headers: { 'Content-Type': 'application/json' },
+          signal: AbortSignal.timeout(TIMEOUTS.headersMs),
+        });
         await res.arrayBuffer();
         if (res.status === 200) ok++;
         else failed.push(`${name}: ${res.status}`);
@@ -152,8 +162,15 @@ t.test(`${SLOW_CLIENTS} slowloris connections and over-limit bodies while ${AGEN
   t.equal(no408.length, 0, 'every one was answered 408 first');
 
   for (const b of big) {
-    t.match(b.answer, /^HTTP\/1\.1 413 [^]*"error":"body_too_large"/, `${b.framing} over-limit body: 413 (got ${JSON.stringify(b.answer.slice(0, 60))})`);
-    t.ok(b.bodyBytes <= LIMIT_BYTES + READ_ALLOWANCE, `${b.framing}: answered after ${b.bodyBytes} body bytes (limit ${LIMIT_BYTES} + ${READ_ALLOWANCE})`);
+    t.match(
+      b.answer,
+      /^HTTP\/1\.1 413 [^]*"error":"body_too_large"/,
+      `${b.framing} over-limit body: 413 (got ${JSON.stringify(b.answer.slice(0, 60))})`,
+    );
+    t.ok(
+      b.bodyBytes <= LIMIT_BYTES + READ_ALLOWANCE,
+      `${b.framing}: answered after ${b.bodyBytes} body bytes (limit ${LIMIT_BYTES} + ${READ_ALLOWANCE})`,
+    );
   }
 
   const total = ok + failed.length;
@@ -163,5 +180,9 @@ t.test(`${SLOW_CLIENTS} slowloris connections and over-limit bodies while ${AGEN
 
   t.equal((await fetch(`${ex.url}/healthz`)).status, 200, 'still healthy');
   const stored = Object.keys((await (await fetch(`${ex.url}/api/v1/agents/`)).json()) as Record<string, unknown>).sort();
-  t.same(stored, Array.from({ length: AGENTS }, (_, i) => `agent-${i}`).sort(), 'only the agents are stored: nothing from slow or oversize clients');
+  t.same(
+    stored,
+    Array.from({ length: AGENTS }, (_, i) => `agent-${i}`).sort(),
+    'only the agents are stored: nothing from slow or oversize clients',
+  );
 });

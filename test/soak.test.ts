@@ -9,7 +9,9 @@ import t from 'tap';
 
 const main = fileURLToPath(new URL('../dist/bench/main.js', import.meta.url));
 
-async function bench(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; result: Record<string, unknown> | null }> {
+async function bench(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string; result: Record<string, unknown> | null }> {
   const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     execFile(process.execPath, [main, ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr }),
@@ -42,6 +44,10 @@ t.test('npm run bench -- --slo --quick: every report answered, server-side figur
   if (!r) return void t.fail(`no RESULT line in:\n${stdout}`);
   t.equal(r.errors, 0, `every report answered 200 ${JSON.stringify(r.failures)}`);
   t.ok(Number(r.ok) > 0);
-  t.match(stdout, /^\| server-side p50 \/ p99 \/ max, ms \| [\d.]+ \/ [\d.]+ \/ [\d,.]+ \|/m, 'server-side latency measured in the exporter');
+  t.match(
+    stdout,
+    /^\| server-side p50 \/ p99 \/ max, ms \| [\d.]+ \/ [\d.]+ \/ [\d,.]+ \|/m,
+    'server-side latency measured in the exporter',
+  );
   t.match(stdout, /^\| event-loop delay p99 \/ max, ms \| [\d.]+ \/ [\d,.]+ \|/m, 'event-loop delay measured in the exporter');
 });

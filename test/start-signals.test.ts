@@ -34,7 +34,7 @@ async function started(t: Test, dir: string): Promise<{ npm: ChildProcess; local
   if (local === undefined) throw new Error('npm start has no child process');
   const pids = [...out.matchAll(/\(pid (\d+)\)|network, pid (\d+)\)/g)].map((m) => Number(m[1] ?? m[2]));
   t.equal(pids.length, 3, 'the exporter and two agents, with their pids');
-  t.same(childrenOf(local).sort(), [...pids].sort(), 'they are children of netchecker local, which is npm\'s own child');
+  t.same(childrenOf(local).sort(), [...pids].sort(), "they are children of netchecker local, which is npm's own child");
   return { npm, local, children: pids };
 }
 
@@ -53,7 +53,11 @@ for (const [name, target, signal] of cases) {
     process.kill(target === 'npm' ? (npm.pid as number) : local, signal);
     // local runs the exporter without a drain delay; its shutdown deadline is 10 s.
     const all = [npm.pid as number, local, ...children];
-    await eventually(async () => (all.every((p) => !isAlive(p)) ? true : undefined), 30_000, 'npm, netchecker local, the exporter and both agents to exit');
+    await eventually(
+      async () => (all.every((p) => !isAlive(p)) ? true : undefined),
+      30_000,
+      'npm, netchecker local, the exporter and both agents to exit',
+    );
     t.pass(`no process left: ${all.join(', ')}`);
     t.equal(await npmExit, 0, 'npm start exits 0 (a stop asked for)');
   });

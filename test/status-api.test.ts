@@ -13,24 +13,51 @@ interface Status {
   transitions: Array<{ agent: string; from: string; to: string; reason: string; at: string }>;
 }
 
-const peer = (name: string, node: string, network: string, result: string, rtt: number | null, lost = 0) => ({ name, node, network, result, sent: 3, lost, rtt_ms: rtt });
+const peer = (name: string, node: string, network: string, result: string, rtt: number | null, lost = 0) => ({
+  name,
+  node,
+  network,
+  result,
+  sent: 3,
+  lost,
+  rtt_ms: rtt,
+});
 
 t.test('status: the verdict as connectivity_check, nodes, mesh per path, state changes', async (t) => {
   const clock = new FakeClock();
   const ex = await startTestExporter(t, ['--expect', 'agent-a,agent-hostnet-a,agent-b,agent-c', '--startup-grace', '10'], clock);
-  await postReport(ex.url, 'agent-a', report({
-    nodename: 'node-a',
-    report_interval: 2,
-    dns: [{ server: '10.0.0.10', name: 'kubernetes.default', result: 'ok', latency_ms: 1.5 }, { server: '10.0.0.10', name: 'x.example', result: 'servfail', latency_ms: 3 }],
-    path_mtu: { exporter: 1500, peers: 1450 },
-    peers: [peer('agent-b', 'node-b', 'pod', 'ok', 1.23456), peer('agent-hostnet-a', 'node-a', 'host', 'timeout', null, 3)],
-  }));
-  await postReport(ex.url, 'agent-hostnet-a', report({ nodename: 'node-a', network: 'host', report_interval: 2, peers: [peer('agent-b', 'node-b', 'pod', 'ok', 40, 1)] }));
+  await postReport(
+    ex.url,
+    'agent-a',
+    report({
+      nodename: 'node-a',
+      report_interval: 2,
+      dns: [
+        { server: '10.0.0.10', name: 'kubernetes.default', result: 'ok', latency_ms: 1.5 },
+        { server: '10.0.0.10', name: 'x.example', result: 'servfail', latency_ms: 3 },
+      ],
+      path_mtu: { exporter: 1500, peers: 1450 },
+      peers: [peer('agent-b', 'node-b', 'pod', 'ok', 1.23456), peer('agent-hostnet-a', 'node-a', 'host', 'timeout', null, 3)],
+    }),
+  );
+  await postReport(
+    ex.url,
+    'agent-hostnet-a',
+    report({ nodename: 'node-a', network: 'host', report_interval: 2, peers: [peer('agent-b', 'node-b', 'pod', 'ok', 40, 1)] }),
+  );
   await postReport(ex.url, 'agent-b', report({ nodename: 'node-b', report_interval: 2 }));
   await fetch(`${ex.url}/api/v1/status`); // a verdict with them ok and agent-c starting: the changes below are from it
   clock.advance(11); // past the grace: agent-c absent; the others outdated
-  await postReport(ex.url, 'agent-a', report({ nodename: 'node-a', report_interval: 2, peers: [peer('agent-b', 'node-b', 'pod', 'ok', 1.23456)] }));
-  await postReport(ex.url, 'agent-hostnet-a', report({ nodename: 'node-a', network: 'host', report_interval: 2, peers: [peer('agent-b', 'node-b', 'pod', 'ok', 40, 1)] }));
+  await postReport(
+    ex.url,
+    'agent-a',
+    report({ nodename: 'node-a', report_interval: 2, peers: [peer('agent-b', 'node-b', 'pod', 'ok', 1.23456)] }),
+  );
+  await postReport(
+    ex.url,
+    'agent-hostnet-a',
+    report({ nodename: 'node-a', network: 'host', report_interval: 2, peers: [peer('agent-b', 'node-b', 'pod', 'ok', 40, 1)] }),
+  );
 
   const check = await fetch(`${ex.url}/api/v1/connectivity_check`);
   const compat = (await check.json()) as { Message: string; Absent: string[]; Outdated: string[] };
@@ -39,39 +66,110 @@ t.test('status: the verdict as connectivity_check, nodes, mesh per path, state c
   t.equal(res.headers.get('content-type'), 'application/json');
   t.equal(res.headers.get('cache-control'), 'no-store');
   const s = (await res.json()) as Status;
-  t.same(s.check, { http_status: check.status, Message: compat.Message, Absent: compat.Absent, Outdated: compat.Outdated }, 'the verdict is connectivity_check\'s');
+  t.same(
+    s.check,
+    { http_status: check.status, Message: compat.Message, Absent: compat.Absent, Outdated: compat.Outdated },
+    "the verdict is connectivity_check's",
+  );
   t.same([s.check.Absent, s.check.Outdated], [['agent-c'], ['agent-b']]);
   t.match(s.counts, { ok: 2, outdated: 1, absent: 1, starting: 0 });
-  t.same(s.failing.map((f) => [f.name, f.state]), [['agent-b', 'outdated'], ['agent-c', 'absent']]);
-  t.same(s.nodes.map((n) => [n.node, n.agents.map((a) => a.name)]), [['', ['agent-c']], ['node-a', ['agent-a', 'agent-hostnet-a']], ['node-b', ['agent-b']]]);
+  t.same(
+    s.failing.map((f) => [f.name, f.state]),
+    [
+      ['agent-b', 'outdated'],
+      ['agent-c', 'absent'],
+    ],
+  );
+  t.same(
+    s.nodes.map((n) => [n.node, n.agents.map((a) => a.name)]),
+    [
+      ['', ['agent-c']],
+      ['node-a', ['agent-a', 'agent-hostnet-a']],
+      ['node-b', ['agent-b']],
+    ],
+  );
   const a = s.nodes[1]?.agents[0];
-  t.match(a, { name: 'agent-a', network: 'pod', state: 'ok', last_report_age_seconds: 0, report_interval_seconds: 2, dns: null, path_mtu_bytes: null }, 'the row is from the latest report');
+  t.match(
+    a,
+    {
+      name: 'agent-a',
+      network: 'pod',
+      state: 'ok',
+      last_report_age_seconds: 0,
+      report_interval_seconds: 2,
+      dns: null,
+      path_mtu_bytes: null,
+    },
+    'the row is from the latest report',
+  );
   const first = await (await fetch(`${ex.url}/api/v1/status`)).text();
   t.equal(first, JSON.stringify(s), 'same verdict: the same cached body');
 
   // The mesh: only fresh reporters' peer results, worst kept per link by the page.
   t.same(s.mesh.paths, ['pod->pod', 'host->host', 'pod->host', 'host->pod']);
-  const named = s.mesh.links.map(([from, to, path, result, rtt, sent, lost]) => [s.mesh.nodes[from as number], s.mesh.nodes[to as number], s.mesh.paths[path as number], s.mesh.results[result as number], rtt, sent, lost]);
-  t.same(named, [['node-a', 'node-b', 'pod->pod', 'ok', 1.235, 3, 0], ['node-a', 'node-b', 'host->pod', 'ok', 40, 3, 1]]);
+  const named = s.mesh.links.map(([from, to, path, result, rtt, sent, lost]) => [
+    s.mesh.nodes[from as number],
+    s.mesh.nodes[to as number],
+    s.mesh.paths[path as number],
+    s.mesh.results[result as number],
+    rtt,
+    sent,
+    lost,
+  ]);
+  t.same(named, [
+    ['node-a', 'node-b', 'pod->pod', 'ok', 1.235, 3, 0],
+    ['node-a', 'node-b', 'host->pod', 'ok', 40, 3, 1],
+  ]);
 
   // State changes, with reason and time (a tick may add agent-a's own ok -> outdated -> ok).
   const changes = s.transitions.map((x) => `${x.agent} ${x.from}->${x.to}`);
   t.ok(changes.includes('agent-b ok->outdated') && changes.includes('agent-c starting->absent'), changes.join(', '));
-  t.match(s.transitions.find((x) => x.agent === 'agent-c'), { reason: 'expected but has not reported', at: new Date(clock.wall).toISOString() });
+  t.match(
+    s.transitions.find((x) => x.agent === 'agent-c'),
+    { reason: 'expected but has not reported', at: new Date(clock.wall).toISOString() },
+  );
 
   // DNS, path MTU, clock offset and API server checks of a report that carries them.
-  await postReport(ex.url, 'agent-b', report({
-    nodename: 'node-b', report_interval: 2, hostdate: new Date(clock.wall + 1500).toISOString(),
-    dns: [{ server: '10.0.0.10', name: 'kubernetes.default', result: 'ok', latency_ms: 1.5 }, { server: '10.0.0.10', name: 'x.example', result: 'servfail', latency_ms: 3 }],
-    path_mtu: { exporter: 1500, peers: 1450 },
-    api_server: [
-      { via: 'service', target: '10.96.0.1:443', tcp_result: 'ok', tcp_ms: 0.5, result: 'ok', http_code: 200, latency_ms: 4 },
-      { via: 'dns', target: 'kubernetes.default.svc.cluster.local:443', tcp_result: 'ok', tcp_ms: 0.5, result: 'tls_error', http_code: 0, latency_ms: null },
-    ],
-    must_be_blocked: [{ target: '10.0.5.7:5432', result: 'ok' }, { target: '169.254.169.254:80', result: 'timeout' }],
-  }));
+  await postReport(
+    ex.url,
+    'agent-b',
+    report({
+      nodename: 'node-b',
+      report_interval: 2,
+      hostdate: new Date(clock.wall + 1500).toISOString(),
+      dns: [
+        { server: '10.0.0.10', name: 'kubernetes.default', result: 'ok', latency_ms: 1.5 },
+        { server: '10.0.0.10', name: 'x.example', result: 'servfail', latency_ms: 3 },
+      ],
+      path_mtu: { exporter: 1500, peers: 1450 },
+      api_server: [
+        { via: 'service', target: '10.96.0.1:443', tcp_result: 'ok', tcp_ms: 0.5, result: 'ok', http_code: 200, latency_ms: 4 },
+        {
+          via: 'dns',
+          target: 'kubernetes.default.svc.cluster.local:443',
+          tcp_result: 'ok',
+          tcp_ms: 0.5,
+          result: 'tls_error',
+          http_code: 0,
+          latency_ms: null,
+        },
+      ],
+      must_be_blocked: [
+        { target: '10.0.5.7:5432', result: 'ok' },
+        { target: '169.254.169.254:80', result: 'timeout' },
+      ],
+    }),
+  );
   const after = (await (await fetch(`${ex.url}/api/v1/status`)).json()) as Status;
-  t.match(after.nodes[2]?.agents[0], { name: 'agent-b', state: 'ok', dns: { queries: 2, failed: 1, worst: 'servfail', max_latency_ms: 3 }, path_mtu_bytes: { exporter: 1500, peers: 1450 }, clock_offset_seconds: 1.5, api_server: { checks: 2, failed: 1, worst: 'dns tls_error', max_latency_ms: 4 }, must_be_blocked: { targets: 2, open: ['10.0.5.7:5432'] } });
+  t.match(after.nodes[2]?.agents[0], {
+    name: 'agent-b',
+    state: 'ok',
+    dns: { queries: 2, failed: 1, worst: 'servfail', max_latency_ms: 3 },
+    path_mtu_bytes: { exporter: 1500, peers: 1450 },
+    clock_offset_seconds: 1.5,
+    api_server: { checks: 2, failed: 1, worst: 'dns tls_error', max_latency_ms: 4 },
+    must_be_blocked: { targets: 2, open: ['10.0.5.7:5432'] },
+  });
   t.match(after.transitions[0], { agent: 'agent-b', from: 'outdated', to: 'ok' }, 'the newest change first');
 
   const q = await fetch(`${ex.url}/api/v1/status?x=1`);
@@ -82,9 +180,16 @@ t.test('status: the verdict as connectivity_check, nodes, mesh per path, state c
 t.test('transition ring: bounded, newest first', async (t) => {
   const ring = new TransitionRing(3);
   t.same(ring.latest(5), []);
-  for (let i = 0; i < 5; i++) ring.push({ agent: `a${i}`, node: 'n', network: 'pod', from: 'ok', to: 'outdated', reason: 'r', atWallMs: i });
-  t.same(ring.latest(5).map((x) => x.agent), ['a4', 'a3', 'a2']);
-  t.same(ring.latest(2).map((x) => x.agent), ['a4', 'a3']);
+  for (let i = 0; i < 5; i++)
+    ring.push({ agent: `a${i}`, node: 'n', network: 'pod', from: 'ok', to: 'outdated', reason: 'r', atWallMs: i });
+  t.same(
+    ring.latest(5).map((x) => x.agent),
+    ['a4', 'a3', 'a2'],
+  );
+  t.same(
+    ring.latest(2).map((x) => x.agent),
+    ['a4', 'a3'],
+  );
 });
 
 t.test('the page and its assets: strict headers, cache validators, 404s; --no-ui turns it off', async (t) => {

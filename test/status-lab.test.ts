@@ -34,7 +34,9 @@ t.test('lab: a partition between two nodes shows in the matrix', async (t) => {
   await page.focus('#matrix');
   await page.keyboard.press('ArrowRight');
   const cell = (): Promise<string> => page.$eval('#cell', (e) => e.textContent ?? '');
-  await within(ROUND_MS, 'the cell to read ok', async () => (/^node-1 \(pod\) → node-2 \(pod\): ok, /.test(await cell()) ? true : undefined));
+  await within(ROUND_MS, 'the cell to read ok', async () =>
+    /^node-1 \(pod\) → node-2 \(pod\): ok, /.test(await cell()) ? true : undefined,
+  );
 
   const [n1, n2] = c.net.nodes as [(typeof c.net.nodes)[0], (typeof c.net.nodes)[0]];
   const undo = await partition(c.net, n1, n2);
@@ -52,7 +54,9 @@ t.test('lab: a partition between two nodes shows in the matrix', async (t) => {
 
   await undo();
   await page.keyboard.press('ArrowLeft');
-  const back = await within(2 * ROUND_MS, 'the cell to read ok again', async () => (/^node-1 \(pod\) → node-2 \(pod\): ok, /.test(await cell()) ? true : undefined));
+  const back = await within(2 * ROUND_MS, 'the cell to read ok again', async () =>
+    /^node-1 \(pod\) → node-2 \(pod\): ok, /.test(await cell()) ? true : undefined,
+  );
   t.pass(`ok again ${back.ms} ms after the rules were removed`);
   t.same(problems, [], 'no console error, page error or failed request');
 });

@@ -53,7 +53,23 @@ t.test('4 nodes of real agents: the verdict as connectivity_check, a killed agen
   const running = new Map<string, Spawned>();
   for (const a of agents) {
     const flags = ['--listen=127.0.0.1:0', '--no-icmp', '--mtu-sizes=', '--dns-server=', '--log-level=warn'];
-    running.set(a.name, spawnCli(t, ['agent', '--server', ex.url, '--name', a.name, '--node', a.node, '--network', a.network, '--interval', String(interval), ...flags]));
+    running.set(
+      a.name,
+      spawnCli(t, [
+        'agent',
+        '--server',
+        ex.url,
+        '--name',
+        a.name,
+        '--node',
+        a.node,
+        '--network',
+        a.network,
+        '--interval',
+        String(interval),
+        ...flags,
+      ]),
+    );
   }
   const { page, problems } = await open(t, `${ex.url}/`);
   // Every agent ok and every node's agents probed on all four paths (a full round after peers are handed out).
@@ -61,25 +77,33 @@ t.test('4 nodes of real agents: the verdict as connectivity_check, a killed agen
     () => document.getElementById('verdict')?.dataset.status === '200' && document.querySelectorAll('#nodes tbody .s-ok').length === 8,
     { timeout: 60_000, polling: 200 },
   );
-  await t.resolves(
-    eventuallyLinks(ex.url, 8 * 7),
-    'every agent probed the 7 others',
-  );
+  await t.resolves(eventuallyLinks(ex.url, 8 * 7), 'every agent probed the 7 others');
   await new Promise((r) => setTimeout(r, interval * 1000)); // one more poll: the page shows the full mesh
-  t.same(await pageVerdict(page), await checkVerdict(ex.url), 'the verdict is connectivity_check\'s');
+  t.same(await pageVerdict(page), await checkVerdict(ex.url), "the verdict is connectivity_check's");
   t.same(await page.$$eval('#nodes tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.node)), nodes, 'one row per node');
 
   // The matrix by keyboard: focus it, move right, read the cell.
   await page.focus('#matrix');
   await page.keyboard.press('ArrowRight');
-  t.match(await page.$eval('#cell', (e) => e.textContent), /^node-1 \(pod\) → node-2 \(pod\): ok, RTT [\d.]+ ms, 0\/\d+ lost$/, 'a cell read by keyboard');
+  t.match(
+    await page.$eval('#cell', (e) => e.textContent),
+    /^node-1 \(pod\) → node-2 \(pod\): ok, RTT [\d.]+ ms, 0\/\d+ lost$/,
+    'a cell read by keyboard',
+  );
   await page.keyboard.press('Tab'); // leave the matrix: no cursor in the screenshot
   const shot = await screenshot(page, 'status-page.png');
-  t.ok(shot.colours > 50 && shot.inked > 0.05, `the screenshot is not blank (${shot.colours} colours, ${(shot.inked * 100).toFixed(1)}% inked)`);
+  t.ok(
+    shot.colours > 50 && shot.inked > 0.05,
+    `the screenshot is not blank (${shot.colours} colours, ${(shot.inked * 100).toFixed(1)}% inked)`,
+  );
 
   // Sort and filter.
   await page.click('button[data-sort="node"]');
-  t.same(await page.$$eval('#nodes tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.node)), [...nodes].reverse(), 'sorted descending');
+  t.same(
+    await page.$$eval('#nodes tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.node)),
+    [...nodes].reverse(),
+    'sorted descending',
+  );
   await page.type('#filter-name', 'node-3');
   t.same(await page.$$eval('#nodes tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset.node)), ['node-3'], 'filtered by name');
   await page.$eval('#filter-name', (e) => {
@@ -94,7 +118,11 @@ t.test('4 nodes of real agents: the verdict as connectivity_check, a killed agen
   const killedAt = Date.now();
   killed.child.kill('SIGKILL');
   await page.waitForFunction(
-    () => [...document.querySelectorAll<HTMLTableRowElement>('#nodes tbody tr')].find((r) => r.dataset.node === 'node-2')?.querySelector('td:nth-child(2) .state')?.textContent?.includes('outdated'),
+    () =>
+      [...document.querySelectorAll<HTMLTableRowElement>('#nodes tbody tr')]
+        .find((r) => r.dataset.node === 'node-2')
+        ?.querySelector('td:nth-child(2) .state')
+        ?.textContent?.includes('outdated'),
     { timeout: 60_000, polling: 100 },
   );
   const tookMs = Date.now() - killedAt;
@@ -104,7 +132,7 @@ t.test('4 nodes of real agents: the verdict as connectivity_check, a killed agen
   await page.waitForFunction(() => document.getElementById('verdict')?.dataset.status === '400', { timeout: 10_000 });
   await new Promise((r) => setTimeout(r, 1500)); // a poll after the verdict settles
   const shown = await pageVerdict(page);
-  t.same(shown, await checkVerdict(ex.url), 'failing: the verdict is still connectivity_check\'s');
+  t.same(shown, await checkVerdict(ex.url), "failing: the verdict is still connectivity_check's");
   t.same(shown.failing, ['netchecker-agent-2']);
   t.match(await page.$eval('#changes tbody', (e) => e.textContent), /netchecker-agent-2node-2✓ ok → ✗ outdated/, 'the change is listed');
 
@@ -136,9 +164,27 @@ function simulated(i: number, network: 'pod' | 'host', count: number, cut: numbe
     const toNet = j % 2 === 0 ? network : network === 'pod' ? 'host' : 'pod';
     const name = `${toNet === 'pod' ? 'p' : 'h'}-${k}`;
     if (k === cut) return { name, node: node(k), network: toNet, result: 'timeout', sent: 3, lost: 3, rtt_ms: null };
-    return { name, node: node(k), network: toNet, result: 'ok', sent: 3, lost: k % 53 === 0 ? 1 : 0, rtt_ms: k % 41 === 0 ? 150 : 0.3 + (k % 30) };
+    return {
+      name,
+      node: node(k),
+      network: toNet,
+      result: 'ok',
+      sent: 3,
+      lost: k % 53 === 0 ? 1 : 0,
+      rtt_ms: k % 41 === 0 ? 150 : 0.3 + (k % 30),
+    };
   });
-  return report({ nodename: node(i), network, report_interval: 60, hostdate: new Date(wallMs).toISOString(), peers, dns: [{ server: '10.96.0.10', name: 'kubernetes.default.svc.cluster.local', result: i % 250 === 7 ? 'servfail' : 'ok', latency_ms: 1.2 }], path_mtu: { exporter: 1500, peers: 1450 } });
+  return report({
+    nodename: node(i),
+    network,
+    report_interval: 60,
+    hostdate: new Date(wallMs).toISOString(),
+    peers,
+    dns: [
+      { server: '10.96.0.10', name: 'kubernetes.default.svc.cluster.local', result: i % 250 === 7 ? 'servfail' : 'ok', latency_ms: 1.2 },
+    ],
+    path_mtu: { exporter: 1500, peers: 1450 },
+  });
 }
 
 t.test('1,000 simulated nodes: one canvas, cells read by pointer, a screenshot in the dark scheme', async (t) => {
@@ -149,14 +195,19 @@ t.test('1,000 simulated nodes: one canvas, cells read by pointer, a screenshot i
   const jobs = Array.from({ length: 2 * count }, (_, j) => ({ i: j >> 1, network: j % 2 === 0 ? ('pod' as const) : ('host' as const) }));
   // The cut node's agents reported once, then fell silent (partitioned) for more than 2 intervals;
   // the others report now, through the API, 16 at a time.
-  const post = async (queue: typeof jobs): Promise<void> => void (await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      for (let job = queue.pop(); job; job = queue.pop()) {
-        const res = await postReport(ex.url, `${job.network === 'pod' ? 'p' : 'h'}-${job.i}`, simulated(job.i, job.network, count, cut, clock.wall));
-        if (res.status !== 200) throw new Error(`report ${job.i}: ${res.status} ${await res.text()}`);
-      }
-    }),
-  ));
+  const post = async (queue: typeof jobs): Promise<void> =>
+    void (await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let job = queue.pop(); job; job = queue.pop()) {
+          const res = await postReport(
+            ex.url,
+            `${job.network === 'pod' ? 'p' : 'h'}-${job.i}`,
+            simulated(job.i, job.network, count, cut, clock.wall),
+          );
+          if (res.status !== 200) throw new Error(`report ${job.i}: ${res.status} ${await res.text()}`);
+        }
+      }),
+    ));
   await post(jobs.filter((j) => j.i === cut));
   clock.advance(200);
   await post(jobs.filter((j) => j.i !== cut));
@@ -164,7 +215,11 @@ t.test('1,000 simulated nodes: one canvas, cells read by pointer, a screenshot i
   t.equal(await page.$eval('#shown', (e) => e.textContent), `${count} of ${count} nodes, first 200 shown`);
   t.equal(await page.$$eval('#nodes tbody tr[data-node]', (rows) => rows.length), 200, 'the first 200 rows drawn');
   await page.select('#filter-state', 'outdated');
-  t.same(await page.$$eval('#nodes tbody tr[data-node]', (rows) => rows.map((r) => (r as HTMLElement).dataset.node)), [`n0${cut}`], 'the cut node found by state');
+  t.same(
+    await page.$$eval('#nodes tbody tr[data-node]', (rows) => rows.map((r) => (r as HTMLElement).dataset.node)),
+    [`n0${cut}`],
+    'the cut node found by state',
+  );
   t.equal(await cellState(page, `n0${cut}`, 2), '✗ outdated');
   await page.select('#filter-state', '');
   await page.click('#nodes tbody button');
@@ -179,7 +234,11 @@ t.test('1,000 simulated nodes: one canvas, cells read by pointer, a screenshot i
   const box = (await (await page.$('#matrix'))?.boundingBox()) as { x: number; y: number };
   await page.mouse.move(box.x + cut + 0.5, box.y + prober + 0.5);
   // A cell is a pixel here: the pointer lands within one of it (Chrome rounds coordinates).
-  t.match(await page.$eval('#cell', (e) => e.textContent), /^n0(49[89]|50[01]) \(pod\) → n0(499|50[01]) \(pod\): /, 'the cell under the pointer');
+  t.match(
+    await page.$eval('#cell', (e) => e.textContent),
+    /^n0(49[89]|50[01]) \(pod\) → n0(499|50[01]) \(pod\): /,
+    'the cell under the pointer',
+  );
   // The keyboard is exact: 49 x 10 + 9 rows down, 50 x 10 columns right.
   await page.focus('#matrix');
   const press = async (key: KeyInput, times: number, shift = false): Promise<void> => {
@@ -191,10 +250,17 @@ t.test('1,000 simulated nodes: one canvas, cells read by pointer, a screenshot i
   await press('ArrowDown', 49, true);
   await press('ArrowDown', 9);
   await press('ArrowRight', 50, true);
-  t.equal(await page.$eval('#cell', (e) => e.textContent), `n0${prober} (pod) → n0${cut} (pod): timeout, no RTT, 3/3 lost`, 'the cut node\'s cell fails');
+  t.equal(
+    await page.$eval('#cell', (e) => e.textContent),
+    `n0${prober} (pod) → n0${cut} (pod): timeout, no RTT, 3/3 lost`,
+    "the cut node's cell fails",
+  );
   await page.keyboard.press('Tab');
   const shot = await screenshot(page, 'status-page-1000.png');
-  t.ok(shot.colours > 50 && shot.inked > 0.05, `the screenshot is not blank (${shot.colours} colours, ${(shot.inked * 100).toFixed(1)}% inked)`);
+  t.ok(
+    shot.colours > 50 && shot.inked > 0.05,
+    `the screenshot is not blank (${shot.colours} colours, ${(shot.inked * 100).toFixed(1)}% inked)`,
+  );
   // A status poll that timed out (the page's own 15 s, or the exporter's 408 when this process's
   // event loop, which runs the exporter and drives the browser, stalled past its header timeout on
   // a loaded machine) is the page working, so long as a later poll succeeds. Anything else fails.
@@ -202,7 +268,11 @@ t.test('1,000 simulated nodes: one canvas, cells read by pointer, a screenshot i
     /^failed: http:\/\/[^/]+\/api\/v1\/status net::ERR_ABORTED$/.test(p) ||
     /^408: http:\/\/[^/]+\/api\/v1\/status$/.test(p) ||
     p === 'console: Failed to load resource: the server responded with a status of 408 (Request Timeout)';
-  t.same(problems.filter((p) => !aborted(p)), [], 'no console error, page error or failed request');
+  t.same(
+    problems.filter((p) => !aborted(p)),
+    [],
+    'no console error, page error or failed request',
+  );
   if (problems.some(aborted)) {
     t.comment(`status polls given up by the page: ${problems.filter(aborted).length}`);
     await page.waitForFunction(() => (document.getElementById('banner') as HTMLElement).hidden, { timeout: 60_000 });
@@ -217,14 +287,21 @@ t.test('markup in names is shown as text and runs nothing', async (t) => {
   const refused = await postReport(ex.url, encodeURIComponent(markup), report());
   t.equal(refused.status, 400, 'an agent name with markup breaks the name rules: refused');
   const peers = [{ name: 'netchecker-agent-b', node: scriptNode, network: 'pod', result: 'ok', sent: 3, lost: 0, rtt_ms: 1 }];
-  t.equal((await postReport(ex.url, 'netchecker-agent-a', report({ nodename: markup, network: 'pod', peers }))).status, 200, 'a node name with markup is taken (any text)');
+  t.equal(
+    (await postReport(ex.url, 'netchecker-agent-a', report({ nodename: markup, network: 'pod', peers }))).status,
+    200,
+    'a node name with markup is taken (any text)',
+  );
   t.equal((await postReport(ex.url, 'netchecker-agent-b', report({ nodename: scriptNode, network: 'pod' }))).status, 200);
   const { page, problems } = await open(t, `${ex.url}/`);
   t.same(await page.$$eval('#nodes tbody th', (ths) => ths.map((th) => th.textContent)), [markup, scriptNode].sort(), 'the names, as text');
   t.equal(await page.$$eval('main img, main script', (e) => e.length), 0, 'no element made from them');
   await page.focus('#matrix');
   await page.keyboard.press('ArrowRight');
-  t.equal(await page.$eval('#cell', (e) => e.textContent), `${[markup, scriptNode].sort()[0]} (pod) → ${[markup, scriptNode].sort()[1]} (pod): ok, RTT 1.00 ms, 0/3 lost`);
+  t.equal(
+    await page.$eval('#cell', (e) => e.textContent),
+    `${[markup, scriptNode].sort()[0]} (pod) → ${[markup, scriptNode].sort()[1]} (pod): ok, RTT 1.00 ms, 0/3 lost`,
+  );
   await new Promise((r) => setTimeout(r, 1500)); // a few polls re-render everything
   t.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined, 'no script ran');
   t.same(problems, [], 'no console error, failed request (an <img src=x> would be one) or dialog');

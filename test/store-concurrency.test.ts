@@ -34,14 +34,43 @@ function body(agent: number, round: number): string {
     nslookup: { '10.96.0.10': [`10.0.${agent % 250}.${round}`] },
     ips: { eth0: [`10.1.${agent % 250}.${round + 1}/24`], lo: ['127.0.0.1/8'] },
     network_probes: [
-      { URL: `http://svc-${round}.example/`, ConnectionResult: round % 2, HTTPCode: 200 + round, Total: n % 97, ContentTransfer: 1, TCPConnection: 2, DNSLookup: 3, Connect: 4, ServerProcessing: 5, Result: 'ok', PhasesMs: { dns: 0.25 * round, total: 1.5 + agent / 1000 } },
+      {
+        URL: `http://svc-${round}.example/`,
+        ConnectionResult: round % 2,
+        HTTPCode: 200 + round,
+        Total: n % 97,
+        ContentTransfer: 1,
+        TCPConnection: 2,
+        DNSLookup: 3,
+        Connect: 4,
+        ServerProcessing: 5,
+        Result: 'ok',
+        PhasesMs: { dns: 0.25 * round, total: 1.5 + agent / 1000 },
+      },
     ],
     zero_extender: new Array(64).fill(0) as number[],
     network: agent % 5 === 0 ? 'host' : 'pod',
     agent_version: `1.${round}.${agent}`,
     listen: `10.1.${agent % 250}.${round + 1}:8082`,
-    dns: [{ server: '10.96.0.10', name: `n${round}.cluster.local`, result: round === 3 ? 'nxdomain' : 'ok', latency_ms: round === 2 ? null : 0.5 * round }],
-    peers: [{ name: `agent-${(agent + 1) % AGENTS}`, node: `node-${(agent + 1) % 37}`, network: 'pod', result: 'ok', sent: 3, lost: round % 3, rtt_ms: 0.125 * (round + 1) }],
+    dns: [
+      {
+        server: '10.96.0.10',
+        name: `n${round}.cluster.local`,
+        result: round === 3 ? 'nxdomain' : 'ok',
+        latency_ms: round === 2 ? null : 0.5 * round,
+      },
+    ],
+    peers: [
+      {
+        name: `agent-${(agent + 1) % AGENTS}`,
+        node: `node-${(agent + 1) % 37}`,
+        network: 'pod',
+        result: 'ok',
+        sent: 3,
+        lost: round % 3,
+        rtt_ms: 0.125 * (round + 1),
+      },
+    ],
     icmp_available: round % 2 === 0,
     path_mtu: { exporter: 1400 + round, peers: round === 1 ? null : 1500 },
     integrity: { event_loop_lag_ms: round, cpu_throttled_ratio: round === 0 ? null : round / 10, starved: false },
@@ -83,7 +112,13 @@ function post(url: string, agent: number, round: number): Promise<number> {
 
 /** The record the exporter would hold for this sent body, received at receivedWallMs. */
 /** The reports come over loopback: their source address is kept with the record. */
-const recordOf = (agent: number, round: number, receivedWallMs: number): AgentRecord => ({ name: `agent-${agent}`, report: decoded(body(agent, round)), receivedWallMs, receivedMonoMs: 0, source: '127.0.0.1' });
+const recordOf = (agent: number, round: number, receivedWallMs: number): AgentRecord => ({
+  name: `agent-${agent}`,
+  report: decoded(body(agent, round)),
+  receivedWallMs,
+  receivedMonoMs: 0,
+  source: '127.0.0.1',
+});
 
 interface Stored {
   /** The GET /api/v1/agents/{name} body, bytes as served. */
@@ -103,9 +138,11 @@ function matchRound(agent: number, rounds: readonly number[], stored: Stored): n
     const rec = recordOf(agent, round, wallMs);
     if (JSON.stringify(recordJson(rec.report, rec.receivedWallMs)) !== stored.served) continue;
     if (stored.inEtcd === undefined) return round;
-    if (stored.inEtcd.toString() !== encodeRecord(rec)) return `agent-${agent}: GET serves round ${round}, etcd holds ${stored.inEtcd.toString().slice(0, 200)}`;
+    if (stored.inEtcd.toString() !== encodeRecord(rec))
+      return `agent-${agent}: GET serves round ${round}, etcd holds ${stored.inEtcd.toString().slice(0, 200)}`;
     const back = decodeRecord(stored.inEtcd);
-    if (!back.ok || JSON.stringify(back.value.report) !== JSON.stringify(rec.report) || back.value.receivedWallMs !== wallMs) return `agent-${agent}: etcd value does not decode to round ${round}`;
+    if (!back.ok || JSON.stringify(back.value.report) !== JSON.stringify(rec.report) || back.value.receivedWallMs !== wallMs)
+      return `agent-${agent}: etcd value does not decode to round ${round}`;
     return round;
   }
   return `agent-${agent}: GET serves none of rounds ${rounds.join(',')}: ${stored.served.slice(0, 200)}`;
@@ -115,10 +152,15 @@ async function readAll(url: string, etcd: { cluster: EtcdCluster; prefix: string
   const inEtcd = new Map<string, Buffer>();
   if (etcd) {
     // A put etcd was slow to take (over 1.25 s on a loaded machine) waits in the write-back buffer: read etcd after it.
-    await eventually(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 20_000, 'nothing waiting for write-back');
+    await eventually(
+      async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined),
+      20_000,
+      'nothing waiting for write-back',
+    );
     // etcdctl prints key and value lines; values are one-line JSON, keys have no newline.
     const lines = (await etcd.cluster.etcdctl(['get', `${etcd.prefix}/agents/`, '--prefix'])).split('\n').filter(Boolean);
-    for (let i = 0; i + 1 < lines.length; i += 2) inEtcd.set((lines[i] as string).slice(`${etcd.prefix}/agents/`.length), Buffer.from(lines[i + 1] as string));
+    for (let i = 0; i + 1 < lines.length; i += 2)
+      inEtcd.set((lines[i] as string).slice(`${etcd.prefix}/agents/`.length), Buffer.from(lines[i + 1] as string));
   }
   const out = new Map<number, Stored>();
   for (let a = 0; a < AGENTS; a += 50) {
@@ -138,27 +180,42 @@ async function run(t: Test, args: string[], etcd: { cluster: EtcdCluster; prefix
   const all = Array.from({ length: AGENTS }, (_, a) => a);
   const rounds = Array.from({ length: PER_AGENT }, (_, r) => r);
 
-  await t.test(`${AGENTS * PER_AGENT} reports at once (4 per agent, unordered): each agent's record is one of its reports, whole`, async (t) => {
-    slowestMs = 0;
-    const statuses = await Promise.all(all.flatMap((a) => rounds.map((r) => post(ex.url, a, r))));
-    t.same([...new Set(statuses)], [200], `all ${statuses.length} answered 200 (slowest ${Math.round(slowestMs)} ms)`);
-    const stored = await readAll(ex.url, etcd);
-    t.equal(stored.size, AGENTS, `${AGENTS} agents stored`);
-    const bad = [...stored].map(([a, s]) => matchRound(a, rounds, s)).filter((m) => typeof m === 'string');
-    t.same(bad, [], 'every record is byte-identical to one report its agent sent (served and in etcd)');
-  });
+  await t.test(
+    `${AGENTS * PER_AGENT} reports at once (4 per agent, unordered): each agent's record is one of its reports, whole`,
+    async (t) => {
+      slowestMs = 0;
+      const statuses = await Promise.all(all.flatMap((a) => rounds.map((r) => post(ex.url, a, r))));
+      t.same([...new Set(statuses)], [200], `all ${statuses.length} answered 200 (slowest ${Math.round(slowestMs)} ms)`);
+      const stored = await readAll(ex.url, etcd);
+      t.equal(stored.size, AGENTS, `${AGENTS} agents stored`);
+      const bad = [...stored].map(([a, s]) => matchRound(a, rounds, s)).filter((m) => typeof m === 'string');
+      t.same(bad, [], 'every record is byte-identical to one report its agent sent (served and in etcd)');
+    },
+  );
 
   await t.test(`${AGENTS} agents at once, each sending 4 reports one after another: the last one is stored`, async (t) => {
     const statuses: number[] = [];
     slowestMs = 0;
     // Rounds 4..7 so the record from the first subtest is not mistaken for this one.
-    await Promise.all(all.map(async (a) => {
-      for (const r of rounds) statuses.push(await post(ex.url, a, PER_AGENT + r));
-    }));
+    await Promise.all(
+      all.map(async (a) => {
+        for (const r of rounds) statuses.push(await post(ex.url, a, PER_AGENT + r));
+      }),
+    );
     t.same([...new Set(statuses)], [200], `all ${statuses.length} answered 200 (slowest ${Math.round(slowestMs)} ms)`);
     const stored = await readAll(ex.url, etcd);
-    const which = [...stored].map(([a, s]) => matchRound(a, rounds.map((r) => PER_AGENT + r), s));
-    t.same(which.filter((m) => typeof m === 'string'), [], 'every record is byte-identical to a report its agent sent');
+    const which = [...stored].map(([a, s]) =>
+      matchRound(
+        a,
+        rounds.map((r) => PER_AGENT + r),
+        s,
+      ),
+    );
+    t.same(
+      which.filter((m) => typeof m === 'string'),
+      [],
+      'every record is byte-identical to a report its agent sent',
+    );
     t.same([...new Set(which)], [2 * PER_AGENT - 1], `for all ${stored.size} agents it is the last one (round ${2 * PER_AGENT - 1})`);
     const list = (await (await fetch(`${ex.url}/api/v1/agents/`)).json()) as Record<string, unknown>;
     t.equal(Object.keys(list).length, AGENTS, 'GET /api/v1/agents/ lists every agent once');

@@ -28,7 +28,12 @@ async function openStore(t: Test, args: string[]): Promise<Store> {
   if (!parsed.ok || parsed.help) throw new Error(parsed.ok ? 'help' : parsed.error);
   const factory = stores[parsed.config.store];
   if (!factory) throw new Error(`no store ${parsed.config.store}`);
-  const store = await factory({ ...parsed.config, clock: systemClock, log: createLogger('error'), onError: (op: StoreOp) => t.fail(`store error: ${op}`) });
+  const store = await factory({
+    ...parsed.config,
+    clock: systemClock,
+    log: createLogger('error'),
+    onError: (op: StoreOp) => t.fail(`store error: ${op}`),
+  });
   t.teardown(() => store.close());
   return store;
 }
@@ -41,7 +46,15 @@ const backends: Backend[] = [
     shares: 'summary',
     open: async (t) => {
       const kube = await FakeKube.start(t);
-      return (t) => openStore(t, ['--store', 'kubernetes', '--kubeconfig', kube.kubeconfigPath, '--kubernetes-store-namespace', `conformance-${process.pid}`]);
+      return (t) =>
+        openStore(t, [
+          '--store',
+          'kubernetes',
+          '--kubeconfig',
+          kube.kubeconfigPath,
+          '--kubernetes-store-namespace',
+          `conformance-${process.pid}`,
+        ]);
     },
   },
   {
@@ -137,7 +150,10 @@ for (const backend of backends) {
       if (backend.shares === 'everything') t.same(seen.report, r.report, 'the report survives the trip through the backend unchanged');
       else t.same(summary(seen.report), summary(r.report), 'what judging the agent needs survives the trip through the backend');
       t.equal(seen.receivedWallMs, Math.floor(r.receivedWallMs / granularityMs) * granularityMs, 'wall-clock receipt time kept');
-      t.ok(seen.receivedMonoMs <= systemClock.monoMs() && seen.receivedMonoMs >= r.receivedMonoMs - 50 - granularityMs, 'monotonic receipt time derived from the wall-clock age');
+      t.ok(
+        seen.receivedMonoMs <= systemClock.monoMs() && seen.receivedMonoMs >= r.receivedMonoMs - 50 - granularityMs,
+        'monotonic receipt time derived from the wall-clock age',
+      );
       t.ok(changes > 0, 'b was told');
       await a.delete(pod.name);
       await eventually('the delete on b', () => b.get(pod.name) === undefined);
@@ -151,7 +167,10 @@ for (const backend of backends) {
       await eventually('written to the backend', () => a.health().queued === 0);
       const c = await open(t);
       const loaded = c.get('loaded-agent')?.report;
-      t.same(backend.shares === 'everything' ? loaded : loaded && summary(loaded), backend.shares === 'everything' ? r.report : summary(r.report));
+      t.same(
+        backend.shares === 'everything' ? loaded : loaded && summary(loaded),
+        backend.shares === 'everything' ? r.report : summary(r.report),
+      );
       t.ok(c.synced());
     });
   });

@@ -27,7 +27,12 @@ interface Answer {
 async function send(url: string, agent: string, seq: number): Promise<Answer> {
   const body = report({ report_interval: 60, nodename: `node-${agent}`, podname: agent, uptime: seq });
   const start = performance.now();
-  const res = await fetch(`${url}/api/v1/agents/${agent}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(20_000) });
+  const res = await fetch(`${url}/api/v1/agents/${agent}`, {
+    method: 'POST',
+    body,
+    headers: { 'Content-Type': 'application/json' },
+    signal: AbortSignal.timeout(20_000),
+  });
   const text = await res.text();
   const ms = performance.now() - start;
   return { agent, seq, status: res.status, ms, error: res.status === 200 ? undefined : (JSON.parse(text) as { error: string }).error };
@@ -63,7 +68,15 @@ async function setup(t: Test, prefix: string, extra: string[]): Promise<{ etcd: 
   const member = etcd.members[0];
   if (!member) throw new Error('no etcd member');
   t.teardown(() => member.signal('SIGCONT'));
-  const ex = await startTestExporter(t, ['--store', 'etcd', '--etcd-endpoints', etcd.endpoints.join(','), '--etcd-prefix', prefix, ...extra]);
+  const ex = await startTestExporter(t, [
+    '--store',
+    'etcd',
+    '--etcd-endpoints',
+    etcd.endpoints.join(','),
+    '--etcd-prefix',
+    prefix,
+    ...extra,
+  ]);
   return { etcd, member, ex };
 }
 
@@ -83,8 +96,12 @@ async function assertNoAckLost(t: Test, etcd: EtcdCluster, ex: TestExporter, pre
     const inEtcd = await eventually(async () => etcdUptime(etcd, `${prefix}/agents/${agent}`), 5000, `${agent} in etcd`);
     const served = await storedUptime(ex.url, agent);
     const sent = lastSent.get(agent) ?? acked;
-    for (const [where, got] of [['etcd', inEtcd], ['GET', served]] as const) {
-      if (got === undefined || got < acked || got > sent) bad.push(`${agent} ${where}: holds #${got}, last acknowledged #${acked}, last sent #${sent}`);
+    for (const [where, got] of [
+      ['etcd', inEtcd],
+      ['GET', served],
+    ] as const) {
+      if (got === undefined || got < acked || got > sent)
+        bad.push(`${agent} ${where}: holds #${got}, last acknowledged #${acked}, last sent #${sent}`);
     }
   }
   t.same(bad, [], `each of ${lastAck.size} agents: its last acknowledged report (or a later one) is in the exporter and in etcd`);
@@ -100,12 +117,25 @@ t.test('etcd frozen (SIGSTOP), write-back buffer on: 503 or buffered 200 within 
   member.signal('SIGSTOP');
   const during = await sendFor(ex.url, agents, 5000, 2);
   const slow = during.filter((a) => a.ms > ANSWER_LIMIT_MS);
-  t.same(slow.map((a) => `${a.agent} #${a.seq}: ${Math.round(a.ms)} ms`), [], `all ${during.length} reports answered within ${ANSWER_LIMIT_MS} ms (slowest ${Math.round(Math.max(...during.map((a) => a.ms)))} ms)`);
+  t.same(
+    slow.map((a) => `${a.agent} #${a.seq}: ${Math.round(a.ms)} ms`),
+    [],
+    `all ${during.length} reports answered within ${ANSWER_LIMIT_MS} ms (slowest ${Math.round(Math.max(...during.map((a) => a.ms)))} ms)`,
+  );
   const kinds = new Set(during.map((a) => `${a.status} ${a.error ?? ''}`.trim()));
-  t.ok([...kinds].every((k) => k === '200' || k === '503 store_unavailable'), `each is 200 (queued for write-back) or 503 store_unavailable: ${[...kinds].join(', ')}`);
-  t.ok(during.some((a) => a.status === 200), `${during.filter((a) => a.status === 200).length} buffered and answered 200`);
+  t.ok(
+    [...kinds].every((k) => k === '200' || k === '503 store_unavailable'),
+    `each is 200 (queued for write-back) or 503 store_unavailable: ${[...kinds].join(', ')}`,
+  );
+  t.ok(
+    during.some((a) => a.status === 200),
+    `${during.filter((a) => a.status === 200).length} buffered and answered 200`,
+  );
   const first = during.filter((a) => a.seq === 2);
-  t.ok(first.some((a) => a.ms >= 1200), `the first reports after the freeze waited for etcd (1.25 s) before they were buffered: ${first.map((a) => Math.round(a.ms)).join(', ')} ms`);
+  t.ok(
+    first.some((a) => a.ms >= 1200),
+    `the first reports after the freeze waited for etcd (1.25 s) before they were buffered: ${first.map((a) => Math.round(a.ms)).join(', ')} ms`,
+  );
   const m = await (await fetch(`${ex.url}/metrics`)).text();
   t.equal(sample(m, 'netchecker_store_queued_writes'), agents.length, 'every agent waits for write-back');
   t.equal((await fetch(`${ex.url}/readyz`)).status, 503, 'not ready while etcd is frozen');
@@ -126,11 +156,19 @@ t.test('etcd frozen, write-back off (--etcd-queue-max 0): every report 503 withi
 
   member.signal('SIGSTOP');
   const during = await sendFor(ex.url, agents, 4000, 2);
-  t.same([...new Set(during.map((a) => `${a.status} ${a.error ?? ''}`))], ['503 store_unavailable'], `all ${during.length} reports answered 503 store_unavailable`);
+  t.same(
+    [...new Set(during.map((a) => `${a.status} ${a.error ?? ''}`))],
+    ['503 store_unavailable'],
+    `all ${during.length} reports answered 503 store_unavailable`,
+  );
   const slowest = Math.max(...during.map((a) => a.ms));
   t.ok(slowest <= ANSWER_LIMIT_MS, `each within ${ANSWER_LIMIT_MS} ms (slowest ${Math.round(slowest)} ms)`);
   t.ok(during.filter((a) => a.ms < 500).length > agents.length, 'once the store knows etcd is away, 503 comes at once');
-  const refused = await fetch(`${ex.url}/api/v1/agents/${agents[0]}`, { method: 'POST', body: report({ podname: agents[0] }), headers: { 'Content-Type': 'application/json' } });
+  const refused = await fetch(`${ex.url}/api/v1/agents/${agents[0]}`, {
+    method: 'POST',
+    body: report({ podname: agents[0] }),
+    headers: { 'Content-Type': 'application/json' },
+  });
   t.equal(refused.headers.get('retry-after'), '1', 'Retry-After: 1');
   t.match(await refused.json(), { error: 'store_unavailable', message: /not stored/ }, 'the body says why, without a stack trace');
   const rejected = sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_reports_rejected_total{reason="store_unavailable"}');
@@ -148,13 +186,24 @@ t.test('etcd dead, buffer of 3 agents: the 4th agent gets 503, the 3 buffered re
   const prefix = `/full-${process.pid}`;
   const { etcd, member, ex } = await setup(t, prefix, ['--etcd-queue-max', '3', '--etcd-timeout', '0.5']);
   await member.kill();
-  await eventually(async () => (sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_store_up') === 0 ? true : undefined), 10_000, 'store down');
+  await eventually(
+    async () => (sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_store_up') === 0 ? true : undefined),
+    10_000,
+    'store down',
+  );
   const agents = agentsOf(6, 'full');
   const answers: Answer[] = [];
   for (const a of agents) answers.push(await send(ex.url, a, 1));
   answers.push(await send(ex.url, 'full-0', 2));
-  t.same(answers.map((a) => `${a.agent} #${a.seq} ${a.status}`), ['full-0 #1 200', 'full-1 #1 200', 'full-2 #1 200', 'full-3 #1 503', 'full-4 #1 503', 'full-5 #1 503', 'full-0 #2 200'], 'buffered up to 3 agents; a buffered agent may replace its report');
-  t.ok(answers.every((a) => a.ms <= ANSWER_LIMIT_MS), `each within ${ANSWER_LIMIT_MS} ms`);
+  t.same(
+    answers.map((a) => `${a.agent} #${a.seq} ${a.status}`),
+    ['full-0 #1 200', 'full-1 #1 200', 'full-2 #1 200', 'full-3 #1 503', 'full-4 #1 503', 'full-5 #1 503', 'full-0 #2 200'],
+    'buffered up to 3 agents; a buffered agent may replace its report',
+  );
+  t.ok(
+    answers.every((a) => a.ms <= ANSWER_LIMIT_MS),
+    `each within ${ANSWER_LIMIT_MS} ms`,
+  );
   t.equal(await storedUptime(ex.url, 'full-3'), undefined, 'a refused report is not served');
 
   await member.start();
@@ -162,7 +211,11 @@ t.test('etcd dead, buffer of 3 agents: the 4th agent gets 503, the 3 buffered re
   await eventually(async () => ((await fetch(`${ex.url}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready after restart');
   await assertNoAckLost(t, etcd, ex, prefix, answers);
   const keys = (await etcd.etcdctl(['get', `${prefix}/agents/`, '--prefix', '--keys-only'])).split('\n').filter(Boolean).sort();
-  t.same(keys, ['full-0', 'full-1', 'full-2'].map((a) => `${prefix}/agents/${a}`), 'exactly the acknowledged agents are in etcd');
+  t.same(
+    keys,
+    ['full-0', 'full-1', 'full-2'].map((a) => `${prefix}/agents/${a}`),
+    'exactly the acknowledged agents are in etcd',
+  );
   t.equal(await etcdUptime(etcd, `${prefix}/agents/full-0`), 2, 'with the latest report');
 });
 
@@ -185,9 +238,20 @@ t.test('a store call that hangs: 503 store_unavailable from the 1.5 s deadline, 
   t.equal((await send(ex.url, 'hang-a', 1)).status, 200);
   frozen = true;
   const hung = await Promise.all([1, 2, 3].map((i) => send(ex.url, `hang-${i}`, 2)));
-  t.same(hung.map((a) => `${a.status} ${a.error}`), ['503 store_unavailable', '503 store_unavailable', '503 store_unavailable'], 'answered 503 store_unavailable');
-  t.ok(hung.every((a) => a.ms >= 1400 && a.ms <= ANSWER_LIMIT_MS), `at the deadline, within ${ANSWER_LIMIT_MS} ms: ${hung.map((a) => Math.round(a.ms)).join(', ')} ms`);
-  t.equal(sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_reports_rejected_total{reason="store_unavailable"}'), 3, 'counted');
+  t.same(
+    hung.map((a) => `${a.status} ${a.error}`),
+    ['503 store_unavailable', '503 store_unavailable', '503 store_unavailable'],
+    'answered 503 store_unavailable',
+  );
+  t.ok(
+    hung.every((a) => a.ms >= 1400 && a.ms <= ANSWER_LIMIT_MS),
+    `at the deadline, within ${ANSWER_LIMIT_MS} ms: ${hung.map((a) => Math.round(a.ms)).join(', ')} ms`,
+  );
+  t.equal(
+    sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_reports_rejected_total{reason="store_unavailable"}'),
+    3,
+    'counted',
+  );
   frozen = false;
   t.equal((await send(ex.url, 'hang-a', 3)).status, 200, 'stored once the store answers');
   t.equal(await storedUptime(ex.url, 'hang-a'), 3);

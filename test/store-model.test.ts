@@ -41,16 +41,29 @@ const recordArb = fc
     lag: fc.double({ min: 0, max: 1000, noNaN: true }),
   })
   .map(({ name, interval, node, uptime, network, lag }) => {
-    const body = JSON.stringify({ report_interval: interval, nodename: node, podname: name, hostdate: '2026-11-26T08:00:00Z', uptime, network, integrity: { event_loop_lag_ms: lag, cpu_throttled_ratio: null, starved: false } });
+    const body = JSON.stringify({
+      report_interval: interval,
+      nodename: node,
+      podname: name,
+      hostdate: '2026-11-26T08:00:00Z',
+      uptime,
+      network,
+      integrity: { event_loop_lag_ms: lag, cpu_throttled_ratio: null, starved: false },
+    });
     const d = decodeReport(body);
     if (!d.ok) throw new Error(d.detail);
     return { name, report: d.value };
   });
 
 /** A fresh receipt time per put: every record put is distinguishable, and later ones are later. */
-const received = (r: { name: string; report: AgentRecord['report'] }): AgentRecord => ({ ...r, receivedMonoMs: systemClock.monoMs(), receivedWallMs: (wallMs += 7) });
+const received = (r: { name: string; report: AgentRecord['report'] }): AgentRecord => ({
+  ...r,
+  receivedMonoMs: systemClock.monoMs(),
+  receivedWallMs: (wallMs += 7),
+});
 
-const view = (r: AgentRecord | undefined): unknown => (r ? { name: r.name, report: r.report, receivedWallMs: r.receivedWallMs } : undefined);
+const view = (r: AgentRecord | undefined): unknown =>
+  r ? { name: r.name, report: r.report, receivedWallMs: r.receivedWallMs } : undefined;
 
 /** The real store holds exactly the model: by get() for every name, and as records(). */
 function assertSame(model: Model, store: Store): void {
@@ -83,7 +96,10 @@ class Put implements fc.AsyncCommand<Model, Real> {
 
 /** Two puts of one agent at once: either may win (no order between them), but whole, and the store keeps to it. */
 class PutBoth implements fc.AsyncCommand<Model, Real> {
-  constructor(readonly a: { name: string; report: AgentRecord['report'] }, readonly b: { name: string; report: AgentRecord['report'] }) {}
+  constructor(
+    readonly a: { name: string; report: AgentRecord['report'] },
+    readonly b: { name: string; report: AgentRecord['report'] },
+  ) {}
   check = (): boolean => true;
   async run(model: Model, real: Real): Promise<void> {
     count('PutBoth');

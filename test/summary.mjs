@@ -10,7 +10,10 @@ let fileFailures = 0;
 for (const line of lines) {
   const inner = /^ {4}(not )?ok \d+/.exec(line);
   if (inner) {
-    if (inner[1]) { failed++; fileFailures++; } else passed++;
+    if (inner[1]) {
+      failed++;
+      fileFailures++;
+    } else passed++;
     continue;
   }
   const file = /^(not )?ok \d+/.exec(line);

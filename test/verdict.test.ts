@@ -18,7 +18,12 @@ const report = (intervalSeconds: number, nodeName = 'n1'): Report => ({
   agentVersion: null,
   agentStartedMs: null,
 });
-const rec = (name: string, interval: number, receivedMonoMs: number) => ({ name, report: report(interval), receivedMonoMs, receivedWallMs: 0 });
+const rec = (name: string, interval: number, receivedMonoMs: number) => ({
+  name,
+  report: report(interval),
+  receivedMonoMs,
+  receivedWallMs: 0,
+});
 const expect = (...names: string[]): Map<string, ExpectedAgent> => new Map(names.map((name) => [name, { name }]));
 const base = { startedMonoMs: 0, startupGraceMs: 60_000 };
 
@@ -43,12 +48,30 @@ t.test('outdated is strictly more than 2 x interval', async (t) => {
 
 t.test('expected agents that never reported: starting within the grace, then absent; both fail the check', async (t) => {
   const during = computeVerdict({ ...base, expected: expect('a', 'b'), records: [rec('a', 15, 50_000)], nowMonoMs: 59_999 });
-  t.same(during.agents.map((a) => [a.name, a.state]), [['a', 'ok'], ['b', 'starting']]);
+  t.same(
+    during.agents.map((a) => [a.name, a.state]),
+    [
+      ['a', 'ok'],
+      ['b', 'starting'],
+    ],
+  );
   t.same([during.pass, during.absent, during.okCount], [false, ['b'], 1], 'no evidence yet: the check fails');
-  const excusing = computeVerdict({ ...base, expected: expect('a', 'b'), records: [rec('a', 15, 50_000)], nowMonoMs: 59_999, failing: new Set(['absent', 'outdated'] as const) });
+  const excusing = computeVerdict({
+    ...base,
+    expected: expect('a', 'b'),
+    records: [rec('a', 15, 50_000)],
+    nowMonoMs: 59_999,
+    failing: new Set(['absent', 'outdated'] as const),
+  });
   t.same([excusing.pass, excusing.okCount], [true, 1], '--failing-states absent,outdated excuses it; the count stays true');
   const after = computeVerdict({ ...base, expected: expect('a', 'b'), records: [rec('a', 15, 50_000)], nowMonoMs: 60_000 });
-  t.same(after.agents.map((a) => [a.name, a.state]), [['a', 'ok'], ['b', 'absent']]);
+  t.same(
+    after.agents.map((a) => [a.name, a.state]),
+    [
+      ['a', 'ok'],
+      ['b', 'absent'],
+    ],
+  );
   t.same([after.pass, after.absent, after.outdated], [false, ['b'], []]);
 });
 
@@ -56,16 +79,33 @@ t.test('reporting agents outside the expected set are shown but never fail the c
   const v = computeVerdict({ ...base, expected: expect('a'), records: [rec('a', 15, 0), rec('stray', 15, 0)], nowMonoMs: 100_000 });
   // A silent agent the expected set no longer lists (a pod replaced in a rollout) is gone, churn
   // until pruned: never `outdated`, which alerts take for a node cut off.
-  t.same(v.agents.map((a) => [a.name, a.state, a.expected]), [['a', 'outdated', true], ['stray', 'terminating', false]]);
+  t.same(
+    v.agents.map((a) => [a.name, a.state, a.expected]),
+    [
+      ['a', 'outdated', true],
+      ['stray', 'terminating', false],
+    ],
+  );
   t.match(v.agents[1]?.reason, /no longer expected \(its pod is gone\)/);
   t.same(v.outdated, ['a']);
-  const fresh = computeVerdict({ ...base, expected: expect('a'), records: [rec('a', 15, 99_000), rec('stray', 15, 99_000)], nowMonoMs: 100_000 });
+  const fresh = computeVerdict({
+    ...base,
+    expected: expect('a'),
+    records: [rec('a', 15, 99_000), rec('stray', 15, 99_000)],
+    nowMonoMs: 100_000,
+  });
   t.same([fresh.pass, fresh.okCount], [true, 1], 'the compat count is of expected agents only');
 });
 
 t.test('without an expected set, the reporting agents are the set', async (t) => {
   const v = computeVerdict({ ...base, expected: null, records: [rec('b', 5, 0), rec('a', 5, 9_000)], nowMonoMs: 10_001 });
-  t.same(v.agents.map((a) => [a.name, a.state]), [['a', 'ok'], ['b', 'outdated']]);
+  t.same(
+    v.agents.map((a) => [a.name, a.state]),
+    [
+      ['a', 'ok'],
+      ['b', 'outdated'],
+    ],
+  );
   t.equal(v.okCount, 1);
 });
 
@@ -83,39 +123,76 @@ t.test('churn explains silence; a fresh report wins over churn; only terminating
   ]);
   const input = { ...base, expected, records: [rec('fresh', 15, 99_000), rec('late', 15, 0)], nowMonoMs: 100_000 };
   const v = computeVerdict(input);
-  t.same(v.agents.map((a) => [a.name, a.state]), [['fresh', 'ok'], ['late', 'node_not_ready'], ['never', 'terminating']]);
+  t.same(
+    v.agents.map((a) => [a.name, a.state]),
+    [
+      ['fresh', 'ok'],
+      ['late', 'node_not_ready'],
+      ['never', 'terminating'],
+    ],
+  );
   t.match(v.agents[1]?.reason, /^node n1 is not Ready: Ready=False; last report 100\.0 s ago$/);
   t.equal(v.agents[1]?.missedInGap, 5, 'missed intervals still count');
-  t.same([v.pass, v.absent, v.outdated, v.okCount], [false, [], ['late'], 1], 'a NotReady node is no evidence: reported before -> Outdated; terminating excused');
+  t.same(
+    [v.pass, v.absent, v.outdated, v.okCount],
+    [false, [], ['late'], 1],
+    'a NotReady node is no evidence: reported before -> Outdated; terminating excused',
+  );
   const excusing = computeVerdict({ ...input, failing: new Set(['absent', 'outdated'] as const) });
   t.equal(excusing.pass, true, '--failing-states absent,outdated excuses churn');
 });
 
 t.test('node churn excuses a silence only if it came first: a node cut off, then NotReady, is still outdated', async (t) => {
-  const notReady = (sinceMonoMs: number) => ({ reason: 'node_not_ready', detail: 'node n1 is not Ready: Ready=Unknown (NodeStatusUnknown)', sinceMonoMs }) as const;
+  const notReady = (sinceMonoMs: number) =>
+    ({ reason: 'node_not_ready', detail: 'node n1 is not Ready: Ready=Unknown (NodeStatusUnknown)', sinceMonoMs }) as const;
   const expected = new Map<string, ExpectedAgent>([
     ['cut-off', { name: 'cut-off', node: 'n1', churn: notReady(40_000) }],
     ['drained', { name: 'drained', node: 'n2', churn: notReady(10_000) }],
     ['before-start', { name: 'before-start', node: 'n3', churn: notReady(-Infinity) }],
   ]);
   // Each last reported at 20 s (interval 15 s); now 100 s.
-  const v = computeVerdict({ ...base, expected, records: [rec('cut-off', 15, 20_000), rec('drained', 15, 20_000), rec('before-start', 15, 20_000)], nowMonoMs: 100_000 });
-  t.same(v.agents.map((a) => [a.name, a.state]), [['before-start', 'node_not_ready'], ['cut-off', 'outdated'], ['drained', 'node_not_ready']]);
+  const v = computeVerdict({
+    ...base,
+    expected,
+    records: [rec('cut-off', 15, 20_000), rec('drained', 15, 20_000), rec('before-start', 15, 20_000)],
+    nowMonoMs: 100_000,
+  });
+  t.same(
+    v.agents.map((a) => [a.name, a.state]),
+    [
+      ['before-start', 'node_not_ready'],
+      ['cut-off', 'outdated'],
+      ['drained', 'node_not_ready'],
+    ],
+  );
   t.match(v.agents[1]?.reason, /^last report 80\.0 s ago, more than 2 x its 15 s interval; silent before this began: node n1 is not Ready/);
 });
 
 t.test('default: every state but ok and terminating fails, listed by evidence (never reported -> Absent)', async (t) => {
-  t.same([...FAILING], STATES.filter((s) => s !== 'ok' && s !== 'terminating'));
-  const silent = STATES.filter((s): s is Exclude<State, 'ok' | 'starting' | 'absent' | 'outdated'> => !['ok', 'starting', 'absent', 'outdated'].includes(s));
+  t.same(
+    [...FAILING],
+    STATES.filter((s) => s !== 'ok' && s !== 'terminating'),
+  );
+  const silent = STATES.filter(
+    (s): s is Exclude<State, 'ok' | 'starting' | 'absent' | 'outdated'> => !['ok', 'starting', 'absent', 'outdated'].includes(s),
+  );
   const table: Array<[string, ExpectedAgent, boolean]> = [
-    ...silent.map((reason): [string, ExpectedAgent, boolean] => [reason, { name: reason.replaceAll('_', '-'), churn: { reason, detail: 'x' } }, reason !== 'terminating']),
+    ...silent.map((reason): [string, ExpectedAgent, boolean] => [
+      reason,
+      { name: reason.replaceAll('_', '-'), churn: { reason, detail: 'x' } },
+      reason !== 'terminating',
+    ]),
     ['starting', { name: 'starting', sinceMonoMs: 99_000 }, true],
     ['absent', { name: 'absent' }, true],
   ];
   for (const [state, agent, fails] of table) {
     const v = computeVerdict({ ...base, expected: new Map([[agent.name, agent]]), records: [], nowMonoMs: 100_000 });
     t.equal(v.agents[0]?.state, state);
-    t.same([v.pass, v.absent, v.outdated, v.okCount], fails ? [false, [agent.name], [], 0] : [true, [], [], 0], `${state}: ${fails ? 'fails' : 'excused'}`);
+    t.same(
+      [v.pass, v.absent, v.outdated, v.okCount],
+      fails ? [false, [agent.name], [], 0] : [true, [], [], 0],
+      `${state}: ${fails ? 'fails' : 'excused'}`,
+    );
   }
 });
 
@@ -131,8 +208,19 @@ t.test('--failing-states: any state can fail; never reported -> Absent, reported
   t.same([v.pass, v.absent, v.outdated], [false, ['a'], ['b']]);
   t.same(computeVerdict({ ...input, failing: new Set(['pod_not_running'] as const) }).absent, ['c']);
   const d = computeVerdict(input);
-  t.same([d.absent, d.outdated], [['a', 'c'], ['b', 'd']], 'default: all four fail');
-  t.match(d.agents[3], { name: 'd', state: 'agent_not_ready', reason: /^agent container waiting: CrashLoopBackOff, 5 restarts; last report 100\.0 s ago$/ });
+  t.same(
+    [d.absent, d.outdated],
+    [
+      ['a', 'c'],
+      ['b', 'd'],
+    ],
+    'default: all four fail',
+  );
+  t.match(d.agents[3], {
+    name: 'd',
+    state: 'agent_not_ready',
+    reason: /^agent container waiting: CrashLoopBackOff, 5 restarts; last report 100\.0 s ago$/,
+  });
 });
 
 t.test('starting grace counts from the pod coming up (sinceMonoMs), on the exporter clock', async (t) => {

@@ -50,7 +50,9 @@ export class Matrix {
       });
       group.append(b);
     });
-    byId('legend').replaceChildren(...CLASSES.map((c) => el('li', {}, el('span', { class: `swatch bg-${c.cls}`, 'aria-hidden': 'true' }), c.text)));
+    byId('legend').replaceChildren(
+      ...CLASSES.map((c) => el('li', {}, el('span', { class: `swatch bg-${c.cls}`, 'aria-hidden': 'true' }), c.text)),
+    );
     this.#canvas.addEventListener('mousemove', (e) => {
       const r = this.#canvas.getBoundingClientRect();
       const cell = this.#at(e.clientX - r.left, e.clientY - r.top);
@@ -180,7 +182,14 @@ export class Matrix {
     if (!n) return;
     const c = this.#cursor ?? { row: 0, col: 0 };
     const step = e.shiftKey ? 10 : 1;
-    const moves: Record<string, [number, number]> = { ArrowUp: [-step, 0], ArrowDown: [step, 0], ArrowLeft: [0, -step], ArrowRight: [0, step], Home: [-n, -n], End: [n, n] };
+    const moves: Record<string, [number, number]> = {
+      ArrowUp: [-step, 0],
+      ArrowDown: [step, 0],
+      ArrowLeft: [0, -step],
+      ArrowRight: [0, step],
+      Home: [-n, -n],
+      End: [n, n],
+    };
     const mv = moves[e.key];
     if (!mv) return;
     e.preventDefault();

@@ -53,7 +53,12 @@ const SORT_VALUE: Record<Key, (n: NodeEntry) => string | number | null> = {
 function agentCell(a: AgentRow | undefined): HTMLTableCellElement {
   if (!a) return el('td', {}, el('span', { class: 'state s-none' }, '– none'));
   const l = look(a.state);
-  return el('td', {}, el('span', { class: `state ${l.cls}` }, `${l.symbol} ${a.state}`), el('span', { class: 'reason' }, `${a.name}: ${a.reason}`));
+  return el(
+    'td',
+    {},
+    el('span', { class: `state ${l.cls}` }, `${l.symbol} ${a.state}`),
+    el('span', { class: 'reason' }, `${a.name}: ${a.reason}`),
+  );
 }
 
 /** DNS queries or API server checks of the node's agents: how many failed and how, or the slowest answer. */
@@ -114,7 +119,11 @@ export class NodeTable {
     const value = SORT_VALUE[this.#key];
     const sign = this.#descending ? -1 : 1;
     const rows = this.#nodes
-      .filter((n) => (!name || n.node.toLowerCase().includes(name) || n.agents.some((a) => a.name.includes(name))) && (!state || n.agents.some((a) => a.state === state)))
+      .filter(
+        (n) =>
+          (!name || n.node.toLowerCase().includes(name) || n.agents.some((a) => a.name.includes(name))) &&
+          (!state || n.agents.some((a) => a.state === state)),
+      )
       .map((n) => ({ n, v: value(n) }))
       .sort((x, y) => (x.v === y.v ? 0 : x.v === null ? 1 : y.v === null ? -1 : x.v < y.v ? -sign : sign));
     const out = document.createDocumentFragment();
@@ -147,6 +156,7 @@ export class NodeTable {
       out.append(el('tr', {}, el('td', { colspan: '10' }, `${rows.length - this.#limit} more; sort or filter to find them, or `, all)));
     }
     this.#body.replaceChildren(out);
-    byId('shown').textContent = `${rows.length} of ${this.#nodes.length} nodes${rows.length > this.#limit ? `, first ${this.#limit} shown` : ''}`;
+    byId('shown').textContent =
+      `${rows.length} of ${this.#nodes.length} nodes${rows.length > this.#limit ? `, first ${this.#limit} shown` : ''}`;
   }
 }

@@ -11,7 +11,8 @@ import { LOOKS, look } from './states.js';
 /** Poll period: half the shortest report interval, 1 to 5 s, so a change shows within an interval. */
 function pollMs(s: StatusBody): number {
   let shortest = Infinity;
-  for (const n of s.nodes) for (const a of n.agents) if (a.report_interval_seconds !== null) shortest = Math.min(shortest, a.report_interval_seconds);
+  for (const n of s.nodes)
+    for (const a of n.agents) if (a.report_interval_seconds !== null) shortest = Math.min(shortest, a.report_interval_seconds);
   return Math.round(Math.min(5, Math.max(1, shortest / 2)) * 1000);
 }
 
@@ -41,7 +42,15 @@ function renderVerdict(s: StatusBody): void {
   failing.hidden = s.failing.length === 0;
   (failing.tBodies[0] as HTMLTableSectionElement).replaceChildren(
     ...s.failing.map((a) =>
-      el('tr', {}, el('td', {}, a.name), el('td', {}, a.node), el('td', {}, a.network), el('td', { class: `state ${look(a.state).cls}` }, `${look(a.state).symbol} ${a.state}`), el('td', {}, a.reason)),
+      el(
+        'tr',
+        {},
+        el('td', {}, a.name),
+        el('td', {}, a.node),
+        el('td', {}, a.network),
+        el('td', { class: `state ${look(a.state).cls}` }, `${look(a.state).symbol} ${a.state}`),
+        el('td', {}, a.reason),
+      ),
     ),
   );
 }
@@ -56,7 +65,13 @@ function renderChanges(s: StatusBody): void {
         el('td', {}, new Date(t.at).toLocaleTimeString()),
         el('td', {}, t.agent),
         el('td', {}, t.node),
-        el('td', {}, el('span', { class: look(t.from).cls }, `${look(t.from).symbol} ${t.from}`), ' → ', el('span', { class: look(t.to).cls }, `${look(t.to).symbol} ${t.to}`)),
+        el(
+          'td',
+          {},
+          el('span', { class: look(t.from).cls }, `${look(t.from).symbol} ${t.from}`),
+          ' → ',
+          el('span', { class: look(t.to).cls }, `${look(t.to).symbol} ${t.to}`),
+        ),
         el('td', {}, t.reason),
       ),
     ),
@@ -81,7 +96,10 @@ function start(): void {
       const parsed = performance.now();
       renderVerdict(s);
       table.update(s.nodes);
-      matrix.update(s.mesh, s.nodes.map((n) => n.node));
+      matrix.update(
+        s.mesh,
+        s.nodes.map((n) => n.node),
+      );
       renderChanges(s);
       // The latest poll's costs, for DevTools and bench/status.ts (one entry each: no growth).
       performance.clearMeasures('netchecker:parse');

@@ -79,6 +79,8 @@ export const apiServerProbe: ProbeRow = async ({ config, log }) => {
   if (!p) return null;
   const ca = await readCa(p.caFile, (msg, fields) => log.warn(msg, fields));
   return {
-    round: async (limits) => ({ api_server: (await Promise.all(p.targets.map((t) => probeApiServer(t, p.path, { ...limits, ca })))).map(wireApiServer) }),
+    round: async (limits) => ({
+      api_server: (await Promise.all(p.targets.map((t) => probeApiServer(t, p.path, { ...limits, ca })))).map(wireApiServer),
+    }),
   };
 };

@@ -26,7 +26,9 @@ export function probeBlocked(target: string, { timeoutMs, signal }: ProbeLimits)
       socket.destroy();
       resolve({ target, result: 'ok' });
     });
-    socket.once('error', (err) => resolve(stop.aborted ? { target, result: 'timeout' } : { target, result: classifyError(err), error: err.message }));
+    socket.once('error', (err) =>
+      resolve(stop.aborted ? { target, result: 'timeout' } : { target, result: classifyError(err), error: err.message }),
+    );
   });
 }
 
@@ -35,5 +37,7 @@ export const wireBlocked = (o: BlockedOutcome): WireBlocked => ({ target: o.targ
 export const blockedProbe: ProbeRow = async ({ config }) => {
   const targets = config.probes.mustBeBlocked;
   if (targets.length === 0) return null;
-  return { round: async (limits) => ({ must_be_blocked: (await Promise.all(targets.map((t) => probeBlocked(t, limits)))).map(wireBlocked) }) };
+  return {
+    round: async (limits) => ({ must_be_blocked: (await Promise.all(targets.map((t) => probeBlocked(t, limits)))).map(wireBlocked) }),
+  };
 };

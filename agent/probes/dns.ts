@@ -33,7 +33,13 @@ export interface DnsOutcome extends Outcome {
 }
 
 /** The wire's older DNS words for the result classes a DNS query can have; the rest is `other`. */
-const WIRE_DNS: Partial<Record<ResultClass, DnsResult>> = { ok: 'ok', dns_nxdomain: 'nxdomain', dns_servfail: 'servfail', dns_refused: 'refused', timeout: 'timeout' };
+const WIRE_DNS: Partial<Record<ResultClass, DnsResult>> = {
+  ok: 'ok',
+  dns_nxdomain: 'nxdomain',
+  dns_servfail: 'servfail',
+  dns_refused: 'refused',
+  timeout: 'timeout',
+};
 
 export function wireDns(d: DnsOutcome): WireDns {
   return { server: d.server, name: d.name, result: WIRE_DNS[d.result] ?? 'other', latency_ms: d.latencyMs };
@@ -68,7 +74,10 @@ export function parseResolvConf(text: string): { nameservers: string[]; search: 
   const nameservers: string[] = [];
   let search: string[] = [];
   for (const line of text.split('\n')) {
-    const [key, ...values] = line.replace(/[#;].*$/, '').trim().split(/\s+/);
+    const [key, ...values] = line
+      .replace(/[#;].*$/, '')
+      .trim()
+      .split(/\s+/);
     if (key === 'nameserver' && values[0] && parseResolver(values[0])) nameservers.push(values[0]);
     else if ((key === 'search' || key === 'domain') && values.length > 0) search = values;
   }
@@ -84,10 +93,19 @@ export function probeDns(target: DnsTarget, { timeoutMs, signal }: ProbeLimits):
   const stop = signal ? AbortSignal.any([timeout, signal]) : timeout;
   const id = Math.floor(Math.random() * 0x10000);
   const query = { type: 'query' as const, id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A' as const, name: target.name }] };
-  const answered = (flags: number | undefined): DnsOutcome => ({ ...base, result: classifyRcode((flags ?? 0) & 0xf), latencyMs: performance.now() - start });
+  const answered = (flags: number | undefined): DnsOutcome => ({
+    ...base,
+    result: classifyRcode((flags ?? 0) & 0xf),
+    latencyMs: performance.now() - start,
+  });
   const failed = (err: unknown): DnsOutcome =>
     stop.aborted
-      ? { ...base, result: 'timeout', latencyMs: null, error: timeout.aborted ? `no answer within ${timeoutMs} ms` : "no answer before the round's deadline" }
+      ? {
+          ...base,
+          result: 'timeout',
+          latencyMs: null,
+          error: timeout.aborted ? `no answer within ${timeoutMs} ms` : "no answer before the round's deadline",
+        }
       : { ...base, result: 'error', latencyMs: null, error: err instanceof Error ? err.message : String(err) };
   return queryUdp(resolver, query, id, stop).then(
     (p) => (p.flag_tc ? queryTcp(resolver, query, id, stop).then((t) => answered(t.flags), failed) : answered(p.flags)),

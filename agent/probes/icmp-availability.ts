@@ -17,7 +17,8 @@ export function icmpRecheckDelayMs(failures: number, intervalMs: number): number
 /** ping's error -> what an operator should read: the cause named, not guessed. Pure. */
 export function icmpProblem(error: string): string {
   if (/ENOENT/.test(error)) return 'ping not found (ENOENT): install iputils-ping or put ping on the PATH';
-  if (/EPERM|EACCES|operation not permitted|permission denied/i.test(error)) return `ping is not permitted (${error}): needs CAP_NET_RAW or a group in net.ipv4.ping_group_range`;
+  if (/EPERM|EACCES|operation not permitted|permission denied/i.test(error))
+    return `ping is not permitted (${error}): needs CAP_NET_RAW or a group in net.ipv4.ping_group_range`;
   return `ping failed: ${error}`;
 }
 
@@ -65,7 +66,11 @@ export class IcmpAvailability {
     this.#nextCheckMs = this.#now() + delayMs;
     const problem = icmpProblem(r.error);
     if (problem !== this.#problem) {
-      this.#o.log.warn('icmp unavailable', { reason: problem, effect: 'no ICMP or path MTU probes until a check passes', next_check_seconds: Math.round(delayMs / 1000) });
+      this.#o.log.warn('icmp unavailable', {
+        reason: problem,
+        effect: 'no ICMP or path MTU probes until a check passes',
+        next_check_seconds: Math.round(delayMs / 1000),
+      });
       this.#problem = problem;
     }
     return false;

@@ -50,12 +50,22 @@ export function probeIcmp(host: string, { timeoutMs, packetBytes, signal }: Icmp
       // Killed at the round's deadline: no reply in time.
       if (signal?.aborted) return resolve({ host, result: 'timeout', rttMs: null, error: "no reply before the round's deadline" });
       const c = classifyPing(code, stdout, `${stderr}${spawnError}`);
-      const error = c.result === 'ok' ? undefined : stderr.trim() || spawnError || `no reply within ${Math.round(performance.now() - start)} ms`;
+      const error =
+        c.result === 'ok' ? undefined : stderr.trim() || spawnError || `no reply within ${Math.round(performance.now() - start)} ms`;
       resolve({ host, ...c, ...(error ? { error } : {}) });
     };
     try {
-      execFile('ping', args, { timeout: Math.ceil(timeoutMs) + 500, ...(signal ? { signal } : {}), encoding: 'utf8' }, (err, stdout, stderr) =>
-        done(err === null ? 0 : typeof err.code === 'number' ? err.code : null, stdout, stderr, err !== null && typeof err.code === 'string' ? err.code : ''),
+      execFile(
+        'ping',
+        args,
+        { timeout: Math.ceil(timeoutMs) + 500, ...(signal ? { signal } : {}), encoding: 'utf8' },
+        (err, stdout, stderr) =>
+          done(
+            err === null ? 0 : typeof err.code === 'number' ? err.code : null,
+            stdout,
+            stderr,
+            err !== null && typeof err.code === 'string' ? err.code : '',
+          ),
       );
     } catch (e) {
       // spawn itself may throw synchronously (EPERM without the capability to run ping).

@@ -21,7 +21,9 @@ export interface MtuProbeOptions extends ProbeLimits {
 /** Largest size that passed; null when none did (host unreachable, or no ICMP). */
 export async function probePathMtu(host: string, { timeoutMs, sizes, signal }: MtuProbeOptions): Promise<number | null> {
   const passed = await Promise.all(
-    sizes.map(async (size) => ((await probeIcmp(host, { timeoutMs, packetBytes: size, ...(signal ? { signal } : {}) })).result === 'ok' ? size : 0)),
+    sizes.map(async (size) =>
+      (await probeIcmp(host, { timeoutMs, packetBytes: size, ...(signal ? { signal } : {}) })).result === 'ok' ? size : 0,
+    ),
   );
   const best = Math.max(0, ...passed);
   return best > 0 ? best : null;
@@ -59,13 +61,19 @@ export const pathMtuProbe: ProbeRow = async ({ config, log, assigned }) => {
       if (!(await icmp.refresh()) || sizes.length === 0) return { icmp_available: icmp.available };
       const opts = { ...limits, sizes };
       const hosts = [...new Set(peers.map((p) => hostOf(p.address)))];
-      const turn = hosts.length <= MTU_PEERS_PER_ROUND ? hosts : Array.from({ length: MTU_PEERS_PER_ROUND }, (_, i) => hosts[(turnAt + i) % hosts.length] as string);
+      const turn =
+        hosts.length <= MTU_PEERS_PER_ROUND
+          ? hosts
+          : Array.from({ length: MTU_PEERS_PER_ROUND }, (_, i) => hosts[(turnAt + i) % hosts.length] as string);
       turnAt = (turnAt + MTU_PEERS_PER_ROUND) % Math.max(1, hosts.length);
       const [exporter, ...measured] = await Promise.all([probePathMtu(exporterHost, opts), ...turn.map((h) => probePathMtu(h, opts))]);
       turn.forEach((h, i) => byHost.set(h, [byHost.get(h)?.[1] ?? null, measured[i] ?? null]));
       for (const h of byHost.keys()) if (!hosts.includes(h)) byHost.delete(h);
       const known = hosts.map((h) => confirmedMtu(byHost.get(h))).filter((m): m is number => m !== null);
-      return { icmp_available: icmp.available, path_mtu: { exporter: exporter ?? null, peers: known.length > 0 ? Math.min(...known) : null } };
+      return {
+        icmp_available: icmp.available,
+        path_mtu: { exporter: exporter ?? null, peers: known.length > 0 ? Math.min(...known) : null },
+      };
     },
   };
 };

@@ -45,7 +45,10 @@ export async function probePeer(peer: Peer, { timeoutMs, attempts, signal }: Pee
 export async function fetchPeers(serverUrl: string, name: string, { timeoutMs, signal }: ProbeLimits): Promise<Peer[] | null> {
   const timeout = AbortSignal.timeout(Math.ceil(timeoutMs));
   try {
-    const res = await fetch(`${serverUrl}/api/v1/peers/${name}`, { signal: signal ? AbortSignal.any([timeout, signal]) : timeout, headers: { accept: 'application/json' } });
+    const res = await fetch(`${serverUrl}/api/v1/peers/${name}`, {
+      signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
+      headers: { accept: 'application/json' },
+    });
     if (res.status !== 200) return null;
     return parsePeersAnswer(await res.json());
   } catch {
@@ -64,11 +67,20 @@ export function assignedOnly(probed: readonly PeerOutcome[], probedPeers: readon
   return probed.filter((_, i) => assigned.has(`${probedPeers[i]?.name}@${probedPeers[i]?.address}`));
 }
 
-const wirePeer = (p: PeerOutcome): WirePeer => ({ name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs });
+const wirePeer = (p: PeerOutcome): WirePeer => ({
+  name: p.name,
+  node: p.node,
+  network: p.network,
+  result: p.result,
+  sent: p.sent,
+  lost: p.lost,
+  rtt_ms: p.rttMs,
+});
 
 /** First non-internal IPv4 address of the machine (or network namespace). */
 function firstAddress(): string | null {
-  for (const infos of Object.values(os.networkInterfaces())) for (const i of infos ?? []) if (!i.internal && i.family === 'IPv4') return i.address;
+  for (const infos of Object.values(os.networkInterfaces()))
+    for (const i of infos ?? []) if (!i.internal && i.family === 'IPv4') return i.address;
   return null;
 }
 

@@ -33,7 +33,12 @@ export interface ProbeLimits {
 }
 
 /** The report fields the probes fill; the rest of the report is the agent's identity and node facts. */
-export type ProbeFields = Partial<Pick<WireReport, 'nslookup' | 'network_probes' | 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'api_server' | 'must_be_blocked'>>;
+export type ProbeFields = Partial<
+  Pick<
+    WireReport,
+    'nslookup' | 'network_probes' | 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'api_server' | 'must_be_blocked'
+  >
+>;
 
 /** A round's fields: the probes' and the agent's own integrity during the round. */
 export type RoundFields = ProbeFields & Pick<WireReport, 'integrity'>;

@@ -62,7 +62,11 @@ export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, 
     for (const key of left) {
       if (unbound.has(key)) continue;
       const [agent, listen] = key.split(' ');
-      log.warn('listener not handed out as a peer', { agent, listen, reason: `not on the agent's own IP (${discovery.pod ? 'its pod' : 'the report\'s source address'}) nor in --peer-cidrs` });
+      log.warn('listener not handed out as a peer', {
+        agent,
+        listen,
+        reason: `not on the agent's own IP (${discovery.pod ? 'its pod' : "the report's source address"}) nor in --peer-cidrs`,
+      });
     }
     unbound = left;
     const peers = assignPeers(candidates, meshPeers);

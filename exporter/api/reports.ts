@@ -34,7 +34,18 @@ export interface ReportsDeps {
   readonly large: LargeResponses;
 }
 
-export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, bodyBudget, maxAgents, maxReportIntervalSeconds, auth, large }: ReportsDeps) {
+export function reportHandlers({
+  monitor,
+  store,
+  discovery,
+  self,
+  maxBodyBytes,
+  bodyBudget,
+  maxAgents,
+  maxReportIntervalSeconds,
+  auth,
+  large,
+}: ReportsDeps) {
   const reject = (res: ServerResponse, code: RejectReason, detail?: string, headers?: Record<string, string>): void => {
     self.rejected(code);
     // The rest of a refused body is not read: the connection closes, after a bounded drain.
@@ -54,12 +65,14 @@ export function reportHandlers({ monitor, store, discovery, self, maxBodyBytes, 
         if (!a.ok) return reject(res, a.code, a.detail, refusalHeaders(a.code));
         caller = a.value;
       }
-      if (isNewAgentOverCap(store, discovery, name, maxAgents)) return reject(res, 'too_many_agents', undefined, { 'Retry-After': String(RETRY_NEW_AGENT_SECONDS) });
+      if (isNewAgentOverCap(store, discovery, name, maxAgents))
+        return reject(res, 'too_many_agents', undefined, { 'Retry-After': String(RETRY_NEW_AGENT_SECONDS) });
       const body = await readBody(req, maxBodyBytes, bodyBudget);
       if (!body.ok) return reject(res, body.code, undefined, body.code === 'inflight_bodies_full' ? { 'Retry-After': '1' } : undefined);
       const decoded = decodeReport(body.text);
       if (!decoded.ok) return reject(res, decoded.code, decoded.detail);
-      if (decoded.value.intervalSeconds > maxReportIntervalSeconds) return reject(res, 'interval_too_long', `report_interval ${decoded.value.intervalSeconds} > ${maxReportIntervalSeconds}.`);
+      if (decoded.value.intervalSeconds > maxReportIntervalSeconds)
+        return reject(res, 'interval_too_long', `report_interval ${decoded.value.intervalSeconds} > ${maxReportIntervalSeconds}.`);
       const denied = auth?.authorize(caller, name, decoded.value);
       if (denied) return reject(res, denied.code, denied.detail, refusalHeaders(denied.code));
       try {

@@ -19,7 +19,13 @@ export function statusHandler(monitor: Monitor, discovery: Discovery, store: Pic
     const verdict = await monitor.fresh();
     const error = checkError(discovery, store);
     if (cached?.verdict !== verdict || cached.error !== error) {
-      const body = text.build({ verdict, record: (name) => store.get(name), transitions: monitor.transitions.latest(TRANSITIONS_SHOWN), checkError: error, nowWallMs: clock.wallMs() });
+      const body = text.build({
+        verdict,
+        record: (name) => store.get(name),
+        transitions: monitor.transitions.latest(TRANSITIONS_SHOWN),
+        checkError: error,
+        nowWallMs: clock.wallMs(),
+      });
       cached = { verdict, error, body };
     }
     sendText(res, 200, cached.body, 'application/json', { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });

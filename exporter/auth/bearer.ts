@@ -23,7 +23,8 @@ export function parseBearer(header: string | undefined): Bearer {
  */
 export function authorizationCount(rawHeaders: readonly string[]): number {
   let n = 0;
-  for (let i = 0; i < rawHeaders.length; i += 2) if ((rawHeaders[i] as string).length === 13 && (rawHeaders[i] as string).toLowerCase() === 'authorization') n++;
+  for (let i = 0; i < rawHeaders.length; i += 2)
+    if ((rawHeaders[i] as string).length === 13 && (rawHeaders[i] as string).toLowerCase() === 'authorization') n++;
   return n;
 }
 

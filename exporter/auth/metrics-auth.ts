@@ -17,7 +17,10 @@ const DECISION_TTL_MS = 5 * 60 * 1000;
 export const METRICS_PATH = '/metrics';
 
 /** Wraps the /metrics handler so that it runs only for an allowed token. */
-export async function protectMetrics(handler: Handler, deps: { config: AuthConfig; kubeconfig: string | undefined; clock: Clock; log: Logger }): Promise<Handler> {
+export async function protectMetrics(
+  handler: Handler,
+  deps: { config: AuthConfig; kubeconfig: string | undefined; clock: Clock; log: Logger },
+): Promise<Handler> {
   const { loadKubeConfig } = await import('../discovery/kubernetes.js');
   const { ReviewClient } = await import('./tokenreview.js');
   const client = new ReviewClient(loadKubeConfig(deps.kubeconfig), deps.config.reviewTimeoutMs);

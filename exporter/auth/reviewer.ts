@@ -88,7 +88,9 @@ export class TokenReviewer<T, C extends ErrorCode = RejectReason> {
 
   #apiFailed(f: ApiFailure): Outcome<T, C> {
     if (this.#failing !== f.detail) {
-      this.#o.log[f.failure === 'forbidden' ? 'error' : 'warn']('token review failed; new tokens get 503 until it works', { error: f.detail });
+      this.#o.log[f.failure === 'forbidden' ? 'error' : 'warn']('token review failed; new tokens get 503 until it works', {
+        error: f.detail,
+      });
       this.#failing = f.detail;
     }
     return { ok: false, code: f.failure === 'forbidden' ? 'auth_review_forbidden' : 'auth_unavailable', detail: '' };

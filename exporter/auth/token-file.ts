@@ -49,7 +49,8 @@ export class SharedSecret {
     if (stamp === this.#stamp) return;
     const next = this.#load();
     // A file caught half-written or removed keeps the previous secret: agents keep reporting.
-    if (typeof next === 'string') return this.#log.warn('auth token file unusable; keeping the previous secret', { file: this.#path, error: next });
+    if (typeof next === 'string')
+      return this.#log.warn('auth token file unusable; keeping the previous secret', { file: this.#path, error: next });
     this.#stamp = next.stamp;
     if (!next.digest.equals(this.#digest)) this.#log.info('auth token file changed; new secret in use', { file: this.#path });
     this.#digest = next.digest;

@@ -30,7 +30,11 @@ export class ReviewClient {
 
   /** `audiences` empty: the API server's own audiences (what kube-rbac-proxy does for /metrics). */
   async tokenReview(token: string, audiences: readonly string[]): Promise<ApiAnswer<V1TokenReviewStatus>> {
-    const body = { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, ...(audiences.length ? { audiences: [...audiences] } : {}) } };
+    const body = {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenReview',
+      spec: { token, ...(audiences.length ? { audiences: [...audiences] } : {}) },
+    };
     return this.#call('TokenReview', async (options) => (await this.#authn.createTokenReview({ body }, options)).status ?? {});
   }
 
@@ -38,7 +42,10 @@ export class ReviewClient {
   async subjectAccessReview(user: V1UserInfo, path: string, verb: string): Promise<ApiAnswer<boolean>> {
     const spec = { user: user.username, groups: user.groups, uid: user.uid, extra: user.extra, nonResourceAttributes: { path, verb } };
     const body = { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec };
-    return this.#call('SubjectAccessReview', async (options) => (await this.#authz.createSubjectAccessReview({ body }, options)).status?.allowed === true);
+    return this.#call(
+      'SubjectAccessReview',
+      async (options) => (await this.#authz.createSubjectAccessReview({ body }, options)).status?.allowed === true,
+    );
   }
 
   async #call<T>(what: string, run: (options: ConfigurationOptions<ObservableMiddleware>) => Promise<T>): Promise<ApiAnswer<T>> {
@@ -65,9 +72,19 @@ function describe(what: string, e: unknown, timedOut: boolean, timeoutMs: number
   if (timedOut) return { ok: false, failure: 'unavailable', detail: `${what}: no answer within ${timeoutMs} ms` };
   const err = e as { code?: unknown; message?: unknown } | null;
   if (typeof err?.code === 'number') {
-    if (err.code === 403) return { ok: false, failure: 'forbidden', detail: `${what}: 403 Forbidden (the exporter's service account needs create on ${what.toLowerCase()}s)` };
+    if (err.code === 403)
+      return {
+        ok: false,
+        failure: 'forbidden',
+        detail: `${what}: 403 Forbidden (the exporter's service account needs create on ${what.toLowerCase()}s)`,
+      };
     return { ok: false, failure: 'unavailable', detail: `${what}: HTTP ${err.code}` };
   }
-  const cause = typeof err?.code === 'string' ? err.code : typeof err?.message === 'string' ? err.message.split('\n')[0]?.slice(0, 120) : 'unknown error';
+  const cause =
+    typeof err?.code === 'string'
+      ? err.code
+      : typeof err?.message === 'string'
+        ? err.message.split('\n')[0]?.slice(0, 120)
+        : 'unknown error';
   return { ok: false, failure: 'unavailable', detail: `${what}: ${cause}` };
 }

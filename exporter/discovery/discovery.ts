@@ -8,7 +8,14 @@ import type { Network } from '../../report/schema.js';
  * churn (terminating, node_not_ready, node_cordoned) or an agent fault, the agent pod itself
  * down (not_scheduled, pod_not_running, agent_not_ready). Neither is network evidence.
  */
-export const CHURN_REASONS = ['not_scheduled', 'pod_not_running', 'agent_not_ready', 'terminating', 'node_not_ready', 'node_cordoned'] as const;
+export const CHURN_REASONS = [
+  'not_scheduled',
+  'pod_not_running',
+  'agent_not_ready',
+  'terminating',
+  'node_not_ready',
+  'node_cordoned',
+] as const;
 export type ChurnReason = (typeof CHURN_REASONS)[number];
 
 export interface ExpectedAgent {

@@ -246,7 +246,12 @@ async function listPaged(spec: ResourceSpec): Promise<KubernetesListObject<Kuber
 /** A readable failure from whatever the library threw (ApiException, FetchError, Error with statusCode). */
 function describe(err: unknown, spec: Pick<ResourceSpec, 'resource' | 'scope' | 'needs'>): Failure {
   const verb = err instanceof ListError ? 'list' : 'watch';
-  const e = (err instanceof ListError ? err.inner : err) as { code?: unknown; statusCode?: unknown; message?: unknown; body?: unknown } | null;
+  const e = (err instanceof ListError ? err.inner : err) as {
+    code?: unknown;
+    statusCode?: unknown;
+    message?: unknown;
+    body?: unknown;
+  } | null;
   const status = typeof e?.statusCode === 'number' ? e.statusCode : typeof e?.code === 'number' ? e.code : null;
   // The API's own words (a Status body; the library keeps it for a list, not for a watch).
   const says = apiMessage(e?.body);

@@ -9,9 +9,28 @@ export const DEFAULT_AGENT_SELECTOR = 'app in (netchecker-agent,netchecker-agent
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 export const kubernetesFlags = [
-  { name: 'kubeconfig', kind: 'string', file: true, metavar: 'PATH', help: 'Kubeconfig for --discovery kubernetes and --store kubernetes; default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account.' },
-  { name: 'namespace', kind: 'string', metavar: 'NAMESPACE', default: '', env: 'NETCHECKER_NAMESPACE', help: 'Namespace of the agent pods for --discovery kubernetes; empty: all namespaces (as the original).' },
-  { name: 'agent-selector', kind: 'string', metavar: 'SELECTOR', default: DEFAULT_AGENT_SELECTOR, help: 'Label selector of the agent pods for --discovery kubernetes.' },
+  {
+    name: 'kubeconfig',
+    kind: 'string',
+    file: true,
+    metavar: 'PATH',
+    help: 'Kubeconfig for --discovery kubernetes and --store kubernetes; default: KUBECONFIG, then ~/.kube/config, then the in-cluster service account.',
+  },
+  {
+    name: 'namespace',
+    kind: 'string',
+    metavar: 'NAMESPACE',
+    default: '',
+    env: 'NETCHECKER_NAMESPACE',
+    help: 'Namespace of the agent pods for --discovery kubernetes; empty: all namespaces (as the original).',
+  },
+  {
+    name: 'agent-selector',
+    kind: 'string',
+    metavar: 'SELECTOR',
+    default: DEFAULT_AGENT_SELECTOR,
+    help: 'Label selector of the agent pods for --discovery kubernetes.',
+  },
 ] as const satisfies readonly FlagSpec[];
 
 export interface KubernetesConfig {

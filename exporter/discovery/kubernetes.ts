@@ -35,7 +35,9 @@ export function loadKubeConfig(path: string | undefined): KubeConfig {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (path) throw err.code ? fileError('--kubeconfig', path, err) : new FlagError(`--kubeconfig ${path}: ${err.message.split('\n')[0]}`);
-    throw new Error(`Kubernetes client configuration: ${err.code === 'ENOENT' ? `${err.path} does not exist` : err.message.split('\n')[0]}`);
+    throw new Error(
+      `Kubernetes client configuration: ${err.code === 'ENOENT' ? `${err.path} does not exist` : err.message.split('\n')[0]}`,
+    );
   }
   if (!kc.getCurrentCluster()) throw new Error('Kubernetes client configuration: no current cluster (check current-context)');
   return kc;
@@ -67,7 +69,9 @@ export class KubernetesDiscovery implements Discovery {
         scope: namespace ? `in namespace ${namespace}` : 'at the cluster scope',
         path: namespace ? `/api/v1/namespaces/${encodeURIComponent(namespace)}/pods` : '/api/v1/pods',
         labelSelector,
-        list: namespace ? (page) => api.listNamespacedPod({ namespace, labelSelector, ...page }) : (page) => api.listPodForAllNamespaces({ labelSelector, ...page }),
+        list: namespace
+          ? (page) => api.listNamespacedPod({ namespace, labelSelector, ...page })
+          : (page) => api.listPodForAllNamespaces({ labelSelector, ...page }),
         slim: slimPod,
       },
       options.log,
@@ -133,7 +137,8 @@ export class KubernetesDiscovery implements Discovery {
       const node = nodeFacts(obj);
       if (!node) continue;
       nodes.set(node.name, node);
-      if (node.ready !== 'True' || node.cordoned) nodeChurnSince.set(node.name, this.#nodeChurnSince.get(node.name) ?? (first ? -Infinity : now));
+      if (node.ready !== 'True' || node.cordoned)
+        nodeChurnSince.set(node.name, this.#nodeChurnSince.get(node.name) ?? (first ? -Infinity : now));
     }
     const expected = new Map<string, ExpectedAgent>();
     const upSince = new Map<string, number>();
@@ -146,7 +151,10 @@ export class KubernetesDiscovery implements Discovery {
       const node = nodes.get(pod.nodeName);
       const reason = churnOf(pod, node);
       const nodeSince = nodeChurnSince.get(pod.nodeName);
-      const churn = reason && nodeSince !== undefined && (reason.reason === 'node_not_ready' || reason.reason === 'node_cordoned') ? { ...reason, sinceMonoMs: nodeSince } : reason;
+      const churn =
+        reason && nodeSince !== undefined && (reason.reason === 'node_not_ready' || reason.reason === 'node_cordoned')
+          ? { ...reason, sinceMonoMs: nodeSince }
+          : reason;
       let since: number | undefined;
       if (isUp(pod, node)) upSince.set(pod.uid, (since = this.#upSince.get(pod.uid) ?? now));
       expected.set(pod.name, {

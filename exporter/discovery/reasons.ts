@@ -115,7 +115,10 @@ function intendedNode(spec: unknown): string {
 export function podAddresses(pod: unknown): string[] {
   const status = field(pod, 'status');
   const hostNetwork = field(field(pod, 'spec'), 'hostNetwork') === true;
-  const ips = (one: string, many: string): string[] => [text(field(status, one)), ...list(field(status, many)).map((e) => text(field(e, 'ip')))];
+  const ips = (one: string, many: string): string[] => [
+    text(field(status, one)),
+    ...list(field(status, many)).map((e) => text(field(e, 'ip'))),
+  ];
   return [...new Set([...ips('podIP', 'podIPs'), ...(hostNetwork ? ips('hostIP', 'hostIPs') : [])])].filter((ip) => ip !== '');
 }
 
@@ -156,7 +159,13 @@ export function slimPod<T>(obj: T): T {
   const spec = field(obj, 'spec');
   const status = field(obj, 'status');
   const node = field(spec, 'nodeName') ? '' : intendedNode(spec);
-  const affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }] } } };
+  const affinity = {
+    nodeAffinity: {
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [node] }] }],
+      },
+    },
+  };
   const containers = list(field(status, 'containerStatuses')).map((c) => {
     const waiting = field(field(c, 'state'), 'waiting');
     const terminated = field(field(c, 'lastState'), 'terminated');
@@ -174,7 +183,11 @@ export function slimPod<T>(obj: T): T {
 }
 
 export function slimNode<T>(obj: T): T {
-  return { metadata: pick(field(obj, 'metadata'), META), spec: pick(field(obj, 'spec'), ['unschedulable']), status: { conditions: conditions(field(obj, 'status'), ['Ready']) } } as T;
+  return {
+    metadata: pick(field(obj, 'metadata'), META),
+    spec: pick(field(obj, 'spec'), ['unschedulable']),
+    status: { conditions: conditions(field(obj, 'status'), ['Ready']) },
+  } as T;
 }
 
 /**

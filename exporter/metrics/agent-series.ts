@@ -58,7 +58,11 @@ export class AgentSeries {
       const record = recordOf(a.name);
       const before = this.#rendered.get(a.name);
       if (before && before.record === record && before.missed === c.missed && sameView(before.verdict, a)) continue;
-      this.#series.set(a.name, { agent: a.name, node: a.node, network: a.network }, { verdict: a, record, reports: c.reports, missed: c.missed });
+      this.#series.set(
+        a.name,
+        { agent: a.name, node: a.node, network: a.network },
+        { verdict: a, record, reports: c.reports, missed: c.missed },
+      );
       const r: Rendered = before ?? { record, verdict: a, missed: c.missed, legacy: null, legacyCounted: { reports: 0, missed: 0 } };
       Object.assign(r, { record, verdict: a, missed: c.missed });
       this.#rendered.set(a.name, r);

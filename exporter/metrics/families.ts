@@ -18,9 +18,17 @@ export const agentFamilies: readonly Family<AgentView>[] = [
   gauge('netchecker_agent_up', 'Whether the agent reported within 2 x its report interval (1) or not (0).', (v) =>
     v.verdict.state === 'ok' ? 1 : 0,
   ),
-  stateset('netchecker_agent_state', 'State of the agent: exactly one of the series per agent is 1.', 'state', STATES, (v) => v.verdict.state),
-  gauge('netchecker_agent_last_report_timestamp_seconds', "Exporter's wall-clock time of the agent's last accepted report, in seconds since the epoch.", (v) =>
-    v.record ? v.record.receivedWallMs / 1000 : null,
+  stateset(
+    'netchecker_agent_state',
+    'State of the agent: exactly one of the series per agent is 1.',
+    'state',
+    STATES,
+    (v) => v.verdict.state,
+  ),
+  gauge(
+    'netchecker_agent_last_report_timestamp_seconds',
+    "Exporter's wall-clock time of the agent's last accepted report, in seconds since the epoch.",
+    (v) => (v.record ? v.record.receivedWallMs / 1000 : null),
   ),
   gauge('netchecker_agent_report_interval_seconds', 'Report interval the agent declared in its last report, in seconds.', (v) =>
     v.record ? v.record.report.intervalSeconds : null,

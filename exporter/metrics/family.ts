@@ -42,7 +42,12 @@ export function stateset<V>(name: string, help: string, label: string, states: r
 }
 
 /** A gauge with one sample per item of the view, told apart by extra labels (e.g. one per probed URL). */
-export function gaugeEach<V>(name: string, help: string, extraLabels: readonly string[], samples: (view: V) => readonly Sample[]): Family<V> {
+export function gaugeEach<V>(
+  name: string,
+  help: string,
+  extraLabels: readonly string[],
+  samples: (view: V) => readonly Sample[],
+): Family<V> {
   return { name, help, type: 'gauge', extraLabels, samples };
 }
 

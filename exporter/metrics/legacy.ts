@@ -30,7 +30,11 @@ function probeGauge(name: string, help: string, field: (p: Probe) => number | nu
 
 export const legacyFamilies: readonly Family<LegacyView>[] = [
   counter('ncagent_report_count_total', 'Legacy: reports received from the agent.', (v) => v.reports),
-  counter('ncagent_error_count_total', 'Legacy: report intervals the agent missed (first counted after 2 silent intervals).', (v) => v.errors),
+  counter(
+    'ncagent_error_count_total',
+    'Legacy: report intervals the agent missed (first counted after 2 silent intervals).',
+    (v) => v.errors,
+  ),
   probeGauge('ncagent_http_probe_connection_result', 'Legacy: 1 if the TCP connection to the URL was made.', (p) => p.connectionResult),
   probeGauge('ncagent_http_probe_code', 'Legacy: HTTP status code of the probe, 0 for no response.', (p) => p.httpCode),
   probeGauge('ncagent_http_probe_total_time_ms', 'Legacy: total probe time in milliseconds.', (p) => p.totalMs),
@@ -38,7 +42,11 @@ export const legacyFamilies: readonly Family<LegacyView>[] = [
   probeGauge('ncagent_http_probe_tcp_connection_time_ms', 'Legacy: TCP connection time in milliseconds.', (p) => p.tcpConnectionMs),
   probeGauge('ncagent_http_probe_dns_lookup_time_ms', 'Legacy: DNS lookup time in milliseconds.', (p) => p.dnsLookupMs),
   probeGauge('ncagent_http_probe_connect_time_ms', 'Legacy: connect time in milliseconds.', (p) => p.connectMs),
-  probeGauge('ncagent_http_probe_server_processing_time_ms', 'Legacy: server processing time in milliseconds.', (p) => p.serverProcessingMs),
+  probeGauge(
+    'ncagent_http_probe_server_processing_time_ms',
+    'Legacy: server processing time in milliseconds.',
+    (p) => p.serverProcessingMs,
+  ),
 ];
 
 /** Probes with one entry per URL (the last wins), so no series is written twice. */

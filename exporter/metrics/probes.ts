@@ -37,8 +37,13 @@ export interface ProbeView {
   readonly probedBy: ProbedBy | null;
 }
 
-const each = (name: string, help: string, labels: readonly string[], type: 'gauge' | 'counter', samples: (v: ProbeView) => readonly Sample[]): Family<ProbeView> =>
-  type === 'gauge' ? gaugeEach(name, help, labels, samples) : { name, help, type, extraLabels: labels, samples };
+const each = (
+  name: string,
+  help: string,
+  labels: readonly string[],
+  type: 'gauge' | 'counter',
+  samples: (v: ProbeView) => readonly Sample[],
+): Family<ProbeView> => (type === 'gauge' ? gaugeEach(name, help, labels, samples) : { name, help, type, extraLabels: labels, samples });
 
 /** Our agent's probe of the exporter's /api/v1/ping (sent last, with phases); the original's has none. */
 function exporterProbe(r: Report): Probe | undefined {
@@ -63,32 +68,49 @@ function peersBy(r: Report, network: Network): { reachable: number; unreachable:
 }
 
 export const probeFamilies: readonly Family<ProbeView>[] = [
-  gauge('netchecker_agent_dns_up', 'Whether every DNS query of the agent\'s last round was answered ok (1) or not (0).', (v) =>
+  gauge('netchecker_agent_dns_up', "Whether every DNS query of the agent's last round was answered ok (1) or not (0).", (v) =>
     v.report.dns && v.report.dns.length > 0 ? (v.report.dns.every((q) => q.result === 'ok') ? 1 : 0) : null,
   ),
-  each('netchecker_agent_dns_queries_total', 'DNS queries the agent made since the exporter started, by result class.', ['result'], 'counter', (v) =>
-    v.report.dns ? DNS_RESULTS.map((result) => ({ labels: { result }, value: v.dnsCounts[result] })) : [],
+  each(
+    'netchecker_agent_dns_queries_total',
+    'DNS queries the agent made since the exporter started, by result class.',
+    ['result'],
+    'counter',
+    (v) => (v.report.dns ? DNS_RESULTS.map((result) => ({ labels: { result }, value: v.dnsCounts[result] })) : []),
   ),
-  gauge('netchecker_agent_dns_latency_seconds', 'Slowest answered DNS query of the agent\'s last round, in seconds.', (v) => {
+  gauge('netchecker_agent_dns_latency_seconds', "Slowest answered DNS query of the agent's last round, in seconds.", (v) => {
     const answered = (v.report.dns ?? []).filter((q) => q.result !== 'timeout' && q.latencyMs !== null);
     return answered.length === 0 ? null : Math.max(...answered.map((q) => q.latencyMs as number)) / 1000;
   }),
-  each('netchecker_agent_peers', 'Assigned peers in each peer network that the agent reached or failed to reach in its last round.', ['peer_network', 'status'], 'gauge', (v) =>
-    v.report.peers
-      ? NETWORKS.flatMap((peer_network) => {
-          const c = peersBy(v.report, peer_network);
-          return PEER_STATUSES.map((status) => ({ labels: { peer_network, status }, value: c[status] }));
-        })
-      : [],
+  each(
+    'netchecker_agent_peers',
+    'Assigned peers in each peer network that the agent reached or failed to reach in its last round.',
+    ['peer_network', 'status'],
+    'gauge',
+    (v) =>
+      v.report.peers
+        ? NETWORKS.flatMap((peer_network) => {
+            const c = peersBy(v.report, peer_network);
+            return PEER_STATUSES.map((status) => ({ labels: { peer_network, status }, value: c[status] }));
+          })
+        : [],
   ),
-  each('netchecker_agent_probed_by', 'Other agents that reached or failed to reach this agent in their last round.', ['status'], 'gauge', (v) =>
-    v.probedBy ? PEER_STATUSES.map((status) => ({ labels: { status }, value: (v.probedBy as ProbedBy)[status] })) : [],
+  each(
+    'netchecker_agent_probed_by',
+    'Other agents that reached or failed to reach this agent in their last round.',
+    ['status'],
+    'gauge',
+    (v) => (v.probedBy ? PEER_STATUSES.map((status) => ({ labels: { status }, value: (v.probedBy as ProbedBy)[status] })) : []),
   ),
-  gauge('netchecker_agent_probed_loss_ratio', 'Share of the probes sent to this agent by other agents that were not starved, in their last round, that got no answer (0 to 1).', (v) =>
-    v.probedBy?.lossRatio ?? null,
+  gauge(
+    'netchecker_agent_probed_loss_ratio',
+    'Share of the probes sent to this agent by other agents that were not starved, in their last round, that got no answer (0 to 1).',
+    (v) => v.probedBy?.lossRatio ?? null,
   ),
-  gauge('netchecker_agent_probed_rtt_seconds', 'Median of the fastest round trips to this agent that other agents, not starved, measured in their last round, in seconds.', (v) =>
-    v.probedBy?.rttSeconds ?? null,
+  gauge(
+    'netchecker_agent_probed_rtt_seconds',
+    'Median of the fastest round trips to this agent that other agents, not starved, measured in their last round, in seconds.',
+    (v) => v.probedBy?.rttSeconds ?? null,
   ),
   each(
     'netchecker_agent_peer_unreachable',
@@ -100,47 +122,75 @@ export const probeFamilies: readonly Family<ProbeView>[] = [
         .filter((p) => p.result !== 'ok')
         .map((p) => ({ labels: { peer: p.name, peer_node: p.node, peer_network: p.network, result: p.result }, value: 1 })),
   ),
-  each('netchecker_agent_peer_loss_ratio', 'Share of the agent\'s peer probes in each peer network that got no answer in its last round (0 to 1).', ['peer_network'], 'gauge', (v) =>
-    v.report.peers
-      ? NETWORKS.flatMap((peer_network) => {
-          const c = peersBy(v.report, peer_network);
-          return c.sent === 0 ? [] : [{ labels: { peer_network }, value: c.lost / c.sent }];
-        })
-      : [],
+  each(
+    'netchecker_agent_peer_loss_ratio',
+    "Share of the agent's peer probes in each peer network that got no answer in its last round (0 to 1).",
+    ['peer_network'],
+    'gauge',
+    (v) =>
+      v.report.peers
+        ? NETWORKS.flatMap((peer_network) => {
+            const c = peersBy(v.report, peer_network);
+            return c.sent === 0 ? [] : [{ labels: { peer_network }, value: c.lost / c.sent }];
+          })
+        : [],
   ),
-  each('netchecker_agent_path_mtu_bytes', 'Largest don\'t-fragment packet that got through, in bytes: to the exporter, and the smallest among the peers.', ['target'], 'gauge', (v) => {
-    const m = v.report.pathMtu;
-    if (!m) return [];
-    const values = { exporter: m.exporterBytes, peers: m.peersBytes };
-    return MTU_TARGETS.flatMap((target) => (values[target] === null ? [] : [{ labels: { target }, value: values[target] }]));
-  }),
-  gauge('netchecker_agent_icmp_available', 'Whether the agent may send ICMP echo (1) or not (0); without it ICMP and path MTU are not measured.', (v) =>
-    v.report.icmpAvailable == null ? null : v.report.icmpAvailable ? 1 : 0,
+  each(
+    'netchecker_agent_path_mtu_bytes',
+    "Largest don't-fragment packet that got through, in bytes: to the exporter, and the smallest among the peers.",
+    ['target'],
+    'gauge',
+    (v) => {
+      const m = v.report.pathMtu;
+      if (!m) return [];
+      const values = { exporter: m.exporterBytes, peers: m.peersBytes };
+      return MTU_TARGETS.flatMap((target) => (values[target] === null ? [] : [{ labels: { target }, value: values[target] }]));
+    },
+  ),
+  gauge(
+    'netchecker_agent_icmp_available',
+    'Whether the agent may send ICMP echo (1) or not (0); without it ICMP and path MTU are not measured.',
+    (v) => (v.report.icmpAvailable == null ? null : v.report.icmpAvailable ? 1 : 0),
   ),
   gauge('netchecker_agent_event_loop_lag_seconds', 'Largest event-loop delay of the agent during its last round, in seconds.', (v) =>
     v.report.integrity ? v.report.integrity.eventLoopLagMs / 1000 : null,
   ),
-  gauge('netchecker_agent_cpu_throttled_ratio', 'Share of the agent\'s cgroup CPU periods that were throttled during its last round (0 to 1).', (v) =>
-    v.report.integrity?.cpuThrottledRatio ?? null,
+  gauge(
+    'netchecker_agent_cpu_throttled_ratio',
+    "Share of the agent's cgroup CPU periods that were throttled during its last round (0 to 1).",
+    (v) => v.report.integrity?.cpuThrottledRatio ?? null,
   ),
-  gauge('netchecker_agent_starved', 'Whether the agent was starved of CPU in its last round (1): its latencies are then untrustworthy and left out of the RTT histogram.', (v) =>
-    v.report.integrity ? (v.report.integrity.starved ? 1 : 0) : null,
+  gauge(
+    'netchecker_agent_starved',
+    'Whether the agent was starved of CPU in its last round (1): its latencies are then untrustworthy and left out of the RTT histogram.',
+    (v) => (v.report.integrity ? (v.report.integrity.starved ? 1 : 0) : null),
   ),
-  each('netchecker_agent_exporter_probe_duration_seconds', 'Phases of the agent\'s last probe of the exporter\'s /api/v1/ping, in seconds.', ['phase'], 'gauge', (v) => {
-    const phases = exporterProbe(v.report)?.phasesMs;
-    if (!phases) return [];
-    return EXPORTER_PHASES.flatMap((phase) => (phases[phase] === undefined ? [] : [{ labels: { phase }, value: phases[phase] / 1000 }]));
-  }),
-  gauge('netchecker_agent_exporter_probe_success', 'Whether the agent\'s last probe of the exporter\'s /api/v1/ping succeeded (1) or not (0).', (v) => {
-    const p = exporterProbe(v.report);
-    return p ? (p.result === 'ok' ? 1 : 0) : null;
-  }),
+  each(
+    'netchecker_agent_exporter_probe_duration_seconds',
+    "Phases of the agent's last probe of the exporter's /api/v1/ping, in seconds.",
+    ['phase'],
+    'gauge',
+    (v) => {
+      const phases = exporterProbe(v.report)?.phasesMs;
+      if (!phases) return [];
+      return EXPORTER_PHASES.flatMap((phase) => (phases[phase] === undefined ? [] : [{ labels: { phase }, value: phases[phase] / 1000 }]));
+    },
+  ),
+  gauge(
+    'netchecker_agent_exporter_probe_success',
+    "Whether the agent's last probe of the exporter's /api/v1/ping succeeded (1) or not (0).",
+    (v) => {
+      const p = exporterProbe(v.report);
+      return p ? (p.result === 'ok' ? 1 : 0) : null;
+    },
+  ),
   ...apiServerFamilies,
   ...blockedFamilies,
 ];
 
 export const rttFamilyName = 'netchecker_peer_rtt_seconds';
-const rttHelp = 'Round trip of peer HTTP probes that answered, per network pair (network of the prober, peer_network of the peer), in seconds; rounds of starved agents are left out.';
+const rttHelp =
+  'Round trip of peer HTTP probes that answered, per network pair (network of the prober, peer_network of the peer), in seconds; rounds of starved agents are left out.';
 
 /** RTT histograms per (network, peer_network): 4 histograms whatever the number of agents. */
 export class RttHistograms {
@@ -148,7 +198,8 @@ export class RttHistograms {
   readonly #h = new Map<string, { buckets: number[]; sum: number; count: number }>();
 
   constructor() {
-    for (const n of NETWORKS) for (const p of NETWORKS) this.#h.set(`${n}/${p}`, { buckets: RTT_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 });
+    for (const n of NETWORKS)
+      for (const p of NETWORKS) this.#h.set(`${n}/${p}`, { buckets: RTT_BUCKETS_SECONDS.map(() => 0), sum: 0, count: 0 });
   }
 
   observe(network: Network, peerNetwork: Network, seconds: number): void {
@@ -254,7 +305,12 @@ export class ProbeMetrics {
       const record = present.get(a.name);
       if (!record) continue;
       const by = record.report.listen ? (probedBy.get(a.name) ?? NOBODY) : null;
-      const memo = { record, node: a.node, network: a.network, probedBy: by ? `${by.reachable}/${by.unreachable}/${by.lossRatio}/${by.rttSeconds}` : '' };
+      const memo = {
+        record,
+        node: a.node,
+        network: a.network,
+        probedBy: by ? `${by.reachable}/${by.unreachable}/${by.lossRatio}/${by.rttSeconds}` : '',
+      };
       const b = this.#rendered.get(a.name);
       if (b && b.record === memo.record && b.node === memo.node && b.network === memo.network && b.probedBy === memo.probedBy) continue;
       const labels = { agent: a.name, node: a.node, network: a.network };

@@ -30,7 +30,9 @@ const cmp = (a: string | number, b: string | number): number => (a < b ? -1 : a 
 
 /** Ring order: by node hash, node name, pod before host, agent name. */
 function ringCompare(x: { h: number; a: Omit<PeerCandidate, 'address'> }, y: { h: number; a: Omit<PeerCandidate, 'address'> }): number {
-  return cmp(x.h, y.h) || cmp(x.a.node, y.a.node) || cmp(x.a.network === 'pod' ? 0 : 1, y.a.network === 'pod' ? 0 : 1) || cmp(x.a.name, y.a.name);
+  return (
+    cmp(x.h, y.h) || cmp(x.a.node, y.a.node) || cmp(x.a.network === 'pod' ? 0 : 1, y.a.network === 'pod' ? 0 : 1) || cmp(x.a.name, y.a.name)
+  );
 }
 
 /** The ring, each member with its node's hash (computed once per assignment). */

@@ -30,7 +30,9 @@ export interface AgentRow extends ReturnType<typeof agentDetail> {
 export interface StatusBody {
   readonly generated_at: string;
   /** connectivity_check's HTTP status and compat answer, or its 500 error text. */
-  readonly check: { http_status: number; Message: string; Absent: readonly string[] | null; Outdated: readonly string[] | null } | { http_status: 500; error: string };
+  readonly check:
+    | { http_status: number; Message: string; Absent: readonly string[] | null; Outdated: readonly string[] | null }
+    | { http_status: 500; error: string };
   readonly counts: Record<State, number>;
   readonly failing: ReadonlyArray<{ name: string; node: string; network: Network; state: State; reason: string }>;
   readonly nodes: ReadonlyArray<{ node: string; agents: readonly AgentRow[] }>;
@@ -38,8 +40,21 @@ export interface StatusBody {
    * Peer results of agents with a fresh report (state ok): links [from, to, path, result, rtt_ms,
    * sent, lost], from and to index `nodes`, path indexes `paths`, result indexes `results`.
    */
-  readonly mesh: { nodes: readonly string[]; paths: readonly string[]; results: readonly string[]; links: ReadonlyArray<readonly (number | null)[]> };
-  readonly transitions: ReadonlyArray<{ agent: string; node: string; network: Network; from: State; to: State; reason: string; at: string }>;
+  readonly mesh: {
+    nodes: readonly string[];
+    paths: readonly string[];
+    results: readonly string[];
+    links: ReadonlyArray<readonly (number | null)[]>;
+  };
+  readonly transitions: ReadonlyArray<{
+    agent: string;
+    node: string;
+    network: Network;
+    from: State;
+    to: State;
+    reason: string;
+    at: string;
+  }>;
 }
 
 export interface StatusInput {
@@ -92,9 +107,22 @@ export class StatusText {
       (byNode.get(a.node) as string[]).push(`${detail.slice(0, -1)},${f ? f.report : NO_REPORT}}`);
       if (a.state === 'ok' && f && f.links) links.push(f.links);
     }
-    const nodes = [...byNode.keys()].sort().map((node) => `{"node":${JSON.stringify(node)},"agents":[${(byNode.get(node) as string[]).join(',')}]}`);
-    const check = input.checkError !== null ? { http_status: 500, error: input.checkError } : { http_status: verdict.pass ? 200 : 400, ...compatAnswer(verdict) };
-    const transitions = input.transitions.map((t) => ({ agent: t.agent, node: t.node, network: t.network, from: t.from, to: t.to, reason: t.reason, at: new Date(t.atWallMs).toISOString() }));
+    const nodes = [...byNode.keys()]
+      .sort()
+      .map((node) => `{"node":${JSON.stringify(node)},"agents":[${(byNode.get(node) as string[]).join(',')}]}`);
+    const check =
+      input.checkError !== null
+        ? { http_status: 500, error: input.checkError }
+        : { http_status: verdict.pass ? 200 : 400, ...compatAnswer(verdict) };
+    const transitions = input.transitions.map((t) => ({
+      agent: t.agent,
+      node: t.node,
+      network: t.network,
+      from: t.from,
+      to: t.to,
+      reason: t.reason,
+      at: new Date(t.atWallMs).toISOString(),
+    }));
     return (
       `{"generated_at":${JSON.stringify(new Date(input.nowWallMs).toISOString())},"check":${JSON.stringify(check)},"counts":${JSON.stringify(counts)},` +
       `"failing":${JSON.stringify(failing)},"nodes":[${nodes.join(',')}],` +
@@ -115,7 +143,10 @@ export class StatusText {
     const r = record.report;
     const from = indexOf(this.#nodes, a.node);
     const links = (r.peers ?? [])
-      .map((p) => `[${from},${indexOf(this.#nodes, p.node)},${PATHS.indexOf(`${a.network}->${p.network}`)},${indexOf(this.#results, p.result)},${p.rttMs === null ? null : Math.round(p.rttMs * 1000) / 1000},${p.sent},${p.lost}]`)
+      .map(
+        (p) =>
+          `[${from},${indexOf(this.#nodes, p.node)},${PATHS.indexOf(`${a.network}->${p.network}`)},${indexOf(this.#results, p.result)},${p.rttMs === null ? null : Math.round(p.rttMs * 1000) / 1000},${p.sent},${p.lost}]`,
+      )
       .join(',');
     const f = { generation: this.#generation, node: a.node, network: a.network, report: reportPart(record), links };
     this.#fragments.set(record, f);
@@ -137,7 +168,12 @@ function reportPart(record: AgentRecord): string {
   if (r.dns) {
     const failed = r.dns.filter((q) => q.result !== 'ok');
     const latencies = r.dns.map((q) => q.latencyMs).filter((l): l is number => l !== null);
-    dns = { queries: r.dns.length, failed: failed.length, worst: failed[0]?.result ?? null, max_latency_ms: latencies.length ? Math.max(...latencies) : null };
+    dns = {
+      queries: r.dns.length,
+      failed: failed.length,
+      worst: failed[0]?.result ?? null,
+      max_latency_ms: latencies.length ? Math.max(...latencies) : null,
+    };
   }
   const mtu = r.pathMtu ? { exporter: r.pathMtu.exporterBytes, peers: r.pathMtu.peersBytes } : null;
   let api: AgentRow['api_server'] = null;
@@ -145,9 +181,16 @@ function reportPart(record: AgentRecord): string {
     const failed = r.apiServer.filter((c) => c.result !== 'ok');
     const latencies = r.apiServer.map((c) => c.latencyMs).filter((l): l is number => l !== null);
     const first = failed[0];
-    api = { checks: r.apiServer.length, failed: failed.length, worst: first ? `${first.via} ${first.result}` : null, max_latency_ms: latencies.length ? Math.max(...latencies) : null };
+    api = {
+      checks: r.apiServer.length,
+      failed: failed.length,
+      worst: first ? `${first.via} ${first.result}` : null,
+      max_latency_ms: latencies.length ? Math.max(...latencies) : null,
+    };
   }
-  const blocked: AgentRow['must_be_blocked'] = r.mustBeBlocked ? { targets: r.mustBeBlocked.length, open: r.mustBeBlocked.filter((c) => c.result === 'ok').map((c) => c.target) } : null;
+  const blocked: AgentRow['must_be_blocked'] = r.mustBeBlocked
+    ? { targets: r.mustBeBlocked.length, open: r.mustBeBlocked.filter((c) => c.result === 'ok').map((c) => c.target) }
+    : null;
   return (
     `"dns":${JSON.stringify(dns)},"path_mtu_bytes":${JSON.stringify(mtu)},"clock_offset_seconds":${JSON.stringify(clockOffsetSeconds(record))},` +
     `"api_server":${JSON.stringify(api)},"must_be_blocked":${JSON.stringify(blocked)}`

@@ -31,7 +31,9 @@ export async function clientOptions(cfg: EtcdConfig): Promise<IOptions> {
     hosts: [...cfg.endpoints],
     dialTimeout: deadline,
     // Without --etcd-ca, https:// endpoints are verified against the system CAs.
-    ...(ca || cert ? { credentials: { rootCertificate: ca ?? Buffer.from(rootCertificates.join('\n')), privateKey: key, certChain: cert } } : {}),
+    ...(ca || cert
+      ? { credentials: { rootCertificate: ca ?? Buffer.from(rootCertificates.join('\n')), privateKey: key, certChain: cert } }
+      : {}),
     defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + deadline }),
     grpcOptions: {
       'grpc.keepalive_time_ms': 10_000,

@@ -22,14 +22,59 @@ export interface EtcdConfig {
 }
 
 export const etcdFlags = [
-  { name: 'etcd-endpoints', kind: 'string', list: true, metavar: 'URL[,URL...]', env: 'NETCHECKER_ETCD_ENDPOINTS', help: 'etcd client URLs for --store etcd, e.g. https://etcd-0.etcd:2379 (all http:// or all https://).' },
-  { name: 'etcd-prefix', kind: 'string', metavar: 'PATH', default: '/netchecker', help: 'Key prefix in etcd; every exporter sharing a prefix shares the state.' },
-  { name: 'etcd-ca', kind: 'string', file: true, metavar: 'PATH', help: 'PEM CA bundle that must have signed the etcd server certificate (https:// endpoints).' },
+  {
+    name: 'etcd-endpoints',
+    kind: 'string',
+    list: true,
+    metavar: 'URL[,URL...]',
+    env: 'NETCHECKER_ETCD_ENDPOINTS',
+    help: 'etcd client URLs for --store etcd, e.g. https://etcd-0.etcd:2379 (all http:// or all https://).',
+  },
+  {
+    name: 'etcd-prefix',
+    kind: 'string',
+    metavar: 'PATH',
+    default: '/netchecker',
+    help: 'Key prefix in etcd; every exporter sharing a prefix shares the state.',
+  },
+  {
+    name: 'etcd-ca',
+    kind: 'string',
+    file: true,
+    metavar: 'PATH',
+    help: 'PEM CA bundle that must have signed the etcd server certificate (https:// endpoints).',
+  },
   { name: 'etcd-cert', kind: 'string', file: true, metavar: 'PATH', help: 'PEM client certificate for etcd (with --etcd-key).' },
   { name: 'etcd-key', kind: 'string', file: true, metavar: 'PATH', help: 'PEM private key of --etcd-cert.' },
-  { name: 'etcd-timeout', kind: 'number', min: 0.1, max: 60, unit: 'seconds', default: 2, help: 'Deadline of every etcd call; past it (for a report: past 1.25 s at most) the report is queued for write-back and the store is not ready.' },
-  { name: 'etcd-max-request-bytes', kind: 'number', integer: true, min: 65_536, max: 256 * 1024 * 1024, unit: 'bytes', default: ETCD_DEFAULT_MAX_REQUEST_BYTES, help: "The etcd server's --max-request-bytes (etcd's default here): records up to 2048 bytes less are stored, larger reports get 413; loads read pages sized from it." },
-  { name: 'etcd-queue-max', kind: 'number', integer: true, min: 0, max: 10_000_000, metavar: 'AGENTS', default: 100_000, help: 'Agents whose latest report may wait in memory for write-back while etcd is unavailable; past it (or with 0) reports are answered 503.' },
+  {
+    name: 'etcd-timeout',
+    kind: 'number',
+    min: 0.1,
+    max: 60,
+    unit: 'seconds',
+    default: 2,
+    help: 'Deadline of every etcd call; past it (for a report: past 1.25 s at most) the report is queued for write-back and the store is not ready.',
+  },
+  {
+    name: 'etcd-max-request-bytes',
+    kind: 'number',
+    integer: true,
+    min: 65_536,
+    max: 256 * 1024 * 1024,
+    unit: 'bytes',
+    default: ETCD_DEFAULT_MAX_REQUEST_BYTES,
+    help: "The etcd server's --max-request-bytes (etcd's default here): records up to 2048 bytes less are stored, larger reports get 413; loads read pages sized from it.",
+  },
+  {
+    name: 'etcd-queue-max',
+    kind: 'number',
+    integer: true,
+    min: 0,
+    max: 10_000_000,
+    metavar: 'AGENTS',
+    default: 100_000,
+    help: 'Agents whose latest report may wait in memory for write-back while etcd is unavailable; past it (or with 0) reports are answered 503.',
+  },
 ] as const satisfies readonly FlagSpec[];
 
 const ENDPOINT = /^(https?):\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -49,7 +94,8 @@ export function parseEtcdConfig(v: FlagValues<typeof etcdFlags>, store: string):
   for (const e of endpoints) {
     const m = ENDPOINT.exec(e);
     const port = Number(m?.[3]);
-    if (!m || port < 1 || port > 65535) throw new FlagError(`--etcd-endpoints must be http:// or https:// URLs with a host and port, got "${e}"`);
+    if (!m || port < 1 || port > 65535)
+      throw new FlagError(`--etcd-endpoints must be http:// or https:// URLs with a host and port, got "${e}"`);
     schemes.add(m[1] as string);
   }
   if (schemes.size > 1) throw new FlagError('--etcd-endpoints must all use the same scheme, http:// or https://');

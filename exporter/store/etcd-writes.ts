@@ -37,7 +37,9 @@ export class EtcdWrites {
     const { ns, timed } = this.#o;
     this.#inFlight.set(record.name, value);
     try {
-      return await this.#withLease(record, async (lease) => Number((await timed(ns.put(record.name).value(value).lease(lease).exec())).header.revision));
+      return await this.#withLease(record, async (lease) =>
+        Number((await timed(ns.put(record.name).value(value).lease(lease).exec())).header.revision),
+      );
     } finally {
       if (this.#inFlight.get(record.name) === value) this.#inFlight.delete(record.name);
     }
@@ -55,8 +57,15 @@ export class EtcdWrites {
       const kv = (await timed(ns.get(record.name).exec())).kvs[0];
       const stored = kv && Number(kv.mod_revision) > seenRev ? decodeRecord(kv.value) : null;
       if (stored?.ok && stored.value.receivedWallMs >= record.receivedWallMs) return null;
-      const guard = (): ComparatorBuilder => (kv ? ns.if(record.name, 'Mod', '==', kv.mod_revision) : ns.if(record.name, 'Create', '==', 0));
-      const res = await this.#withLease(record, (lease) => timed(guard().then(ns.put(record.name).value(encodeRecord(record)).lease(lease)).commit()));
+      const guard = (): ComparatorBuilder =>
+        kv ? ns.if(record.name, 'Mod', '==', kv.mod_revision) : ns.if(record.name, 'Create', '==', 0);
+      const res = await this.#withLease(record, (lease) =>
+        timed(
+          guard()
+            .then(ns.put(record.name).value(encodeRecord(record)).lease(lease))
+            .commit(),
+        ),
+      );
       if (res.succeeded) return Number(res.header.revision);
     }
     throw new Error(`write-back of ${record.name} kept racing with other writers`);

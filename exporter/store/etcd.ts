@@ -63,7 +63,14 @@ export class EtcdStore implements Store {
   #needsReload = false;
   #busy = false;
   /** A load in progress: the pages read so far, at one revision. */
-  #loading: { rev: number; from: Buffer; found: Map<string, { record: AgentRecord; rev: number }>; pages: number; bytes: number; startedMs: number } | null = null;
+  #loading: {
+    rev: number;
+    from: Buffer;
+    found: Map<string, { record: AgentRecord; rev: number }>;
+    pages: number;
+    bytes: number;
+    startedMs: number;
+  } | null = null;
   /** Last logged availability, so the log says when it changes, not per failure. */
   #loggedUp: boolean | null = null;
   #lastError: unknown = null;
@@ -76,7 +83,14 @@ export class EtcdStore implements Store {
     return store;
   }
 
-  private constructor(cfg: EtcdConfig, options: IOptions, clock: Clock, log: Logger, onError: (op: StoreOp) => void, reportTtlSeconds: number) {
+  private constructor(
+    cfg: EtcdConfig,
+    options: IOptions,
+    clock: Clock,
+    log: Logger,
+    onError: (op: StoreOp) => void,
+    reportTtlSeconds: number,
+  ) {
     this.#cfg = cfg;
     this.#clock = clock;
     this.#log = log;
@@ -96,7 +110,10 @@ export class EtcdStore implements Store {
     const value = encodeRecord(record);
     const bytes = Buffer.byteLength(value);
     const max = maxRecordBytes(this.#cfg.maxRequestBytes);
-    if (bytes > max) throw new RecordTooLargeError(`Its record is ${bytes} bytes; etcd holds records up to ${max} bytes (--etcd-max-request-bytes ${this.#cfg.maxRequestBytes} less ${this.#cfg.maxRequestBytes - max}).`);
+    if (bytes > max)
+      throw new RecordTooLargeError(
+        `Its record is ${bytes} bytes; etcd holds records up to ${max} bytes (--etcd-max-request-bytes ${this.#cfg.maxRequestBytes} less ${this.#cfg.maxRequestBytes - max}).`,
+      );
     if (!this.#writable || this.#queue.size > 0) return this.#enqueue(record);
     try {
       // A put etcd has not taken by then is queued (the write may still land; write-back reconciles).
@@ -105,7 +122,11 @@ export class EtcdStore implements Store {
       if (isSizeRefusal(e)) {
         // etcd's own limit is below --etcd-max-request-bytes: this record can never be stored.
         this.#onError('put');
-        this.#log.warn('etcd refused a record for its size; set --etcd-max-request-bytes to the etcd server\'s --max-request-bytes', { agent: record.name, bytes, error: String(e) });
+        this.#log.warn("etcd refused a record for its size; set --etcd-max-request-bytes to the etcd server's --max-request-bytes", {
+          agent: record.name,
+          bytes,
+          error: String(e),
+        });
         throw new RecordTooLargeError(`etcd refused its ${bytes}-byte record: ${(e as Error).message}`);
       }
       this.#failed('put', e);
@@ -117,7 +138,8 @@ export class EtcdStore implements Store {
     const rev = this.#cache.revisionOf(name);
     if (rev === undefined) return;
     this.#cache.deleteOwn(name);
-    if (rev === -1) this.#queue.delete(name); // never stored: nothing to delete in etcd
+    if (rev === -1)
+      this.#queue.delete(name); // never stored: nothing to delete in etcd
     else if (!this.#writable || this.#queue.size > 0) this.#queue.set(name, { deleteRev: rev });
     else {
       try {
@@ -203,7 +225,10 @@ export class EtcdStore implements Store {
   #checkRevision(rev: number): void {
     if (!this.#cache.isBehind(rev)) return;
     // A wiped or restored etcd: what this replica holds is the latest there is, so it goes back.
-    this.#log.warn('etcd holds an older state than this exporter saw: writing back every record it holds', { revision: rev, agents: this.#cache.size });
+    this.#log.warn('etcd holds an older state than this exporter saw: writing back every record it holds', {
+      revision: rev,
+      agents: this.#cache.size,
+    });
     // Queued ones too: the revisions they were compared against belong to the old etcd.
     for (const r of [...this.#cache.records()]) this.#enqueue(r, 'wiped');
   }
@@ -243,7 +268,13 @@ export class EtcdStore implements Store {
     this.#writable = true;
     this.#needsReload = false;
     this.#watch(l.rev + 1);
-    this.#log.debug('loaded the agents from etcd', { agents: l.found.size, pages: l.pages, bytes: l.bytes, revision: l.rev, ms: Math.round(this.#clock.monoMs() - l.startedMs) });
+    this.#log.debug('loaded the agents from etcd', {
+      agents: l.found.size,
+      pages: l.pages,
+      bytes: l.bytes,
+      revision: l.rev,
+      ms: Math.round(this.#clock.monoMs() - l.startedMs),
+    });
     if (changed) this.#changed();
   }
 
@@ -307,11 +338,21 @@ export class EtcdStore implements Store {
     const name = kv.key.toString();
     const d = isValidAgentName(name) ? decodeRecord(kv.value) : { ok: false as const, error: 'the key is not an agent name' };
     if (!d.ok) {
-      this.#log.warn('skipped an invalid value in etcd', { key: `${this.#cfg.prefix}/agents/${name}`, revision: kv.mod_revision, error: d.error });
+      this.#log.warn('skipped an invalid value in etcd', {
+        key: `${this.#cfg.prefix}/agents/${name}`,
+        revision: kv.mod_revision,
+        error: d.error,
+      });
       return null;
     }
     const { report, receivedWallMs, source } = d.value;
-    return { name, report, receivedWallMs, source, receivedMonoMs: monoFromWall(receivedWallMs, this.#clock.monoMs(), this.#clock.wallMs()) };
+    return {
+      name,
+      report,
+      receivedWallMs,
+      source,
+      receivedMonoMs: monoFromWall(receivedWallMs, this.#clock.monoMs(), this.#clock.wallMs()),
+    };
   }
 
   /**
@@ -324,7 +365,11 @@ export class EtcdStore implements Store {
     if (waiting && 'record' in waiting && waiting.record.receivedMonoMs > record.receivedMonoMs) return;
     const max = this.#cfg.queueMax;
     if (from === 'report' && this.#queue.size >= max && !waiting) {
-      throw new StoreUnavailableError(max === 0 ? 'etcd is unavailable and write-back is off (--etcd-queue-max 0)' : `etcd is unavailable and ${max} agents already wait for write-back`);
+      throw new StoreUnavailableError(
+        max === 0
+          ? 'etcd is unavailable and write-back is off (--etcd-queue-max 0)'
+          : `etcd is unavailable and ${max} agents already wait for write-back`,
+      );
     }
     const held = waiting && 'record' in waiting ? waiting.seenRev : Math.max(-1, this.#cache.revisionOf(record.name) ?? -1);
     const seenRev = from === 'wiped' ? -1 : held;
@@ -367,7 +412,10 @@ export class EtcdStore implements Store {
     if (!isSizeRefusal(e)) throw e;
     this.#onError('put');
     const bytes = Buffer.byteLength(encodeRecord(record));
-    this.#log.error("etcd refused a queued record for its size and it was dropped; set --etcd-max-request-bytes to the etcd server's --max-request-bytes", { agent: record.name, bytes, error: String(e) });
+    this.#log.error(
+      "etcd refused a queued record for its size and it was dropped; set --etcd-max-request-bytes to the etcd server's --max-request-bytes",
+      { agent: record.name, bytes, error: String(e) },
+    );
     return null;
   }
 
@@ -386,7 +434,9 @@ export class EtcdStore implements Store {
     this.#loggedUp = up;
     if (up) this.#log.info('etcd is available', { endpoints: this.#cfg.endpoints, agents: this.#cache.size });
     else {
-      const size = isSizeRefusal(this.#lastError) ? { receiveLimitBytes: receiveLimitBytes(this.#cfg.maxRequestBytes), maxRequestBytes: this.#cfg.maxRequestBytes } : {};
+      const size = isSizeRefusal(this.#lastError)
+        ? { receiveLimitBytes: receiveLimitBytes(this.#cfg.maxRequestBytes), maxRequestBytes: this.#cfg.maxRequestBytes }
+        : {};
       const fields = { endpoints: this.#cfg.endpoints, error: String(this.#lastError), ...size, queued: this.#queue.size };
       this.#log.warn('etcd is unavailable: serving from the cache, queueing reports for write-back', fields);
     }
@@ -395,5 +445,4 @@ export class EtcdStore implements Store {
   #changed(): void {
     for (const l of this.#listeners) l();
   }
-
 }

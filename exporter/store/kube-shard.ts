@@ -56,7 +56,13 @@ export function entryOf(r: AgentRecord): ShardEntry {
 
 /** Same agent identity: what changes only when the agent is moved, restarted or reconfigured. */
 export function sameIdentity(a: ShardEntry, b: ShardEntry): boolean {
-  return a.node === b.node && a.network === b.network && a.intervalSeconds === b.intervalSeconds && a.listen === b.listen && a.source === b.source;
+  return (
+    a.node === b.node &&
+    a.network === b.network &&
+    a.intervalSeconds === b.intervalSeconds &&
+    a.listen === b.listen &&
+    a.source === b.source
+  );
 }
 
 export function sameEntry(a: ShardEntry, b: ShardEntry): boolean {
@@ -71,7 +77,12 @@ export function sameEntry(a: ShardEntry, b: ShardEntry): boolean {
  * writer's on a tie: it holds the full report). A pruned agent (tombstone: the receipt time it
  * was pruned at) goes unless someone stored a later receipt meanwhile.
  */
-export function mergeEntries(stored: Entries, mine: Entries, tombs: ReadonlyMap<string, number>, basis: ReadonlyMap<string, ShardEntry | null>): Map<string, ShardEntry> {
+export function mergeEntries(
+  stored: Entries,
+  mine: Entries,
+  tombs: ReadonlyMap<string, number>,
+  basis: ReadonlyMap<string, ShardEntry | null>,
+): Map<string, ShardEntry> {
   const out = new Map(stored);
   for (const [name, e] of mine) {
     const s = out.get(name);
@@ -117,9 +128,11 @@ function decodeEntry(raw: unknown): ShardEntry | null {
   const { min, max } = LIMITS.intervalSeconds;
   if (typeof node !== 'string' || node.length > LIMITS.nameMaxLength) return null;
   if (network !== undefined && !NETWORKS.includes(network as Network)) return null;
-  if (typeof intervalSeconds !== 'number' || !Number.isInteger(intervalSeconds) || intervalSeconds < min || intervalSeconds > max) return null;
+  if (typeof intervalSeconds !== 'number' || !Number.isInteger(intervalSeconds) || intervalSeconds < min || intervalSeconds > max)
+    return null;
   if (typeof receivedAt !== 'number' || !Number.isInteger(receivedAt) || receivedAt <= 0) return null;
-  if (listen !== undefined && (typeof listen !== 'string' || listen.length > LIMITS.nameMaxLength || !parsePeerAddress(listen))) return null;
+  if (listen !== undefined && (typeof listen !== 'string' || listen.length > LIMITS.nameMaxLength || !parsePeerAddress(listen)))
+    return null;
   if (source !== undefined && (typeof source !== 'string' || !parseIp(source))) return null;
   return {
     node,

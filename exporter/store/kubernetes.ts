@@ -135,7 +135,16 @@ export class KubernetesStore implements Store {
     this.#api = kc.makeApiClient(CustomObjectsApi);
     this.#budget = new WriteBudget(cfg.writesPerSecond, clock.monoMs());
     this.#shards = Array.from({ length: cfg.shards }, (_, index) => {
-      const shard: Shard = { index, name: shardName(index, cfg.shards), stored: new Map(), rv: null, pending: new Set(), tombs: new Map(), changedAtMs: null, staleAtMs: null };
+      const shard: Shard = {
+        index,
+        name: shardName(index, cfg.shards),
+        stored: new Map(),
+        rv: null,
+        pending: new Set(),
+        tombs: new Map(),
+        changedAtMs: null,
+        staleAtMs: null,
+      };
       this.#byName.set(shard.name, shard);
       return shard;
     });
@@ -148,7 +157,8 @@ export class KubernetesStore implements Store {
         scope: `in namespace ${namespace}`,
         needs: `get, list, watch, create and update on ${PLURAL}.${GROUP} in namespace ${namespace} (deploy/components/kubernetes-store)`,
         path: `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}`,
-        list: async (page) => (await this.#timed(this.#api.listNamespacedCustomObject({ ...where, ...page }))) as KubernetesListObject<KubernetesObject>,
+        list: async (page) =>
+          (await this.#timed(this.#api.listNamespacedCustomObject({ ...where, ...page }))) as KubernetesListObject<KubernetesObject>,
         slim: (obj) => obj,
       },
       log,
@@ -163,7 +173,11 @@ export class KubernetesStore implements Store {
     const shard = this.#shardOf(record.name);
     if (!this.#up() && !shard.pending.has(record.name) && this.#queued() >= this.#cfg.queueMax) {
       const max = this.#cfg.queueMax;
-      throw new StoreUnavailableError(max === 0 ? 'the Kubernetes API is unavailable and write-back is off (--kubernetes-store-queue-max 0)' : `the Kubernetes API is unavailable and ${max} agents already wait for write-back`);
+      throw new StoreUnavailableError(
+        max === 0
+          ? 'the Kubernetes API is unavailable and write-back is off (--kubernetes-store-queue-max 0)'
+          : `the Kubernetes API is unavailable and ${max} agents already wait for write-back`,
+      );
     }
     this.#records.set(record.name, record);
     this.#remote.delete(record.name);
@@ -321,14 +335,21 @@ export class KubernetesStore implements Store {
     const body: KubernetesObject & { spec: Record<string, unknown> } = {
       apiVersion: `${GROUP}/${VERSION}`,
       kind: KIND,
-      metadata: { name: shard.name, namespace: this.#cfg.namespace, ...(shard.rv ? { resourceVersion: shard.rv } : {}), labels: { 'app.kubernetes.io/part-of': 'netchecker' } },
+      metadata: {
+        name: shard.name,
+        namespace: this.#cfg.namespace,
+        ...(shard.rv ? { resourceVersion: shard.rv } : {}),
+        labels: { 'app.kubernetes.io/part-of': 'netchecker' },
+      },
       spec: shardSpec(merged, this.#writer, this.#clock.wallMs()),
     };
     const where = { group: GROUP, version: VERSION, namespace: this.#cfg.namespace, plural: PLURAL };
     let written: KubernetesObject;
     try {
       written = (await this.#timed(
-        shard.rv === null ? this.#api.createNamespacedCustomObject({ ...where, body }) : this.#api.replaceNamespacedCustomObject({ ...where, name: shard.name, body }),
+        shard.rv === null
+          ? this.#api.createNamespacedCustomObject({ ...where, body })
+          : this.#api.replaceNamespacedCustomObject({ ...where, name: shard.name, body }),
       )) as KubernetesObject;
     } catch (e) {
       const status = statusOf(e);
@@ -387,7 +408,10 @@ export class KubernetesStore implements Store {
         const name = obj.metadata?.name ?? '';
         const shard = this.#byName.get(name);
         if (!shard) {
-          if (!this.#foreign.has(name)) this.#log.warn('ignored an AgentShard of another shard count: give every replica the same --kubernetes-store-shards', { object: name });
+          if (!this.#foreign.has(name))
+            this.#log.warn('ignored an AgentShard of another shard count: give every replica the same --kubernetes-store-shards', {
+              object: name,
+            });
           this.#foreign.add(name);
           continue;
         }
@@ -439,7 +463,8 @@ export class KubernetesStore implements Store {
       const held = this.#records.get(name);
       if (held) {
         const mine = entryOf(held);
-        if (this.#remote.has(name) ? sameEntry(mine, e) : unchangedSince(e, this.#basis.get(name)) || e.receivedAt <= mine.receivedAt) continue;
+        if (this.#remote.has(name) ? sameEntry(mine, e) : unchangedSince(e, this.#basis.get(name)) || e.receivedAt <= mine.receivedAt)
+          continue;
       }
       this.#records.set(name, recordFromEntry(name, e, nowMono, nowWall));
       this.#remote.add(name);
@@ -503,7 +528,10 @@ export class KubernetesStore implements Store {
     if (up) this.#log.info('the Kubernetes API is available', { agents: this.#records.size });
     else {
       const failure = this.#watched.failure();
-      this.#log.warn('the Kubernetes API is unavailable: serving from memory, keeping changes for write-back', { error: failure?.message ?? this.#lastError, queued: this.#queued() });
+      this.#log.warn('the Kubernetes API is unavailable: serving from memory, keeping changes for write-back', {
+        error: failure?.message ?? this.#lastError,
+        queued: this.#queued(),
+      });
     }
   }
 

@@ -23,7 +23,11 @@ export interface StoredRecord {
 export type DecodedRecord = { ok: true; value: StoredRecord } | { ok: false; error: string };
 
 export function encodeRecord(record: AgentRecord): string {
-  return JSON.stringify({ ...recordJson(record.report, record.receivedWallMs), ...wireAdditions(record.report), ...(record.source ? { source_address: record.source } : {}) });
+  return JSON.stringify({
+    ...recordJson(record.report, record.receivedWallMs),
+    ...wireAdditions(record.report),
+    ...(record.source ? { source_address: record.source } : {}),
+  });
 }
 
 /** etcd bounds a value's size (its request limit), so every record the store wrote reads back. */
@@ -37,7 +41,10 @@ export function decodeRecord(value: Buffer): DecodedRecord {
   const receivedWallMs = rfc3339Ms(lastUpdated);
   if (receivedWallMs === null) return { ok: false, error: 'last_updated is not an RFC 3339 timestamp' };
   // Only an IP is ever written; anything else reads as unknown (the agent is not handed out as a peer).
-  return { ok: true, value: { report: report.value, receivedWallMs, source: typeof source === 'string' && parseIp(source) ? source : null } };
+  return {
+    ok: true,
+    value: { report: report.value, receivedWallMs, source: typeof source === 'string' && parseIp(source) ? source : null },
+  };
 }
 
 /**

@@ -41,9 +41,11 @@ function asset(path: string): Asset {
 /** The page (`index`) and its assets by file name; throws naming the missing file when the build has not run. */
 export function loadAssets(root = packageRoot()): { index: Asset; files: ReadonlyMap<string, Asset> } {
   const compiled = join(root, 'dist', 'ui');
-  if (!existsSync(join(compiled, 'page.js'))) throw new Error(`status page: ${join(compiled, 'page.js')} is missing (run "npm run build", or --no-ui)`);
+  if (!existsSync(join(compiled, 'page.js')))
+    throw new Error(`status page: ${join(compiled, 'page.js')} is missing (run "npm run build", or --no-ui)`);
   const files = new Map<string, Asset>();
-  for (const name of readdirSync(join(root, 'ui'))) if (name.endsWith('.css') || name.endsWith('.svg')) files.set(name, asset(join(root, 'ui', name)));
+  for (const name of readdirSync(join(root, 'ui')))
+    if (name.endsWith('.css') || name.endsWith('.svg')) files.set(name, asset(join(root, 'ui', name)));
   for (const name of readdirSync(compiled)) if (name.endsWith('.js')) files.set(name, asset(join(compiled, name)));
   return { index: asset(join(root, 'ui', 'index.html')), files };
 }

@@ -127,7 +127,10 @@ function reported(record: AgentRecord, known: ExpectedAgent | undefined, expecte
   };
 }
 
-const GONE = { state: 'terminating', reason: 'no longer expected (its pod is gone); pruned after the report TTL' } as const satisfies { state: State; reason: string };
+const GONE = { state: 'terminating', reason: 'no longer expected (its pod is gone); pruned after the report TTL' } as const satisfies {
+  state: State;
+  reason: string;
+};
 
 function neverReported(agent: ExpectedAgent, input: VerdictInput): AgentVerdict {
   const excused = excuse(agent, input, true);

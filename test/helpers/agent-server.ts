@@ -36,10 +36,11 @@ export async function startFakeExporter(opts: FakeExporterOptions = {}): Promise
     url: '',
     reports: [],
     lastRespondedAtMs: null,
-    close: () => new Promise((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
   let peerFetches = 0;
   const server = http.createServer((req, res) => {
@@ -59,10 +60,13 @@ export async function startFakeExporter(opts: FakeExporterOptions = {}): Promise
     req.on('end', () => {
       const index = fake.reports.push({ atMs, path: req.url as string, body: Buffer.concat(chunks).toString('utf8') }) - 1;
       opts.onReport?.(index);
-      setTimeout(() => {
-        res.statusCode = opts.status?.(index) ?? 200;
-        res.end(() => (fake.lastRespondedAtMs = performance.now()));
-      }, opts.delayMs?.(index) ?? 0);
+      setTimeout(
+        () => {
+          res.statusCode = opts.status?.(index) ?? 200;
+          res.end(() => (fake.lastRespondedAtMs = performance.now()));
+        },
+        opts.delayMs?.(index) ?? 0,
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

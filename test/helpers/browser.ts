@@ -22,7 +22,12 @@ export async function launchBrowser(t: Test): Promise<Browser> {
 }
 
 /** A page at url, with every console error, page error, failed request and 4xx/5xx answer recorded. */
-export async function open(browser: Browser, t: Test, url: string, scheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; problems: string[] }> {
+export async function open(
+  browser: Browser,
+  t: Test,
+  url: string,
+  scheme: 'light' | 'dark' = 'light',
+): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage();
   t.teardown(() => page.close());
   const problems: string[] = [];
@@ -74,4 +79,3 @@ export async function screenshot(browser: Browser, page: Page, file: string): Pr
     await blank.close();
   }
 }
-

@@ -9,7 +9,11 @@ import { fileURLToPath } from 'node:url';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 export function copyCheckout(dest: string): void {
-  const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 16 << 20 });
+  const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 16 << 20,
+  });
   for (const f of listed.split('\0').filter((f) => f && existsSync(join(ROOT, f)))) {
     mkdirSync(dirname(join(dest, f)), { recursive: true });
     copyFileSync(join(ROOT, f), join(dest, f));

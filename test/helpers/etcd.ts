@@ -59,10 +59,15 @@ async function freePort(): Promise<number> {
 
 function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH, ETCDCTL_API: '3' } }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`));
-      else resolve(stdout);
-    });
+    execFile(
+      cmd,
+      args,
+      { encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024, env: { PATH: process.env.PATH, ETCDCTL_API: '3' } },
+      (err, stdout, stderr) => {
+        if (err) reject(new Error(`${cmd} ${args.join(' ')}: ${stderr || err.message}`));
+        else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -99,17 +104,28 @@ export async function startEtcd(t: Test, options: { members?: number; tls?: Etcd
     let child: ChildProcess | null = null;
     let output = '';
     const args = [
-      '--name', s.name,
-      '--data-dir', dataDir,
-      '--listen-client-urls', clientUrl,
-      '--advertise-client-urls', clientUrl,
-      '--listen-peer-urls', `http://127.0.0.1:${s.peer}`,
-      '--initial-advertise-peer-urls', `http://127.0.0.1:${s.peer}`,
-      '--initial-cluster', initialCluster,
-      '--initial-cluster-token', token,
-      '--initial-cluster-state', 'new',
-      '--logger', 'zap',
-      '--log-level', 'warn',
+      '--name',
+      s.name,
+      '--data-dir',
+      dataDir,
+      '--listen-client-urls',
+      clientUrl,
+      '--advertise-client-urls',
+      clientUrl,
+      '--listen-peer-urls',
+      `http://127.0.0.1:${s.peer}`,
+      '--initial-advertise-peer-urls',
+      `http://127.0.0.1:${s.peer}`,
+      '--initial-cluster',
+      initialCluster,
+      '--initial-cluster-token',
+      token,
+      '--initial-cluster-state',
+      'new',
+      '--logger',
+      'zap',
+      '--log-level',
+      'warn',
       ...(tls ? ['--cert-file', tls.serverCert, '--key-file', tls.serverKey, '--trusted-ca-file', tls.ca, '--client-cert-auth'] : []),
       ...(options.args ?? []),
     ];
@@ -152,7 +168,10 @@ export async function startEtcd(t: Test, options: { members?: number; tls?: Etcd
     endpoints,
     etcdctl,
     async leader() {
-      const status = JSON.parse(await etcdctl(['endpoint', 'status', '-w', 'json'])) as Array<{ Endpoint: string; Status: { header: { member_id: number }; leader: number } }>;
+      const status = JSON.parse(await etcdctl(['endpoint', 'status', '-w', 'json'])) as Array<{
+        Endpoint: string;
+        Status: { header: { member_id: number }; leader: number };
+      }>;
       const lead = status.find((s) => s.Status.header.member_id === s.Status.leader);
       if (!lead) throw new Error('no leader');
       return endpoints.indexOf(lead.Endpoint);
@@ -184,14 +203,62 @@ export async function makeCerts(dir: string, { serverSan = 'IP:127.0.0.1', caNam
   await requireBinary('openssl', 'openssl');
   const f = (n: string): string => join(dir, n);
   const subj = (cn: string): string[] => ['-subj', `/CN=${cn}`];
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-keyout', f('ca.key'), '-out', f('ca.crt'), ...subj(caName)]);
-  for (const [who, san] of [['server', serverSan], ['client', 'DNS:netchecker-client']] as const) {
-    await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f(`${who}.key`), '-out', f(`${who}.csr`), ...subj(`netchecker-${who}`)]);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '2',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.crt'),
+    ...subj(caName),
+  ]);
+  for (const [who, san] of [
+    ['server', serverSan],
+    ['client', 'DNS:netchecker-client'],
+  ] as const) {
+    await run('openssl', [
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      f(`${who}.key`),
+      '-out',
+      f(`${who}.csr`),
+      ...subj(`netchecker-${who}`),
+    ]);
     const ext = f(`${who}.ext`);
     await run('sh', ['-c', `printf 'subjectAltName=${san}\\nextendedKeyUsage=serverAuth,clientAuth\\n' > ${ext}`]);
-    await run('openssl', ['x509', '-req', '-in', f(`${who}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-out', f(`${who}.crt`), '-extfile', ext]);
+    await run('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      f(`${who}.csr`),
+      '-CA',
+      f('ca.crt'),
+      '-CAkey',
+      f('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-out',
+      f(`${who}.crt`),
+      '-extfile',
+      ext,
+    ]);
   }
-  return { ca: f('ca.crt'), serverCert: f('server.crt'), serverKey: f('server.key'), clientCert: f('client.crt'), clientKey: f('client.key') };
+  return {
+    ca: f('ca.crt'),
+    serverCert: f('server.crt'),
+    serverKey: f('server.key'),
+    clientCert: f('client.crt'),
+    clientKey: f('client.key'),
+  };
 }
 
 export interface ExporterProcess {
@@ -248,8 +315,19 @@ export function startFeeder(t: Test, targets: Array<{ url: string; agent: string
       const n = ++seq;
       await Promise.all(
         targets.map(async ({ url, agent }) => {
-          const body = JSON.stringify({ report_interval: intervalSeconds, nodename: `node-${agent}`, podname: agent, hostdate: new Date().toISOString(), uptime: n });
-          const status = await fetch(`${url}/api/v1/agents/${agent}`, { method: 'POST', body, headers: { 'Content-Type': 'application/json' }, signal: AbortSignal.timeout(10_000) })
+          const body = JSON.stringify({
+            report_interval: intervalSeconds,
+            nodename: `node-${agent}`,
+            podname: agent,
+            hostdate: new Date().toISOString(),
+            uptime: n,
+          });
+          const status = await fetch(`${url}/api/v1/agents/${agent}`, {
+            method: 'POST',
+            body,
+            headers: { 'Content-Type': 'application/json' },
+            signal: AbortSignal.timeout(10_000),
+          })
             .then((r) => r.status)
             .catch(() => 0);
           statuses.push(status);
@@ -283,7 +361,16 @@ export function agentValue(name: string, receivedWallMs: number, intervalSeconds
     nslookup: { 'netchecker-service': ['10.96.0.20'] },
     ips: { eth0: [ip(n), `fd00::${n.toString(16)}`], lo: ['127.0.0.1', '::1'] },
     network_probes: ['http://netchecker-service:8081/api/v1/ping', 'http://kubernetes.default.svc:443/healthz'].map((URL) => ({
-      URL, ConnectionResult: 1, HTTPCode: 200, Total: 3, ContentTransfer: 0, TCPConnection: 1, DNSLookup: 1, Connect: 1, ServerProcessing: 1, Result: 'ok',
+      URL,
+      ConnectionResult: 1,
+      HTTPCode: 200,
+      Total: 3,
+      ContentTransfer: 0,
+      TCPConnection: 1,
+      DNSLookup: 1,
+      Connect: 1,
+      ServerProcessing: 1,
+      Result: 'ok',
       PhasesMs: { dns: 0.8, connect: 0.4, first_byte: 1.3, transfer: 0.1, total: 2.6 },
     })),
     zero_extender: [],
@@ -291,7 +378,15 @@ export function agentValue(name: string, receivedWallMs: number, intervalSeconds
     agent_version: '1.0.0',
     listen: `${ip(n)}:8082`,
     dns: [{ server: '10.96.0.10', name: 'kubernetes.default.svc.cluster.local', result: 'ok', latency_ms: 1.2 }],
-    peers: Array.from({ length: 10 }, (_, i) => ({ name: `netchecker-agent-${(n + i + 1) % 100_000}`, node: `node-${(n + i + 1) % 100_000}`, network: 'pod', result: 'ok', sent: 3, lost: 0, rtt_ms: 0.7 + i / 10 })),
+    peers: Array.from({ length: 10 }, (_, i) => ({
+      name: `netchecker-agent-${(n + i + 1) % 100_000}`,
+      node: `node-${(n + i + 1) % 100_000}`,
+      network: 'pod',
+      result: 'ok',
+      sent: 3,
+      lost: 0,
+      rtt_ms: 0.7 + i / 10,
+    })),
     icmp_available: true,
     path_mtu: { exporter: 1500, peers: 1500 },
     integrity: { event_loop_lag_ms: 1.5, cpu_throttled_ratio: 0, starved: false },
@@ -315,7 +410,10 @@ export async function bulkPut(cluster: EtcdCluster, entries: Iterable<[string, s
         const batch: Array<[string, string]> = [];
         for (let e = it.next(); !e.done && batch.push(e.value) < 100; e = it.next());
         if (batch.length === 0) return;
-        await client.if(batch[0]?.[0] as string, 'Version', '>', -1).then(...batch.map(([k, v]) => client.put(k).value(v))).commit();
+        await client
+          .if(batch[0]?.[0] as string, 'Version', '>', -1)
+          .then(...batch.map(([k, v]) => client.put(k).value(v)))
+          .commit();
       }
     };
     await Promise.all(Array.from({ length: parallel }, worker));

@@ -21,7 +21,12 @@ export async function startTestExporter(t: Test, args: string[] = [], clock?: Cl
   const log = createLogger('debug', {}, (line) => logs.push(JSON.parse(line) as Record<string, unknown>));
   const exporter = await startExporter(parsed.config, log, clock);
   t.teardown(() => exporter.close());
-  return Object.assign(Object.create(exporter) as RunningExporter, { url: exporter.url, monitor: exporter.monitor, close: () => exporter.close(), logs });
+  return Object.assign(Object.create(exporter) as RunningExporter, {
+    url: exporter.url,
+    monitor: exporter.monitor,
+    close: () => exporter.close(),
+    logs,
+  });
 }
 
 /** A clock the test moves by hand. */
@@ -50,7 +55,12 @@ export function originalReports(): Array<{ name: string; body: Buffer; kind: 'po
   });
 }
 
-export async function postReport(url: string, name: string, body: string | Buffer, headers: Record<string, string> = { 'Content-Type': 'application/json' }): Promise<Response> {
+export async function postReport(
+  url: string,
+  name: string,
+  body: string | Buffer,
+  headers: Record<string, string> = { 'Content-Type': 'application/json' },
+): Promise<Response> {
   return fetch(`${url}/api/v1/agents/${name}`, { method: 'POST', body: typeof body === 'string' ? body : new Uint8Array(body), headers });
 }
 

@@ -242,7 +242,8 @@ export class FakeKube {
 
   /** Undoes forbid(), in both scopes. */
   allow(resource: Resource, verb?: Verb | ObjectVerb): void {
-    for (const v of verb ? [verb] : (['list', 'watch'] as const)) for (const scope of ['any', 'cluster']) this.#forbidden.delete(`${v} ${resource} ${scope}`);
+    for (const v of verb ? [verb] : (['list', 'watch'] as const))
+      for (const scope of ['any', 'cluster']) this.#forbidden.delete(`${v} ${resource} ${scope}`);
   }
 
   /** Answers every request with this status (e.g. 503), and a Status with this message, until failWith(null). Open watches end. */
@@ -319,7 +320,10 @@ export class FakeKube {
   /** How many requests matched (all when no filter). */
   count(filter: { verb?: RequestRecord['verb']; resource?: Resource; status?: number } = {}): number {
     return this.#requests.filter(
-      (r) => (filter.verb === undefined || r.verb === filter.verb) && (filter.resource === undefined || r.resource === filter.resource) && (filter.status === undefined || r.status === filter.status),
+      (r) =>
+        (filter.verb === undefined || r.verb === filter.verb) &&
+        (filter.resource === undefined || r.resource === filter.resource) &&
+        (filter.status === undefined || r.status === filter.status),
     ).length;
   }
 
@@ -352,7 +356,10 @@ export class FakeKube {
     const namespace = ns ? decodeURIComponent(ns) : null;
     const objectName = custom?.[5] ? decodeURIComponent(custom[5]) : null;
     const collectionVerb = req.method !== 'GET' || !resource ? 'other' : url.searchParams.get('watch') === 'true' ? 'watch' : 'list';
-    const verb: RequestRecord['verb'] = custom && (req.method !== 'GET' || objectName !== null) ? (objectVerb(req.method ?? '', objectName !== null) ?? 'other') : collectionVerb;
+    const verb: RequestRecord['verb'] =
+      custom && (req.method !== 'GET' || objectName !== null)
+        ? (objectVerb(req.method ?? '', objectName !== null) ?? 'other')
+        : collectionVerb;
     const answer = (status: number, body: unknown): void => {
       this.#requests.push({ verb, resource, namespace, status });
       sendJson(res, status, body);
@@ -364,7 +371,14 @@ export class FakeKube {
     if (verb === 'other' || !resource) return answer(404, status(404, 'NotFound', `the server could not find the requested resource`));
     if (this.#forbidden.has(`${verb} ${resource} any`) || (namespace === null && this.#forbidden.has(`${verb} ${resource} cluster`))) {
       const scope = namespace ? `in the namespace "${namespace}"` : 'at the cluster scope';
-      return answer(403, status(403, 'Forbidden', `${resource} is forbidden: User "system:serviceaccount:netchecker:netchecker-exporter" cannot ${verb} resource "${resource}" in API group "${custom?.[1] ?? ''}" ${scope}`));
+      return answer(
+        403,
+        status(
+          403,
+          'Forbidden',
+          `${resource} is forbidden: User "system:serviceaccount:netchecker:netchecker-exporter" cannot ${verb} resource "${resource}" in API group "${custom?.[1] ?? ''}" ${scope}`,
+        ),
+      );
     }
     if (verb !== 'list' && verb !== 'watch') return void this.#object(req, verb, { resource, namespace, name: objectName }, answer);
     const selector = parseSelector(url.searchParams.get('labelSelector') ?? '');
@@ -372,14 +386,18 @@ export class FakeKube {
     const filter = { resource, namespace, selector: selector.value };
     if (verb === 'list') {
       const limit = Number(url.searchParams.get('limit') ?? 0);
-      if (!Number.isInteger(limit) || limit < 0) return answer(400, status(400, 'BadRequest', `invalid limit: ${url.searchParams.get('limit')}`));
+      if (!Number.isInteger(limit) || limit < 0)
+        return answer(400, status(400, 'BadRequest', `invalid limit: ${url.searchParams.get('limit')}`));
       const token = url.searchParams.get('continue');
       if (token && this.#expireNextPage) {
         this.#expireNextPage = false;
         this.#pages.delete(token);
       }
-      const snapshot = token ? this.#pages.get(token) : { rv: this.#rv, items: [...this.#of(resource).values()].filter((o) => this.#selects(filter, o)) };
-      if (!snapshot) return answer(410, status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.'));
+      const snapshot = token
+        ? this.#pages.get(token)
+        : { rv: this.#rv, items: [...this.#of(resource).values()].filter((o) => this.#selects(filter, o)) };
+      if (!snapshot)
+        return answer(410, status(410, 'Expired', 'The provided continue parameter is too old to display a consistent list result.'));
       if (token) this.#pages.delete(token);
       const items = limit > 0 ? snapshot.items.slice(0, limit) : snapshot.items;
       const metadata: Record<string, unknown> = { resourceVersion: String(snapshot.rv) };
@@ -397,7 +415,12 @@ export class FakeKube {
   }
 
   /** get, create, update, patch or delete of one custom object, with the real server's answers to conflicts. */
-  async #object(req: IncomingMessage, verb: ObjectVerb, at: { resource: Resource; namespace: string | null; name: string | null }, answer: (code: number, body: unknown) => void): Promise<void> {
+  async #object(
+    req: IncomingMessage,
+    verb: ObjectVerb,
+    at: { resource: Resource; namespace: string | null; name: string | null },
+    answer: (code: number, body: unknown) => void,
+  ): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     let body: KubeObject | null = null;
@@ -423,7 +446,14 @@ export class FakeKube {
     const input = body as KubeObject;
     const asked = input.metadata?.resourceVersion;
     if (stored && asked !== undefined && asked !== stored.metadata.resourceVersion) {
-      return answer(409, status(409, 'Conflict', `Operation cannot be fulfilled on ${what}: the object has been modified; please apply your changes to the latest version and try again`));
+      return answer(
+        409,
+        status(
+          409,
+          'Conflict',
+          `Operation cannot be fulfilled on ${what}: the object has been modified; please apply your changes to the latest version and try again`,
+        ),
+      );
     }
     const next = verb === 'patch' ? (mergePatch(stored, input) as KubeObject) : structuredClone(input);
     next.metadata = { ...next.metadata, name, ...(at.namespace ? { namespace: at.namespace } : {}) };
@@ -437,13 +467,18 @@ export class FakeKube {
   async #review(req: IncomingMessage, res: ServerResponse, review: Review): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as { apiVersion?: string; kind?: string; spec?: Record<string, unknown> };
+    const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as {
+      apiVersion?: string;
+      kind?: string;
+      spec?: Record<string, unknown>;
+    };
     const spec = body.spec ?? {};
     const result = await (review === 'tokenreview' ? this.tokenReview(spec) : this.subjectAccessReview(spec));
     if (res.destroyed) return; // the client gave up (its timeout) or the server went down()
     const code = typeof result === 'number' ? result : 201;
     this.#requests.push({ verb: review, resource: null, namespace: null, status: code });
-    if (typeof result === 'number') return sendJson(res, code, status(code, code === 403 ? 'Forbidden' : 'InternalError', `${review} answered ${code} on purpose`));
+    if (typeof result === 'number')
+      return sendJson(res, code, status(code, code === 403 ? 'Forbidden' : 'InternalError', `${review} answered ${code} on purpose`));
     sendJson(res, code, { apiVersion: body.apiVersion, kind: body.kind, metadata: {}, spec, status: result });
   }
 
@@ -483,7 +518,9 @@ export class FakeKube {
   }
 
   #selects(filter: Pick<Watcher, 'namespace' | 'selector'>, obj: KubeObject): boolean {
-    return (filter.namespace === null || obj.metadata.namespace === filter.namespace) && matches(filter.selector, obj.metadata.labels ?? {});
+    return (
+      (filter.namespace === null || obj.metadata.namespace === filter.namespace) && matches(filter.selector, obj.metadata.labels ?? {})
+    );
   }
 }
 
@@ -512,7 +549,15 @@ export interface AgentPodOptions {
 export function agentPod(name: string, o: AgentPodOptions): KubeObject {
   const app = o.app ?? (o.hostNetwork ? 'netchecker-agent-hostnet' : 'netchecker-agent');
   const pinned = o.daemonSetNode ?? o.node;
-  const affinity = pinned ? { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [pinned] }] }] } } } : undefined;
+  const affinity = pinned
+    ? {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [pinned] }] }],
+          },
+        },
+      }
+    : undefined;
   return {
     metadata: {
       name,
@@ -553,16 +598,30 @@ export interface ContainerOptions {
  */
 export function podStatus(phase: string, scheduled: boolean, container: ContainerOptions = {}): Record<string, unknown> {
   const now = new Date().toISOString();
-  if (!scheduled) return { phase, conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 1 Insufficient memory.' }] };
+  if (!scheduled)
+    return {
+      phase,
+      conditions: [
+        { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes are available: 1 Insufficient memory.' },
+      ],
+    };
   const waiting = container.waiting ?? (phase === 'Pending' ? 'ContainerCreating' : undefined);
   const ready = phase === 'Running' && !waiting && (container.ready ?? true);
-  const state = waiting ? { waiting: { reason: waiting } } : phase === 'Running' ? { running: { startedAt: now } } : { terminated: { reason: 'Error', exitCode: 1 } };
+  const state = waiting
+    ? { waiting: { reason: waiting } }
+    : phase === 'Running'
+      ? { running: { startedAt: now } }
+      : { terminated: { reason: 'Error', exitCode: 1 } };
   return {
     phase,
     startTime: now,
     conditions: [
       { type: 'PodScheduled', status: 'True' },
-      { type: 'Ready', status: ready ? 'True' : 'False', ...(ready ? {} : { reason: 'ContainersNotReady', message: 'containers with unready status: [agent]' }) },
+      {
+        type: 'Ready',
+        status: ready ? 'True' : 'False',
+        ...(ready ? {} : { reason: 'ContainersNotReady', message: 'containers with unready status: [agent]' }),
+      },
     ],
     containerStatuses: [
       {
@@ -613,7 +672,8 @@ function objectVerb(method: string, named: boolean): ObjectVerb | null {
 /** RFC 7386 JSON merge patch: objects merge key by key, null removes, anything else replaces. */
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return structuredClone(patch);
-  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? structuredClone(target as Record<string, unknown>) : {};
+  const out: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target) ? structuredClone(target as Record<string, unknown>) : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);
@@ -648,10 +708,29 @@ function selfSigned(dir: string): { key: string; cert: string } {
   const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
   const r = spawnSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=fake-kube', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=fake-kube',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ],
     { encoding: 'utf8' },
   );
-  if (r.error || r.status !== 0) throw new Error(`fake-kube: openssl is required for tls (Debian package openssl): ${r.error?.message ?? r.stderr}`);
+  if (r.error || r.status !== 0)
+    throw new Error(`fake-kube: openssl is required for tls (Debian package openssl): ${r.error?.message ?? r.stderr}`);
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
 }
 

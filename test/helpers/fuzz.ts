@@ -37,28 +37,73 @@ export const SPECIAL_KEYS = ['__proto__', 'constructor', 'prototype', 'toString'
 const ABSENT = Symbol('absent');
 type Maybe<T> = T | null | typeof ABSENT;
 /** Valid values of an optional field: the value, null or no key at all. */
-const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<Maybe<T>> => fc.oneof({ arbitrary: a, weight: 4 }, fc.constant(null), fc.constant(ABSENT));
+const opt = <T>(a: fc.Arbitrary<T>): fc.Arbitrary<Maybe<T>> =>
+  fc.oneof({ arbitrary: a, weight: 4 }, fc.constant(null), fc.constant(ABSENT));
 
 /** Any characters but the control characters reports refuse. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
 const noControl = (s: string): string => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '');
 const text = (max: number): fc.Arbitrary<string> =>
-  fc.oneof(fc.string({ maxLength: Math.min(max, 40) }).map(noControl), fc.string({ unit: 'binary', maxLength: Math.min(max, 40) >> 1 }).map(noControl), fc.constantFrom(...SPECIAL_KEYS), fc.constant('x'.repeat(max)));
+  fc.oneof(
+    fc.string({ maxLength: Math.min(max, 40) }).map(noControl),
+    fc.string({ unit: 'binary', maxLength: Math.min(max, 40) >> 1 }).map(noControl),
+    fc.constantFrom(...SPECIAL_KEYS),
+    fc.constant('x'.repeat(max)),
+  );
 const ms = fc.oneof(fc.double({ min: 0, max: SATURATED_MS, noNaN: true }), fc.nat(100_000), fc.constant(SATURATED_MS), fc.constant(null));
 /** Days in a month, leap years included: only dates that exist are valid. */
 const daysIn = (y: number, mo: number): number => new Date(Date.UTC(2000 + (y % 400), mo, 0)).getUTCDate();
 const rfc3339 = fc
   .tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 1, max: 12 }))
-  .chain(([y, mo]) => fc.tuple(fc.constant(y), fc.constant(mo), fc.integer({ min: 1, max: daysIn(y, mo) }), fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 }), fc.integer({ min: 0, max: 59 })))
-  .chain((p) => fc.tuple(fc.constant(p), fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 9 }), fc.constantFrom('T', 't'), fc.oneof(fc.constantFrom('Z', 'z'), fc.tuple(fc.constantFrom('+', '-'), fc.nat(23), fc.nat(59)).map(([s, h, m]) => `${s}${pad(h)}:${pad(m)}`))))
-  .map(([[y, mo, d, h, mi, s], frac, t, zone]) => `${String(y).padStart(4, '0')}-${pad(mo)}-${pad(d)}${t}${pad(h)}:${pad(mi)}:${pad(s)}${frac ? `.${frac}` : ''}${zone}`);
+  .chain(([y, mo]) =>
+    fc.tuple(
+      fc.constant(y),
+      fc.constant(mo),
+      fc.integer({ min: 1, max: daysIn(y, mo) }),
+      fc.integer({ min: 0, max: 23 }),
+      fc.integer({ min: 0, max: 59 }),
+      fc.integer({ min: 0, max: 59 }),
+    ),
+  )
+  .chain((p) =>
+    fc.tuple(
+      fc.constant(p),
+      fc.string({ unit: fc.constantFrom(...'0123456789'), maxLength: 9 }),
+      fc.constantFrom('T', 't'),
+      fc.oneof(
+        fc.constantFrom('Z', 'z'),
+        fc.tuple(fc.constantFrom('+', '-'), fc.nat(23), fc.nat(59)).map(([s, h, m]) => `${s}${pad(h)}:${pad(m)}`),
+      ),
+    ),
+  )
+  .map(
+    ([[y, mo, d, h, mi, s], frac, t, zone]) =>
+      `${String(y).padStart(4, '0')}-${pad(mo)}-${pad(d)}${t}${pad(h)}:${pad(mi)}:${pad(s)}${frac ? `.${frac}` : ''}${zone}`,
+  );
 const pad = (n: number): string => String(n).padStart(2, '0');
 const addressMap = fc.array(fc.tuple(text(64), fc.option(fc.array(text(64), { maxLength: 3 }))), { maxLength: 4 }).map((e) => new JObj(e));
 /** Peer addresses are IP:PORT only (report/address.ts): host names are among the invalid values. */
-const hostPort = fc.tuple(fc.oneof(fc.constantFrom('10.0.0.1', '[fd00::1]', '[::ffff:10.0.0.1]'), fc.ipV4(), fc.ipV6().map((ip) => `[${ip}]`)), fc.integer({ min: 1, max: 65535 })).map(([h, p]) => `${h}:${p}`);
+const hostPort = fc
+  .tuple(
+    fc.oneof(
+      fc.constantFrom('10.0.0.1', '[fd00::1]', '[::ffff:10.0.0.1]'),
+      fc.ipV4(),
+      fc.ipV6().map((ip) => `[${ip}]`),
+    ),
+    fc.integer({ min: 1, max: 65535 }),
+  )
+  .map(([h, p]) => `${h}:${p}`);
 
 /** A JSON value of any type, shallow enough for unknown keys. */
-export const anyJson: fc.Arbitrary<Json> = fc.oneof(fc.constant(null), fc.boolean(), fc.double({ noNaN: true, noDefaultInfinity: true }), text(20), fc.constant(0).map((): Json => []), fc.constant(0).map(() => new JObj([])), fc.array(fc.integer(), { maxLength: 3 }));
+export const anyJson: fc.Arbitrary<Json> = fc.oneof(
+  fc.constant(null),
+  fc.boolean(),
+  fc.double({ noNaN: true, noDefaultInfinity: true }),
+  text(20),
+  fc.constant(0).map((): Json => []),
+  fc.constant(0).map(() => new JObj([])),
+  fc.array(fc.integer(), { maxLength: 3 }),
+);
 
 /** Builds an object from fields, dropping ABSENT ones, optionally varying key case and adding unknown keys. */
 function obj(fields: Record<string, Maybe<Json>>, caseFree: boolean, variation: { caseSeed: number; extra: Array<[string, Json]> }): JObj {
@@ -66,36 +111,69 @@ function obj(fields: Record<string, Maybe<Json>>, caseFree: boolean, variation: 
   let bits = variation.caseSeed;
   for (const [k, v] of Object.entries(fields)) {
     if (v === ABSENT) continue;
-    const key = caseFree && (bits = (bits * 1103515245 + 12345) & 0x7fffffff) % 4 === 0 ? [...k].map((c, i) => ((bits >> i) & 1 ? c.toUpperCase() : c.toLowerCase())).join('') : k;
+    const key =
+      caseFree && (bits = (bits * 1103515245 + 12345) & 0x7fffffff) % 4 === 0
+        ? [...k].map((c, i) => ((bits >> i) & 1 ? c.toUpperCase() : c.toLowerCase())).join('')
+        : k;
     entries.push([key, v]);
   }
   for (const e of variation.extra) entries.splice(Math.abs(variation.caseSeed) % (entries.length + 1), 0, e);
   return new JObj(entries);
 }
-const variation = fc.record({ caseSeed: fc.nat(), extra: fc.array(fc.tuple(fc.oneof(fc.constantFrom(...SPECIAL_KEYS), fc.string({ maxLength: 8 }).map((s) => `x-${s}`)), anyJson), { maxLength: 2 }) });
+const variation = fc.record({
+  caseSeed: fc.nat(),
+  extra: fc.array(
+    fc.tuple(
+      fc.oneof(
+        fc.constantFrom(...SPECIAL_KEYS),
+        fc.string({ maxLength: 8 }).map((s) => `x-${s}`),
+      ),
+      anyJson,
+    ),
+    { maxLength: 2 },
+  ),
+});
 
-const probe = fc.tuple(
-  fc.record({
-    URL: text(LIMITS.probeUrlMaxLength),
-    ConnectionResult: opt(fc.constantFrom(0, 1)),
-    HTTPCode: opt(fc.integer({ min: 0, max: 999 })),
-    Total: opt(ms),
-    ContentTransfer: opt(ms),
-    TCPConnection: opt(ms),
-    DNSLookup: opt(ms),
-    Connect: opt(ms),
-    ServerProcessing: opt(ms),
-    Result: opt(text(32)),
-    PhasesMs: opt(fc.tuple(fc.record(Object.fromEntries(PHASES.map((p) => [p, opt(ms)]))), variation).map(([f, v]) => obj(f, false, v))),
-  }),
-  variation,
-).map(([f, v]) => obj(f, true, v));
+const probe = fc
+  .tuple(
+    fc.record({
+      URL: text(LIMITS.probeUrlMaxLength),
+      ConnectionResult: opt(fc.constantFrom(0, 1)),
+      HTTPCode: opt(fc.integer({ min: 0, max: 999 })),
+      Total: opt(ms),
+      ContentTransfer: opt(ms),
+      TCPConnection: opt(ms),
+      DNSLookup: opt(ms),
+      Connect: opt(ms),
+      ServerProcessing: opt(ms),
+      Result: opt(text(32)),
+      PhasesMs: opt(fc.tuple(fc.record(Object.fromEntries(PHASES.map((p) => [p, opt(ms)]))), variation).map(([f, v]) => obj(f, false, v))),
+    }),
+    variation,
+  )
+  .map(([f, v]) => obj(f, true, v));
 
-const dns = fc.tuple(fc.record({ server: text(LIMITS.nameMaxLength), name: text(LIMITS.nameMaxLength), result: fc.constantFrom(...DNS_RESULTS), latency_ms: opt(ms) }), variation).map(([f, v]) => obj(f, true, v));
+const dns = fc
+  .tuple(
+    fc.record({
+      server: text(LIMITS.nameMaxLength),
+      name: text(LIMITS.nameMaxLength),
+      result: fc.constantFrom(...DNS_RESULTS),
+      latency_ms: opt(ms),
+    }),
+    variation,
+  )
+  .map(([f, v]) => obj(f, true, v));
 
 const peer = fc
   .tuple(
-    fc.record({ name: text(LIMITS.nameMaxLength), node: opt(text(LIMITS.nameMaxLength)), network: fc.constantFrom(...NETWORKS), result: fc.stringMatching(/^[a-z_]{1,32}$/), rtt_ms: opt(ms) }),
+    fc.record({
+      name: text(LIMITS.nameMaxLength),
+      node: opt(text(LIMITS.nameMaxLength)),
+      network: fc.constantFrom(...NETWORKS),
+      result: fc.stringMatching(/^[a-z_]{1,32}$/),
+      rtt_ms: opt(ms),
+    }),
     fc.integer({ min: 0, max: LIMITS.peerAttemptsMax }).chain((sent) => fc.tuple(fc.constant(sent), fc.integer({ min: 0, max: sent }))),
     variation,
   )
@@ -104,7 +182,15 @@ const peer = fc
 const apiServerCheck = (via: string): fc.Arbitrary<JObj> =>
   fc
     .tuple(
-      fc.record({ via: fc.constant(via), target: text(LIMITS.nameMaxLength), tcp_result: fc.stringMatching(/^[a-z_]{1,32}$/), tcp_ms: opt(ms), result: fc.stringMatching(/^[a-z_]{1,32}$/), http_code: fc.integer({ min: 0, max: 999 }), latency_ms: opt(ms) }),
+      fc.record({
+        via: fc.constant(via),
+        target: text(LIMITS.nameMaxLength),
+        tcp_result: fc.stringMatching(/^[a-z_]{1,32}$/),
+        tcp_ms: opt(ms),
+        result: fc.stringMatching(/^[a-z_]{1,32}$/),
+        http_code: fc.integer({ min: 0, max: 999 }),
+        latency_ms: opt(ms),
+      }),
       variation,
     )
     .map(([f, v]) => obj(f, true, v));
@@ -132,12 +218,27 @@ export const reportFields = fc.record({
   must_be_blocked: opt(
     fc
       .subarray(['db.example:5432', '10.0.5.7:5432', '[fd00::7]:443', '169.254.169.254:80'])
-      .chain((targets) => fc.tuple(...targets.map((target) => fc.tuple(fc.record({ target: fc.constant(target), result: fc.stringMatching(/^[a-z_]{1,32}$/) }), variation).map(([f, v]) => obj(f, true, v))))),
+      .chain((targets) =>
+        fc.tuple(
+          ...targets.map((target) =>
+            fc
+              .tuple(fc.record({ target: fc.constant(target), result: fc.stringMatching(/^[a-z_]{1,32}$/) }), variation)
+              .map(([f, v]) => obj(f, true, v)),
+          ),
+        ),
+      ),
   ),
   api_server: opt(fc.subarray(API_SERVER_VIAS.slice()).chain((vias) => fc.tuple(...vias.map(apiServerCheck)))),
   integrity: opt(
     fc
-      .tuple(fc.record({ event_loop_lag_ms: fc.double({ min: 0, max: LIMITS.lagMsMax, noNaN: true }), cpu_throttled_ratio: opt(fc.double({ min: 0, max: 1, noNaN: true })), starved: fc.boolean() }), variation)
+      .tuple(
+        fc.record({
+          event_loop_lag_ms: fc.double({ min: 0, max: LIMITS.lagMsMax, noNaN: true }),
+          cpu_throttled_ratio: opt(fc.double({ min: 0, max: 1, noNaN: true })),
+          starved: fc.boolean(),
+        }),
+        variation,
+      )
       .map(([f, v]) => obj(f, false, v)),
   ),
 });
@@ -147,8 +248,23 @@ export const validReport: fc.Arbitrary<JObj> = fc.tuple(reportFields, variation)
 
 /** One field of a valid report replaced by a value it must be rejected for, with the expected code. */
 const BAD: Record<string, Array<[Json, 'invalid_field' | 'missing_field']>> = {
-  report_interval: [[0, 'invalid_field'], [3601, 'invalid_field'], [1.5, 'invalid_field'], ['15', 'invalid_field'], [true, 'invalid_field'], [new JRaw('1e400'), 'invalid_field'], [new JRaw('-0'), 'invalid_field'], [null, 'missing_field']],
-  nodename: [[7, 'invalid_field'], [new JObj([]), 'invalid_field'], ['n'.repeat(254), 'invalid_field'], ['node\u0000a', 'invalid_field'], ['node\n', 'invalid_field']],
+  report_interval: [
+    [0, 'invalid_field'],
+    [3601, 'invalid_field'],
+    [1.5, 'invalid_field'],
+    ['15', 'invalid_field'],
+    [true, 'invalid_field'],
+    [new JRaw('1e400'), 'invalid_field'],
+    [new JRaw('-0'), 'invalid_field'],
+    [null, 'missing_field'],
+  ],
+  nodename: [
+    [7, 'invalid_field'],
+    [new JObj([]), 'invalid_field'],
+    ['n'.repeat(254), 'invalid_field'],
+    ['node\u0000a', 'invalid_field'],
+    ['node\n', 'invalid_field'],
+  ],
   hostdate: [
     ['yesterday', 'invalid_field'],
     ['2026-13-01T00:00:00Z', 'invalid_field'],
@@ -158,18 +274,95 @@ const BAD: Record<string, Array<[Json, 'invalid_field' | 'missing_field']>> = {
     ['2026-11-26T07:17:60Z', 'invalid_field'],
     ['2026-11-26T07:17:35+99:99', 'invalid_field'],
   ],
-  uptime: [[-1, 'invalid_field'], [1.5, 'invalid_field'], ['1', 'invalid_field'], [new JRaw('1e300'), 'invalid_field']],
-  nslookup: [[[], 'invalid_field'], ['x', 'invalid_field'], [new JObj([['a', 'x']]), 'invalid_field'], [new JObj([['__proto__', [1]]]), 'invalid_field']],
-  ips: [[new JObj([['eth0', [1]]]), 'invalid_field'], [new JObj([['constructor', new JObj([])]]), 'invalid_field']],
-  network_probes: [[new JObj([]), 'invalid_field'], [['x'], 'invalid_field'], [[new JObj([])], 'missing_field'], [[new JObj([['URL', 'u'], ['Total', -1]])], 'invalid_field']],
-  zero_extender: [['000', 'invalid_field'], [[null], 'invalid_field'], [['0'], 'invalid_field']],
-  network: [['wifi', 'invalid_field'], [1, 'invalid_field']],
-  listen: [['10.0.0.1', 'invalid_field'], ['10.0.0.1:0', 'invalid_field'], ['a:70000', 'invalid_field'], ['node-a.example:8090', 'invalid_field'], ['[fd00::1::2]:1', 'invalid_field'], ['010.0.0.1:1', 'invalid_field']],
-  dns: [[new JObj([]), 'invalid_field'], [[new JObj([['server', 's'], ['name', 'n'], ['result', 'great']])], 'invalid_field']],
-  peers: [[[new JObj([['name', 'p'], ['network', 'pod'], ['result', 'ok'], ['sent', 1], ['lost', 2]])], 'invalid_field']],
+  uptime: [
+    [-1, 'invalid_field'],
+    [1.5, 'invalid_field'],
+    ['1', 'invalid_field'],
+    [new JRaw('1e300'), 'invalid_field'],
+  ],
+  nslookup: [
+    [[], 'invalid_field'],
+    ['x', 'invalid_field'],
+    [new JObj([['a', 'x']]), 'invalid_field'],
+    [new JObj([['__proto__', [1]]]), 'invalid_field'],
+  ],
+  ips: [
+    [new JObj([['eth0', [1]]]), 'invalid_field'],
+    [new JObj([['constructor', new JObj([])]]), 'invalid_field'],
+  ],
+  network_probes: [
+    [new JObj([]), 'invalid_field'],
+    [['x'], 'invalid_field'],
+    [[new JObj([])], 'missing_field'],
+    [
+      [
+        new JObj([
+          ['URL', 'u'],
+          ['Total', -1],
+        ]),
+      ],
+      'invalid_field',
+    ],
+  ],
+  zero_extender: [
+    ['000', 'invalid_field'],
+    [[null], 'invalid_field'],
+    [['0'], 'invalid_field'],
+  ],
+  network: [
+    ['wifi', 'invalid_field'],
+    [1, 'invalid_field'],
+  ],
+  listen: [
+    ['10.0.0.1', 'invalid_field'],
+    ['10.0.0.1:0', 'invalid_field'],
+    ['a:70000', 'invalid_field'],
+    ['node-a.example:8090', 'invalid_field'],
+    ['[fd00::1::2]:1', 'invalid_field'],
+    ['010.0.0.1:1', 'invalid_field'],
+  ],
+  dns: [
+    [new JObj([]), 'invalid_field'],
+    [
+      [
+        new JObj([
+          ['server', 's'],
+          ['name', 'n'],
+          ['result', 'great'],
+        ]),
+      ],
+      'invalid_field',
+    ],
+  ],
+  peers: [
+    [
+      [
+        new JObj([
+          ['name', 'p'],
+          ['network', 'pod'],
+          ['result', 'ok'],
+          ['sent', 1],
+          ['lost', 2],
+        ]),
+      ],
+      'invalid_field',
+    ],
+  ],
   icmp_available: [['yes', 'invalid_field']],
-  path_mtu: [[new JObj([['exporter', 12]]), 'invalid_field'], [5, 'invalid_field']],
-  integrity: [[new JObj([['event_loop_lag_ms', -1], ['starved', false]]), 'invalid_field'], [new JObj([['event_loop_lag_ms', 1]]), 'missing_field']],
+  path_mtu: [
+    [new JObj([['exporter', 12]]), 'invalid_field'],
+    [5, 'invalid_field'],
+  ],
+  integrity: [
+    [
+      new JObj([
+        ['event_loop_lag_ms', -1],
+        ['starved', false],
+      ]),
+      'invalid_field',
+    ],
+    [new JObj([['event_loop_lag_ms', 1]]), 'missing_field'],
+  ],
 };
 
 export const nearValidReport: fc.Arbitrary<{ body: JObj; code: string }> = fc
@@ -180,9 +373,25 @@ export const nearValidReport: fc.Arbitrary<{ body: JObj; code: string }> = fc
     return { body: obj({ ...fields, [field]: value }, false, { caseSeed: 0, extra: [] }), code };
   });
 
-const HUGE = ['1e400', '-1e400', '1e308', '123456789012345678901234567890', '-0', '4.9e-324', '9223372036854', '9223372036855', '9007199254740993', '0.1e1', '1E2'];
+const HUGE = [
+  '1e400',
+  '-1e400',
+  '1e308',
+  '123456789012345678901234567890',
+  '-0',
+  '4.9e-324',
+  '9223372036854',
+  '9223372036855',
+  '9007199254740993',
+  '0.1e1',
+  '1E2',
+];
 const wrap = (v: Json, n: number): Json => (n === 0 ? v : wrap(n % 2 ? [v] : new JObj([['a', v]]), n - 1));
-const polluter = (): JObj => new JObj([['polluted', true], ['__proto__', new JObj([['polluted', true]])]]);
+const polluter = (): JObj =>
+  new JObj([
+    ['polluted', true],
+    ['__proto__', new JObj([['polluted', true]])],
+  ]);
 const TREE_OPS = ['delete', 'duplicate', 'swap', 'huge', 'nest', 'special', 'specialEverywhere', 'case'] as const;
 type TreeOp = [(typeof TREE_OPS)[number], number, number, Json, string];
 
@@ -219,13 +428,17 @@ function applyTreeOp(root: Json, [op, at, i, value, special]: TreeOp): void {
   else if (op === 'special') (c as Json[]).splice(k, 0, new JObj([[special, polluter()]]));
   else if (op === 'specialEverywhere') {
     for (const o of all) if (o instanceof JObj) o.entries.push([special, i % 2 ? polluter() : fromText(toText(value))]);
-  }  else if (op === 'case' && c instanceof JObj && n > 0) (c.entries[k] as [string, Json])[0] = (c.entries[k] as [string, Json])[0].toUpperCase();
+  } else if (op === 'case' && c instanceof JObj && n > 0)
+    (c.entries[k] as [string, Json])[0] = (c.entries[k] as [string, Json])[0].toUpperCase();
 }
 
 /** A fixture (JSON text) with 1-4 structural mutations: keys deleted or duplicated, types swapped, huge numbers, deep nesting, `__proto__`/`constructor`/`prototype` keys. */
 export const treeMutation = (fixture: string): fc.Arbitrary<string> =>
   fc
-    .array(fc.tuple(fc.constantFrom(...TREE_OPS), fc.nat(), fc.nat(), anyJson, fc.constantFrom(...SPECIAL_KEYS)), { minLength: 1, maxLength: 4 })
+    .array(fc.tuple(fc.constantFrom(...TREE_OPS), fc.nat(), fc.nat(), anyJson, fc.constantFrom(...SPECIAL_KEYS)), {
+      minLength: 1,
+      maxLength: 4,
+    })
     .map((ops) => {
       const tree = fromText(fixture);
       // Generated values are copied: fast-check may hand the same ones to a replay or a shrink.
@@ -236,12 +449,20 @@ export const treeMutation = (fixture: string): fc.Arbitrary<string> =>
 /** A body with 1-4 byte-level mutations: bit flips, truncation, deletion, duplication, inserted bytes (invalid UTF-8 among them). */
 export const byteMutation = (body: Buffer): fc.Arbitrary<Buffer> =>
   fc
-    .array(fc.tuple(fc.constantFrom('flip', 'truncate', 'delete', 'duplicate', 'insert'), fc.nat(), fc.nat(64), fc.uint8Array({ minLength: 1, maxLength: 4 })), { minLength: 1, maxLength: 4 })
+    .array(
+      fc.tuple(
+        fc.constantFrom('flip', 'truncate', 'delete', 'duplicate', 'insert'),
+        fc.nat(),
+        fc.nat(64),
+        fc.uint8Array({ minLength: 1, maxLength: 4 }),
+      ),
+      { minLength: 1, maxLength: 4 },
+    )
     .map((ops) => {
       let b = Buffer.from(body);
       for (const [op, at, len, bytes] of ops) {
         const p = at % (b.length + 1);
-        if (op === 'flip' && p < b.length) b[p] = (b[p] as number) ^ (1 << len % 8);
+        if (op === 'flip' && p < b.length) b[p] = (b[p] as number) ^ (1 << (len % 8));
         else if (op === 'truncate') b = b.subarray(0, p);
         else if (op === 'delete') b = Buffer.concat([b.subarray(0, p), b.subarray(p + len)]);
         else if (op === 'duplicate') b = Buffer.concat([b.subarray(0, p + len), b.subarray(p)]);

@@ -53,7 +53,13 @@ export function readResponses(socket: Socket, methodOf: () => string): AsyncIter
     }
     return buf.length > before;
   };
-  const broken = (what: string): HttpResponse => ({ status: 0, head: `${what}: ${buf.subarray(0, 100).toString('latin1')}`, body: '', close: true, wellFormed: false });
+  const broken = (what: string): HttpResponse => ({
+    status: 0,
+    head: `${what}: ${buf.subarray(0, 100).toString('latin1')}`,
+    body: '',
+    close: true,
+    wellFormed: false,
+  });
 
   async function* responses(): AsyncGenerator<HttpResponse | null> {
     for (;;) {
@@ -153,7 +159,9 @@ export function scrapeHeaders(url: string, path = '/metrics'): Promise<{ socket:
  * The answers on `socket` in order, their bodies counted, not kept (Content-Length or chunked):
  * for answers of many MB, which readResponses would gather. Null once the socket closes.
  */
-export function countResponses(socket: Socket): AsyncIterator<{ status: number; head: string; bodyBytes: number; whole: boolean } | null, null> {
+export function countResponses(
+  socket: Socket,
+): AsyncIterator<{ status: number; head: string; bodyBytes: number; whole: boolean } | null, null> {
   const queue: Buffer[] = [];
   let ended = false;
   let wake: (() => void) | null = null;

@@ -47,7 +47,13 @@ export interface Server {
   output(): string;
 }
 
-async function startServer(t: Test, binary: string, name: string, args: (dir: string, listen: string) => string[], files: Record<string, string>): Promise<Server> {
+async function startServer(
+  t: Test,
+  binary: string,
+  name: string,
+  args: (dir: string, listen: string) => string[],
+  files: Record<string, string>,
+): Promise<Server> {
   const dir = mkdtempSync(join(tmpdir(), `netchecker-${name}-${process.pid}-`));
   for (const [file, text] of Object.entries(files)) writeFileSync(join(dir, file), text);
   const port = await freePort();
@@ -67,20 +73,34 @@ async function startServer(t: Test, binary: string, name: string, args: (dir: st
     rmSync(dir, { recursive: true, force: true });
   });
   const url = `http://${listen}`;
-  await eventually(async () => {
-    if (child.exitCode !== null) throw new Error(`${name} exited: ${out}`);
-    return (await fetch(`${url}/-/ready`)).ok ? true : undefined;
-  }, 30_000, `${name} to be ready (output: ${out.slice(-2000)})`);
+  await eventually(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`${name} exited: ${out}`);
+      return (await fetch(`${url}/-/ready`)).ok ? true : undefined;
+    },
+    30_000,
+    `${name} to be ready (output: ${out.slice(-2000)})`,
+  );
   return { url, dir, child, output: () => out };
 }
 
 /** Prometheus with `config` (an object; rule files are written next to it and may be named there). */
-export async function startPrometheus(t: Test, binary: string, config: Record<string, unknown>, ruleFiles: Record<string, string>): Promise<Server> {
+export async function startPrometheus(
+  t: Test,
+  binary: string,
+  config: Record<string, unknown>,
+  ruleFiles: Record<string, string>,
+): Promise<Server> {
   return startServer(
     t,
     binary,
     'prometheus',
-    (dir, listen) => [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=${listen}`, '--log.level=warn'],
+    (dir, listen) => [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=${listen}`,
+      '--log.level=warn',
+    ],
     { 'prometheus.yml': stringify(config), ...ruleFiles },
   );
 }
@@ -89,7 +109,11 @@ export async function startPrometheus(t: Test, binary: string, config: Record<st
  * Prometheus at second scale scraping one exporter (`target` HOST:PORT) as `job`, evaluating
  * `rules` (a rendered rule file) and alerting `alertmanagerUrl`: the end-to-end alert tests' setup.
  */
-export function startAlertingPrometheus(t: Test, binary: string, o: { job: string; target: string; alertmanagerUrl: string; rules: string }): Promise<Server> {
+export function startAlertingPrometheus(
+  t: Test,
+  binary: string,
+  o: { job: string; target: string; alertmanagerUrl: string; rules: string },
+): Promise<Server> {
   return startPrometheus(
     t,
     binary,
@@ -109,7 +133,13 @@ export async function startAlertmanager(t: Test, binary: string, config: Record<
     t,
     binary,
     'alertmanager',
-    (dir, listen) => [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=${listen}`, '--cluster.listen-address=', '--log.level=warn'],
+    (dir, listen) => [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=${listen}`,
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
     { 'alertmanager.yml': stringify(config) },
   );
 }
@@ -154,10 +184,16 @@ export interface PromSample {
 /** An instant query; throws on an error answer. */
 export async function promQuery(url: string, expr: string): Promise<PromSample[]> {
   const res = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query: expr })}`);
-  const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: PromSample[] | [number, string] } };
+  const body = (await res.json()) as {
+    status: string;
+    error?: string;
+    data?: { resultType: string; result: PromSample[] | [number, string] };
+  };
   if (body.status !== 'success' || !body.data) throw new Error(`query ${expr}: ${body.error ?? res.status}`);
   // Scalars (e.g. time()) count as one sample.
-  return body.data.resultType === 'scalar' ? [{ metric: {}, value: body.data.result as [number, string] }] : (body.data.result as PromSample[]);
+  return body.data.resultType === 'scalar'
+    ? [{ metric: {}, value: body.data.result as [number, string] }]
+    : (body.data.result as PromSample[]);
 }
 
 export interface PromAlert {
@@ -197,7 +233,10 @@ export function exampleAlertmanagerConfig(root: string, webhookUrl: string): Rec
 }
 
 /** Posts alerts to Alertmanager's API as Prometheus would (firing, no end time). */
-export async function postAlerts(amUrl: string, alerts: ReadonlyArray<{ labels: Record<string, string>; annotations?: Record<string, string> }>): Promise<void> {
+export async function postAlerts(
+  amUrl: string,
+  alerts: ReadonlyArray<{ labels: Record<string, string>; annotations?: Record<string, string> }>,
+): Promise<void> {
   const res = await fetch(`${amUrl}/api/v2/alerts`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },

@@ -125,7 +125,19 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
     const records = DNS_NAMES.map((n) => `--host-record=${n},${ex}`);
     dns = await spawnIn(
       net.exporterNs,
-      ['dnsmasq', '--keep-in-foreground', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--pid-file=', '--user=root', `--listen-address=${ex}`, '--bind-interfaces', '--log-facility=-', ...records],
+      [
+        'dnsmasq',
+        '--keep-in-foreground',
+        '--no-resolv',
+        '--no-hosts',
+        '--conf-file=/dev/null',
+        '--pid-file=',
+        '--user=root',
+        `--listen-address=${ex}`,
+        '--bind-interfaces',
+        '--log-facility=-',
+        ...records,
+      ],
       /started, version/,
     );
   };
@@ -148,24 +160,54 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
   const discovery = options.discovery ?? ['--expect', agents.map((a) => a.name).join(','), '--startup-grace', '10'];
   let exporter: ChildProcess | null = null;
   const startExporter = async (): Promise<void> => {
-    exporter = await spawnIn(net.exporterNs, [process.execPath, CLI, 'exporter', '--listen', '0.0.0.0:8081', ...discovery, '--log-level', 'warn']);
+    exporter = await spawnIn(net.exporterNs, [
+      process.execPath,
+      CLI,
+      'exporter',
+      '--listen',
+      '0.0.0.0:8081',
+      ...discovery,
+      '--log-level',
+      'warn',
+    ]);
   };
   await startExporter();
   await spawnIn(net.exporterNs, [process.execPath, PROXY, `unix:${socket}`, '127.0.0.1:8081', '0'], /proxy listening/);
   const running = new Map<LabAgent, ChildProcess>();
   const startAgent = async (a: LabAgent, name = a.name): Promise<void> => {
     const ip = a.network === 'pod' ? a.node.podIp : a.node.hostIp;
-    running.set(a, await spawnIn(a.network === 'pod' ? a.node.podNs : a.node.hostNs, [
-      process.execPath, CLI, 'agent',
-      '--server', `http://${ex}:8081`,
-      '--name', name, '--node', a.node.node, '--network', a.network,
-      '--interval', String(INTERVAL_SECONDS),
-      '--listen', `${ip}:8090`, '--advertise', ip,
-      '--dns-server', ex, '--dns-names', DNS_NAMES.join(','),
-      '--timeout', '1.5',
-      '--mtu-sizes', '1400,1500',
-      '--log-level', 'warn',
-    ]));
+    running.set(
+      a,
+      await spawnIn(a.network === 'pod' ? a.node.podNs : a.node.hostNs, [
+        process.execPath,
+        CLI,
+        'agent',
+        '--server',
+        `http://${ex}:8081`,
+        '--name',
+        name,
+        '--node',
+        a.node.node,
+        '--network',
+        a.network,
+        '--interval',
+        String(INTERVAL_SECONDS),
+        '--listen',
+        `${ip}:8090`,
+        '--advertise',
+        ip,
+        '--dns-server',
+        ex,
+        '--dns-names',
+        DNS_NAMES.join(','),
+        '--timeout',
+        '1.5',
+        '--mtu-sizes',
+        '1400,1500',
+        '--log-level',
+        'warn',
+      ]),
+    );
   };
   for (const a of agents) await startAgent(a);
 
@@ -173,17 +215,29 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
     new Promise((resolve, reject) => {
       const req = http.get({ socketPath: socket, path, timeout: 3000 }, (res) => {
         let body = '';
-        res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        res
+          .setEncoding('utf8')
+          .on('data', (c: string) => (body += c))
+          .on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       });
       req.on('error', reject);
       req.on('timeout', () => req.destroy(new Error('timeout')));
     });
   const startExporterReady = async (): Promise<void> => {
     await startExporter();
-    await within(15_000, 'the exporter to answer', async () => ((await get('/healthz').catch(() => null))?.status === 200 ? true : undefined));
+    await within(15_000, 'the exporter to answer', async () =>
+      (await get('/healthz').catch(() => null))?.status === 200 ? true : undefined,
+    );
   };
   return {
-    net, agents, socket, get, metrics: async () => parseMetrics((await get('/metrics')).body), spawnIn, startDns, stopDns,
+    net,
+    agents,
+    socket,
+    get,
+    metrics: async () => parseMetrics((await get('/metrics')).body),
+    spawnIn,
+    startDns,
+    stopDns,
     stopExporter: () => killAndWait(exporter),
     startExporter: startExporterReady,
     stopAgent: (a) => killAndWait(running.get(a) ?? null),
@@ -212,7 +266,10 @@ export async function within<T>(limitMs: number, what: string, check: () => Prom
     } catch (e) {
       last = e;
     }
-    if (Date.now() - start > limitMs) throw new Error(`not within ${limitMs} ms: ${what}${last ? ` (${last instanceof Error ? String(last) : JSON.stringify(last)})` : ''}`);
+    if (Date.now() - start > limitMs)
+      throw new Error(
+        `not within ${limitMs} ms: ${what}${last ? ` (${last instanceof Error ? String(last) : JSON.stringify(last)})` : ''}`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -50,8 +50,18 @@ export async function startDnsmasq(t: Test, o: DnsmasqOptions): Promise<Dnsmasq>
 async function startOn(t: Test, o: DnsmasqOptions, port: number): Promise<Dnsmasq> {
   const server = `${o.address}:${port}`;
   const args = [
-    '--keep-in-foreground', '--no-resolv', '--no-hosts', '--no-poll', '--conf-file=/dev/null', '--pid-file=', '--user=root',
-    `--listen-address=${o.address}`, '--bind-interfaces', `--port=${port}`, '--log-facility=-', '--cache-size=0',
+    '--keep-in-foreground',
+    '--no-resolv',
+    '--no-hosts',
+    '--no-poll',
+    '--conf-file=/dev/null',
+    '--pid-file=',
+    '--user=root',
+    `--listen-address=${o.address}`,
+    '--bind-interfaces',
+    `--port=${port}`,
+    '--log-facility=-',
+    '--cache-size=0',
     ...o.records.map(([name, ip]) => `--host-record=${name},${ip}`),
     ...(o.nxdomains ?? []).map((d) => `--address=/${d}/`),
   ];

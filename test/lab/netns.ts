@@ -53,7 +53,9 @@ async function requireNetns(probe: string): Promise<void> {
     await run('ip', ['netns', 'add', probe]);
     await run('ip', ['netns', 'del', probe]);
   } catch (e) {
-    throw new Error(`the lab needs root and working network namespaces ("ip netns add" failed; run as root with iproute2 installed): ${(e as Error).message}`);
+    throw new Error(
+      `the lab needs root and working network namespaces ("ip netns add" failed; run as root with iproute2 installed): ${(e as Error).message}`,
+    );
   }
   for (const tool of ['nft', 'ethtool', 'dnsmasq', 'ping']) {
     await run('sh', ['-c', `command -v ${tool}`]).catch(() => {

@@ -1,7 +1,9 @@
 // The monitor joins store, discovery, verdict and metrics. Reports come in through ingest(); the
 // verdict is recomputed by the monitor's own schedule, never by a read: once per tick as time
-// passes, and after reports, at most once per gap (ten times a recomputation's smoothed cost,
-// so the verdict's share of a core stays about a tenth at any scale). Each recomputation counts
+// passes, and after reports at most once per gap of 80 µs per agent (0.8 s at 10,000): about ten
+// times a recomputation's measured cost, so the verdict's share of a core stays about a tenth at
+// any scale. The gap follows the agent count, not a timing, so the same cluster gets the same
+// schedule on a quiet or a busy machine. Each recomputation counts
 // misses (verdict/tracker.ts), logs state changes, prunes agents that are gone and updates the
 // series of the agents whose view changed (metrics/agent-series.ts). Reads get the latest verdict.
 
@@ -21,8 +23,7 @@ import { computeVerdict, type State, type Verdict } from './verdict/verdict.js';
 export const TICK_MS = 1000;
 /** A read waits for a recomputation due within this long, so a report is seen by the reads after it. */
 const FRESH_WAIT_MS = 50;
-const COST_FACTOR = 10;
-const COST_SMOOTHING = 0.2;
+const GAP_PER_AGENT_MS = 0.08;
 
 export interface MonitorOptions {
   readonly store: Store;
@@ -48,8 +49,6 @@ export class Monitor {
   /** Injected clock at the last recomputation (ages), and real time (the schedule). */
   #computedMonoMs = 0;
   #computedRealMs = 0;
-  /** A recomputation's cost, smoothed: one slow turn (a GC pause, a cold start) does not stretch the gap. */
-  #costMs = 0;
   /** Records changed since the last recomputation. */
   #dirty = true;
   #scheduled: { timer: NodeJS.Timeout; atRealMs: number; done: Promise<void>; resolve: () => void } | null = null;
@@ -145,7 +144,7 @@ export class Monitor {
   /** Arms one recomputation: now if the gap since the last has passed, else when it has. */
   #schedule(): void {
     if (this.#scheduled) return;
-    const atRealMs = Math.max(performance.now(), this.#computedRealMs + Math.min(TICK_MS, COST_FACTOR * this.#costMs));
+    const atRealMs = Math.max(performance.now(), this.#computedRealMs + Math.min(TICK_MS, GAP_PER_AGENT_MS * this.#verdict.agents.length));
     let resolve = (): void => {};
     const done = new Promise<void>((r) => (resolve = r));
     const timer = setTimeout(() => this.#refresh(), atRealMs - performance.now());
@@ -169,7 +168,6 @@ export class Monitor {
 
   #refresh(): Verdict {
     const { store, discovery, self, clock } = this.#o;
-    const startedRealMs = performance.now();
     const end = self.verdictSeconds.startTimer();
     const now = clock.monoMs();
     this.#prune(now);
@@ -191,7 +189,6 @@ export class Monitor {
     this.#dirty = false;
     this.#computedMonoMs = now;
     this.#computedRealMs = performance.now();
-    this.#costMs += COST_SMOOTHING * (this.#computedRealMs - startedRealMs - this.#costMs);
     end();
     this.#unschedule();
     return verdict;

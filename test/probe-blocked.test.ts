@@ -1,6 +1,7 @@
 // Paths that must stay blocked: a listed target that answers is a failure (result ok = OPEN),
 // one that refuses or stays silent is blocked; the exporter names the open target in a sparse
-// series. Loopback only: the "policy" here is whether something listens.
+// series. The targets are on loopback, where "blocked" means nothing listens; a NetworkPolicy
+// in the netns lab is not part of this test.
 import net from 'node:net';
 import t, { type Test } from 'tap';
 import { parseAgentConfig } from '../agent/config.js';

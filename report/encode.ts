@@ -3,7 +3,7 @@
 // last_updated) and our agent's additions in their wire form. What it writes decodes to the same
 // Report (test/fuzz-decode.test.ts, test/etcd-cache.test.ts). Pure: no I/O.
 
-import type { Report, WireReport } from './schema.js';
+import type { PeerResult, Report, WireReport, WirePeer } from './schema.js';
 
 /** The stored record in the original's shape: report fields except zero_extender, plus last_updated. */
 export function recordJson(report: Report, receivedWallMs: number): Record<string, unknown> {
@@ -50,16 +50,7 @@ export function wireAdditions(r: Report): Additions {
   const out: Additions = {};
   if (r.listen != null) out.listen = r.listen;
   if (r.dns != null) out.dns = r.dns.map((q) => ({ server: q.server, name: q.name, result: q.result, latency_ms: q.latencyMs }));
-  if (r.peers != null)
-    out.peers = r.peers.map((p) => ({
-      name: p.name,
-      node: p.node,
-      network: p.network,
-      result: p.result,
-      sent: p.sent,
-      lost: p.lost,
-      rtt_ms: p.rttMs,
-    }));
+  if (r.peers != null) out.peers = r.peers.map(wirePeer);
   if (r.icmpAvailable != null) out.icmp_available = r.icmpAvailable;
   if (r.pathMtu != null) out.path_mtu = { exporter: r.pathMtu.exporterBytes, peers: r.pathMtu.peersBytes };
   if (r.integrity != null)
@@ -81,4 +72,9 @@ export function wireAdditions(r: Report): Additions {
   }
   if (r.mustBeBlocked != null) out.must_be_blocked = r.mustBeBlocked.map((c) => ({ target: c.target, result: c.result }));
   return out;
+}
+
+/** A peer result in the wire's form: what the agent sends and the store keeps. */
+export function wirePeer(p: PeerResult): WirePeer {
+  return { name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs };
 }

@@ -1,8 +1,7 @@
 // The API server probe against a fake API server endpoint over TLS (a certificate made here with
 // openssl): answered, refusing anonymous requests, slow, stopped, and with a certificate the
 // agent's CA does not vouch for. Through both ways: the Service address and the DNS name.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -15,6 +14,7 @@ import { ProbeRound } from '../agent/probes/round.js';
 import { createLogger } from '../lib/log.js';
 import { startFakeExporter } from './helpers/agent-server.js';
 import { postReport, report, sample, startTestExporter } from './helpers/exporter.js';
+import { selfSigned } from './helpers/fake-kube.js';
 
 const TIMEOUT_MS = 1000;
 
@@ -22,30 +22,7 @@ const TIMEOUT_MS = 1000;
 function certificate(t: Test, cn: string): { dir: string; key: string; cert: string } {
   const dir = mkdtempSync(join(tmpdir(), 'api-server-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '1',
-      '-subj',
-      `/CN=${cn}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ],
-    { stdio: 'ignore' },
-  );
-  return { dir, key: readFileSync(join(dir, 'key.pem'), 'utf8'), cert: readFileSync(join(dir, 'cert.pem'), 'utf8') };
+  return { dir, ...selfSigned(dir, cn, 'IP:127.0.0.1,DNS:localhost') };
 }
 
 interface FakeApiServer {

@@ -6,7 +6,8 @@
 import os from 'node:os';
 import { joinHostPort } from '../../report/address.js';
 import { parsePeersAnswer, type Peer } from '../../report/answers.js';
-import type { Network, WirePeer } from '../../report/schema.js';
+import { wirePeer } from '../../report/encode.js';
+import type { Network } from '../../report/schema.js';
 import { startListener } from '../listener.js';
 import { probeHttp } from './http.js';
 import type { Outcome, ProbeLimits, ProbeRow } from './probe.js';
@@ -66,16 +67,6 @@ export function assignedOnly(probed: readonly PeerOutcome[], probedPeers: readon
   const assigned = new Set(fresh.map((p) => `${p.name}@${p.address}`));
   return probed.filter((_, i) => assigned.has(`${probedPeers[i]?.name}@${probedPeers[i]?.address}`));
 }
-
-const wirePeer = (p: PeerOutcome): WirePeer => ({
-  name: p.name,
-  node: p.node,
-  network: p.network,
-  result: p.result,
-  sent: p.sent,
-  lost: p.lost,
-  rtt_ms: p.rttMs,
-});
 
 /** First non-internal IPv4 address of the machine (or network namespace). */
 function firstAddress(): string | null {

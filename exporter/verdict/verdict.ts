@@ -2,7 +2,7 @@
 // clock. Pure: a function of its inputs, so tests drive it with a table and an injected clock.
 
 import { networkOf, type Network } from '../../report/schema.js';
-import type { ChurnReason, ExpectedAgent } from '../discovery/discovery.js';
+import { CHURN_REASONS, type ExpectedAgent } from '../discovery/discovery.js';
 import type { AgentRecord } from '../store/store.js';
 
 /**
@@ -11,18 +11,7 @@ import type { AgentRecord } from '../store/store.js';
  * discovery gives for an agent that is not reporting: agent faults (`not_scheduled`,
  * `pod_not_running`, `agent_not_ready`) and churn (see docs/kubernetes.md).
  */
-export const STATES = [
-  'ok',
-  'starting',
-  'absent',
-  'outdated',
-  'not_scheduled',
-  'pod_not_running',
-  'agent_not_ready',
-  'terminating',
-  'node_not_ready',
-  'node_cordoned',
-] as const satisfies readonly (ChurnReason | 'ok' | 'starting' | 'absent' | 'outdated')[];
+export const STATES = ['ok', 'starting', 'absent', 'outdated', ...CHURN_REASONS] as const;
 export type State = (typeof STATES)[number];
 
 /**

@@ -703,8 +703,8 @@ function sendJson(res: ServerResponse, code: number, body: unknown): void {
   res.end(text);
 }
 
-/** A key and a self-signed certificate for 127.0.0.1, made by openssl in `dir`. */
-function selfSigned(dir: string): { key: string; cert: string } {
+/** A key and a self-signed certificate (key.pem, cert.pem) for `san`, made by openssl in `dir`. */
+export function selfSigned(dir: string, cn = 'fake-kube', san = 'IP:127.0.0.1'): { key: string; cert: string } {
   const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
   const r = spawnSync(
     'openssl',
@@ -719,9 +719,9 @@ function selfSigned(dir: string): { key: string; cert: string } {
       '-days',
       '1',
       '-subj',
-      '/CN=fake-kube',
+      `/CN=${cn}`,
       '-addext',
-      'subjectAltName=IP:127.0.0.1',
+      `subjectAltName=${san}`,
       '-keyout',
       key,
       '-out',
@@ -729,8 +729,7 @@ function selfSigned(dir: string): { key: string; cert: string } {
     ],
     { encoding: 'utf8' },
   );
-  if (r.error || r.status !== 0)
-    throw new Error(`fake-kube: openssl is required for tls (Debian package openssl): ${r.error?.message ?? r.stderr}`);
+  if (r.error || r.status !== 0) throw new Error(`openssl is required for tls (Debian package openssl): ${r.error?.message ?? r.stderr}`);
   return { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
 }
 

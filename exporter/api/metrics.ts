@@ -64,7 +64,8 @@ export function metricsHandler({ monitor, self, large, now }: MetricsDeps): (req
     const length = expositionLength(parts);
     const buffer = bufferFor(length);
     fill(buffer, parts);
-    newest = { buffer, length, renderedMs: t, readers: 1 };
+    // Its age counts from now: rendering is synchronous, nothing changed while it ran.
+    newest = { buffer, length, renderedMs: now(), readers: 1 };
     read.add(newest);
     return newest;
   };

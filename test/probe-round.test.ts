@@ -59,9 +59,14 @@ t.test('every probe is cut at the round deadline, long before its own timeout', 
   const probes = await ProbeRound.start(parsed.config, createLogger('error'));
   t.teardown(() => probes.stop());
 
-  await probes.collect(performance.now() + DEADLINE_MS); // round 0 fetches the peer list
-  const started = performance.now();
-  const r = await probes.collect(started + DEADLINE_MS);
+  // A round fetches the peer list for the next; on a busy machine that may take more than one
+  // short round. The round measured is the first that probes the peer (within the probe timeout).
+  let started = performance.now();
+  let r = await probes.collect(started + DEADLINE_MS);
+  for (let rounds = 1; !r.peers?.length && rounds * DEADLINE_MS < TIMEOUT_S * 1000; rounds++) {
+    started = performance.now();
+    r = await probes.collect(started + DEADLINE_MS);
+  }
   const tookMs = performance.now() - started;
   t.ok(tookMs < TIMEOUT_S * 1000, `the round ended at its deadline (${Math.round(tookMs)} ms), not at the ${TIMEOUT_S} s probe timeout`);
   t.match(r.dns, [{ result: 'timeout', latency_ms: null }], 'the silent resolver: timeout');

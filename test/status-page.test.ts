@@ -222,7 +222,8 @@ t.test('1,000 simulated nodes: one canvas, cells read by pointer, a screenshot i
   );
   t.equal(await cellState(page, `n0${cut}`, 2), '✗ outdated');
   await page.select('#filter-state', '');
-  await page.click('#nodes tbody button');
+  // Found and pressed in one step: a live update may rebuild the table between the two.
+  await page.$eval('#nodes tbody button', (b) => b.click());
   t.equal(await page.$$eval('#nodes tbody tr[data-node]', (rows) => rows.length), count, 'all rows on request');
   const canvases = await page.$$eval('canvas', (c) => c.map((e) => [e.width, e.height]));
   t.same(canvases, [[count, count]], 'one canvas, a pixel per cell');

@@ -6,6 +6,16 @@
 export const NETWORKS = ['pod', 'host'] as const;
 export type Network = (typeof NETWORKS)[number];
 
+/**
+ * IP families, as wire keys and as the `family` label's values. Only a dual-stack agent (an
+ * address of each) sends them; a single-stack one sends what it sent before, nothing per family.
+ */
+export const IP_FAMILIES = ['ipv4', 'ipv6'] as const;
+export type IpFamily = (typeof IP_FAMILIES)[number];
+
+/** IP:PORT per family (report/address.ts), one of each: where a dual-stack agent's listener is reached. */
+export type ByFamily = Partial<Record<IpFamily, string>>;
+
 /** Original agents send this for a saturated Go duration (MaxInt64 ns in ms): unknown, not latency. */
 export const SATURATED_MS = 9223372036854;
 
@@ -82,6 +92,8 @@ export interface WirePeer {
   lost: number;
   /** Fastest HTTP round trip that answered; null when none did. */
   rtt_ms: number | null;
+  /** The family probed, when both agents are dual-stack (one result per family); absent otherwise. */
+  family?: IpFamily;
 }
 
 /** How an agent reaches the API server: the Service address its pod is given, or the Service's DNS name. */
@@ -156,6 +168,8 @@ export interface WireReport {
   agent_started?: string;
   /** Ours: where peers reach this agent's listener, HOST:PORT. */
   listen?: string;
+  /** Ours, dual-stack agents only: the listener's address in each family (`listen` is one of them). */
+  listen_by_family?: ByFamily;
   dns?: WireDns[];
   peers?: WirePeer[];
   icmp_available?: boolean;
@@ -206,6 +220,7 @@ export interface Report {
   agentStartedMs: number | null;
   /** Ours, optional so older stored records stay Reports; absent or null: not sent. */
   listen?: string | null;
+  listenByFamily?: ByFamily | null;
   dns?: DnsQuery[] | null;
   peers?: PeerResult[] | null;
   icmpAvailable?: boolean | null;
@@ -246,6 +261,8 @@ export interface PeerResult {
   sent: number;
   lost: number;
   rttMs: number | null;
+  /** Absent (or null) when the pair was probed once, not per family. */
+  family?: IpFamily | null;
 }
 
 export interface Integrity {

@@ -36,7 +36,7 @@ export interface ProbeLimits {
 export type ProbeFields = Partial<
   Pick<
     WireReport,
-    'nslookup' | 'network_probes' | 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'api_server' | 'must_be_blocked'
+    'nslookup' | 'network_probes' | 'listen' | 'listen_by_family' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'api_server' | 'must_be_blocked'
   >
 >;
 
@@ -57,7 +57,8 @@ export interface ProbeConfig {
   readonly dns: { readonly servers: readonly string[] | null; readonly names: readonly string[] } | null;
   /** Null: no listener and no peer probes. */
   readonly listen: { readonly host: string; readonly port: number } | null;
-  readonly advertise: string | null;
+  /** IPs peers reach the listener on, at most one per family, the first one the primary; null: from the listener. */
+  readonly advertise: readonly string[] | null;
   readonly peerAttempts: number;
   readonly mtuSizes: readonly number[];
   readonly icmp: boolean;

@@ -14,6 +14,7 @@ import {
   DNS_RESULTS,
   type DnsQuery,
   type DnsResult,
+  type FamilyPing,
   IP_FAMILIES,
   type IpFamily,
   type Integrity,
@@ -132,6 +133,7 @@ function reportFrom(o: Obj): Report {
     agentStartedMs: optTimestamp(m.get('agent_started'), 'agent_started'),
     listen: peerAddress(m.get('listen')),
     listenByFamily: listenByFamily(m.get('listen_by_family')),
+    exporterByFamily: exporterByFamily(m.get('exporter_by_family')),
     dns: list(m.get('dns'), 'dns', LIMITS.dnsQueriesMax, dnsQuery),
     peers: list(m.get('peers'), 'peers', LIMITS.peersMax, peerResult),
     icmpAvailable: optBool(m.get('icmp_available'), 'icmp_available'),
@@ -155,6 +157,19 @@ function peerAddress(v: unknown): string | null {
 function listenByFamily(v: unknown): ByFamily | null {
   if (v == null) return null;
   return parseByFamily(v) ?? fail('listen_by_family', 'must map ipv4 and/or ipv6 to IP:PORT of that family');
+}
+
+function exporterByFamily(v: unknown): Partial<Record<IpFamily, FamilyPing>> | null {
+  if (v == null) return null;
+  if (!isObj(v)) return fail('exporter_by_family', 'must be an object');
+  const out: Partial<Record<IpFamily, FamilyPing>> = {};
+  for (const [family, ping] of Object.entries(v)) {
+    const f = oneOf<IpFamily>(family, 'exporter_by_family', IP_FAMILIES);
+    if (!isObj(ping)) return fail(`exporter_by_family.${f}`, 'must be an object');
+    const m = lowerKeys(ping);
+    out[f] = { result: resultWord(m.get('result'), `exporter_by_family.${f}.result`), latencyMs: duration(m.get('latency_ms'), `exporter_by_family.${f}.latency_ms`) };
+  }
+  return out;
 }
 
 function optTimestamp(v: unknown, field: string): number | null {

@@ -125,6 +125,14 @@ export interface WireBlocked {
   result: string;
 }
 
+/** Ours: the agent's probe of the exporter's /api/v1/ping over one IP family. */
+export interface WireFamilyPing {
+  /** Result class: ok when the ping answered 2xx. */
+  result: string;
+  /** Whole GET, ms; null without an answer. */
+  latency_ms: number | null;
+}
+
 /** Ours: the agent's view of its own health while it measured. */
 export interface WireIntegrity {
   event_loop_lag_ms: number;
@@ -170,6 +178,8 @@ export interface WireReport {
   listen?: string;
   /** Ours, dual-stack agents only: the listener's address in each family (`listen` is one of them). */
   listen_by_family?: ByFamily;
+  /** Ours, dual-stack agents whose exporter name has an address of each family: the ping per family. */
+  exporter_by_family?: Partial<Record<IpFamily, WireFamilyPing>>;
   dns?: WireDns[];
   peers?: WirePeer[];
   icmp_available?: boolean;
@@ -221,6 +231,7 @@ export interface Report {
   /** Ours, optional so older stored records stay Reports; absent or null: not sent. */
   listen?: string | null;
   listenByFamily?: ByFamily | null;
+  exporterByFamily?: Partial<Record<IpFamily, FamilyPing>> | null;
   dns?: DnsQuery[] | null;
   peers?: PeerResult[] | null;
   icmpAvailable?: boolean | null;
@@ -228,6 +239,11 @@ export interface Report {
   integrity?: Integrity | null;
   apiServer?: ApiServerCheck[] | null;
   mustBeBlocked?: BlockedCheck[] | null;
+}
+
+export interface FamilyPing {
+  result: string;
+  latencyMs: number | null;
 }
 
 export interface BlockedCheck {

@@ -111,6 +111,7 @@ function dualStackRecords(list: readonly PeerCandidate[], failing: IpFamily | nu
     const report: Report = {
       ...base,
       listenByFamily: { ipv4: a.address, ipv6: `[fd00::${i.toString(16)}]:8090` },
+      exporterByFamily: { ipv4: { result: 'ok', latencyMs: 1.2 }, ipv6: { result: failing === 'ipv6' ? 'timeout' : 'ok', latencyMs: null } },
       peers: (base.peers ?? []).flatMap((p) =>
         (['ipv4', 'ipv6'] as const).map((family) =>
           family === failing ? { ...p, family, result: 'timeout', lost: 3, rttMs: null } : { ...p, family },
@@ -235,6 +236,8 @@ t.test('one family partitioned: its series fail, the other family stays reachabl
   t.equal(value('netchecker_agent_probed_by', 'status="unreachable",family="ipv4"'), 0, 'as a target: reachable over IPv4');
   const sparse = text.split('\n').filter((l) => l.startsWith('netchecker_agent_peer_unreachable{'));
   t.ok(sparse.length > 0 && sparse.every((l) => l.includes('family="ipv6"')), 'every failing pair names IPv6');
+  t.equal(value('netchecker_agent_exporter_family_up', 'family="ipv6"'), 0, 'the exporter over IPv6: failing');
+  t.equal(value('netchecker_agent_exporter_family_up', 'family="ipv4"'), 1, 'the exporter over IPv4: ok');
 });
 
 t.test('single-stack agents: no family label anywhere', async (t) => {

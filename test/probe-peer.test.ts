@@ -6,6 +6,8 @@ import net from 'node:net';
 import t from 'tap';
 import { parseAgentConfig } from '../agent/config.js';
 import { startListener } from '../agent/listener.js';
+import { pingFamilies } from '../agent/probes/exporter.js';
+import { probeHttp } from '../agent/probes/http.js';
 import { assignedOnly, fetchPeers, listenByFamily, type PeerOutcome, peerTargets, probePeer } from '../agent/probes/peer.js';
 import { parsePeersAnswer, type Peer } from '../report/answers.js';
 import { ProbeRound } from '../agent/probes/round.js';
@@ -198,4 +200,25 @@ t.test('the listener binds both families; a dual-stack peer is probed over each'
   const v4only = await startListener('127.0.0.1', 0);
   t.teardown(() => v4only.close());
   t.equal(v4only.dualStack, false, 'a given address binds that address only');
+});
+
+t.test('the exporter is pinged per family only by a dual-stack agent, when its name has both', async (t) => {
+  // [dual-stack agent, addresses of the server name, families pinged]
+  const table: Array<[boolean, string[], string[]]> = [
+    [true, ['198.18.0.2', 'fd00:18::2'], ['ipv4', 'ipv6']],
+    [true, ['198.18.0.2'], []],
+    [true, ['fd00:18::2'], []],
+    [true, [], []], // the lookup failed
+    [false, ['198.18.0.2', 'fd00:18::2'], []],
+  ];
+  for (const [dual, addresses, want] of table) t.same(pingFamilies(dual, addresses), want, `${dual} ${addresses.join(',')}`);
+  // probeHttp over one family (a name is resolved in that family only), against a listener on both.
+  const listener = await startListener('::', 0);
+  t.teardown(() => listener.close());
+  for (const [family, host] of [
+    [4, '127.0.0.1'],
+    [6, '[::1]'],
+  ] as const)
+    t.match(await probeHttp(`http://${host}:${listener.port}/`, { timeoutMs: 1000, family }), { result: 'ok' }, `IPv${family}`);
+  t.match(await probeHttp(`http://localhost:${listener.port}/`, { timeoutMs: 1000, family: 4 }), { result: 'ok' }, 'a name, over IPv4');
 });

@@ -5,11 +5,11 @@
 // Dual-stack: an agent with an address of each family probes a dual-stack peer once per family,
 // each result carrying its family; any other pair is probed once at the peer's `address`, as before.
 
-import os from 'node:os';
 import { joinHostPort, parseIp } from '../../report/address.js';
 import { parsePeersAnswer, type Peer } from '../../report/answers.js';
 import { wirePeer } from '../../report/encode.js';
 import { type ByFamily, IP_FAMILIES, type IpFamily, type Network } from '../../report/schema.js';
+import { firstAddress } from '../addresses.js';
 import { startListener } from '../listener.js';
 import { probeHttp } from './http.js';
 import type { Outcome, ProbeLimits, ProbeRow } from './probe.js';
@@ -93,13 +93,6 @@ export function assignedOnly(probed: readonly PeerOutcome[], probedPeers: readon
   if (fresh === null) return [...probed];
   const assigned = new Set(fresh.map((p) => `${p.name}@${p.address}`));
   return probed.filter((_, i) => assigned.has(`${probedPeers[i]?.name}@${probedPeers[i]?.address}`));
-}
-
-/** First non-internal address of a family of the machine (or network namespace); IPv6 link-local ones need a zone: left out. */
-function firstAddress(family: 'IPv4' | 'IPv6'): string | null {
-  for (const infos of Object.values(os.networkInterfaces()))
-    for (const i of infos ?? []) if (!i.internal && i.family === family && !/^fe[89ab]/i.test(i.address)) return i.address;
-  return null;
 }
 
 /** The listener's address per family, from IPs (the first one the primary): set only with one of each. */

@@ -242,6 +242,20 @@ export const probeFamilies: readonly Family<ProbeView>[] = [
       return p ? (p.result === 'ok' ? 1 : 0) : null;
     },
   ),
+  each(
+    'netchecker_agent_exporter_family_up',
+    "Whether the agent's probe of the exporter's /api/v1/ping over each IP family succeeded (1) or not (0); dual-stack agents whose exporter name has an address of each family only.",
+    ['family'],
+    'gauge',
+    (v) => {
+      const byFamily = v.report.exporterByFamily;
+      if (!byFamily) return [];
+      return IP_FAMILIES.flatMap((family) => {
+        const p = byFamily[family];
+        return p ? [{ labels: { family }, value: p.result === 'ok' ? 1 : 0 }] : [];
+      });
+    },
+  ),
   ...apiServerFamilies,
   ...blockedFamilies,
 ];

@@ -167,7 +167,10 @@ function exporterByFamily(v: unknown): Partial<Record<IpFamily, FamilyPing>> | n
     const f = oneOf<IpFamily>(family, 'exporter_by_family', IP_FAMILIES);
     if (!isObj(ping)) return fail(`exporter_by_family.${f}`, 'must be an object');
     const m = lowerKeys(ping);
-    out[f] = { result: resultWord(m.get('result'), `exporter_by_family.${f}.result`), latencyMs: duration(m.get('latency_ms'), `exporter_by_family.${f}.latency_ms`) };
+    out[f] = {
+      result: resultWord(m.get('result'), `exporter_by_family.${f}.result`),
+      latencyMs: duration(m.get('latency_ms'), `exporter_by_family.${f}.latency_ms`),
+    };
   }
   return out;
 }

@@ -42,7 +42,19 @@ function probesJson(report: Report): unknown[] | null {
 }
 
 type Additions = Partial<
-  Pick<WireReport, 'listen' | 'listen_by_family' | 'exporter_by_family' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'integrity' | 'api_server' | 'must_be_blocked'>
+  Pick<
+    WireReport,
+    | 'listen'
+    | 'listen_by_family'
+    | 'exporter_by_family'
+    | 'dns'
+    | 'peers'
+    | 'icmp_available'
+    | 'path_mtu'
+    | 'integrity'
+    | 'api_server'
+    | 'must_be_blocked'
+  >
 >;
 
 /** What the API's record leaves out and peers, probe metrics and verdicts on other replicas need. */

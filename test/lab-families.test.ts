@@ -41,7 +41,10 @@ t.test('lab: one IP family partitioned between two nodes, the other works', asyn
   t.comment(`healthy over both families after ${await healthy(c, 30_000)} ms`);
   const [n1, n2] = c.net.nodes as [(typeof c.net.nodes)[0], (typeof c.net.nodes)[0]];
   const onNode = (i: number): string[] => c.agents.filter((a) => a.node.index === i).map((a) => a.name);
-  const between = [...onNode(1).flatMap((a) => onNode(2).map((p) => `${a}->${p}`)), ...onNode(2).flatMap((a) => onNode(1).map((p) => `${a}->${p}`))];
+  const between = [
+    ...onNode(1).flatMap((a) => onNode(2).map((p) => `${a}->${p}`)),
+    ...onNode(2).flatMap((a) => onNode(1).map((p) => `${a}->${p}`)),
+  ];
 
   for (const family of FAMILIES) {
     const other = family === 'ipv4' ? 'ipv6' : 'ipv4';

@@ -58,7 +58,12 @@ t.test('a dual-stack peer is handed out with its address per family, only when e
     // Its IPv6 address is outside --peer-cidrs: handed out with its IPv4 `listen` alone.
     [
       'agent-pod-n3',
-      report({ nodename: 'n3', network: 'pod', listen: '198.18.0.3:8090', listen_by_family: { ...byFamily(3), ipv6: '[fd00:99::3]:8090' } }),
+      report({
+        nodename: 'n3',
+        network: 'pod',
+        listen: '198.18.0.3:8090',
+        listen_by_family: { ...byFamily(3), ipv6: '[fd00:99::3]:8090' },
+      }),
     ],
   ] as const;
   for (const [name, body] of sent) t.equal((await postReport(ex.url, name, body)).status, 200, name);
@@ -70,7 +75,11 @@ t.test('a dual-stack peer is handed out with its address per family, only when e
     { 'agent-pod-n2': byFamily(2), 'agent-pod-n3': null },
     'per family where bound, else the single address as before',
   );
-  const bad = await postReport(ex.url, 'agent-pod-n4', report({ nodename: 'n4', network: 'pod', listen_by_family: { ipv4: 'node-4:8090' } }));
+  const bad = await postReport(
+    ex.url,
+    'agent-pod-n4',
+    report({ nodename: 'n4', network: 'pod', listen_by_family: { ipv4: 'node-4:8090' } }),
+  );
   t.equal(bad.status, 400, 'a host name per family is refused like in listen');
 });
 

@@ -111,7 +111,10 @@ function dualStackRecords(list: readonly PeerCandidate[], failing: IpFamily | nu
     const report: Report = {
       ...base,
       listenByFamily: { ipv4: a.address, ipv6: `[fd00::${i.toString(16)}]:8090` },
-      exporterByFamily: { ipv4: { result: 'ok', latencyMs: 1.2 }, ipv6: { result: failing === 'ipv6' ? 'timeout' : 'ok', latencyMs: null } },
+      exporterByFamily: {
+        ipv4: { result: 'ok', latencyMs: 1.2 },
+        ipv6: { result: failing === 'ipv6' ? 'timeout' : 'ok', latencyMs: null },
+      },
       peers: (base.peers ?? []).flatMap((p) =>
         (['ipv4', 'ipv6'] as const).map((family) =>
           family === failing ? { ...p, family, result: 'timeout', lost: 3, rttMs: null } : { ...p, family },

@@ -160,9 +160,23 @@ t.test('which families a peer is probed over', async (t) => {
   const ownDual = { ipv4: '10.0.0.9:8090', ipv6: '[fd00::9]:8090' };
   // [own addresses per family, peers, expected (peer, family) pairs]
   const table: Array<[Record<string, string> | null, Peer[], Array<[string, string | null]>]> = [
-    [null, [v4, dual], [['agent-v4', null], ['agent-dual', null]]], // a single-stack agent probes each peer once, as before
+    [
+      null,
+      [v4, dual],
+      [
+        ['agent-v4', null],
+        ['agent-dual', null],
+      ],
+    ], // a single-stack agent probes each peer once, as before
     [ownDual, [v4], [['agent-v4', null]]], // a single-stack peer: once, at its address
-    [ownDual, [dual], [['agent-dual', 'ipv4'], ['agent-dual', 'ipv6']]],
+    [
+      ownDual,
+      [dual],
+      [
+        ['agent-dual', 'ipv4'],
+        ['agent-dual', 'ipv6'],
+      ],
+    ],
     [ownDual, [half], [['agent-half', null]]], // one family only: not dual-stack
     [{ ipv4: '10.0.0.9:8090' }, [dual], [['agent-dual', null]]],
   ];

@@ -34,7 +34,11 @@ export function pingFamilies(dualStack: boolean, addresses: readonly string[]): 
 }
 
 /** The ping over each family, on fresh connections to the name's address of that family. */
-async function pingByFamily(url: string, families: readonly IpFamily[], limits: ProbeLimits): Promise<Partial<Record<IpFamily, WireFamilyPing>>> {
+async function pingByFamily(
+  url: string,
+  families: readonly IpFamily[],
+  limits: ProbeLimits,
+): Promise<Partial<Record<IpFamily, WireFamilyPing>>> {
   const out: Partial<Record<IpFamily, WireFamilyPing>> = {};
   const pings = await Promise.all(families.map((f) => probeHttp(url, { ...limits, family: f === 'ipv4' ? 4 : 6 })));
   pings.forEach((p, i) => {

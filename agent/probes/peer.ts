@@ -122,7 +122,11 @@ export const peerProbe: ProbeRow = async ({ config, health, assigned }) => {
         fetchPeers(config.serverUrl, config.name, limits),
       ]);
       if (fresh) assigned.peers = fresh;
-      const kept = assignedOnly(probed, targets.map((t) => t.peer), fresh);
+      const kept = assignedOnly(
+        probed,
+        targets.map((t) => t.peer),
+        fresh,
+      );
       return { listen, ...(byFamily ? { listen_by_family: byFamily } : {}), peers: kept.map(wirePeer) };
     },
     stop: () => listener.close(),

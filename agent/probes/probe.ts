@@ -36,7 +36,17 @@ export interface ProbeLimits {
 export type ProbeFields = Partial<
   Pick<
     WireReport,
-    'nslookup' | 'network_probes' | 'listen' | 'listen_by_family' | 'exporter_by_family' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'api_server' | 'must_be_blocked'
+    | 'nslookup'
+    | 'network_probes'
+    | 'listen'
+    | 'listen_by_family'
+    | 'exporter_by_family'
+    | 'dns'
+    | 'peers'
+    | 'icmp_available'
+    | 'path_mtu'
+    | 'api_server'
+    | 'must_be_blocked'
   >
 >;
 

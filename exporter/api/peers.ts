@@ -58,7 +58,8 @@ export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, 
       // A discovery that knows pods (Kubernetes) knows each agent's IPs; otherwise the report's connection does.
       const owned = discovery.pod ? (expected?.get(a.name)?.addresses ?? []) : record.source ? [record.source] : [];
       if (!isBoundAddress(address, owned, peerCidrs)) left.add(`${a.name} ${address}`);
-      else if (a.state === 'ok') candidates.push({ name: a.name, node: a.node, network: a.network, address, ...boundByFamily(record.report, owned) });
+      else if (a.state === 'ok')
+        candidates.push({ name: a.name, node: a.node, network: a.network, address, ...boundByFamily(record.report, owned) });
       else late.set(a.name, { name: a.name, node: a.node, network: a.network });
     }
     for (const key of left) {

@@ -90,7 +90,11 @@ export function dualStackPrimary(r: Report): IpFamily | null {
 
 const familyOfResult = (p: PeerResult, primary: IpFamily): IpFamily => p.family ?? primary;
 
-function peersBy(r: Report, network: Network, family: IpFamily | null): { reachable: number; unreachable: number; sent: number; lost: number } {
+function peersBy(
+  r: Report,
+  network: Network,
+  family: IpFamily | null,
+): { reachable: number; unreachable: number; sent: number; lost: number } {
   const out = { reachable: 0, unreachable: 0, sent: 0, lost: 0 };
   const primary = dualStackPrimary(r);
   for (const p of r.peers ?? []) {
@@ -144,7 +148,9 @@ export const probeFamilies: readonly Family<ProbeView>[] = [
       if (!by) return [];
       const families = by.byFamily;
       if (!families) return PEER_STATUSES.map((status) => ({ labels: { status }, value: by[status] }));
-      return IP_FAMILIES.flatMap((family) => PEER_STATUSES.map((status) => ({ labels: { status, family }, value: families[family][status] })));
+      return IP_FAMILIES.flatMap((family) =>
+        PEER_STATUSES.map((status) => ({ labels: { status, family }, value: families[family][status] })),
+      );
     },
   ),
   gauge(

@@ -305,7 +305,9 @@ export async function partition(net: LabNet, a: LabNode, b: LabNode): Promise<()
  */
 export async function partitionFamily(net: LabNet, a: LabNode, b: LabNode, family: 'ipv4' | 'ipv6'): Promise<() => Promise<unknown>> {
   const [table, match, other] =
-    family === 'ipv4' ? ['ip', 'ip', `{ ${b.hostIp}, 198.19.${b.index}.0/24 }`] : ['ip6', 'ip6', `{ ${b.hostIp6}, fd00:19:${b.index}::/64 }`];
+    family === 'ipv4'
+      ? ['ip', 'ip', `{ ${b.hostIp}, 198.19.${b.index}.0/24 }`]
+      : ['ip6', 'ip6', `{ ${b.hostIp6}, fd00:19:${b.index}::/64 }`];
   await net.nft(
     a.hostNs,
     `table ${table} lab_family_partition {

@@ -41,7 +41,8 @@ function probesJson(report: Report): unknown[] | null {
   );
 }
 
-type Additions = Partial<
+/** Our keys of the report (none from the original agent): what our probes fill, beside the record. */
+export type Additions = Partial<
   Pick<
     WireReport,
     | 'listen'

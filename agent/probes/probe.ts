@@ -6,6 +6,7 @@
 
 import type { Logger } from '../../lib/log.js';
 import type { Peer } from '../../report/answers.js';
+import type { Additions } from '../../report/encode.js';
 import type { ApiServerVia, Phase, ResultClass, WireReport } from '../../report/schema.js';
 import type { HealthSource } from '../listener.js';
 
@@ -33,22 +34,7 @@ export interface ProbeLimits {
 }
 
 /** The report fields the probes fill; the rest of the report is the agent's identity and node facts. */
-export type ProbeFields = Partial<
-  Pick<
-    WireReport,
-    | 'nslookup'
-    | 'network_probes'
-    | 'listen'
-    | 'listen_by_family'
-    | 'exporter_by_family'
-    | 'dns'
-    | 'peers'
-    | 'icmp_available'
-    | 'path_mtu'
-    | 'api_server'
-    | 'must_be_blocked'
-  >
->;
+export type ProbeFields = Omit<Additions, 'integrity'> & Partial<Pick<WireReport, 'nslookup' | 'network_probes'>>;
 
 /** A round's fields: the probes' and the agent's own integrity during the round. */
 export type RoundFields = ProbeFields & Pick<WireReport, 'integrity'>;

@@ -89,9 +89,10 @@ export const AGENT_FLAGS = [
   {
     name: 'advertise',
     kind: 'string',
-    metavar: 'IP',
+    list: true,
+    metavar: 'IP[,IP]',
     env: 'MY_POD_IP',
-    help: 'Address peers reach the listener on (default: the --listen host, or the first non-loopback IPv4 address).',
+    help: "Addresses peers reach the listener on, at most one IPv4 and one IPv6 (the downward API's status.podIPs); both: peers are probed over each family (default: the --listen host, or the first non-loopback address of each family the listener is bound to).",
   },
   {
     name: 'peer-attempts',
@@ -288,8 +289,10 @@ function probeConfig(v: AgentValues, serverUrl: string, env: NodeJS.ProcessEnv):
   const dnsOn = servers === null ? Boolean(env.KUBERNETES_SERVICE_HOST) : servers.length > 0;
   const listenRaw = v.listen || null;
   const listen = listenRaw === null ? null : (parseListenAddress(listenRaw) ?? badFlag(`--listen must be HOST:PORT, got "${listenRaw}"`));
-  const advertise = v.advertise || null;
-  if (advertise !== null && !isIP(advertise)) badFlag(`--advertise must be an IP address, got "${advertise}"`);
+  const advertise = v.advertise && v.advertise.length > 0 ? Object.freeze([...v.advertise]) : null;
+  for (const ip of advertise ?? []) if (!isIP(ip)) badFlag(`--advertise must be IP addresses, got "${ip}"`);
+  if (advertise && (advertise.length > 2 || new Set(advertise.map(isIP)).size < advertise.length))
+    badFlag(`--advertise takes at most one IPv4 and one IPv6 address, got "${advertise.join(',')}"`);
   // The exporter takes only IP:PORT as a peer address: a host name to listen on needs --advertise.
   if (listen && advertise === null && !isIP(listen.host))
     badFlag(`--listen host must be an IP address (or give --advertise IP), got "${listen.host}"`);

@@ -1,7 +1,8 @@
 // The tiny HTTP listener (--listen): GET / answers 200 with a short body, so a peer measures TCP
 // connect and one HTTP round trip to this agent; GET /healthz and /readyz answer the kubelet's
 // probes from the loop's own health (agent/health.ts), 503 with a one-line reason when the loop
-// is stuck. Nothing else is served, and nothing here waits on I/O.
+// is stuck. Nothing else is served, and nothing here waits on I/O. An unspecified host (0.0.0.0,
+// ::, or empty) binds both families (:: dual-stack), or IPv4 alone where the kernel has no IPv6.
 
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +11,8 @@ import type { HealthKind, HealthStatus } from './health.js';
 export interface Listener {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /** Whether it is bound to every address of both families (::, dual-stack). */
+  readonly dualStack: boolean;
   close(): Promise<void>;
 }
 
@@ -32,12 +35,29 @@ export async function startListener(host: string, port: number, health?: HealthS
     });
     res.end(req.method === 'HEAD' || body === '' ? undefined : body);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen on ${host}:${port}: ${e.code ?? e.message}`)));
-    server.listen(port, host, resolve);
-  });
+  const bind = (h: string): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException): void => reject(e);
+      server.once('error', onError);
+      server.listen({ port, host: h, ipv6Only: false }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+  const all = host === '' || host === '0.0.0.0' || host === '::';
+  try {
+    await bind(all ? '::' : host).catch((e: NodeJS.ErrnoException) => {
+      // No IPv6 in this kernel or namespace: every IPv4 address is what "all" can mean.
+      if (all && (e.code === 'EAFNOSUPPORT' || e.code === 'EADDRNOTAVAIL')) return bind('0.0.0.0');
+      throw e;
+    });
+  } catch (e) {
+    throw new Error(`cannot listen on ${host}:${port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const address = server.address() as AddressInfo;
   return {
-    port: (server.address() as AddressInfo).port,
+    port: address.port,
+    dualStack: address.address === '::',
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

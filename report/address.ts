@@ -52,6 +52,9 @@ export function parseIp(s: string): IpBytes | null {
   return ipv4(s) ?? unmapped(ipv6(s));
 }
 
+/** The family of an IP's bytes (IPv4-mapped IPv6 reads as IPv4, as parseIp gives it). */
+export const familyOf = (ip: IpBytes): 'ipv4' | 'ipv6' => (ip.length === 4 ? 'ipv4' : 'ipv6');
+
 export const sameIp = (a: IpBytes, b: IpBytes): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 export interface PeerAddress {
@@ -85,6 +88,23 @@ export function parsePeerAddress(s: string): PeerAddress | null {
   if (!hp || hp.port < 1) return null;
   const ip = hp.bracketed ? unmapped(ipv6(hp.host)) : /^[0-9.]+$/.test(hp.host) ? ipv4(hp.host) : null;
   return ip ? { ip, port: hp.port } : null;
+}
+
+/**
+ * A listener's address per family, `{ "ipv4": "IP:PORT", "ipv6": "[IP]:PORT" }`: each a peer
+ * address of its own family, at least one, nothing else. Null for anything else.
+ */
+export function parseByFamily(v: unknown): Partial<Record<'ipv4' | 'ipv6', string>> | null {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.length === 0 || entries.length > 2) return null;
+  const out: Partial<Record<'ipv4' | 'ipv6', string>> = {};
+  for (const [family, address] of entries) {
+    const peer = typeof address === 'string' ? parsePeerAddress(address) : null;
+    if ((family !== 'ipv4' && family !== 'ipv6') || !peer || familyOf(peer.ip) !== family) return null;
+    out[family] = address as string;
+  }
+  return out;
 }
 
 export interface Cidr {

@@ -3,8 +3,8 @@
 // (read by `netchecker check`, and by scripts written for the original server). The side that
 // writes and the side that reads share these types. Pure: no I/O.
 
-import { parsePeerAddress } from './address.js';
-import { isValidAgentName, LIMITS, NETWORKS, type Network } from './schema.js';
+import { parseByFamily, parsePeerAddress } from './address.js';
+import { type ByFamily, isValidAgentName, LIMITS, NETWORKS, type Network } from './schema.js';
 
 /** One assigned peer: where an agent reaches another agent's listener. */
 export interface Peer {
@@ -13,6 +13,11 @@ export interface Peer {
   readonly network: Network;
   /** IP:PORT of the peer's listener (report/address.ts), never a host name. */
   readonly address: string;
+  /**
+   * The listener per family, when the peer is dual-stack (an optional key: agents that do not know
+   * it probe `address` alone, as before). A dual-stack prober probes each family both have.
+   */
+  readonly address_by_family?: ByFamily;
 }
 
 export interface PeersAnswer {
@@ -26,11 +31,13 @@ export function parsePeersAnswer(body: unknown): Peer[] | null {
   const out: Peer[] = [];
   for (const p of peers as unknown[]) {
     if (typeof p !== 'object' || p === null) return null;
-    const { name, node, network, address } = p as Record<string, unknown>;
+    const { name, node, network, address, address_by_family } = p as Record<string, unknown>;
     if (typeof name !== 'string' || !isValidAgentName(name) || typeof node !== 'string' || node.length > LIMITS.nameMaxLength) return null;
     // IP:PORT only, as the exporter accepts them: a host name could point the probes anywhere.
     if (!NETWORKS.includes(network as Network) || typeof address !== 'string' || parsePeerAddress(address) === null) return null;
-    out.push({ name, node, network: network as Network, address });
+    const byFamily = address_by_family == null ? undefined : parseByFamily(address_by_family);
+    if (byFamily === null) return null;
+    out.push({ name, node, network: network as Network, address, ...(byFamily ? { address_by_family: byFamily } : {}) });
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // Lenient where the original Go server was (key case, nulls, unknown keys, missing uptime,
 // saturated durations), strict on types and ranges. Pure: no I/O, never throws.
 
-import { parsePeerAddress, splitHostPort } from './address.js';
+import { parseByFamily, parsePeerAddress, splitHostPort } from './address.js';
 import { MEMBERS_MAX, shapeOf, VALUES_MAX } from './json-shape.js';
 import { rfc3339Ms } from './rfc3339.js';
 import {
@@ -10,9 +10,13 @@ import {
   type ApiServerCheck,
   type ApiServerVia,
   type BlockedCheck,
+  type ByFamily,
   DNS_RESULTS,
   type DnsQuery,
   type DnsResult,
+  type FamilyPing,
+  IP_FAMILIES,
+  type IpFamily,
   type Integrity,
   LIMITS,
   NETWORKS,
@@ -128,6 +132,8 @@ function reportFrom(o: Obj): Report {
     agentVersion: optString(m.get('agent_version'), 'agent_version', 64),
     agentStartedMs: optTimestamp(m.get('agent_started'), 'agent_started'),
     listen: peerAddress(m.get('listen')),
+    listenByFamily: listenByFamily(m.get('listen_by_family')),
+    exporterByFamily: exporterByFamily(m.get('exporter_by_family')),
     dns: list(m.get('dns'), 'dns', LIMITS.dnsQueriesMax, dnsQuery),
     peers: list(m.get('peers'), 'peers', LIMITS.peersMax, peerResult),
     icmpAvailable: optBool(m.get('icmp_available'), 'icmp_available'),
@@ -146,6 +152,27 @@ function peerAddress(v: unknown): string | null {
   if (s !== null && parsePeerAddress(s) === null)
     fail('listen', 'must be IPv4:PORT or [IPv6]:PORT (no host name) with a port from 1 to 65535');
   return s;
+}
+
+function listenByFamily(v: unknown): ByFamily | null {
+  if (v == null) return null;
+  return parseByFamily(v) ?? fail('listen_by_family', 'must map ipv4 and/or ipv6 to IP:PORT of that family');
+}
+
+function exporterByFamily(v: unknown): Partial<Record<IpFamily, FamilyPing>> | null {
+  if (v == null) return null;
+  if (!isObj(v)) return fail('exporter_by_family', 'must be an object');
+  const out: Partial<Record<IpFamily, FamilyPing>> = {};
+  for (const [family, ping] of Object.entries(v)) {
+    const f = oneOf<IpFamily>(family, 'exporter_by_family', IP_FAMILIES);
+    if (!isObj(ping)) return fail(`exporter_by_family.${f}`, 'must be an object');
+    const m = lowerKeys(ping);
+    out[f] = {
+      result: resultWord(m.get('result'), `exporter_by_family.${f}.result`),
+      latencyMs: duration(m.get('latency_ms'), `exporter_by_family.${f}.latency_ms`),
+    };
+  }
+  return out;
 }
 
 function optTimestamp(v: unknown, field: string): number | null {
@@ -212,6 +239,7 @@ function peerResult(m: Fields, at: string): PeerResult {
     sent,
     lost: int(m.get('lost'), `${at}.lost`, 0, sent),
     rttMs: duration(m.get('rtt_ms'), `${at}.rtt_ms`),
+    ...(m.get('family') == null ? {} : { family: oneOf<IpFamily>(m.get('family'), `${at}.family`, IP_FAMILIES) }),
   };
 }
 

@@ -41,14 +41,32 @@ function probesJson(report: Report): unknown[] | null {
   );
 }
 
-type Additions = Partial<
-  Pick<WireReport, 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'integrity' | 'api_server' | 'must_be_blocked'>
+/** Our keys of the report (none from the original agent): what our probes fill, beside the record. */
+export type Additions = Partial<
+  Pick<
+    WireReport,
+    | 'listen'
+    | 'listen_by_family'
+    | 'exporter_by_family'
+    | 'dns'
+    | 'peers'
+    | 'icmp_available'
+    | 'path_mtu'
+    | 'integrity'
+    | 'api_server'
+    | 'must_be_blocked'
+  >
 >;
 
 /** What the API's record leaves out and peers, probe metrics and verdicts on other replicas need. */
 export function wireAdditions(r: Report): Additions {
   const out: Additions = {};
   if (r.listen != null) out.listen = r.listen;
+  if (r.listenByFamily != null) out.listen_by_family = { ...r.listenByFamily };
+  if (r.exporterByFamily != null)
+    out.exporter_by_family = Object.fromEntries(
+      Object.entries(r.exporterByFamily).map(([f, p]) => [f, { result: p.result, latency_ms: p.latencyMs }]),
+    );
   if (r.dns != null) out.dns = r.dns.map((q) => ({ server: q.server, name: q.name, result: q.result, latency_ms: q.latencyMs }));
   if (r.peers != null) out.peers = r.peers.map(wirePeer);
   if (r.icmpAvailable != null) out.icmp_available = r.icmpAvailable;
@@ -76,5 +94,7 @@ export function wireAdditions(r: Report): Additions {
 
 /** A peer result in the wire's form: what the agent sends and the store keeps. */
 export function wirePeer(p: PeerResult): WirePeer {
-  return { name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs };
+  const wire: WirePeer = { name: p.name, node: p.node, network: p.network, result: p.result, sent: p.sent, lost: p.lost, rtt_ms: p.rttMs };
+  if (p.family != null) wire.family = p.family;
+  return wire;
 }

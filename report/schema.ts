@@ -6,6 +6,16 @@
 export const NETWORKS = ['pod', 'host'] as const;
 export type Network = (typeof NETWORKS)[number];
 
+/**
+ * IP families, as wire keys and as the `family` label's values. Only a dual-stack agent (an
+ * address of each) sends them; a single-stack one sends what it sent before, nothing per family.
+ */
+export const IP_FAMILIES = ['ipv4', 'ipv6'] as const;
+export type IpFamily = (typeof IP_FAMILIES)[number];
+
+/** IP:PORT per family (report/address.ts), one of each: where a dual-stack agent's listener is reached. */
+export type ByFamily = Partial<Record<IpFamily, string>>;
+
 /** Original agents send this for a saturated Go duration (MaxInt64 ns in ms): unknown, not latency. */
 export const SATURATED_MS = 9223372036854;
 
@@ -82,6 +92,8 @@ export interface WirePeer {
   lost: number;
   /** Fastest HTTP round trip that answered; null when none did. */
   rtt_ms: number | null;
+  /** The family probed, when both agents are dual-stack (one result per family); absent otherwise. */
+  family?: IpFamily;
 }
 
 /** How an agent reaches the API server: the Service address its pod is given, or the Service's DNS name. */
@@ -111,6 +123,14 @@ export interface WireBlocked {
   target: string;
   /** Result class of the TCP connect: ok means the path is OPEN, a failure of the check. */
   result: string;
+}
+
+/** Ours: the agent's probe of the exporter's /api/v1/ping over one IP family. */
+export interface WireFamilyPing {
+  /** Result class: ok when the ping answered 2xx. */
+  result: string;
+  /** Whole GET, ms; null without an answer. */
+  latency_ms: number | null;
 }
 
 /** Ours: the agent's view of its own health while it measured. */
@@ -156,6 +176,10 @@ export interface WireReport {
   agent_started?: string;
   /** Ours: where peers reach this agent's listener, HOST:PORT. */
   listen?: string;
+  /** Ours, dual-stack agents only: the listener's address in each family (`listen` is one of them). */
+  listen_by_family?: ByFamily;
+  /** Ours, dual-stack agents whose exporter name has an address of each family: the ping per family. */
+  exporter_by_family?: Partial<Record<IpFamily, WireFamilyPing>>;
   dns?: WireDns[];
   peers?: WirePeer[];
   icmp_available?: boolean;
@@ -206,6 +230,8 @@ export interface Report {
   agentStartedMs: number | null;
   /** Ours, optional so older stored records stay Reports; absent or null: not sent. */
   listen?: string | null;
+  listenByFamily?: ByFamily | null;
+  exporterByFamily?: Partial<Record<IpFamily, FamilyPing>> | null;
   dns?: DnsQuery[] | null;
   peers?: PeerResult[] | null;
   icmpAvailable?: boolean | null;
@@ -213,6 +239,11 @@ export interface Report {
   integrity?: Integrity | null;
   apiServer?: ApiServerCheck[] | null;
   mustBeBlocked?: BlockedCheck[] | null;
+}
+
+export interface FamilyPing {
+  result: string;
+  latencyMs: number | null;
 }
 
 export interface BlockedCheck {
@@ -246,6 +277,8 @@ export interface PeerResult {
   sent: number;
   lost: number;
   rttMs: number | null;
+  /** Absent (or null) when the pair was probed once, not per family. */
+  family?: IpFamily | null;
 }
 
 export interface Integrity {

@@ -204,6 +204,8 @@ const bad: Array<[string[], Record<string, string>, string]> = [
   [['-probeurls', Array.from({ length: 32 }, (_, i) => `http://h${i}/`).join(',')], env, '--probe-urls: at most 31 URLs'],
   [['-probeurls', `http://h/${'a'.repeat(600)}`], env, `--probe-urls: "http://h/${'a'.repeat(51)}..." is longer than 512 characters`],
   [['--listen', 'localhost:8090'], env, '--listen host must be an IP address (or give --advertise IP), got "localhost"'],
+  [['--advertise', 'node-1'], env, '--advertise must be IP addresses, got "node-1"'],
+  [['--advertise', '10.0.0.1,10.0.0.2'], env, '--advertise takes at most one IPv4 and one IPv6 address, got "10.0.0.1,10.0.0.2"'],
   [['-zeroextenderlength', '-1'], env, '--zero-extender-length must be an integer from 0 to 65535, got -1'],
   [['--zero-extender-length', '65536'], env, '--zero-extender-length must be an integer from 0 to 65535, got 65536'],
   [['--network', 'both'], env, '--network must be one of pod, host, got "both"'],

@@ -282,7 +282,7 @@ t.test('the DaemonSets carry the downward-API env, args, dnsPolicy and toleratio
         {
           MY_POD_NAME: 'metadata.name',
           MY_NODE_NAME: 'spec.nodeName',
-          MY_POD_IP: 'status.podIP',
+          MY_POD_IP: 'status.podIPs',
           MY_NODE_IP: 'status.hostIP',
           NETCHECKER_NETWORK: name.endsWith('hostnet') ? 'host' : 'pod',
         },

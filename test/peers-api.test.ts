@@ -49,6 +49,40 @@ t.test('peers are handed out from the stored reports that have a listener', asyn
   t.equal((await fetch(`${ex.url}/api/v1/peers/agent-pod-n1`, { method: 'POST' })).status, 405);
 });
 
+t.test('a dual-stack peer is handed out with its address per family, only when each is bound', async (t) => {
+  const ex = await startTestExporter(t, ['--mesh-peers', '2', '--peer-cidrs', '198.18.0.0/15,fd00:18::/64']);
+  const byFamily = (i: number): Record<string, string> => ({ ipv4: `198.18.0.${i}:8090`, ipv6: `[fd00:18::${i}]:8090` });
+  const sent = [
+    ['agent-pod-n1', report({ nodename: 'n1', network: 'pod', listen: '198.18.0.1:8090', listen_by_family: byFamily(1) })],
+    ['agent-pod-n2', report({ nodename: 'n2', network: 'pod', listen: '198.18.0.2:8090', listen_by_family: byFamily(2) })],
+    // Its IPv6 address is outside --peer-cidrs: handed out with its IPv4 `listen` alone.
+    [
+      'agent-pod-n3',
+      report({
+        nodename: 'n3',
+        network: 'pod',
+        listen: '198.18.0.3:8090',
+        listen_by_family: { ...byFamily(3), ipv6: '[fd00:99::3]:8090' },
+      }),
+    ],
+  ] as const;
+  for (const [name, body] of sent) t.equal((await postReport(ex.url, name, body)).status, 200, name);
+  const { peers } = (await (await fetch(`${ex.url}/api/v1/peers/agent-pod-n1`)).json()) as {
+    peers: Array<{ name: string; address: string; address_by_family?: Record<string, string> }>;
+  };
+  t.same(
+    Object.fromEntries(peers.map((p) => [p.name, p.address_by_family ?? null])),
+    { 'agent-pod-n2': byFamily(2), 'agent-pod-n3': null },
+    'per family where bound, else the single address as before',
+  );
+  const bad = await postReport(
+    ex.url,
+    'agent-pod-n4',
+    report({ nodename: 'n4', network: 'pod', listen_by_family: { ipv4: 'node-4:8090' } }),
+  );
+  t.equal(bad.status, 400, 'a host name per family is refused like in listen');
+});
+
 t.test(
   'only agents that are ok are peers: a dead agent leaves every assignment within a second of its verdict, a late one still probes',
   async (t) => {

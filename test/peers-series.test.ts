@@ -1,6 +1,7 @@
 // O(N): the probe series per agent stay constant from 10 to 1,000 agents (each with its k=10
 // assigned peers, the RTT histograms per network pair shared), the number matches docs/metrics.md,
-// and a failing pair's sparse series lives only while the pair fails. Pure: no servers.
+// and a failing pair's sparse series lives only while the pair fails. Dual-stack agents: a constant
+// few more (the `family` label), and a partition of one family shows on that family only. Pure.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
@@ -8,7 +9,7 @@ import { type Exposition, expositionText } from '../exporter/metrics/exposition.
 import { ProbeMetrics } from '../exporter/metrics/probes.js';
 import { assignPeers, type PeerCandidate } from '../exporter/peers/assign.js';
 import type { AgentRecord } from '../exporter/store/store.js';
-import type { Network, Report } from '../report/schema.js';
+import type { IpFamily, Network, Report } from '../report/schema.js';
 
 const doc = readFileSync(fileURLToPath(new URL('../docs/metrics.md', import.meta.url)), 'utf8');
 
@@ -100,8 +101,34 @@ function exposition(m: { appendTo(out: Exposition): void }): string {
   return expositionText(out);
 }
 
+/** Every agent dual-stack: each pair probed over both families; `failing` fails over `family` only. */
+function dualStackRecords(list: readonly PeerCandidate[], failing: IpFamily | null): Map<string, AgentRecord> {
+  const peers = assignPeers(list, 10);
+  const records = new Map<string, AgentRecord>();
+  for (const a of list) {
+    const base = fullReport(a, peers.get(a.name) ?? []);
+    const i = list.indexOf(a);
+    const report: Report = {
+      ...base,
+      listenByFamily: { ipv4: a.address, ipv6: `[fd00::${i.toString(16)}]:8090` },
+      exporterByFamily: {
+        ipv4: { result: 'ok', latencyMs: 1.2 },
+        ipv6: { result: failing === 'ipv6' ? 'timeout' : 'ok', latencyMs: null },
+      },
+      peers: (base.peers ?? []).flatMap((p) =>
+        (['ipv4', 'ipv6'] as const).map((family) =>
+          family === failing ? { ...p, family, result: 'timeout', lost: 3, rttMs: null } : { ...p, family },
+        ),
+      ),
+    };
+    records.set(a.name, { name: a.name, report, receivedMonoMs: 0, receivedWallMs: 0 });
+  }
+  return records;
+}
+
 const perAgent = (text: string, name: string): number => text.split('\n').filter((l) => l.includes(`agent="${name}"`)).length;
 const documented = Number(/^## Probe series per agent: (\d+)$/m.exec(doc)?.[1]);
+const documentedDual = Number(/^### Dual-stack agents: (\d+)$/m.exec(doc)?.[1]);
 
 t.test('series per agent are constant from 10 to 1,000 agents', async (t) => {
   t.ok(documented > 0, 'docs/metrics.md states the number');
@@ -178,4 +205,45 @@ t.test('loss and round trip are given per target agent, starved probers left out
   );
   t.match(text, /netchecker_agent_probed_loss_ratio\{agent="agent-pod-3",node="node-3",network="pod"\} 0\n/, 'the others lose nothing');
   t.match(text, /netchecker_agent_probed_rtt_seconds\{agent="agent-pod-3",node="node-3",network="pod"\} 0.0004\n/);
+});
+
+t.test('dual-stack agents: a constant few more series each, from 10 to 1,000 agents', async (t) => {
+  t.ok(documentedDual > documented, `docs/metrics.md states the dual-stack number (${documentedDual})`);
+  for (const nodes of [5, 50, 500]) {
+    const list = agents(nodes);
+    const records = dualStackRecords(list, null);
+    const m = new ProbeMetrics();
+    m.refresh(list, (name) => records.get(name));
+    const text = exposition(m);
+    t.same([...new Set(list.map((a) => perAgent(text, a.name)))], [documentedDual], `${list.length} agents: ${documentedDual} each`);
+  }
+});
+
+t.test('one family partitioned: its series fail, the other family stays reachable', async (t) => {
+  const list = agents(6);
+  const records = dualStackRecords(list, 'ipv6');
+  const m = new ProbeMetrics();
+  m.refresh(list, (name) => records.get(name));
+  const text = exposition(m);
+  const a = 'agent-pod-0';
+  const value = (name: string, labels: string): number =>
+    Number(new RegExp(`^${name}\\{agent="${a}",node="node-0",network="pod",${labels}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const peersOf = (family: string, status: string): number =>
+    value('netchecker_agent_peers', `peer_network="pod",status="${status}",family="${family}"`) +
+    value('netchecker_agent_peers', `peer_network="host",status="${status}",family="${family}"`);
+  t.ok(peersOf('ipv6', 'unreachable') >= 10, 'IPv6: every assigned peer unreachable');
+  t.equal(peersOf('ipv6', 'reachable'), 0);
+  t.equal(peersOf('ipv4', 'unreachable'), 0, 'IPv4: nothing unreachable');
+  t.equal(peersOf('ipv4', 'reachable'), peersOf('ipv6', 'unreachable'));
+  t.ok(value('netchecker_agent_probed_by', 'status="unreachable",family="ipv6"') > 0, 'as a target: unreachable over IPv6');
+  t.equal(value('netchecker_agent_probed_by', 'status="unreachable",family="ipv4"'), 0, 'as a target: reachable over IPv4');
+  const sparse = text.split('\n').filter((l) => l.startsWith('netchecker_agent_peer_unreachable{'));
+  t.ok(sparse.length > 0 && sparse.every((l) => l.includes('family="ipv6"')), 'every failing pair names IPv6');
+  t.equal(value('netchecker_agent_exporter_family_up', 'family="ipv6"'), 0, 'the exporter over IPv6: failing');
+  t.equal(value('netchecker_agent_exporter_family_up', 'family="ipv4"'), 1, 'the exporter over IPv4: ok');
+});
+
+t.test('single-stack agents: no family label anywhere', async (t) => {
+  const { text } = render(agents(6), new Set(['agent-host-3']));
+  t.notMatch(text, /family=/);
 });

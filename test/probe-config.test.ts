@@ -51,17 +51,22 @@ t.test('defaults and forms', async (t) => {
   t.same(probes(['--listen', '0.0.0.0:8090', '--advertise', '198.18.0.11']), {
     dns: null,
     listen: { host: '0.0.0.0', port: 8090 },
-    advertise: '198.18.0.11',
+    advertise: ['198.18.0.11'],
     peerAttempts: 3,
     mtuSizes: [1200, 1400, 1450, 1500],
     icmp: true,
     apiServer: null,
     mustBeBlocked: [],
   });
-  t.equal(
+  t.same(
     probes([], { ...env, MY_POD_IP: '10.244.1.5', NETCHECKER_LISTEN: '0.0.0.0:8090' }).advertise,
-    '10.244.1.5',
+    ['10.244.1.5'],
     'MY_POD_IP from the downward API',
+  );
+  t.same(
+    probes([], { ...env, MY_POD_IP: '10.244.1.5,fd00:10:244::5', NETCHECKER_LISTEN: '0.0.0.0:8090' }).advertise,
+    ['10.244.1.5', 'fd00:10:244::5'],
+    'status.podIPs of a dual-stack pod: one address per family',
   );
   t.same(probes(['--mtu-sizes', '', '--no-icmp', '--peer-attempts', '5']), {
     dns: null,
@@ -78,7 +83,7 @@ t.test('defaults and forms', async (t) => {
 t.test('bad values are startup errors naming the flag', async (t) => {
   t.match(error(['--dns-server', 'dns.example']), /--dns-server: "dns.example" is not an IP address/);
   t.match(error(['--listen', 'nowhere']), /--listen must be HOST:PORT/);
-  t.match(error(['--advertise', 'my-pod']), /--advertise must be an IP address/);
+  t.match(error(['--advertise', 'my-pod']), /--advertise must be IP addresses/);
   t.match(error(['--mtu-sizes', '1500,big']), /--mtu-sizes must be an integer from 68 to 65535/);
   t.match(error(['--mtu-sizes', '40']), /--mtu-sizes must be an integer from 68 to 65535/);
   t.match(error(['--peer-attempts', '0']), /--peer-attempts must be an integer from 1 to 100/);

@@ -1,11 +1,14 @@
 // Peer probe against a real listener on loopback: ok with an RTT, a closed port is refused and all
 // attempts lost; the peer list from the exporter is validated like any other input; a peer the
-// exporter withdraws is dropped from the round, never reported as unreachable.
+// exporter withdraws is dropped from the round, never reported as unreachable. Dual-stack: the
+// listener binds both families, and two dual-stack agents probe each other once per family.
 import net from 'node:net';
 import t from 'tap';
 import { parseAgentConfig } from '../agent/config.js';
 import { startListener } from '../agent/listener.js';
-import { assignedOnly, fetchPeers, type PeerOutcome, probePeer } from '../agent/probes/peer.js';
+import { pingFamilies } from '../agent/probes/exporter.js';
+import { probeHttp } from '../agent/probes/http.js';
+import { assignedOnly, fetchPeers, listenByFamily, type PeerOutcome, peerTargets, probePeer } from '../agent/probes/peer.js';
 import { parsePeersAnswer, type Peer } from '../report/answers.js';
 import { ProbeRound } from '../agent/probes/round.js';
 import { createLogger } from '../lib/log.js';
@@ -39,6 +42,9 @@ t.test('the peer list is validated', async (t) => {
   const good = { name: 'agent-a', node: 'n', network: 'pod', address: '198.18.0.1:8090' };
   t.same(parsePeersAnswer({ peers: [good] }), [good]);
   t.same(parsePeersAnswer({ peers: [] }), []);
+  const dual = { ...good, address_by_family: { ipv4: '198.18.0.1:8090', ipv6: '[fd00::1]:8090' } };
+  t.same(parsePeersAnswer({ peers: [dual] }), [dual], 'a dual-stack peer keeps its address per family');
+  t.same(parsePeersAnswer({ peers: [{ ...good, address_by_family: null }] }), [good], 'null: not sent');
   for (const bad of [
     null,
     [],
@@ -49,6 +55,12 @@ t.test('the peer list is validated', async (t) => {
     { peers: [{ ...good, address: 'h:0' }] },
     { peers: [{ ...good, address: 'example.com:80' }] },
     { peers: [{ ...good, address: '[fd00::1]' }] },
+    { peers: [{ ...good, address_by_family: { ipv4: '[fd00::1]:8090' } }] },
+    { peers: [{ ...good, address_by_family: { ipv6: '198.18.0.1:8090' } }] },
+    { peers: [{ ...good, address_by_family: { ipv5: '198.18.0.1:8090' } }] },
+    { peers: [{ ...good, address_by_family: {} }] },
+    { peers: [{ ...good, address_by_family: ['198.18.0.1:8090'] }] },
+    { peers: [{ ...good, address_by_family: { ipv6: 'example.com:80' } }] },
     { peers: Array(257).fill(good) },
   ]) {
     t.equal(parsePeersAnswer(bad), null, JSON.stringify(bad).slice(0, 60));
@@ -139,4 +151,88 @@ t.test('a withdrawn peer is dropped from the round, a still assigned dead peer i
     ],
     'round 2: the exporter does not answer: the last list stays, every result kept',
   );
+});
+
+t.test('which families a peer is probed over', async (t) => {
+  const v4 = { name: 'agent-v4', node: 'n1', network: 'pod' as const, address: '10.0.0.1:8090' };
+  const dual: Peer = { ...v4, name: 'agent-dual', address_by_family: { ipv4: '10.0.0.2:8090', ipv6: '[fd00::2]:8090' } };
+  const half: Peer = { ...v4, name: 'agent-half', address_by_family: { ipv6: '[fd00::3]:8090' } };
+  const ownDual = { ipv4: '10.0.0.9:8090', ipv6: '[fd00::9]:8090' };
+  // [own addresses per family, peers, expected (peer, family) pairs]
+  const table: Array<[Record<string, string> | null, Peer[], Array<[string, string | null]>]> = [
+    [
+      null,
+      [v4, dual],
+      [
+        ['agent-v4', null],
+        ['agent-dual', null],
+      ],
+    ], // a single-stack agent probes each peer once, as before
+    [ownDual, [v4], [['agent-v4', null]]], // a single-stack peer: once, at its address
+    [
+      ownDual,
+      [dual],
+      [
+        ['agent-dual', 'ipv4'],
+        ['agent-dual', 'ipv6'],
+      ],
+    ],
+    [ownDual, [half], [['agent-half', null]]], // one family only: not dual-stack
+    [{ ipv4: '10.0.0.9:8090' }, [dual], [['agent-dual', null]]],
+  ];
+  for (const [own, peers, want] of table)
+    t.same(
+      peerTargets(peers, own).map((x) => [x.peer.name, x.family]),
+      want,
+      `${JSON.stringify(own)} ${peers.map((p) => p.name).join(',')}`,
+    );
+  t.same(listenByFamily(['10.0.0.9', 'fd00::9'], 8090), ownDual);
+  t.same(listenByFamily(['fd00::9', '10.0.0.9'], 8090), ownDual, 'either order');
+  t.equal(listenByFamily(['10.0.0.9'], 8090), null, 'single-stack: nothing per family');
+  t.equal(listenByFamily([], 8090), null);
+});
+
+t.test('the listener binds both families; a dual-stack peer is probed over each', async (t) => {
+  const listener = await startListener('0.0.0.0', 0);
+  t.teardown(() => listener.close());
+  t.equal(listener.dualStack, true, 'an unspecified host binds :: (both families)');
+  const port = await closedPort();
+  const peer: Peer = {
+    name: 'agent-b',
+    node: 'node-b',
+    network: 'pod',
+    address: `127.0.0.1:${listener.port}`,
+    address_by_family: { ipv4: `127.0.0.1:${listener.port}`, ipv6: `[::1]:${listener.port}` },
+  };
+  const opts = { timeoutMs: 1000, attempts: 2 };
+  t.match(await probePeer(peer, opts, 'ipv4'), { result: 'ok', lost: 0, family: 'ipv4' }, 'IPv4 answered');
+  t.match(await probePeer(peer, opts, 'ipv6'), { result: 'ok', lost: 0, family: 'ipv6' }, 'IPv6 answered by the same listener');
+  const broken = { ...peer, address_by_family: { ipv4: `127.0.0.1:${listener.port}`, ipv6: `[::1]:${port}` } };
+  t.match(await probePeer(broken, opts, 'ipv6'), { result: 'refused', lost: 2, family: 'ipv6' }, 'the broken family fails alone');
+  t.match(await probePeer(broken, opts, 'ipv4'), { result: 'ok', family: 'ipv4' });
+  t.notOk('family' in (await probePeer(peer, opts)), 'probed once: no family');
+  const v4only = await startListener('127.0.0.1', 0);
+  t.teardown(() => v4only.close());
+  t.equal(v4only.dualStack, false, 'a given address binds that address only');
+});
+
+t.test('the exporter is pinged per family only by a dual-stack agent, when its name has both', async (t) => {
+  // [dual-stack agent, addresses of the server name, families pinged]
+  const table: Array<[boolean, string[], string[]]> = [
+    [true, ['198.18.0.2', 'fd00:18::2'], ['ipv4', 'ipv6']],
+    [true, ['198.18.0.2'], []],
+    [true, ['fd00:18::2'], []],
+    [true, [], []], // the lookup failed
+    [false, ['198.18.0.2', 'fd00:18::2'], []],
+  ];
+  for (const [dual, addresses, want] of table) t.same(pingFamilies(dual, addresses), want, `${dual} ${addresses.join(',')}`);
+  // probeHttp over one family (a name is resolved in that family only), against a listener on both.
+  const listener = await startListener('::', 0);
+  t.teardown(() => listener.close());
+  for (const [family, host] of [
+    [4, '127.0.0.1'],
+    [6, '[::1]'],
+  ] as const)
+    t.match(await probeHttp(`http://${host}:${listener.port}/`, { timeoutMs: 1000, family }), { result: 'ok' }, `IPv${family}`);
+  t.match(await probeHttp(`http://localhost:${listener.port}/`, { timeoutMs: 1000, family: 4 }), { result: 'ok' }, 'a name, over IPv4');
 });

@@ -3,6 +3,7 @@ import t from 'tap';
 import type { RoundFields } from '../agent/probes/probe.js';
 import { buildReport, networkProbes } from '../agent/report.js';
 import { decodeReport } from '../report/decode.js';
+import { wireAdditions } from '../report/encode.js';
 
 t.test('the extra probe fields round-trip through the wire', async (t) => {
   const extras: RoundFields = {
@@ -65,4 +66,41 @@ t.test('the extra probe fields round-trip through the wire', async (t) => {
     { listen: null, dns: null, peers: null, icmpAvailable: null, pathMtu: null, integrity: null, apiServer: null, mustBeBlocked: null },
     'the original agent sends none of them',
   );
+});
+
+t.test('a dual-stack agent: its listener per family and each peer result family round-trip', async (t) => {
+  const body = {
+    report_interval: 15,
+    listen: '198.18.0.11:8090',
+    listen_by_family: { ipv4: '198.18.0.11:8090', ipv6: '[fd00:18::11]:8090' },
+    exporter_by_family: { ipv4: { result: 'ok', latency_ms: 0.9 }, ipv6: { result: 'timeout', latency_ms: null } },
+    peers: [
+      { name: 'agent-pod-n2', node: 'node-2', network: 'pod', result: 'ok', sent: 3, lost: 0, rtt_ms: 0.4, family: 'ipv4' },
+      { name: 'agent-pod-n2', node: 'node-2', network: 'pod', result: 'timeout', sent: 3, lost: 3, rtt_ms: null, family: 'ipv6' },
+      { name: 'agent-pod-n3', node: 'node-3', network: 'pod', result: 'ok', sent: 3, lost: 0, rtt_ms: 0.5 },
+    ],
+  };
+  const decoded = decodeReport(JSON.stringify(body));
+  if (!decoded.ok) throw new Error(decoded.detail);
+  t.same(decoded.value.listenByFamily, body.listen_by_family);
+  t.same(decoded.value.exporterByFamily, { ipv4: { result: 'ok', latencyMs: 0.9 }, ipv6: { result: 'timeout', latencyMs: null } });
+  t.same(
+    decoded.value.peers?.map((p) => p.family ?? null),
+    ['ipv4', 'ipv6', null],
+  );
+  const again = decodeReport(JSON.stringify({ report_interval: 15, ...wireAdditions(decoded.value) }));
+  t.same(again.ok && again.value, decoded.value, 'encoded back (the store, other replicas): the same report');
+  for (const [field, value] of [
+    ['listen_by_family', { ipv4: '[fd00::1]:8090' }],
+    ['listen_by_family', { ipv4: 'node-1:8090' }],
+    ['listen_by_family', {}],
+    ['listen_by_family', '198.18.0.11:8090'],
+    ['peers', [{ ...body.peers[0], family: 'ipv5' }]],
+    ['exporter_by_family', { ipv5: { result: 'ok', latency_ms: 1 } }],
+    ['exporter_by_family', { ipv4: { result: 'OK!', latency_ms: 1 } }],
+    ['exporter_by_family', { ipv4: 'ok' }],
+  ] as const) {
+    const bad = decodeReport(JSON.stringify({ ...body, [field]: value }));
+    t.match(bad, { ok: false, code: 'invalid_field' }, `${field}: ${JSON.stringify(value)}`);
+  }
 });

@@ -13,10 +13,12 @@ import type { ProbeLimits, ProbeOutcome } from './probe.js';
 export interface HttpProbeOptions extends ProbeLimits {
   /** https: the CA certificates (PEM) to verify the server against; null: not verified; absent: the system's CAs. */
   readonly ca?: string | null;
+  /** Connect over this IP family only (the host name resolved to its addresses of that family); absent: any. */
+  readonly family?: 4 | 6;
 }
 
 /** timeoutMs bounds the whole probe, body included; the signal cuts it earlier, which reads as a timeout. */
-export function probeHttp(url: string, { timeoutMs, signal, ca }: HttpProbeOptions): Promise<ProbeOutcome> {
+export function probeHttp(url: string, { timeoutMs, signal, ca, family }: HttpProbeOptions): Promise<ProbeOutcome> {
   return new Promise((resolve) => {
     const now = (): number => performance.now();
     const stamps: PhaseStamps = { start: now(), done: 0 };
@@ -49,6 +51,7 @@ export function probeHttp(url: string, { timeoutMs, signal, ca }: HttpProbeOptio
       signal: signal ? AbortSignal.any([timeout, signal]) : timeout,
       headers: { 'user-agent': `netchecker-agent/${VERSION}`, connection: 'close' },
       ...(ca === undefined ? {} : ca === null ? { rejectUnauthorized: false } : { ca }),
+      ...(family === undefined ? {} : { family }),
     });
     req.once('socket', (socket) => {
       socket.once('lookup', () => (stamps.lookup = now()));

@@ -6,6 +6,7 @@
 
 import type { Logger } from '../../lib/log.js';
 import type { Peer } from '../../report/answers.js';
+import type { Additions } from '../../report/encode.js';
 import type { ApiServerVia, Phase, ResultClass, WireReport } from '../../report/schema.js';
 import type { HealthSource } from '../listener.js';
 
@@ -33,12 +34,7 @@ export interface ProbeLimits {
 }
 
 /** The report fields the probes fill; the rest of the report is the agent's identity and node facts. */
-export type ProbeFields = Partial<
-  Pick<
-    WireReport,
-    'nslookup' | 'network_probes' | 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'api_server' | 'must_be_blocked'
-  >
->;
+export type ProbeFields = Omit<Additions, 'integrity'> & Partial<Pick<WireReport, 'nslookup' | 'network_probes'>>;
 
 /** A round's fields: the probes' and the agent's own integrity during the round. */
 export type RoundFields = ProbeFields & Pick<WireReport, 'integrity'>;
@@ -57,7 +53,8 @@ export interface ProbeConfig {
   readonly dns: { readonly servers: readonly string[] | null; readonly names: readonly string[] } | null;
   /** Null: no listener and no peer probes. */
   readonly listen: { readonly host: string; readonly port: number } | null;
-  readonly advertise: string | null;
+  /** IPs peers reach the listener on, at most one per family, the first one the primary; null: from the listener. */
+  readonly advertise: readonly string[] | null;
   readonly peerAttempts: number;
   readonly mtuSizes: readonly number[];
   readonly icmp: boolean;

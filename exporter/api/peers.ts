@@ -8,10 +8,12 @@
 // request: an agent joins, or leaves every assignment, at most a second after its verdict state
 // changes, so before the other agents' next round.
 // Only listeners bound to their agent are handed out (peers/bound.ts): agents probe what they get.
+// A dual-stack agent's address per family goes with it when each one is bound, so that dual-stack
+// probers probe it over both families; otherwise its single `address`, as for any agent.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PeersAnswer } from '../../report/answers.js';
-import { isValidAgentName } from '../../report/schema.js';
+import { isValidAgentName, type Report } from '../../report/schema.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Monitor } from '../monitor.js';
 import type { Logger } from '../../lib/log.js';
@@ -56,7 +58,8 @@ export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, 
       // A discovery that knows pods (Kubernetes) knows each agent's IPs; otherwise the report's connection does.
       const owned = discovery.pod ? (expected?.get(a.name)?.addresses ?? []) : record.source ? [record.source] : [];
       if (!isBoundAddress(address, owned, peerCidrs)) left.add(`${a.name} ${address}`);
-      else if (a.state === 'ok') candidates.push({ name: a.name, node: a.node, network: a.network, address });
+      else if (a.state === 'ok')
+        candidates.push({ name: a.name, node: a.node, network: a.network, address, ...boundByFamily(record.report, owned) });
       else late.set(a.name, { name: a.name, node: a.node, network: a.network });
     }
     for (const key of left) {
@@ -74,6 +77,13 @@ export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, 
     for (const [name, prober] of late) peers.set(name, peersFrom(prober, ring, meshPeers));
     cached = { atMonoMs: now, verdict, peers };
     return cached.peers;
+  };
+
+  /** The listener per family, when the agent is dual-stack and every one of them is bound; else nothing (its `address` alone). */
+  const boundByFamily = (report: Report, owned: readonly string[]): Pick<PeerCandidate, 'address_by_family'> => {
+    const byFamily = report.listenByFamily;
+    if (!byFamily || Object.keys(byFamily).length < 2) return {};
+    return Object.values(byFamily).every((a) => isBoundAddress(a, owned, peerCidrs)) ? { address_by_family: byFamily } : {};
   };
 
   return async (_req: IncomingMessage, res: ServerResponse, name: string): Promise<void> => {

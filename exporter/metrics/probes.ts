@@ -4,9 +4,23 @@
 // histograms per network pair. O(N): a constant number of series per agent; the only per-pair
 // series (netchecker_agent_peer_unreachable) exist while that pair fails. Loss and round trip are
 // also given per TARGET agent (what its probers saw), so that one bad node is one alert, not one
-// per prober. Pure: no I/O.
+// per prober. Dual-stack agents (a listener address of each family) get a `family` label on the
+// peer series, theirs and their probers' (a constant 8 more series); single-stack ones do not.
+// Pure: no I/O.
 
-import { DNS_RESULTS, type DnsResult, NETWORKS, type Network, networkOf, type Probe, type Report } from '../../report/schema.js';
+import { familyOf, parsePeerAddress } from '../../report/address.js';
+import {
+  DNS_RESULTS,
+  type DnsResult,
+  IP_FAMILIES,
+  type IpFamily,
+  NETWORKS,
+  type Network,
+  networkOf,
+  type PeerResult,
+  type Probe,
+  type Report,
+} from '../../report/schema.js';
 import type { AgentRecord } from '../store/store.js';
 import { apiServerFamilies } from './api-server.js';
 import { blockedFamilies } from './blocked.js';
@@ -27,6 +41,8 @@ export interface ProbedBy {
   readonly lossRatio: number | null;
   /** Median of those probers' fastest round trips, seconds; null when none answered. */
   readonly rttSeconds: number | null;
+  /** Reached or not per family, for a dual-stack agent; null for a single-stack one. */
+  readonly byFamily: Readonly<Record<IpFamily, { readonly reachable: number; readonly unreachable: number }>> | null;
 }
 
 /** What the probe families read for one agent. */
@@ -35,6 +51,12 @@ export interface ProbeView {
   readonly dnsCounts: Readonly<Record<DnsResult, number>>;
   /** Null when the agent has no listener, so it is nobody's peer. */
   readonly probedBy: ProbedBy | null;
+}
+
+/** Per family for a dual-stack agent (a `family` label), else once without it. */
+function perFamily(r: Report, samples: (family: IpFamily | null) => Sample[]): Sample[] {
+  if (dualStackPrimary(r) === null) return samples(null);
+  return IP_FAMILIES.flatMap((family) => samples(family).map((s) => ({ ...s, labels: { ...s.labels, family } })));
 }
 
 const each = (
@@ -55,10 +77,29 @@ function exporterProbe(r: Report): Probe | undefined {
   return undefined;
 }
 
-function peersBy(r: Report, network: Network): { reachable: number; unreachable: number; sent: number; lost: number } {
+/**
+ * The family of a dual-stack agent's primary address (its `listen`); null for a single-stack agent.
+ * A peer result without a family (a pair probed once, at the peer's primary address) counts there.
+ */
+export function dualStackPrimary(r: Report): IpFamily | null {
+  const byFamily = r.listenByFamily;
+  if (!byFamily || !IP_FAMILIES.every((f) => byFamily[f] !== undefined) || !r.listen) return null;
+  const address = parsePeerAddress(r.listen);
+  return address ? familyOf(address.ip) : null;
+}
+
+const familyOfResult = (p: PeerResult, primary: IpFamily): IpFamily => p.family ?? primary;
+
+function peersBy(
+  r: Report,
+  network: Network,
+  family: IpFamily | null,
+): { reachable: number; unreachable: number; sent: number; lost: number } {
   const out = { reachable: 0, unreachable: 0, sent: 0, lost: 0 };
+  const primary = dualStackPrimary(r);
   for (const p of r.peers ?? []) {
     if (p.network !== network) continue;
+    if (family !== null && primary !== null && familyOfResult(p, primary) !== family) continue;
     if (p.result === 'ok') out.reachable++;
     else out.unreachable++;
     out.sent += p.sent;
@@ -84,23 +125,33 @@ export const probeFamilies: readonly Family<ProbeView>[] = [
   }),
   each(
     'netchecker_agent_peers',
-    'Assigned peers in each peer network that the agent reached or failed to reach in its last round.',
-    ['peer_network', 'status'],
+    'Assigned peers in each peer network (and each family, for a dual-stack agent) that the agent reached or failed to reach in its last round.',
+    ['peer_network', 'status', 'family'],
     'gauge',
     (v) =>
       v.report.peers
-        ? NETWORKS.flatMap((peer_network) => {
-            const c = peersBy(v.report, peer_network);
-            return PEER_STATUSES.map((status) => ({ labels: { peer_network, status }, value: c[status] }));
-          })
+        ? perFamily(v.report, (family) =>
+            NETWORKS.flatMap((peer_network) => {
+              const c = peersBy(v.report, peer_network, family);
+              return PEER_STATUSES.map((status) => ({ labels: { peer_network, status }, value: c[status] }));
+            }),
+          )
         : [],
   ),
   each(
     'netchecker_agent_probed_by',
-    'Other agents that reached or failed to reach this agent in their last round.',
-    ['status'],
+    'Other agents that reached or failed to reach this agent in their last round (per family, for a dual-stack agent).',
+    ['status', 'family'],
     'gauge',
-    (v) => (v.probedBy ? PEER_STATUSES.map((status) => ({ labels: { status }, value: (v.probedBy as ProbedBy)[status] })) : []),
+    (v) => {
+      const by = v.probedBy;
+      if (!by) return [];
+      const families = by.byFamily;
+      if (!families) return PEER_STATUSES.map((status) => ({ labels: { status }, value: by[status] }));
+      return IP_FAMILIES.flatMap((family) =>
+        PEER_STATUSES.map((status) => ({ labels: { status, family }, value: families[family][status] })),
+      );
+    },
   ),
   gauge(
     'netchecker_agent_probed_loss_ratio',
@@ -115,24 +166,37 @@ export const probeFamilies: readonly Family<ProbeView>[] = [
   each(
     'netchecker_agent_peer_unreachable',
     'Present (1) only while the agent fails to reach this peer; removed when the peer answers again.',
-    ['peer', 'peer_node', 'peer_network', 'result'],
+    ['peer', 'peer_node', 'peer_network', 'result', 'family'],
     'gauge',
-    (v) =>
-      (v.report.peers ?? [])
+    (v) => {
+      const primary = dualStackPrimary(v.report);
+      return (v.report.peers ?? [])
         .filter((p) => p.result !== 'ok')
-        .map((p) => ({ labels: { peer: p.name, peer_node: p.node, peer_network: p.network, result: p.result }, value: 1 })),
+        .map((p) => ({
+          labels: {
+            peer: p.name,
+            peer_node: p.node,
+            peer_network: p.network,
+            result: p.result,
+            ...(primary === null ? {} : { family: familyOfResult(p, primary) }),
+          },
+          value: 1,
+        }));
+    },
   ),
   each(
     'netchecker_agent_peer_loss_ratio',
-    "Share of the agent's peer probes in each peer network that got no answer in its last round (0 to 1).",
-    ['peer_network'],
+    "Share of the agent's peer probes in each peer network (and each family, for a dual-stack agent) that got no answer in its last round (0 to 1).",
+    ['peer_network', 'family'],
     'gauge',
     (v) =>
       v.report.peers
-        ? NETWORKS.flatMap((peer_network) => {
-            const c = peersBy(v.report, peer_network);
-            return c.sent === 0 ? [] : [{ labels: { peer_network }, value: c.lost / c.sent }];
-          })
+        ? perFamily(v.report, (family) =>
+            NETWORKS.flatMap((peer_network) => {
+              const c = peersBy(v.report, peer_network, family);
+              return c.sent === 0 ? [] : [{ labels: { peer_network }, value: c.lost / c.sent }];
+            }),
+          )
         : [],
   ),
   each(
@@ -182,6 +246,20 @@ export const probeFamilies: readonly Family<ProbeView>[] = [
     (v) => {
       const p = exporterProbe(v.report);
       return p ? (p.result === 'ok' ? 1 : 0) : null;
+    },
+  ),
+  each(
+    'netchecker_agent_exporter_family_up',
+    "Whether the agent's probe of the exporter's /api/v1/ping over each IP family succeeded (1) or not (0); dual-stack agents whose exporter name has an address of each family only.",
+    ['family'],
+    'gauge',
+    (v) => {
+      const byFamily = v.report.exporterByFamily;
+      if (!byFamily) return [];
+      return IP_FAMILIES.flatMap((family) => {
+        const p = byFamily[family];
+        return p ? [{ labels: { family }, value: p.result === 'ok' ? 1 : 0 }] : [];
+      });
     },
   ),
   ...apiServerFamilies,
@@ -246,15 +324,26 @@ function median(sorted: readonly number[]): number | null {
  * trip leave out starved probers: their timeouts and delays are their own CPU's, not the target's.
  */
 export function probedByCounts(records: Iterable<AgentRecord>): Map<string, ProbedBy> {
-  const acc = new Map<string, { reachable: number; unreachable: number; sent: number; lost: number; rtts: number[] }>();
-  for (const r of records) {
+  const all = [...records];
+  /** Dual-stack targets: results without a family went to their primary address. */
+  const primaries = new Map<string, IpFamily>();
+  for (const r of all) {
+    const primary = dualStackPrimary(r.report);
+    if (primary !== null) primaries.set(r.name, primary);
+  }
+  type Counts = { reachable: number; unreachable: number };
+  const acc = new Map<string, Counts & { sent: number; lost: number; rtts: number[]; byFamily: Record<IpFamily, Counts> | null }>();
+  for (const r of all) {
     const starved = r.report.integrity?.starved === true;
     for (const p of r.report.peers ?? []) {
       if (p.name === r.name) continue;
       let c = acc.get(p.name);
-      if (!c) acc.set(p.name, (c = { reachable: 0, unreachable: 0, sent: 0, lost: 0, rtts: [] }));
-      if (p.result === 'ok') c.reachable++;
-      else c.unreachable++;
+      const primary = primaries.get(p.name);
+      const byFamily = primary === undefined ? null : { ipv4: { reachable: 0, unreachable: 0 }, ipv6: { reachable: 0, unreachable: 0 } };
+      if (!c) acc.set(p.name, (c = { reachable: 0, unreachable: 0, sent: 0, lost: 0, rtts: [], byFamily }));
+      const status = p.result === 'ok' ? 'reachable' : 'unreachable';
+      c[status]++;
+      if (c.byFamily && primary !== undefined) c.byFamily[familyOfResult(p, primary)][status]++;
       if (starved) continue;
       c.sent += p.sent;
       c.lost += p.lost;
@@ -268,12 +357,17 @@ export function probedByCounts(records: Iterable<AgentRecord>): Map<string, Prob
       unreachable: c.unreachable,
       lossRatio: c.sent === 0 ? null : c.lost / c.sent,
       rttSeconds: median(c.rtts.sort((a, b) => a - b)),
+      byFamily: c.byFamily,
     });
   }
   return out;
 }
 
-const NOBODY: ProbedBy = Object.freeze({ reachable: 0, unreachable: 0, lossRatio: null, rttSeconds: null });
+const NOBODY: ProbedBy = Object.freeze({ reachable: 0, unreachable: 0, lossRatio: null, rttSeconds: null, byFamily: null });
+const NOBODY_DUAL: ProbedBy = Object.freeze({
+  ...NOBODY,
+  byFamily: { ipv4: { reachable: 0, unreachable: 0 }, ipv6: { reachable: 0, unreachable: 0 } },
+});
 
 /** The probe series: fed by ingest (counters, histograms), rendered per agent on refresh. */
 export class ProbeMetrics {
@@ -304,12 +398,12 @@ export class ProbeMetrics {
     for (const a of agents) {
       const record = present.get(a.name);
       if (!record) continue;
-      const by = record.report.listen ? (probedBy.get(a.name) ?? NOBODY) : null;
+      const by = record.report.listen ? (probedBy.get(a.name) ?? (dualStackPrimary(record.report) ? NOBODY_DUAL : NOBODY)) : null;
       const memo = {
         record,
         node: a.node,
         network: a.network,
-        probedBy: by ? `${by.reachable}/${by.unreachable}/${by.lossRatio}/${by.rttSeconds}` : '',
+        probedBy: by ? `${by.reachable}/${by.unreachable}/${by.lossRatio}/${by.rttSeconds}/${JSON.stringify(by.byFamily)}` : '',
       };
       const b = this.#rendered.get(a.name);
       if (b && b.record === memo.record && b.node === memo.node && b.network === memo.network && b.probedBy === memo.probedBy) continue;

@@ -30,6 +30,12 @@ export interface LabOptions {
   readonly discovery?: readonly string[];
   /** Loopback addresses (127.0.0.1:PORT) of the test's own servers, reachable at the same address from the exporter. */
   readonly hostServices?: readonly string[];
+  /**
+   * Dual-stack: IPv6 ULA addresses beside IPv4 (netns.ts); agents listen on both families and
+   * advertise both, and the exporter vouches for the lab's IPv6 range (--peer-cidrs): static
+   * discovery knows only a report's source address, which is IPv4.
+   */
+  readonly dualStack?: boolean;
 }
 
 export interface LabCluster {
@@ -79,7 +85,7 @@ export function select(ms: readonly Metric[], name: string, labels: Record<strin
 }
 
 export async function startLabCluster(t: Test, nodeCount = 4, options: LabOptions = {}): Promise<LabCluster> {
-  const net = await createLabNet(t, nodeCount);
+  const net = await createLabNet(t, nodeCount, { ipv6: options.dualStack === true });
   const socket = `${tmpdir()}/${net.prefix}-exporter.sock`;
   const serviceSocket = (i: number): string => `${tmpdir()}/${net.prefix}-service${i}.sock`;
   const children: ChildProcess[] = [];
@@ -167,6 +173,7 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
       '--listen',
       '0.0.0.0:8081',
       ...discovery,
+      ...(options.dualStack ? ['--peer-cidrs', 'fd00:18::/64,fd00:19::/32'] : []),
       '--log-level',
       'warn',
     ]);
@@ -176,6 +183,7 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
   const running = new Map<LabAgent, ChildProcess>();
   const startAgent = async (a: LabAgent, name = a.name): Promise<void> => {
     const ip = a.network === 'pod' ? a.node.podIp : a.node.hostIp;
+    const ip6 = a.network === 'pod' ? a.node.podIp6 : a.node.hostIp6;
     running.set(
       a,
       await spawnIn(a.network === 'pod' ? a.node.podNs : a.node.hostNs, [
@@ -193,9 +201,9 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
         '--interval',
         String(INTERVAL_SECONDS),
         '--listen',
-        `${ip}:8090`,
+        ip6 ? '[::]:8090' : `${ip}:8090`,
         '--advertise',
-        ip,
+        ip6 ? `${ip},${ip6}` : ip,
         '--dns-server',
         ex,
         '--dns-names',
@@ -289,4 +297,24 @@ export async function partition(net: LabNet, a: LabNode, b: LabNode): Promise<()
     }`,
   );
   return () => net.exec(a.hostNs, ['nft', 'delete', 'table', 'inet', 'lab_partition']).catch(() => undefined);
+}
+
+/**
+ * Drops one IP family between two nodes (both networks), the other family untouched: an `ip` or
+ * `ip6` nft table in the first node's host namespace. Resolves with the undo.
+ */
+export async function partitionFamily(net: LabNet, a: LabNode, b: LabNode, family: 'ipv4' | 'ipv6'): Promise<() => Promise<unknown>> {
+  const [table, match, other] =
+    family === 'ipv4'
+      ? ['ip', 'ip', `{ ${b.hostIp}, 198.19.${b.index}.0/24 }`]
+      : ['ip6', 'ip6', `{ ${b.hostIp6}, fd00:19:${b.index}::/64 }`];
+  await net.nft(
+    a.hostNs,
+    `table ${table} lab_family_partition {
+      chain input { type filter hook input priority 0; ${match} saddr ${other} drop; }
+      chain output { type filter hook output priority 0; ${match} daddr ${other} drop; }
+      chain forward { type filter hook forward priority 0; ${match} saddr ${other} drop; ${match} daddr ${other} drop; }
+    }`,
+  );
+  return () => net.exec(a.hostNs, ['nft', 'delete', 'table', table, 'lab_family_partition']).catch(() => undefined);
 }

@@ -7,6 +7,10 @@
 //   <p>-nI:  eth0 198.18.0.(10+I)/24, the node (host network); forwards for its pod
 //   <p>-pI:  eth0 198.19.I.2/24 behind the node's pod0 198.19.I.1 (pod network)
 //
+// Dual-stack (option ipv6): each also gets an IPv6 ULA address beside its IPv4 one, inside the
+// lab's namespaces only: exporter fd00:18::2, node fd00:18::(10+I), pod fd00:19:I::2 behind the
+// node's pod0 fd00:19:I::1, all /64, added without duplicate address detection (no wait).
+//
 // Names carry the test process id so parallel runs never collide; teardown kills whatever runs
 // inside and deletes every namespace, also when the test failed.
 
@@ -22,6 +26,9 @@ export interface LabNode {
   readonly podNs: string;
   readonly hostIp: string;
   readonly podIp: string;
+  /** IPv6 addresses of the node and its pod; null on an IPv4-only lab. */
+  readonly hostIp6: string | null;
+  readonly podIp6: string | null;
   /** The node's port on the bridge, in the switch namespace. */
   readonly switchPort: string;
 }
@@ -31,6 +38,8 @@ export interface LabNet {
   readonly switchNs: string;
   readonly exporterNs: string;
   readonly exporterIp: string;
+  /** Null on an IPv4-only lab. */
+  readonly exporterIp6: string | null;
   readonly nodes: readonly LabNode[];
   /** Runs a command inside a namespace; rejects with its stderr. */
   exec(ns: string, cmd: string[]): Promise<string>;
@@ -91,7 +100,7 @@ async function killInside(ns: string): Promise<void> {
   }
 }
 
-export async function createLabNet(t: Test, nodeCount: number): Promise<LabNet> {
+export async function createLabNet(t: Test, nodeCount: number, { ipv6 = false } = {}): Promise<LabNet> {
   const prefix = `nc${process.pid}`;
   await requireNetns(`${prefix}-probe`);
   await reapStaleLabs();
@@ -113,8 +122,13 @@ export async function createLabNet(t: Test, nodeCount: number): Promise<LabNet> 
   const switchNs = `${prefix}-sw`;
   const exporterNs = `${prefix}-ex`;
   const exporterIp = '198.18.0.2';
+  const exporterIp6 = ipv6 ? 'fd00:18::2' : null;
+  const addr6 = async (ns: string, ip: string | null, dev: string): Promise<void> => {
+    if (ip) await ipIn(ns, `-6 addr add ${ip}/64 dev ${dev} nodad`);
+  };
   await addNs(switchNs);
-  await ipIn(switchNs, 'link add br0 type bridge');
+  // No multicast snooping: IPv6 neighbour discovery is multicast, flooded like ARP's broadcast.
+  await ipIn(switchNs, 'link add br0 type bridge mcast_snooping 0');
   await ipIn(switchNs, 'link set br0 up');
   const plug = async (ns: string, port: string, ip: string): Promise<void> => {
     await run('ip', ['link', 'add', 'eth0', 'netns', ns, 'type', 'veth', 'peer', 'name', port, 'netns', switchNs]);
@@ -124,6 +138,7 @@ export async function createLabNet(t: Test, nodeCount: number): Promise<LabNet> 
   };
   await addNs(exporterNs);
   await plug(exporterNs, 'vex', exporterIp);
+  await addr6(exporterNs, exporterIp6, 'eth0');
 
   const nodes: LabNode[] = [];
   for (let i = 1; i <= nodeCount; i++) {
@@ -134,6 +149,8 @@ export async function createLabNet(t: Test, nodeCount: number): Promise<LabNet> 
       podNs: `${prefix}-p${i}`,
       hostIp: `198.18.0.${10 + i}`,
       podIp: `198.19.${i}.2`,
+      hostIp6: ipv6 ? `fd00:18::${10 + i}` : null,
+      podIp6: ipv6 ? `fd00:19:${i}::2` : null,
       switchPort: `vn${i}`,
     };
     await addNs(n.hostNs);
@@ -146,12 +163,20 @@ export async function createLabNet(t: Test, nodeCount: number): Promise<LabNet> 
     await ipIn(n.podNs, 'link set eth0 up');
     await ipIn(n.podNs, `route add default via 198.19.${i}.1`);
     await exec(n.hostNs, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+    if (ipv6) {
+      await addr6(n.hostNs, n.hostIp6, 'eth0');
+      await addr6(n.hostNs, `fd00:19:${i}::1`, 'pod0');
+      await addr6(n.podNs, n.podIp6, 'eth0');
+      await ipIn(n.podNs, `-6 route add default via fd00:19:${i}::1`);
+      await exec(n.hostNs, ['sysctl', '-q', '-w', 'net.ipv6.conf.all.forwarding=1']);
+    }
     nodes.push(n);
   }
   // Routes to every pod network through its node, from the exporter and from every other node.
   for (const n of nodes) {
     for (const ns of [exporterNs, ...nodes.filter((m) => m !== n).map((m) => m.hostNs)]) {
       await ipIn(ns, `route add 198.19.${n.index}.0/24 via ${n.hostIp}`);
+      if (n.hostIp6) await ipIn(ns, `-6 route add fd00:19:${n.index}::/64 via ${n.hostIp6}`);
     }
   }
   return {
@@ -159,6 +184,7 @@ export async function createLabNet(t: Test, nodeCount: number): Promise<LabNet> 
     switchNs,
     exporterNs,
     exporterIp,
+    exporterIp6,
     nodes,
     exec,
     nft: async (ns, rules) => {

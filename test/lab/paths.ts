@@ -41,7 +41,7 @@ export interface LabApiServer {
 export interface LabBlockedTarget {
   /** IP:PORT, what the agents get in --must-be-blocked; it answers every TCP connect. */
   readonly target: string;
-  /** Policy that blocks it from a node and its pod (an nft drop); resolves with the quiet undo. */
+  /** Policy that blocks it from a node and its pod (an nft drop, idempotent); resolves with the quiet undo. */
   block(node: LabNode): Promise<() => Promise<unknown>>;
 }
 
@@ -52,12 +52,17 @@ export interface LabPaths {
   start(c: LabCluster): Promise<{ api: LabApiServer; blocked: LabBlockedTarget }>;
 }
 
-/** Drops TCP from a node and its pod to `ip:port` with an nft table in the node's namespace; resolves with the quiet undo. */
+/**
+ * Drops TCP from a node and its pod to `ip:port` with an nft table in the node's namespace, in
+ * place of the table's earlier rules (so it may be applied twice); resolves with the quiet undo.
+ */
 export async function dropOnNode(labNet: LabNet, node: LabNode, table: string, ip: string, port: number): Promise<() => Promise<unknown>> {
   const match = `ip daddr ${ip} tcp dport ${port} drop`;
   await labNet.nft(
     node.hostNs,
-    `table inet ${table} {
+    `table inet ${table}
+    delete table inet ${table}
+    table inet ${table} {
       chain output { type filter hook output priority 0; ${match}; }
       chain forward { type filter hook forward priority 0; ${match}; }
     }`,

@@ -73,7 +73,7 @@ interface Result {
   readonly firstMs: number | null;
 }
 
-t.setTimeout(900_000);
+t.setTimeout(1_200_000);
 
 t.test('the fault matrix: one fault at a time, the exact notifications', async (t) => {
   const prometheus = requireBinary(t, 'prometheus', 'prometheus');

@@ -265,7 +265,7 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
 }
 
 /** SIGKILL, resolved once the process is gone (the lab's own exit handler stays quiet). */
-function killAndWait(c: ChildProcess | null): Promise<void> {
+export function killAndWait(c: ChildProcess | null): Promise<void> {
   if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     c.removeAllListeners('exit');

@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { selfSigned } from '../helpers/fake-kube.js';
-import { DNS_NAMES, type LabCluster, PROXY } from './cluster.js';
+import { DNS_NAMES, killAndWait, type LabCluster, PROXY } from './cluster.js';
 import type { LabNet, LabNode } from './netns.js';
 
 export const API_SERVER_PORT = 6443;
@@ -111,15 +111,10 @@ export function labPaths(t: Test): LabPaths {
       target: `${ex}:${API_SERVER_PORT}`,
       delayMs: 0,
       impostor: (on) => server.setSecureContext(on ? impostor : signed),
-      stop: async () => {
+      stop: () => {
         const p = proxy;
         proxy = null;
-        if (!p || p.exitCode !== null) return;
-        await new Promise<void>((resolve) => {
-          p.removeAllListeners('exit');
-          p.once('exit', () => resolve());
-          p.kill('SIGTERM');
-        });
+        return killAndWait(p);
       },
       start: async () => {
         proxy ??= await expose(`${ex}:${API_SERVER_PORT}`, 'api.sock');

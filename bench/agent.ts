@@ -1,10 +1,21 @@
 // The agent's own cost: resident memory and CPU share of agent processes that report to an
 // exporter and probe each other (11 agents on loopback, so each has 10 peers), measured from
 // /proc over a window that starts once every agent probes its 10 peers. The agents run with the
-// Node flags the DaemonSets give them (test/deploy-manifests.test.ts keeps the two the same).
+// Node flags the DaemonSets give them (test/deploy-manifests.test.ts keeps the two the same),
+// and with every probe on, each against a local endpoint: the API server (a TLS server here,
+// both ways), a must-be-blocked target (a closed port), DNS (dnsmasq), ICMP and path MTU (ping,
+// when this machine lets the agents ping). The probes that ran are read back from the exporter.
 
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { selfSigned } from '../test/helpers/fake-kube.js';
+import { freePort } from '../test/helpers/prometheus.js';
+import { startDnsmasq } from '../test/lab/dnsmasq.js';
 import { CLI, cpuSeconds, median, rssBytes, startExporter } from './lib.js';
 
 export interface AgentRow {
@@ -16,6 +27,8 @@ export interface AgentRow {
   cpuPercent: number;
   /** RSS of a Node process that does nothing, with the same flags: the floor under the agent's. */
   bareNodeRssBytes: number;
+  /** The probes every agent ran, as read from the exporter (ICMP and path MTU only where ping is allowed). */
+  probes: string[];
 }
 
 const PEERS = 10;
@@ -23,10 +36,54 @@ const PEERS = 10;
 /** Node flags of the agent containers: see the comment at `command` in deploy/base/agent.yaml. */
 export const AGENT_NODE_FLAGS: readonly string[] = ['--single-threaded'];
 
+const DNS_NAMES = ['netchecker-service.default.svc.cluster.local', 'kubernetes.default.svc.cluster.local'];
+
+/** The endpoints of the probes besides peers and the exporter, on loopback; the agents' flags and env for them. */
+async function localEndpoints(cleanups: (() => unknown)[]): Promise<{ args: string[]; env: Record<string, string> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const api = https.createServer(selfSigned(dir, 'kube-apiserver', 'IP:127.0.0.1,DNS:localhost'), (_req, res) => res.end('ok'));
+  await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => (api.closeAllConnections(), api.close()));
+  const dns = await startDnsmasq(
+    { teardown: (fn) => void cleanups.push(fn) },
+    { address: '127.0.0.1', port: 0, records: DNS_NAMES.map((n) => [n, '127.0.0.1'] as const) },
+  );
+  return {
+    args: [
+      ...['--api-server-name', 'localhost', '--api-server-ca', join(dir, 'cert.pem')],
+      ...['--must-be-blocked', `127.0.0.1:${await freePort()}`],
+      ...['--dns-server', dns.server, '--dns-names', DNS_NAMES.join(',')],
+    ],
+    env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String((api.address() as AddressInfo).port) },
+  };
+}
+
+/**
+ * The probes every one of `count` agents ran in its last round, read from the exporter's metrics;
+ * throws when one of those always on did not work, since the figure would not be for all probes.
+ */
+function probesRun(text: string, count: number): string[] {
+  const every = (re: RegExp): boolean => [...text.matchAll(re)].length === count;
+  const must = {
+    'the exporter and 10 peers (HTTP)': every(/^netchecker_agent_exporter_probe_success\{[^}]*\} 1$/gm),
+    'the API server (TLS, Service address and DNS name)':
+      [...text.matchAll(/^netchecker_agent_api_server_up\{[^}]*check="https"\} 1$/gm)].length === 2 * count,
+    'a must-be-blocked target': every(/^netchecker_agent_blocked_paths\{[^}]*status="blocked"\} 1$/gm),
+    [`DNS (${DNS_NAMES.length} names)`]: every(/^netchecker_agent_dns_up\{[^}]*\} 1$/gm),
+  };
+  const failed = Object.entries(must).filter(([, ok]) => !ok);
+  if (failed.length > 0) throw new Error(`not every agent ran ${failed.map(([p]) => p).join(', ')}`);
+  const icmp = every(/^netchecker_agent_icmp_available\{[^}]*\} 1$/gm);
+  return [...Object.keys(must), ...(icmp ? ['ICMP', 'path MTU (4 sizes)'] : ['no ICMP nor path MTU (ping not allowed here)'])];
+}
+
 export async function benchAgent(intervalSeconds: number, windowSeconds: number): Promise<AgentRow> {
+  const cleanups: (() => unknown)[] = [];
   const exporter = await startExporter(['--mesh-peers', String(PEERS)]);
   const agents: ChildProcess[] = [];
   try {
+    const local = await localEndpoints(cleanups);
     for (let i = 0; i <= PEERS; i++) {
       const args = [
         ...AGENT_NODE_FLAGS,
@@ -44,14 +101,16 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
         '127.0.0.1:0',
         '--log-level',
         'warn',
+        ...local.args,
       ];
-      agents.push(spawn(process.execPath, args, { stdio: 'ignore' }));
+      agents.push(spawn(process.execPath, args, { stdio: 'ignore', env: { ...process.env, ...local.env } }));
     }
     await everyAgentProbing(exporter.url, agents.length, 60_000, 5 * intervalSeconds * 1000 + 10_000);
     const pids = agents.map((a) => a.pid as number);
     const cpu0 = pids.map(cpuSeconds);
     await sleep(windowSeconds * 1000);
     const cpu = pids.map((pid, i) => cpuSeconds(pid) - (cpu0[i] as number));
+    const probes = probesRun(await fetch(`${exporter.url}/metrics`).then((r) => r.text()), agents.length);
     const bare = spawn(process.execPath, [...AGENT_NODE_FLAGS, '-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
     agents.push(bare);
     await sleep(1000);
@@ -62,10 +121,12 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
       rssBytes: median(pids.map(rssBytes)),
       cpuPercent: median(cpu.map((s) => (100 * s) / windowSeconds)),
       bareNodeRssBytes: rssBytes(bare.pid as number),
+      probes,
     };
   } finally {
     for (const a of agents) a.kill('SIGTERM');
     await exporter.stop();
+    for (const c of cleanups.reverse()) await c();
   }
 }
 

@@ -37,6 +37,21 @@ function ourAgentReport(): string {
   );
 }
 
+async function agentSection(plan: { agentInterval: number; agentWindow: number }, say: (line?: string) => void): Promise<void> {
+  say('## Agent');
+  say();
+  const a = await benchAgent(plan.agentInterval, plan.agentWindow);
+  say(
+    `Agents at a ${a.intervalSeconds} s interval with ${a.peers} peers each, over ${a.windowSeconds} s (median of ${a.peers + 1} agents): RSS ${fmt(a.rssBytes / 1e6)} MB (target <= 70), CPU ${fmt(a.cpuPercent, 2)}% of a core (target <= 1 at 15 s).`,
+  );
+  say();
+  say(`Every agent probed, each round: ${a.probes.join(', ')}; each against a local endpoint (bench/agent.ts).`);
+  say();
+  say(
+    `A Node process that does nothing has an RSS of ${fmt(a.bareNodeRssBytes / 1e6)} MB here, mostly pages of the node binary that every Node process on the machine shares; the agent's own share is the difference.`,
+  );
+}
+
 async function main(): Promise<number> {
   const quick = process.argv.includes('--quick');
   // The ingest SLO and the soak run on their own (minutes each): --slo, --soak; see slo.ts, soak.ts.
@@ -46,9 +61,13 @@ async function main(): Promise<number> {
   if (process.argv.includes('--status')) return runStatusBench(quick);
   // The Kubernetes store against the memory store at 10,000 agents (a minute and a half): --kube-store.
   if (process.argv.includes('--kube-store')) return runKubeStoreBench(quick);
+  // The agent section alone (about a minute and a half at the full plan), printed, no file written: --agent.
+  const agentOnly = process.argv.includes('--agent');
   const plan = quick
     ? { seconds: 1, runs: 1, sizes: [100, 500], samples: 3, rssTailMs: 500, agentInterval: 2, agentWindow: 3 }
     : { seconds: 8, runs: 3, sizes: [1000, 5000, 10000], samples: 9, rssTailMs: 10_000, agentInterval: 15, agentWindow: 60 };
+  const print = (line = ''): void => void process.stdout.write(`${line}\n`);
+  if (agentOnly) return agentSection(plan, print).then(() => 0);
   const payloads = {
     'original agent': readFileSync(`${root}test/fixtures/original-agent/report-hostnet.json`, 'utf8'),
     'our agent': ourAgentReport(),
@@ -104,16 +123,7 @@ async function main(): Promise<number> {
     );
   }
   say();
-  say('## Agent');
-  say();
-  const a = await benchAgent(plan.agentInterval, plan.agentWindow);
-  say(
-    `Agents at a ${a.intervalSeconds} s interval with ${a.peers} peers each, over ${a.windowSeconds} s (median of ${a.peers + 1} agents): RSS ${fmt(a.rssBytes / 1e6)} MB (target <= 70), CPU ${fmt(a.cpuPercent, 2)}% of a core (target <= 1 at 15 s).`,
-  );
-  say();
-  say(
-    `A Node process that does nothing has an RSS of ${fmt(a.bareNodeRssBytes / 1e6)} MB here, mostly pages of the node binary that every Node process on the machine shares; the agent's own share is the difference.`,
-  );
+  await agentSection(plan, say);
 
   if (!quick) {
     const cpu = os.cpus()[0]?.model ?? 'unknown CPU';

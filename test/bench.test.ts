@@ -20,6 +20,11 @@ t.test('npm run bench -- --quick measures every figure', async (t) => {
   t.match(stdout, /^\| 500 \| [\d.]+ \| [\d.]+ \| [\d.]+ \| 0 \| [\d,]+ \/ [\d,]+ \|$/m, 'scale row: checks make no Kubernetes API calls');
   t.match(stdout, /\/metrics time ratio: [\d.]+/);
   t.match(stdout, /Agents at a 2 s interval with 10 peers each, over 3 s .*: RSS [\d,]+ MB .*CPU [\d.]+% of a core/);
+  t.match(
+    stdout,
+    /^Every agent probed, each round: the exporter and 10 peers \(HTTP\), the API server \(TLS, Service address and DNS name\), a must-be-blocked target, DNS \(2 names\), /m,
+    'the agents ran with every probe on',
+  );
 });
 
 t.test('npm run bench -- --status --quick measures the status page', async (t) => {

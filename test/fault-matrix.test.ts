@@ -1,7 +1,8 @@
 // The fault matrix (issue 12): on the netns lab (3 nodes, a pod-network and a host-network agent
 // on each, the exporter with Kubernetes discovery against the fake API), a real Prometheus loaded
 // with the generated rules and a real Alertmanager with alerts/alertmanager.example.yaml whose
-// receivers point at this test's webhook. The test plays kubelet: it sets the agent pods' phase,
+// receivers point at this test's webhook. The agents also check a fake API server over TLS and a
+// target that must stay blocked (lab/paths.ts). The test plays kubelet: it sets the agent pods' phase,
 // Ready condition and container status as a kubelet would for each fault. From a healthy, quiet
 // baseline, one fault at a time: the exact set of notifications (alert name, severity, node,
 // network) and the time to the first one; then heal and wait until healthy and quiet again.
@@ -28,6 +29,7 @@ import {
   startWebhook,
 } from './helpers/prometheus.js';
 import { INTERVAL_SECONDS, type LabAgent, PROXY, startLabCluster, within } from './lab/cluster.js';
+import { API_SERVER_PORT, dropOnNode, labPaths } from './lab/paths.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const JOB = 'netchecker-matrix';
@@ -71,7 +73,7 @@ interface Result {
   readonly firstMs: number | null;
 }
 
-t.setTimeout(900_000);
+t.setTimeout(1_200_000);
 
 t.test('the fault matrix: one fault at a time, the exact notifications', async (t) => {
   const prometheus = requireBinary(t, 'prometheus', 'prometheus');
@@ -80,9 +82,13 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
 
   const kube = await FakeKube.start(t);
   for (let i = 1; i <= 3; i++) kube.apply('nodes', node(`node-${i}`));
+  // The API server's Service address and DNS name, and a must-be-blocked target (lab/paths.ts).
+  const paths = labPaths(t);
   const c = await startLabCluster(t, 3, {
     discovery: [...discoveryArgs(kube), '--startup-grace', '10'],
     hostServices: [new URL(kube.url).host],
+    resolvConf: true,
+    agents: paths.agents,
   });
   // ExporterDown's for: must outlast an exporter restart plus a scrape and an evaluation (the
   // restart row), and keep_firing_for must outlast it (a page is inhibited before it resolves).
@@ -95,6 +101,8 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
   FOR_MS.set('NetcheckerExporterDown', exporterDownMs);
   keepFiringMs = Math.max(keepFiringMs, exporterDownMs + 6 * EVAL_MS);
   t.comment(`exporter restart ${restartMs} ms: ExporterDown for: ${exporterDownMs / 1000} s, keep_firing_for ${keepFiringMs / 1000} s`);
+  // After the restart was measured: their proxies' start would be part of it. The baseline waits for them.
+  const { api, blocked } = await paths.start(c);
 
   // --- kubelet, played by the test -------------------------------------------------------
   const names = new Map<LabAgent, string>(c.agents.map((a) => [a, a.name]));
@@ -499,6 +507,52 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
         setNode(3, {});
       },
     });
+  });
+
+  await t.test('the API server unreachable from one node', async (t) => {
+    const n2 = nodeOf(2);
+    t.teardown(() => undo(n2.hostNs, 'inet lab_api_cut'));
+    await row(
+      t,
+      'the API server unreachable from one node (node-2, both ways)',
+      [
+        key('NetcheckerNodeApiServerUnreachable', 'warning', 'node-2', 'host'),
+        key('NetcheckerNodeApiServerUnreachable', 'warning', 'node-2', 'pod'),
+      ],
+      {
+        firstWithinMs: within1('NetcheckerNodeApiServerUnreachable', 2 * INTERVAL_MS),
+        inject: async () => void (await dropOnNode(c.net, n2, 'lab_api_cut', c.net.exporterIp, API_SERVER_PORT)),
+        heal: () => undo(n2.hostNs, 'inet lab_api_cut').then(() => undefined),
+      },
+    );
+    timely(t, 'NetcheckerNodeApiServerUnreachable', 2 * INTERVAL_MS);
+  });
+
+  await t.test('the API server down for every agent', async (t) => {
+    t.teardown(() => api.start());
+    // The per-node alert is the cluster alert's symptom: inhibited, and its expression leaves it out.
+    await row(t, 'the API server down (every agent refused)', [key('NetcheckerApiServerUnreachable', 'critical')], {
+      firstWithinMs: within1('NetcheckerApiServerUnreachable', 2 * INTERVAL_MS),
+      inject: () => api.stop(),
+      heal: () => api.start(),
+    });
+    timely(t, 'NetcheckerApiServerUnreachable', 2 * INTERVAL_MS);
+  });
+
+  await t.test('a must-be-blocked path open from one node', async (t) => {
+    const n3 = nodeOf(3);
+    t.teardown(() => blocked.block(n3));
+    await row(
+      t,
+      'a must-be-blocked path open (node-3: its policy gone)',
+      [key('NetcheckerBlockedPathOpen', 'warning', 'node-3', 'host'), key('NetcheckerBlockedPathOpen', 'warning', 'node-3', 'pod')],
+      {
+        firstWithinMs: within1('NetcheckerBlockedPathOpen', 2 * INTERVAL_MS),
+        inject: () => undo(n3.hostNs, 'inet lab_policy').then(() => undefined),
+        heal: () => blocked.block(n3).then(() => undefined),
+      },
+    );
+    timely(t, 'NetcheckerBlockedPathOpen', 2 * INTERVAL_MS);
   });
 
   await t.test('packet loss to one node', async (t) => {

@@ -4,11 +4,12 @@
 // exporter through a unix socket forwarded into its namespace: it never joins the lab network.
 // Options: other discovery flags in place of the static --expect list, and loopback services of
 // the test (the fake Kubernetes API) that the exporter reaches at the same address in its
-// namespace, through unix sockets. The test may stop and start the exporter and any agent.
+// namespace, through unix sockets; extra agent flags and environment; the nodes' and pods'
+// resolv.conf naming the cluster DNS. The test may stop and start the exporter and any agent.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import http from 'node:http';
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
@@ -16,6 +17,8 @@ import { CLI } from '../helpers/cli.js';
 import { type LabNet, type LabNode, createLabNet } from './netns.js';
 
 export const INTERVAL_SECONDS = 2;
+/** The agents' --timeout: a probe that gets no answer within it is a timeout. */
+export const TIMEOUT_SECONDS = 1.5;
 export const PROXY = fileURLToPath(new URL('./tcp-proxy.mjs', import.meta.url));
 export const DNS_NAMES = ['kubernetes.default.svc.cluster.local', 'netchecker-service.default.svc.cluster.local'];
 
@@ -36,6 +39,10 @@ export interface LabOptions {
    * discovery knows only a report's source address, which is IPv4.
    */
   readonly dualStack?: boolean;
+  /** Agent flags after the lab's own, and environment variables (KUBERNETES_SERVICE_HOST, ...); called once, with the lab network. */
+  readonly agents?: (net: LabNet) => { readonly args?: readonly string[]; readonly env?: Readonly<Record<string, string>> };
+  /** The nodes' and pods' resolv.conf names the cluster DNS (through /etc/netns), as a pod's does: getaddrinfo resolves in-cluster names. */
+  readonly resolvConf?: boolean;
 }
 
 export interface LabCluster {
@@ -125,6 +132,16 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
     { name: `agent-hostnet-n${node.index}`, node, network: 'host' as const },
   ]);
   const ex = net.exporterIp;
+  // `ip netns exec` mounts each file of /etc/netns/<ns>/ over /etc/ for what runs inside. Hosts by
+  // files and DNS only, as in a container image: this machine's mDNS module would claim *.local.
+  for (const ns of options.resolvConf ? net.nodes.flatMap((n) => [n.hostNs, n.podNs]) : []) {
+    const dir = `/etc/netns/${ns}`;
+    mkdirSync(dir, { recursive: true });
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(`${dir}/resolv.conf`, `nameserver ${ex}\noptions timeout:1 attempts:1\n`);
+    writeFileSync(`${dir}/nsswitch.conf`, 'hosts: files dns\n');
+  }
+  const extra = options.agents?.(net) ?? {};
   let dns: ChildProcess | null = null;
   const startDns = async (): Promise<void> => {
     if (dns && dns.exitCode === null) return; // running already
@@ -187,6 +204,7 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
     running.set(
       a,
       await spawnIn(a.network === 'pod' ? a.node.podNs : a.node.hostNs, [
+        ...(extra.env ? ['env', ...Object.entries(extra.env).map(([k, v]) => `${k}=${v}`)] : []),
         process.execPath,
         CLI,
         'agent',
@@ -209,11 +227,12 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
         '--dns-names',
         DNS_NAMES.join(','),
         '--timeout',
-        '1.5',
+        String(TIMEOUT_SECONDS),
         '--mtu-sizes',
         '1400,1500',
         '--log-level',
         'warn',
+        ...(extra.args ?? []),
       ]),
     );
   };
@@ -254,7 +273,7 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
 }
 
 /** SIGKILL, resolved once the process is gone (the lab's own exit handler stays quiet). */
-function killAndWait(c: ChildProcess | null): Promise<void> {
+export function killAndWait(c: ChildProcess | null): Promise<void> {
   if (!c || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     c.removeAllListeners('exit');

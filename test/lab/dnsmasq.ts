@@ -36,7 +36,8 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
-export async function startDnsmasq(t: Test, o: DnsmasqOptions): Promise<Dnsmasq> {
+/** `t` stops it at its teardown: a tap test, or the benchmark's own list (bench/agent.ts). */
+export async function startDnsmasq(t: Pick<Test, 'teardown'>, o: DnsmasqOptions): Promise<Dnsmasq> {
   // A free UDP port may still be taken for TCP (dnsmasq wants both): try a few.
   for (let attempt = 1; ; attempt++) {
     try {
@@ -47,7 +48,7 @@ export async function startDnsmasq(t: Test, o: DnsmasqOptions): Promise<Dnsmasq>
   }
 }
 
-async function startOn(t: Test, o: DnsmasqOptions, port: number): Promise<Dnsmasq> {
+async function startOn(t: Pick<Test, 'teardown'>, o: DnsmasqOptions, port: number): Promise<Dnsmasq> {
   const server = `${o.address}:${port}`;
   const args = [
     '--keep-in-foreground',

@@ -15,6 +15,7 @@
 // inside and deletes every namespace, also when the test failed.
 
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import type { Test } from 'tap';
 
 export interface LabNode {
@@ -86,6 +87,7 @@ async function reapStaleLabs(): Promise<void> {
     }
     await killInside(ns);
     await run('ip', ['netns', 'del', ns]).catch(() => undefined);
+    rmSync(`/etc/netns/${ns}`, { recursive: true, force: true }); // its resolv.conf (cluster.ts resolvConf)
   }
 }
 

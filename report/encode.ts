@@ -42,7 +42,10 @@ function probesJson(report: Report): unknown[] | null {
 }
 
 type Additions = Partial<
-  Pick<WireReport, 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'integrity' | 'api_server' | 'must_be_blocked'>
+  Pick<
+    WireReport,
+    'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'integrity' | 'api_server' | 'must_be_blocked' | 'dns_replicas'
+  >
 >;
 
 /** What the API's record leaves out and peers, probe metrics and verdicts on other replicas need. */
@@ -71,6 +74,8 @@ export function wireAdditions(r: Report): Additions {
     }));
   }
   if (r.mustBeBlocked != null) out.must_be_blocked = r.mustBeBlocked.map((c) => ({ target: c.target, result: c.result }));
+  if (r.dnsReplicas != null)
+    out.dns_replicas = r.dnsReplicas.map((q) => ({ address: q.address, result: q.result, latency_ms: q.latencyMs }));
   return out;
 }
 

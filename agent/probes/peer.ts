@@ -5,7 +5,7 @@
 
 import os from 'node:os';
 import { joinHostPort } from '../../report/address.js';
-import { parsePeersAnswer, type Peer } from '../../report/answers.js';
+import { parseDnsReplicas, parsePeersAnswer, type Peer } from '../../report/answers.js';
 import { wirePeer } from '../../report/encode.js';
 import type { Network } from '../../report/schema.js';
 import { startListener } from '../listener.js';
@@ -42,8 +42,14 @@ export async function probePeer(peer: Peer, { timeoutMs, attempts, signal }: Pee
   };
 }
 
-/** The agent's assigned peers; null when the exporter cannot be asked or answers nonsense. */
-export async function fetchPeers(serverUrl: string, name: string, { timeoutMs, signal }: ProbeLimits): Promise<Peer[] | null> {
+/** What the peers answer assigns: the peers, and the cluster DNS replicas to query directly. */
+export interface Assignment {
+  readonly peers: Peer[];
+  readonly dnsReplicas: string[];
+}
+
+/** The agent's assignment; null when the exporter cannot be asked or answers nonsense. */
+export async function fetchPeers(serverUrl: string, name: string, { timeoutMs, signal }: ProbeLimits): Promise<Assignment | null> {
   const timeout = AbortSignal.timeout(Math.ceil(timeoutMs));
   try {
     const res = await fetch(`${serverUrl}/api/v1/peers/${name}`, {
@@ -51,7 +57,10 @@ export async function fetchPeers(serverUrl: string, name: string, { timeoutMs, s
       headers: { accept: 'application/json' },
     });
     if (res.status !== 200) return null;
-    return parsePeersAnswer(await res.json());
+    const body: unknown = await res.json();
+    const peers = parsePeersAnswer(body);
+    const dnsReplicas = parseDnsReplicas(body);
+    return peers && dnsReplicas ? { peers, dnsReplicas } : null;
   } catch {
     return null;
   }
@@ -89,8 +98,8 @@ export const peerProbe: ProbeRow = async ({ config, health, assigned }) => {
         Promise.all(peers.map((peer) => probePeer(peer, { ...limits, attempts: p.peerAttempts }))),
         fetchPeers(config.serverUrl, config.name, limits),
       ]);
-      if (fresh) assigned.peers = fresh;
-      return { listen, peers: assignedOnly(probed, peers, fresh).map(wirePeer) };
+      if (fresh) Object.assign(assigned, fresh);
+      return { listen, peers: assignedOnly(probed, peers, fresh?.peers ?? null).map(wirePeer) };
     },
     stop: () => listener.close(),
   };

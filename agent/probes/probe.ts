@@ -36,7 +36,16 @@ export interface ProbeLimits {
 export type ProbeFields = Partial<
   Pick<
     WireReport,
-    'nslookup' | 'network_probes' | 'listen' | 'dns' | 'peers' | 'icmp_available' | 'path_mtu' | 'api_server' | 'must_be_blocked'
+    | 'nslookup'
+    | 'network_probes'
+    | 'listen'
+    | 'dns'
+    | 'peers'
+    | 'icmp_available'
+    | 'path_mtu'
+    | 'api_server'
+    | 'must_be_blocked'
+    | 'dns_replicas'
   >
 >;
 
@@ -90,11 +99,11 @@ export interface ProbeStart {
   /** Served on the listener as /healthz and /readyz. */
   readonly health?: HealthSource;
   /**
-   * The peers the exporter assigned, shared by the probes that use them: the peer probe replaces
-   * the list after its round's awaits; the others read it synchronously when their round starts,
-   * so every probe of a round sees the same list.
+   * The peers and cluster DNS replicas the exporter assigned, shared by the probes that use them:
+   * the peer probe replaces both after its round's awaits; the others read them synchronously when
+   * their round starts, so every probe of a round sees the same lists.
    */
-  readonly assigned: { peers: readonly Peer[] };
+  readonly assigned: { peers: readonly Peer[]; dnsReplicas: readonly string[] };
 }
 
 /** A started probe: one call per round; stop releases what it holds (sockets, timers). */

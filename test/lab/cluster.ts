@@ -30,6 +30,10 @@ export interface LabOptions {
   readonly discovery?: readonly string[];
   /** Loopback addresses (127.0.0.1:PORT) of the test's own servers, reachable at the same address from the exporter. */
   readonly hostServices?: readonly string[];
+  /** Exporter flags added to the others, e.g. --dns-replicas. */
+  readonly exporterArgs?: readonly string[];
+  /** The agents' resolver (--dns-server) in place of the exporter namespace's dnsmasq, e.g. a Service-like address. */
+  readonly agentDnsServer?: string;
 }
 
 export interface LabCluster {
@@ -167,6 +171,7 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
       '--listen',
       '0.0.0.0:8081',
       ...discovery,
+      ...(options.exporterArgs ?? []),
       '--log-level',
       'warn',
     ]);
@@ -197,7 +202,7 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
         '--advertise',
         ip,
         '--dns-server',
-        ex,
+        options.agentDnsServer ?? ex,
         '--dns-names',
         DNS_NAMES.join(','),
         '--timeout',

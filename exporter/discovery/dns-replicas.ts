@@ -5,7 +5,6 @@
 // the shapes and the pure readers of both sources; no I/O.
 
 import { joinHostPort, parsePeerAddress, splitHostPort } from '../../report/address.js';
-import type { Logger } from '../../lib/log.js';
 import { LIMITS } from '../../report/schema.js';
 
 export interface DnsReplica {
@@ -36,14 +35,6 @@ export type DnsReplicaConfig =
   | { readonly kind: 'static'; readonly replicas: readonly DnsReplica[] }
   | { readonly kind: 'service'; readonly namespace: string; readonly name: string }
   | null;
-
-/** Starts the configured source; the Kubernetes client is loaded only for the Service's slices. */
-export async function startDnsReplicas(config: DnsReplicaConfig, kubeconfig: string | undefined, log: Logger): Promise<DnsReplicaSource> {
-  if (config === null) return NO_REPLICAS;
-  if (config.kind === 'static') return staticReplicas(config.replicas);
-  const [{ DnsServiceReplicas }, { loadKubeConfig }] = await Promise.all([import('./dns-service.js'), import('./kubernetes.js')]);
-  return new DnsServiceReplicas(loadKubeConfig(kubeconfig), config, log.child({ dnsService: `${config.namespace}/${config.name}` }));
-}
 
 /** IP:PORT of an IP (port 53 when absent) or of an IP:PORT; null when it is not an IP. */
 function replicaAddress(s: string, port = 53): string | null {

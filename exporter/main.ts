@@ -116,7 +116,11 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     { path: '/api/v1/agents', methods: { GET: reports.list }, strictQuery: true },
     { path: '/api/v1/peers/:name', methods: { GET: peers }, strictQuery: true },
     { path: '/api/v1/connectivity_check', methods: { GET: checkHandler(monitor, discovery, store) }, strictQuery: true },
-    { path: '/api/v1/status', methods: { GET: statusHandler(monitor, discovery, store, clock) }, strictQuery: true },
+    {
+      path: '/api/v1/status',
+      methods: { GET: statusHandler(monitor, discovery, store, clock, () => dnsReplicas.replicas()) },
+      strictQuery: true,
+    },
     { path: '/api/v1/ping', methods: { GET: ping } },
     { path: '/metrics', methods: { GET: guarded } },
     { path: '/healthz', methods: { GET: healthz } },

@@ -122,8 +122,8 @@ t.test('per replica: agents ok or failing; silent, starved and unknown replicas 
   t.same(
     replicaViews(replicas, agents, (n) => reports[n] as Report),
     [
-      { ok: 3, failing: 0, latencySeconds: 0.003 },
-      { ok: 0, failing: 2, latencySeconds: 0.001 },
+      { ok: 3, failing: 0, latencySeconds: 0.003, failingAgents: [] },
+      { ok: 0, failing: 2, latencySeconds: 0.001, failingAgents: ['a1', 'a2'] },
     ],
   );
 });
@@ -171,6 +171,15 @@ t.test('exporter: replicas from the DNS Service EndpointSlices, in the peers ans
   t.equal(series('replica="10.0.0.11:53",replica_pod="coredns-a",replica_node="n1",status="failing"'), 0);
   t.equal(sample(text, 'netchecker_dns_replica_latency_seconds{replica="10.0.0.11:53",replica_pod="coredns-a",replica_node="n1"}'), 0.002);
   t.notMatch(text, /10\.0\.0\.50/, "another Service's endpoints are no replicas");
+  const status = (await (await fetch(`${ex.url}/api/v1/status`)).json()) as { dns_replicas: unknown };
+  t.same(
+    status.dns_replicas,
+    [
+      { replica: '10.0.0.11:53', pod: 'coredns-a', node: 'n1', ok: 3, failing: 0, latency_ms: 2, failing_agents: [] },
+      { replica: '10.0.0.12:53', pod: 'coredns-b', node: 'n2', ok: 1, failing: 2, latency_ms: 1, failing_agents: agents.slice(0, 2) },
+    ],
+    'the status page lists each replica with the agents that fail it',
+  );
 
   // The replica is replaced (a rollout): the old one leaves the answer and the series.
   kube.apply(

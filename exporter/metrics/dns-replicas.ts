@@ -18,6 +18,8 @@ export interface ReplicaView {
   readonly failing: number;
   /** Median answer time of the agents' queries that were answered, seconds; null when none was. */
   readonly latencySeconds: number | null;
+  /** The failing agents' names, for the status page (the series count them only). */
+  readonly failingAgents: readonly string[];
 }
 
 export const dnsReplicaFamilies: readonly Family<ReplicaView>[] = [
@@ -42,7 +44,7 @@ export function replicaViews(
   reportOf: (name: string) => Report | undefined,
 ): ReplicaView[] {
   const index = new Map(replicas.map((r, i) => [r.address, i]));
-  const acc = replicas.map(() => ({ ok: 0, failing: 0, ms: [] as number[] }));
+  const acc = replicas.map(() => ({ ok: 0, failing: [] as string[], ms: [] as number[] }));
   for (const a of agents) {
     if (a.state !== 'ok') continue;
     const report = reportOf(a.name);
@@ -51,13 +53,13 @@ export function replicaViews(
       const c = acc[index.get(q.address) ?? -1];
       if (!c) continue; // a replica that is gone, or not handed out yet
       if (q.result === 'ok') c.ok++;
-      else c.failing++;
+      else c.failing.push(a.name);
       if (q.latencyMs !== null) c.ms.push(q.latencyMs);
     }
   }
   return acc.map((c) => {
     const ms = median(c.ms.sort((x, y) => x - y));
-    return { ok: c.ok, failing: c.failing, latencySeconds: ms === null ? null : ms / 1000 };
+    return { ok: c.ok, failing: c.failing.length, latencySeconds: ms === null ? null : ms / 1000, failingAgents: c.failing };
   });
 }
 

@@ -2,6 +2,7 @@
 // Invalid values fail at start with a message naming the flag.
 
 import { type Cidr, parseCidr, parseListenAddress } from '../report/address.js';
+import { LIMITS } from '../report/schema.js';
 import { type Command, type CommandArgs, parseCommand } from '../lib/command.js';
 import { badFlag, type FlagSpec, type FlagValues } from '../lib/flags.js';
 import { glogFlags } from '../lib/glog-flags.js';
@@ -12,6 +13,7 @@ import { maxRecordBytes, RECORD_OVERHEAD_BYTES } from './store/etcd-limits.js';
 import { type KubeStoreConfig, kubeStoreFlags, parseKubeStoreConfig } from './store/kube-store-config.js';
 import { STORE_KINDS, type StoreKind } from './store/stores.js';
 import { DISCOVERIES, type DiscoveryKind } from './discovery/discoveries.js';
+import { type DnsReplicaConfig, parseReplicaEntry } from './discovery/dns-replicas.js';
 import { type KubernetesConfig, kubernetesFlags, parseKubernetesConfig } from './discovery/kubernetes-config.js';
 import { FAILING, STATES, type State } from './verdict/verdict.js';
 
@@ -44,6 +46,21 @@ export const exporterFlags = [
   },
   { name: 'discovery', kind: 'string', choices: DISCOVERIES, default: 'static', help: 'Where the expected set comes from.' },
   ...kubernetesFlags,
+  {
+    name: 'dns-service',
+    kind: 'string',
+    metavar: 'NAMESPACE/NAME',
+    default: 'kube-system/kube-dns',
+    help: 'With --discovery kubernetes: the cluster DNS Service whose EndpointSlices name the DNS replicas (pods) that agents query directly; empty: no per-replica DNS checks.',
+  },
+  {
+    name: 'dns-replicas',
+    kind: 'string',
+    list: true,
+    metavar: 'IP[:PORT][=POD[@NODE]],...',
+    default: [],
+    help: 'Cluster DNS replicas that agents query directly, given by hand (port 53 when absent); replaces --dns-service. For static discovery and local mode.',
+  },
   {
     name: 'failing-states',
     kind: 'string',
@@ -208,6 +225,8 @@ export interface ExporterConfig {
   readonly discovery: DiscoveryKind;
   /** Used with --discovery kubernetes. */
   readonly kubernetes: KubernetesConfig;
+  /** --dns-replicas, else --dns-service with --discovery kubernetes, else null: no per-replica DNS checks. */
+  readonly dnsReplicas: DnsReplicaConfig;
   /** States of expected agents that fail connectivity_check. */
   readonly failingStates: readonly State[];
   readonly store: StoreKind;
@@ -267,6 +286,7 @@ function buildConfig(v: FlagValues<typeof exporterFlags>, { notes }: { readonly 
   // Unless set, a body no larger than the store can keep (a larger record still gets 413 at put).
   const maxBodyBytes = v['max-body-bytes'] ?? (etcd ? maxRecordBytes(etcd.maxRequestBytes) : MEMORY_MAX_BODY_BYTES);
   if (v['max-inflight-body-bytes'] < maxBodyBytes) badFlag('--max-inflight-body-bytes must be at least --max-body-bytes');
+  const dnsReplicas = dnsReplicaConfig(v['dns-replicas'], v['dns-service'], v.discovery);
   const peerCidrs = v['peer-cidrs'].map((c) => parseCidr(c) ?? badFlag(`--peer-cidrs: "${c.slice(0, 60)}" is not an IP/BITS range`));
   return Object.freeze({
     host: listen.host,
@@ -275,6 +295,7 @@ function buildConfig(v: FlagValues<typeof exporterFlags>, { notes }: { readonly 
     expectFile: v['expect-file'],
     discovery: v.discovery,
     kubernetes,
+    dnsReplicas,
     failingStates: Object.freeze([...new Set(v['failing-states'])]),
     store,
     etcd,
@@ -297,4 +318,21 @@ function buildConfig(v: FlagValues<typeof exporterFlags>, { notes }: { readonly 
     shutdownDelaySeconds: v['shutdown-delay'],
     heapGrowthPercent: v['heap-growth'],
   });
+}
+
+const DNS_SERVICE = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)$/;
+
+/** The static list wins; the Service's slices need Kubernetes discovery (its client and credentials). */
+function dnsReplicaConfig(entries: readonly string[], service: string, discovery: DiscoveryKind): DnsReplicaConfig {
+  if (entries.length > LIMITS.dnsReplicasMax) badFlag(`--dns-replicas takes at most ${LIMITS.dnsReplicasMax} replicas`);
+  if (entries.length > 0) {
+    const replicas = entries.map(
+      (e) => parseReplicaEntry(e) ?? badFlag(`--dns-replicas: "${e.slice(0, 80)}" is not IP[:PORT][=POD[@NODE]]`),
+    );
+    if (new Set(replicas.map((r) => r.address)).size < replicas.length) badFlag('--dns-replicas must name each address once');
+    return Object.freeze({ kind: 'static', replicas: Object.freeze(replicas) });
+  }
+  if (service === '' || discovery !== 'kubernetes') return null;
+  const m = DNS_SERVICE.exec(service) ?? badFlag(`--dns-service must be NAMESPACE/NAME (a Service), got "${service.slice(0, 80)}"`);
+  return Object.freeze({ kind: 'service', namespace: m[1] as string, name: m[3] as string });
 }

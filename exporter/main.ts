@@ -19,7 +19,7 @@ import { statusHandler } from './api/status.js';
 import { uiHandlers } from './api/ui.js';
 import { loadAssets } from './ui/assets.js';
 import { type ExporterConfig, exporterCommand } from './config.js';
-import { discoveries } from './discovery/discoveries.js';
+import { discoveries, startDnsReplicas } from './discovery/discoveries.js';
 import { SelfMetrics } from './metrics/self.js';
 import { type Clock, systemClock } from '../lib/clock.js';
 import { Monitor } from './monitor.js';
@@ -41,6 +41,10 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
   // Before anything opens: a missing build is a start error with nothing to close.
   const ui = config.ui ? uiHandlers(loadAssets()) : null;
   const discovery = await discoveries[config.discovery]({ ...config, log, monoMs: () => clock.monoMs() });
+  const dnsReplicas = await startDnsReplicas(config.dnsReplicas, config.kubernetes.kubeconfig, log).catch(async (e: unknown) => {
+    await discovery.close();
+    throw e;
+  });
   const makeStore = stores[config.store];
   const self = new SelfMetrics();
   const store = await makeStore({
@@ -52,7 +56,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     log,
     onError: (op) => self.storeError(op),
   }).catch(async (e: unknown) => {
-    await discovery.close(); // informers would keep the process alive
+    await Promise.all([discovery.close(), dnsReplicas.close()]); // informers would keep the process alive
     throw e;
   });
   self.watchStore(() => store.health());
@@ -67,13 +71,14 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     startupGraceSeconds: config.startupGraceSeconds,
     failingStates: new Set(config.failingStates),
     legacyMetrics: config.legacyMetrics,
+    dnsReplicas: () => dnsReplicas.replicas(),
   });
   let draining = false;
   let auth: ReportAuth | null = null;
   /** Closes what start opened: an etcd client, informers or a token file timer would keep the process alive. */
   const closeParts = async (): Promise<void> => {
     auth?.close();
-    await Promise.all([store.close(), discovery.close()]);
+    await Promise.all([store.close(), discovery.close(), dnsReplicas.close()]);
   };
   const giveUp = async (e: unknown): Promise<never> => {
     await closeParts();
@@ -94,7 +99,16 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     auth,
     large,
   });
-  const peers = peersHandler({ monitor, store, discovery, meshPeers: config.meshPeers, peerCidrs: config.peerCidrs, clock, log });
+  const peers = peersHandler({
+    monitor,
+    store,
+    discovery,
+    dnsReplicas: () => dnsReplicas.replicas(),
+    meshPeers: config.meshPeers,
+    peerCidrs: config.peerCidrs,
+    clock,
+    log,
+  });
   const metrics = metricsHandler({ monitor, self, large, now: () => performance.now() }); // real time: it bounds how stale a shared body is
   const guarded = config.auth.metrics === 'kubernetes' ? await protectMetrics(metrics, authDeps).catch(giveUp) : metrics;
   const routes: Route[] = [
@@ -102,7 +116,11 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
     { path: '/api/v1/agents', methods: { GET: reports.list }, strictQuery: true },
     { path: '/api/v1/peers/:name', methods: { GET: peers }, strictQuery: true },
     { path: '/api/v1/connectivity_check', methods: { GET: checkHandler(monitor, discovery, store) }, strictQuery: true },
-    { path: '/api/v1/status', methods: { GET: statusHandler(monitor, discovery, store, clock) }, strictQuery: true },
+    {
+      path: '/api/v1/status',
+      methods: { GET: statusHandler(monitor, discovery, store, clock, () => dnsReplicas.replicas()) },
+      strictQuery: true,
+    },
     { path: '/api/v1/ping', methods: { GET: ping } },
     { path: '/metrics', methods: { GET: guarded } },
     { path: '/healthz', methods: { GET: healthz } },

@@ -11,6 +11,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
 import type { Report } from '../report/schema.js';
 import type { Discovery } from './discovery/discovery.js';
+import type { DnsReplica } from './discovery/dns-replicas.js';
 import { AgentSeries } from './metrics/agent-series.js';
 import { type Exposition, expositionText } from './metrics/exposition.js';
 import type { SelfMetrics } from './metrics/self.js';
@@ -36,6 +37,8 @@ export interface MonitorOptions {
   /** States that fail connectivity_check (--failing-states); the verdict's default when left out. */
   readonly failingStates?: ReadonlySet<State>;
   readonly legacyMetrics: boolean;
+  /** The cluster DNS replicas agents query directly; none when left out. */
+  readonly dnsReplicas?: () => readonly DnsReplica[];
 }
 
 export class Monitor {
@@ -182,7 +185,13 @@ export class Monitor {
     const { changes } = this.#tracker.observe(verdict);
     for (const c of changes) this.#logChange(c);
     const recordsChanged = this.#dirty || expected !== this.#probedExpected;
-    this.#series.update({ verdict, counts: (name) => this.#tracker.counts(name), record: (name) => store.get(name), recordsChanged });
+    this.#series.update({
+      verdict,
+      counts: (name) => this.#tracker.counts(name),
+      record: (name) => store.get(name),
+      recordsChanged,
+      dnsReplicas: this.#o.dnsReplicas?.() ?? [],
+    });
     this.#probedExpected = expected;
     this.#syncedSeen = store.synced();
     this.#verdict = verdict;

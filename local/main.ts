@@ -103,6 +103,8 @@ async function runLocal({ listen, dnsServer, interval, logLevel, tokenFile }: Lo
     '--shutdown-delay=0',
     `--log-level=${logLevel}`,
     ...(tokenFile ? ['--auth=token', `--auth-token-file=${tokenFile}`] : []),
+    // Each resolver is also a DNS replica the agents query directly: the per-replica series on loopback.
+    ...(dnsServer ? [`--dns-replicas=${dnsServer}`] : []),
   ]);
   const url = await exporterUrl(exporter);
   if (!url) {

@@ -22,6 +22,11 @@ export interface Peer {
 
 export interface PeersAnswer {
   readonly peers: readonly Peer[];
+  /**
+   * IP:PORT of each cluster DNS replica (an endpoint of the DNS Service) the agent queries
+   * directly; absent when the exporter knows none. Optional: older agents ignore it.
+   */
+  readonly dns_replicas?: readonly string[];
 }
 
 /** Validates a peers answer: a peer list is external input like any other. */
@@ -40,6 +45,18 @@ export function parsePeersAnswer(body: unknown): Peer[] | null {
     out.push({ name, node, network: network as Network, address, ...(byFamily ? { address_by_family: byFamily } : {}) });
   }
   return out;
+}
+
+/**
+ * Validates the answer's DNS replica list: absent reads as none; anything else but a short list of
+ * IP:PORT, each once, is nonsense (null), as a replica address is where the agent sends queries.
+ */
+export function parseDnsReplicas(body: unknown): string[] | null {
+  const list = typeof body === 'object' && body !== null && 'dns_replicas' in body ? body.dns_replicas : undefined;
+  if (list === undefined) return [];
+  if (!Array.isArray(list) || list.length > LIMITS.dnsReplicasMax) return null;
+  const out = list.filter((a): a is string => typeof a === 'string' && parsePeerAddress(a) !== null);
+  return out.length === list.length && new Set(out).size === out.length ? out : null;
 }
 
 /** One agent in connectivity_check's per-agent list (ours; the original server had none). */

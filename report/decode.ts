@@ -13,6 +13,7 @@ import {
   type ByFamily,
   DNS_RESULTS,
   type DnsQuery,
+  type DnsReplicaQuery,
   type DnsResult,
   type FamilyPing,
   IP_FAMILIES,
@@ -141,6 +142,7 @@ function reportFrom(o: Obj): Report {
     integrity: integrity(m.get('integrity')),
     apiServer: apiServer(m.get('api_server')),
     mustBeBlocked: mustBeBlocked(m.get('must_be_blocked')),
+    dnsReplicas: dnsReplicas(m.get('dns_replicas')),
   };
 }
 
@@ -267,6 +269,18 @@ function mustBeBlocked(v: unknown): BlockedCheck[] | null {
   if (checks?.some((c) => splitHostPort(c.target) === null)) fail('must_be_blocked', 'targets must be HOST:PORT');
   if (checks && new Set(checks.map((c) => c.target)).size < checks.length) fail('must_be_blocked', 'must name each target once');
   return checks;
+}
+
+/** Each replica is a label value of the exporter's series: IP:PORT, once per report. */
+function dnsReplicas(v: unknown): DnsReplicaQuery[] | null {
+  const queries = list(v, 'dns_replicas', LIMITS.dnsReplicasMax, (m, at) => ({
+    address: required(m.get('address'), `${at}.address`, 64),
+    result: resultWord(m.get('result'), `${at}.result`),
+    latencyMs: duration(m.get('latency_ms'), `${at}.latency_ms`),
+  }));
+  if (queries?.some((q) => parsePeerAddress(q.address) === null)) fail('dns_replicas', 'addresses must be IPv4:PORT or [IPv6]:PORT');
+  if (queries && new Set(queries.map((q) => q.address)).size < queries.length) fail('dns_replicas', 'must name each replica once');
+  return queries;
 }
 
 function mtuBytes(v: unknown, field: string): number | null {

@@ -55,6 +55,7 @@ export type Additions = Partial<
     | 'integrity'
     | 'api_server'
     | 'must_be_blocked'
+    | 'dns_replicas'
   >
 >;
 
@@ -89,6 +90,8 @@ export function wireAdditions(r: Report): Additions {
     }));
   }
   if (r.mustBeBlocked != null) out.must_be_blocked = r.mustBeBlocked.map((c) => ({ target: c.target, result: c.result }));
+  if (r.dnsReplicas != null)
+    out.dns_replicas = r.dnsReplicas.map((q) => ({ address: q.address, result: q.result, latency_ms: q.latencyMs }));
   return out;
 }
 

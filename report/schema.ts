@@ -40,6 +40,8 @@ export const LIMITS = {
   mtuBytes: { min: 68, max: 65535 },
   /** --must-be-blocked targets: each is a label value of its sparse series while it answers. */
   blockedTargetsMax: 16,
+  /** Cluster DNS replicas an agent queries directly (the exporter hands out at most this many). */
+  dnsReplicasMax: 64,
   lagMsMax: 3_600_000,
 } as const;
 
@@ -133,6 +135,16 @@ export interface WireFamilyPing {
   latency_ms: number | null;
 }
 
+/** Ours: one query sent straight to one cluster DNS replica (an endpoint of the DNS Service). */
+export interface WireDnsReplica {
+  /** IP:PORT of the replica, as the exporter handed it out. */
+  address: string;
+  /** Result class of the query (RESULT_CLASSES: ok, timeout, dns_servfail, ...). */
+  result: string;
+  /** null when no answer arrived. */
+  latency_ms: number | null;
+}
+
 /** Ours: the agent's view of its own health while it measured. */
 export interface WireIntegrity {
   event_loop_lag_ms: number;
@@ -190,6 +202,8 @@ export interface WireReport {
   api_server?: WireApiServer[];
   /** Ours: the connects to targets that must stay blocked. */
   must_be_blocked?: WireBlocked[];
+  /** Ours: the queries to each cluster DNS replica the exporter handed out. */
+  dns_replicas?: WireDnsReplica[];
 }
 
 /** HTTP probe phases, in the order they happen. */
@@ -239,6 +253,14 @@ export interface Report {
   integrity?: Integrity | null;
   apiServer?: ApiServerCheck[] | null;
   mustBeBlocked?: BlockedCheck[] | null;
+  dnsReplicas?: DnsReplicaQuery[] | null;
+}
+
+export interface DnsReplicaQuery {
+  /** IP:PORT. */
+  address: string;
+  result: string;
+  latencyMs: number | null;
 }
 
 export interface FamilyPing {

@@ -191,7 +191,9 @@ t.test('every kustomization renders and every object validates against the Kuber
       const clusterScoped = ['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'PriorityClass', 'CustomResourceDefinition'].includes(
         o.kind,
       );
-      if (!clusterScoped) t.equal(o.metadata?.namespace, 'netchecker', `${what} is in namespace netchecker`);
+      // The one exception: the exporter's read of the DNS Service's EndpointSlices, where that Service lives.
+      const dnsReplicas = o.metadata?.name === 'netchecker-exporter-dns-replicas' && ['Role', 'RoleBinding'].includes(o.kind);
+      if (!clusterScoped) t.equal(o.metadata?.namespace, dnsReplicas ? 'kube-system' : 'netchecker', `${what} is in its namespace`);
     }
   }
   t.ok(
@@ -391,6 +393,18 @@ t.test(
       t.same(grantsOf(objs, sa, 'nodes'), ['*'], `${dir}: the exporter reads nodes cluster-wide`);
       if (namespace) t.same(pods, [namespace], `${dir}: the exporter reads pods only in ${namespace}, where it looks (a Role)`);
       else t.ok(pods.includes('*'), `${dir}: the exporter reads pods in every namespace, where it looks`);
+      const dnsService = deployedExporter(objs)?.dnsReplicas;
+      t.same(dnsService, { kind: 'service', namespace: 'kube-system', name: 'kube-dns' }, `${dir}: DNS replicas from kube-dns`);
+      t.same(one(objs, 'Role', 'netchecker-exporter-dns-replicas').rules, [
+        { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+      ]);
+      t.same(
+        objs
+          .filter((o) => o.kind === 'RoleBinding' && (o as IRoleBinding & Obj).roleRef.name === 'netchecker-exporter-dns-replicas')
+          .map((b) => [b.metadata?.namespace, (b as IRoleBinding & Obj).subjects?.map((x) => `${x.namespace}/${x.name}`)]),
+        [['kube-system', [`netchecker/${sa}`]]],
+        `${dir}: the exporter lists and watches EndpointSlices in kube-system only, where the DNS Service is`,
+      );
     }
   },
 );

@@ -105,3 +105,17 @@ t.test('netchecker local: kill an agent, see it outdated, restart it, see it bac
   t.equal(await local.exited(), 0, 'Ctrl-C stops local with exit 0');
   t.notOk(isAlive(Number(hostPid)), 'and its agents');
 });
+
+t.test('netchecker local --dns-server: the resolver is also a DNS replica both agents query directly', async (t) => {
+  const { startDnsmasq } = await import('./lab/dnsmasq.js');
+  const dns = await startDnsmasq(t, { address: '127.0.0.1', port: 0, records: [['kubernetes.default.svc.cluster.local', '127.0.0.9']] });
+  const local = spawnCli(t, ['local', '--listen', '127.0.0.1:0', '--interval', '1', '--dns-server', dns.server, '--auth', 'none']);
+  const [, url] = (await local.waitFor(/exporter (http:\/\/127\.0\.0\.1:\d+) \(pid \d+\)/)) as [string, string];
+  const series = `netchecker_dns_replica_agents{replica="${dns.server}",replica_pod="",replica_node="",status="ok"} 2`;
+  await eventually(
+    async () => ((await (await fetch(`${url}/metrics`)).text()).includes(series) ? true : undefined),
+    15_000,
+    'both agents answered by the replica',
+  );
+  t.pass(series);
+});

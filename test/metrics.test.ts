@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
+import { dnsReplicaFamilies } from '../exporter/metrics/dns-replicas.js';
 import { agentFamilies, agentsFamily, expectedFamily } from '../exporter/metrics/families.js';
 import { legacyFamilies } from '../exporter/metrics/legacy.js';
 import { probeFamilies, rttFamilyName } from '../exporter/metrics/probes.js';
@@ -78,7 +79,7 @@ t.test('docs/metrics.md lists exactly the declared families', async (t) => {
   const documented = new Set([...doc.matchAll(/^\| `((?:netchecker|ncagent)_\w+)` \|/gm)].map((m) => m[1] as string));
   const selfNames = (await new SelfMetrics().registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('netchecker_'));
   const declared = new Set(
-    [...agentFamilies, agentsFamily, expectedFamily, ...legacyFamilies, ...probeFamilies]
+    [...agentFamilies, agentsFamily, expectedFamily, ...legacyFamilies, ...probeFamilies, ...dnsReplicaFamilies]
       .map((f) => f.name)
       .concat(selfNames, rttFamilyName),
   );

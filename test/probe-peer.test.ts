@@ -68,12 +68,13 @@ t.test('the peer list is validated', async (t) => {
 });
 
 t.test('fetchPeers asks the exporter', async (t) => {
-  const ex = await startTestExporter(t, ['--peer-cidrs', '198.18.0.0/15']);
+  const ex = await startTestExporter(t, ['--peer-cidrs', '198.18.0.0/15', '--dns-replicas', '10.0.0.11']);
   await postReport(ex.url, 'agent-a', report({ nodename: 'n1', network: 'pod', listen: '198.18.0.1:8090' }));
   await postReport(ex.url, 'agent-b', report({ nodename: 'n2', network: 'host', listen: '198.18.0.2:8090' }));
-  t.same(await fetchPeers(ex.url, 'agent-a', { timeoutMs: 1000 }), [
-    { name: 'agent-b', node: 'n2', network: 'host', address: '198.18.0.2:8090' },
-  ]);
+  t.same(await fetchPeers(ex.url, 'agent-a', { timeoutMs: 1000 }), {
+    peers: [{ name: 'agent-b', node: 'n2', network: 'host', address: '198.18.0.2:8090' }],
+    dnsReplicas: ['10.0.0.11:53'],
+  });
   t.equal(await fetchPeers('http://127.0.0.1:1', 'agent-a', { timeoutMs: 500 }), null, 'exporter unreachable: null, no throw');
 });
 

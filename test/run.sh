@@ -86,7 +86,7 @@ export DISABLE_V8_COMPILE_CACHE=1
 # connections that other tests found no free port: EADDRINUSE on listen(0)), its soak, and the
 # slowloris attack (500 connections and 50 agents on one event loop). tap's timeout per file
 # (package.json, 600 s) only catches a hung test: on a busy machine the fuzz tests took 200 s.
-SERIAL=(test/lab-faults.test.ts test/lab-families.test.ts test/lab-paths.test.ts test/status-lab.test.ts test/fault-matrix.test.ts test/etcd-scale.test.ts test/rollout.test.ts test/clock-jumps.test.ts test/bench.test.ts test/soak.test.ts test/slowloris.test.ts)
+SERIAL=(test/lab-faults.test.ts test/lab-families.test.ts test/lab-paths.test.ts test/lab-dns-replicas.test.ts test/status-lab.test.ts test/fault-matrix.test.ts test/etcd-scale.test.ts test/rollout.test.ts test/clock-jumps.test.ts test/bench.test.ts test/soak.test.ts test/slowloris.test.ts)
 # Checks over the sources beside the tests, in the full run only (one test file stays quick):
 # each is one test point of the summary line, and a failing one's output is printed last.
 CHECKS=(lint format:check)

@@ -307,3 +307,27 @@ t.test('markup in names is shown as text and runs nothing', async (t) => {
   t.equal(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned), undefined, 'no script ran');
   t.same(problems, [], 'no console error, failed request (an <img src=x> would be one) or dialog');
 });
+
+t.test('DNS replicas: a table only when the exporter knows replicas, the broken one marked with who fails it', async (t) => {
+  const plain = await startTestExporter(t, ['--log-level', 'warn']);
+  const none = await open(t, `${plain.url}/`);
+  t.equal(await none.page.$eval('#replicas-section', (e) => (e as HTMLElement).hidden), true, 'no replicas: no section');
+  const ex = await startTestExporter(t, ['--log-level', 'warn', '--dns-replicas', '10.0.0.11=coredns-a@n1,10.0.0.12=coredns-b@n2']);
+  for (const [i, name] of ['netchecker-agent-a', 'netchecker-agent-b', 'netchecker-agent-c'].entries()) {
+    const dns_replicas = [
+      { address: '10.0.0.11:53', result: 'ok', latency_ms: 2 },
+      { address: '10.0.0.12:53', result: i < 2 ? 'dns_servfail' : 'ok', latency_ms: 1 },
+    ];
+    t.equal((await postReport(ex.url, name, report({ nodename: `n${i + 1}`, network: 'pod', dns_replicas }))).status, 200);
+  }
+  const { page, problems } = await open(t, `${ex.url}/`);
+  const rows = await page.$$eval('#replicas tbody tr', (trs) =>
+    trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)),
+  );
+  t.same(rows, [
+    ['10.0.0.11:53', 'coredns-a', 'n1', '3', '0', '2.0 ms', ''],
+    ['10.0.0.12:53', 'coredns-b', 'n2', '1', '✗ 2', '1.0 ms', 'netchecker-agent-a, netchecker-agent-b'],
+  ]);
+  t.equal(await page.$eval('#replicas tbody tr:nth-child(2) td:nth-child(5)', (td) => td.className), 's-fail');
+  t.same(problems, []);
+});

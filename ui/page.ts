@@ -55,6 +55,28 @@ function renderVerdict(s: StatusBody): void {
   );
 }
 
+/** Shown only when the exporter knows DNS replicas; a replica most agents fail is marked failing. */
+function renderReplicas(s: StatusBody): void {
+  const replicas = s.dns_replicas;
+  byId('replicas-section').hidden = replicas.length === 0;
+  (byId<HTMLTableElement>('replicas').tBodies[0] as HTMLTableSectionElement).replaceChildren(
+    ...replicas.map((r) => {
+      const bad = r.failing > r.ok;
+      return el(
+        'tr',
+        {},
+        el('td', {}, r.replica),
+        el('td', {}, r.pod || '–'),
+        el('td', {}, r.node || '–'),
+        el('td', {}, String(r.ok)),
+        el('td', { class: r.failing === 0 ? 's-ok' : bad ? 's-fail' : 's-warn' }, `${bad ? '✗ ' : ''}${r.failing}`),
+        el('td', {}, r.latency_ms === null ? '–' : `${r.latency_ms.toFixed(1)} ms`),
+        el('td', {}, r.failing_agents.join(', ') + (r.failing > r.failing_agents.length ? ', …' : '')),
+      );
+    }),
+  );
+}
+
 function renderChanges(s: StatusBody): void {
   const body = byId<HTMLTableElement>('changes').tBodies[0] as HTMLTableSectionElement;
   body.replaceChildren(
@@ -100,6 +122,7 @@ function start(): void {
         s.mesh,
         s.nodes.map((n) => n.node),
       );
+      renderReplicas(s);
       renderChanges(s);
       // The latest poll's costs, for DevTools and bench/status.ts (one entry each: no growth).
       performance.clearMeasures('netchecker:parse');

@@ -45,10 +45,13 @@ export function wireDns(d: DnsOutcome): WireDns {
   return { server: d.server, name: d.name, result: WIRE_DNS[d.result] ?? 'other', latency_ms: d.latencyMs };
 }
 
-/** Names without a dot get the first search domain, as the resolver's search list would. Pure. */
+/** A name without a dot gets the first search domain, as the resolver's search list would. Pure. */
+export const fqdn = (name: string, search: readonly string[]): string => (name.includes('.') || !search[0] ? name : `${name}.${search[0]}`);
+
+/** Each resolver x each name. Pure. */
 export function dnsTargets(servers: readonly string[], names: readonly string[], search: readonly string[]): DnsTarget[] {
-  const fqdn = names.map((n) => (n.includes('.') || !search[0] ? n : `${n}.${search[0]}`));
-  return servers.flatMap((server) => fqdn.map((name) => ({ server, name })));
+  const full = names.map((n) => fqdn(n, search));
+  return servers.flatMap((server) => full.map((name) => ({ server, name })));
 }
 
 export const dnsProbe: ProbeRow = async ({ config, log }) => {

@@ -5,6 +5,7 @@
 import { apiServerProbe } from './api-server.js';
 import { blockedProbe } from './blocked.js';
 import { dnsProbe } from './dns.js';
+import { dnsReplicasProbe } from './dns-replicas.js';
 import { exporterProbe } from './exporter.js';
 import { pathMtuProbe } from './mtu.js';
 import { peerProbe } from './peer.js';
@@ -15,6 +16,8 @@ export const PROBES = {
   exporter: exporterProbe,
   /** Each resolver x each name, UDP (TCP when truncated). */
   dns: dnsProbe,
+  /** Each cluster DNS replica the exporter hands out, queried directly (the first name). */
+  'dns-replicas': dnsReplicasProbe,
   /** The listener, the assigned peers, the next round's peer list. */
   peers: peerProbe,
   /** ICMP availability and don't-fragment path MTU to the exporter and peers. */

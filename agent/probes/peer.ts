@@ -6,7 +6,7 @@
 // each result carrying its family; any other pair is probed once at the peer's `address`, as before.
 
 import { joinHostPort, parseIp } from '../../report/address.js';
-import { parsePeersAnswer, type Peer } from '../../report/answers.js';
+import { parseDnsReplicas, parsePeersAnswer, type Peer } from '../../report/answers.js';
 import { wirePeer } from '../../report/encode.js';
 import { type ByFamily, IP_FAMILIES, type IpFamily, type Network } from '../../report/schema.js';
 import { firstAddress } from '../addresses.js';
@@ -69,8 +69,14 @@ export async function probePeer(
   };
 }
 
-/** The agent's assigned peers; null when the exporter cannot be asked or answers nonsense. */
-export async function fetchPeers(serverUrl: string, name: string, { timeoutMs, signal }: ProbeLimits): Promise<Peer[] | null> {
+/** What the peers answer assigns: the peers, and the cluster DNS replicas to query directly. */
+export interface Assignment {
+  readonly peers: Peer[];
+  readonly dnsReplicas: string[];
+}
+
+/** The agent's assignment; null when the exporter cannot be asked or answers nonsense. */
+export async function fetchPeers(serverUrl: string, name: string, { timeoutMs, signal }: ProbeLimits): Promise<Assignment | null> {
   const timeout = AbortSignal.timeout(Math.ceil(timeoutMs));
   try {
     const res = await fetch(`${serverUrl}/api/v1/peers/${name}`, {
@@ -78,7 +84,10 @@ export async function fetchPeers(serverUrl: string, name: string, { timeoutMs, s
       headers: { accept: 'application/json' },
     });
     if (res.status !== 200) return null;
-    return parsePeersAnswer(await res.json());
+    const body: unknown = await res.json();
+    const peers = parsePeersAnswer(body);
+    const dnsReplicas = parseDnsReplicas(body);
+    return peers && dnsReplicas ? { peers, dnsReplicas } : null;
   } catch {
     return null;
   }
@@ -121,11 +130,11 @@ export const peerProbe: ProbeRow = async ({ config, health, assigned }) => {
         Promise.all(targets.map(({ peer, family }) => probePeer(peer, { ...limits, attempts: p.peerAttempts }, family))),
         fetchPeers(config.serverUrl, config.name, limits),
       ]);
-      if (fresh) assigned.peers = fresh;
+      if (fresh) Object.assign(assigned, fresh);
       const kept = assignedOnly(
         probed,
         targets.map((t) => t.peer),
-        fresh,
+        fresh?.peers ?? null,
       );
       return { listen, ...(byFamily ? { listen_by_family: byFamily } : {}), peers: kept.map(wirePeer) };
     },

@@ -87,11 +87,11 @@ export interface ProbeStart {
   /** Served on the listener as /healthz and /readyz. */
   readonly health?: HealthSource;
   /**
-   * The peers the exporter assigned, shared by the probes that use them: the peer probe replaces
-   * the list after its round's awaits; the others read it synchronously when their round starts,
-   * so every probe of a round sees the same list.
+   * The peers and cluster DNS replicas the exporter assigned, shared by the probes that use them:
+   * the peer probe replaces both after its round's awaits; the others read them synchronously when
+   * their round starts, so every probe of a round sees the same lists.
    */
-  readonly assigned: { peers: readonly Peer[] };
+  readonly assigned: { peers: readonly Peer[]; dnsReplicas: readonly string[] };
 }
 
 /** A started probe: one call per round; stop releases what it holds (sockets, timers). */

@@ -23,7 +23,7 @@ export class ProbeRound {
 
   /** Throws when a probe cannot start (the listener's address taken: a startup error, like a bad flag). */
   static async start(config: ProbeSettings, log: Logger, health?: HealthSource): Promise<ProbeRound> {
-    const start: ProbeStart = { config, log, assigned: { peers: [] }, ...(health ? { health } : {}) };
+    const start: ProbeStart = { config, log, assigned: { peers: [], dnsReplicas: [] }, ...(health ? { health } : {}) };
     const integrity = await IntegrityMonitor.start();
     const running: RunningProbe[] = [];
     const on: ProbeName[] = [];

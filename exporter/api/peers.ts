@@ -10,6 +10,7 @@
 // Only listeners bound to their agent are handed out (peers/bound.ts): agents probe what they get.
 // A dual-stack agent's address per family goes with it when each one is bound, so that dual-stack
 // probers probe it over both families; otherwise its single `address`, as for any agent.
+// With them go the cluster DNS replicas (discovery/dns-replicas.ts), the same list to every agent.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PeersAnswer } from '../../report/answers.js';
@@ -19,6 +20,7 @@ import type { Monitor } from '../monitor.js';
 import type { Logger } from '../../lib/log.js';
 import type { Cidr } from '../../report/address.js';
 import type { Discovery } from '../discovery/discovery.js';
+import type { DnsReplica } from '../discovery/dns-replicas.js';
 import { assignPeers, type PeerCandidate, peersFrom, ringOrder } from '../peers/assign.js';
 import { isBoundAddress } from '../peers/bound.js';
 import type { Store } from '../store/store.js';
@@ -32,13 +34,22 @@ export interface PeersDeps {
   readonly monitor: Monitor;
   readonly store: Store;
   readonly discovery: Discovery;
+  /** The current cluster DNS replicas; empty: the answer has no dns_replicas. */
+  readonly dnsReplicas: () => readonly DnsReplica[];
   readonly meshPeers: number;
   readonly peerCidrs: readonly Cidr[];
   readonly clock: Clock;
   readonly log: Logger;
 }
 
-export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, clock, log }: PeersDeps) {
+export function peersHandler({ monitor, store, discovery, dnsReplicas, meshPeers, peerCidrs, clock, log }: PeersDeps) {
+  /** The replicas' addresses, made again only when the list changes. */
+  let addresses: { of: readonly DnsReplica[]; list: readonly string[] } = { of: [], list: [] };
+  const replicaAddresses = (): readonly string[] => {
+    const now = dnsReplicas();
+    if (now !== addresses.of) addresses = { of: now, list: now.map((r) => r.address) };
+    return addresses.list;
+  };
   let cached: { atMonoMs: number; verdict: Verdict; peers: Map<string, PeerCandidate[]> } | null = null;
   /** `name address` of the listeners left out last time: each is logged once, when it is first left out. */
   let unbound = new Set<string>();
@@ -89,7 +100,9 @@ export function peersHandler({ monitor, store, discovery, meshPeers, peerCidrs, 
   return async (_req: IncomingMessage, res: ServerResponse, name: string): Promise<void> => {
     if (!isValidAgentName(name)) return sendError(res, 'invalid_agent_name');
     // An agent not stored yet (or without a listener) has no peers yet: an empty list, not 404.
-    const answer: PeersAnswer = { peers: assignment(await monitor.fresh()).get(name) ?? [] };
+    const peers = assignment(await monitor.fresh()).get(name) ?? [];
+    const replicas = replicaAddresses();
+    const answer: PeersAnswer = replicas.length > 0 ? { peers, dns_replicas: replicas } : { peers };
     sendJson(res, 200, answer);
   };
 }

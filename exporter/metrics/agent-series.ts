@@ -4,10 +4,12 @@
 // agents costs the agents that moved, not all of them.
 
 import type { Report } from '../../report/schema.js';
+import type { DnsReplica } from '../discovery/dns-replicas.js';
 import type { AgentRecord } from '../store/store.js';
 import type { AgentCounts } from '../verdict/tracker.js';
 import type { AgentVerdict, Verdict } from '../verdict/verdict.js';
 import { type Exposition, renderRows, SeriesCache } from './exposition.js';
+import { renderReplicas, replicaViews } from './dns-replicas.js';
 import { type AgentView, agentFamilies, agentsFamily, countRows, expectedFamily } from './families.js';
 import { legacyFamilies, legacyKey, type LegacyView, uniqueProbes } from './legacy.js';
 import { ProbeMetrics } from './probes.js';
@@ -28,6 +30,8 @@ export interface SeriesUpdate {
   readonly record: (name: string) => AgentRecord | undefined;
   /** False when only time passed: the probe series read records and the expected set, not the clock. */
   readonly recordsChanged: boolean;
+  /** The cluster DNS replicas now (the same array until they change). */
+  readonly dnsReplicas: readonly DnsReplica[];
 }
 
 export class AgentSeries {
@@ -39,6 +43,8 @@ export class AgentSeries {
   /** Legacy counters per original agent key; they live as long as a pod maps to the key. */
   readonly #legacyStats = new Map<string, { reports: number; errors: number; members: Set<string> }>();
   #countsText = '';
+  #replicasText = '';
+  #replicasOf: readonly DnsReplica[] = [];
 
   constructor(legacyOn: boolean) {
     this.#legacyOn = legacyOn;
@@ -49,7 +55,7 @@ export class AgentSeries {
     this.#probes.ingest(name, report);
   }
 
-  update({ verdict, counts, record: recordOf, recordsChanged }: SeriesUpdate): void {
+  update({ verdict, counts, record: recordOf, recordsChanged, dnsReplicas }: SeriesUpdate): void {
     const legacyDirty = new Set<string>();
     const present = new Set<string>();
     for (const a of verdict.agents) {
@@ -76,6 +82,14 @@ export class AgentSeries {
     }
     if (legacyDirty.size > 0) this.#renderLegacy(legacyDirty, recordOf);
     if (recordsChanged) this.#probes.refresh(verdict.agents, recordOf);
+    // A state change (an agent turning outdated) changes who counts: rendered on every update, O(agents x replicas).
+    if (dnsReplicas.length > 0 || this.#replicasOf.length > 0) {
+      this.#replicasText = renderReplicas(
+        dnsReplicas,
+        replicaViews(dnsReplicas, verdict.agents, (name) => recordOf(name)?.report),
+      );
+      this.#replicasOf = dnsReplicas;
+    }
     const rows = countRows(verdict.agents);
     this.#countsText = renderRows(agentsFamily, rows.byState) + renderRows(expectedFamily, rows.expected);
   }
@@ -86,6 +100,7 @@ export class AgentSeries {
     this.#series.appendTo(out);
     this.#probes.appendTo(out);
     out.push(Buffer.from(this.#countsText));
+    if (this.#replicasText) out.push(Buffer.from(this.#replicasText));
     if (this.#legacyOn) this.#legacy.appendTo(out);
     return out;
   }

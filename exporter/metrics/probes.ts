@@ -313,7 +313,8 @@ export interface ProbeAgent {
 
 const zeroCounts = (): Record<DnsResult, number> => Object.fromEntries(DNS_RESULTS.map((r) => [r, 0])) as Record<DnsResult, number>;
 
-function median(sorted: readonly number[]): number | null {
+/** Median of sorted numbers; null for none. */
+export function median(sorted: readonly number[]): number | null {
   const n = sorted.length;
   if (n === 0) return null;
   return n % 2 === 1 ? (sorted[(n - 1) / 2] as number) : ((sorted[n / 2 - 1] as number) + (sorted[n / 2] as number)) / 2;

@@ -3,6 +3,8 @@
 // verdict, the stored records and the transitions, once per verdict (api/status.ts); no I/O.
 
 import type { Network } from '../../report/schema.js';
+import type { DnsReplica } from '../discovery/dns-replicas.js';
+import { replicaViews } from '../metrics/dns-replicas.js';
 import { clockOffsetSeconds } from '../metrics/families.js';
 import type { AgentRecord } from '../store/store.js';
 import { agentDetail, compatAnswer } from '../verdict/answer.js';
@@ -46,6 +48,16 @@ export interface StatusBody {
     results: readonly string[];
     links: ReadonlyArray<readonly (number | null)[]>;
   };
+  /** Per cluster DNS replica: agents whose direct query passed or failed (the first names of those that failed). */
+  readonly dns_replicas: ReadonlyArray<{
+    replica: string;
+    pod: string;
+    node: string;
+    ok: number;
+    failing: number;
+    latency_ms: number | null;
+    failing_agents: readonly string[];
+  }>;
   readonly transitions: ReadonlyArray<{
     agent: string;
     node: string;
@@ -64,7 +76,12 @@ export interface StatusInput {
   /** connectivity_check's 500 text, null when the verdict stands. */
   readonly checkError: string | null;
   readonly nowWallMs: number;
+  /** The cluster DNS replicas; none: an empty list. */
+  readonly dnsReplicas?: readonly DnsReplica[];
 }
+
+/** Failing agents named per replica: enough to see a pattern (one node, one network). */
+export const REPLICA_AGENTS_SHOWN = 10;
 
 /** What one stored report adds to the body, cached per record object (a new report is a new object). */
 interface Fragments {
@@ -123,11 +140,26 @@ export class StatusText {
       reason: t.reason,
       at: new Date(t.atWallMs).toISOString(),
     }));
+    const replicas = input.dnsReplicas ?? [];
+    const views = replicaViews(replicas, verdict.agents, (name) => input.record(name)?.report);
+    const dnsReplicas: StatusBody['dns_replicas'] = replicas.map((r, i) => {
+      const v = views[i] as (typeof views)[number];
+      const latency = v.latencySeconds === null ? null : Math.round(v.latencySeconds * 1e6) / 1000;
+      return {
+        replica: r.address,
+        pod: r.pod,
+        node: r.node,
+        ok: v.ok,
+        failing: v.failing,
+        latency_ms: latency,
+        failing_agents: v.failingAgents.slice(0, REPLICA_AGENTS_SHOWN),
+      };
+    });
     return (
       `{"generated_at":${JSON.stringify(new Date(input.nowWallMs).toISOString())},"check":${JSON.stringify(check)},"counts":${JSON.stringify(counts)},` +
       `"failing":${JSON.stringify(failing)},"nodes":[${nodes.join(',')}],` +
       `"mesh":{"nodes":${JSON.stringify([...this.#nodes.keys()])},"paths":${JSON.stringify(PATHS)},"results":${JSON.stringify([...this.#results.keys()])},"links":[${links.join(',')}]},` +
-      `"transitions":${JSON.stringify(transitions)}}`
+      `"dns_replicas":${JSON.stringify(dnsReplicas)},"transitions":${JSON.stringify(transitions)}}`
     );
   }
 

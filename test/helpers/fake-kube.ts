@@ -20,6 +20,9 @@
 //     resourceVersion and an event to the watches; requests are counted by verb (get, create,
 //     update, patch, delete) and plural, so a test counts the writes a store makes.
 //
+//   EndpointSlices (/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices) are served the same
+//   way; endpointSlice() builds one for a Service, e.g. the cluster DNS replicas.
+//
 //   POST /apis/authentication.k8s.io/v1/tokenreviews, /apis/authorization.k8s.io/v1/subjectaccessreviews
 //     answered by the test's tokenReview / subjectAccessReview functions (spec -> status, or an
 //     HTTP status to fail with; may answer late); counted as verb 'tokenreview' / 'subjectaccessreview'.
@@ -72,6 +75,10 @@ export interface KubeObject {
   };
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
+  /** EndpointSlice fields (top level, no spec). */
+  addressType?: string;
+  endpoints?: unknown[];
+  ports?: unknown[];
 }
 
 /** One answered request; reviews are POSTs of a TokenReview or SubjectAccessReview. */
@@ -110,6 +117,7 @@ const TOKEN = 'netchecker-test-token';
 const BUILT_IN: ReadonlyArray<[Resource, { apiVersion: string; kind: string }]> = [
   ['pods', { apiVersion: 'v1', kind: 'Pod' }],
   ['nodes', { apiVersion: 'v1', kind: 'Node' }],
+  ['endpointslices', { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice' }],
 ];
 const CUSTOM = /^\/apis\/([^/]+)\/([^/]+)\/(?:namespaces\/([^/]+)\/)?([^/]+)(?:\/([^/]+))?$/;
 
@@ -658,6 +666,35 @@ export function node(name: string, o: NodeOptions = {}): KubeObject {
         },
       ],
     },
+  };
+}
+
+/** One endpoint of an EndpointSlice: its pod (targetRef), node, IP and readiness. */
+export interface SliceEndpoint {
+  readonly ip: string;
+  readonly pod: string;
+  readonly node: string;
+  readonly ready?: boolean;
+}
+
+/** An IPv4 EndpointSlice of a Service (labelled kubernetes.io/service-name, as the controller does) with CoreDNS's ports. */
+export function endpointSlice(name: string, service: { namespace: string; name: string }, endpoints: readonly SliceEndpoint[]): KubeObject {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name, namespace: service.namespace, labels: { 'kubernetes.io/service-name': service.name } },
+    addressType: 'IPv4',
+    endpoints: endpoints.map((e) => ({
+      addresses: [e.ip],
+      conditions: { ready: e.ready ?? true, serving: e.ready ?? true, terminating: false },
+      nodeName: e.node,
+      targetRef: { kind: 'Pod', namespace: service.namespace, name: e.pod },
+    })),
+    ports: [
+      { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+      { name: 'dns', port: 53, protocol: 'UDP' },
+      { name: 'metrics', port: 9153, protocol: 'TCP' },
+    ],
   };
 }
 

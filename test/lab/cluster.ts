@@ -43,6 +43,10 @@ export interface LabOptions {
   readonly agents?: (net: LabNet) => { readonly args?: readonly string[]; readonly env?: Readonly<Record<string, string>> };
   /** The nodes' and pods' resolv.conf names the cluster DNS (through /etc/netns), as a pod's does: getaddrinfo resolves in-cluster names. */
   readonly resolvConf?: boolean;
+  /** Exporter flags added to the others, e.g. --dns-replicas. */
+  readonly exporterArgs?: readonly string[];
+  /** The agents' resolver (--dns-server) in place of the exporter namespace's dnsmasq, e.g. a Service-like address. */
+  readonly agentDnsServer?: string;
 }
 
 export interface LabCluster {
@@ -191,6 +195,7 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
       '0.0.0.0:8081',
       ...discovery,
       ...(options.dualStack ? ['--peer-cidrs', 'fd00:18::/64,fd00:19::/32'] : []),
+      ...(options.exporterArgs ?? []),
       '--log-level',
       'warn',
     ]);
@@ -223,7 +228,7 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
         '--advertise',
         ip6 ? `${ip},${ip6}` : ip,
         '--dns-server',
-        ex,
+        options.agentDnsServer ?? ex,
         '--dns-names',
         DNS_NAMES.join(','),
         '--timeout',

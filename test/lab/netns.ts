@@ -77,7 +77,7 @@ async function requireNetns(probe: string): Promise<void> {
 /** Deletes what an earlier lab left behind when its test process was killed before teardown. */
 async function reapStaleLabs(): Promise<void> {
   const list = await run('ip', ['netns', 'list']);
-  for (const m of list.matchAll(/^(nc(\d+)-(?:sw|ex|probe|[np]\d+))\b/gm)) {
+  for (const m of list.matchAll(/^(nc(\d+)-(?:sw|ex|dns|probe|[np]\d+))\b/gm)) {
     const [ns, pid] = [m[1] as string, Number(m[2])];
     try {
       process.kill(pid, 0);

@@ -1,0 +1,31 @@
+// DNS per replica: one query per round straight to each cluster DNS replica (each endpoint of
+// the DNS Service, handed out by the exporter with the peers), besides the lookups through the
+// Service address (dns.ts). A Service spreads queries over its replicas, so one broken replica
+// fails only one lookup in N there; queried directly it fails every time, and the exporter can
+// name it. The query is dns.ts's, for the first --dns-names name; on while DNS probes are.
+// Never throws.
+
+import { readFile } from 'node:fs/promises';
+import type { WireDnsReplica } from '../../report/schema.js';
+import { fqdn, parseResolvConf, probeDns } from './dns.js';
+import type { ProbeLimits, ProbeRow } from './probe.js';
+
+/** One query of `name` to each replica (IP:PORT). */
+export async function probeDnsReplicas(replicas: readonly string[], name: string, limits: ProbeLimits): Promise<WireDnsReplica[]> {
+  const outcomes = await Promise.all(replicas.map((server) => probeDns({ server, name }, limits)));
+  return outcomes.map((o) => ({ address: o.server, result: o.result, latency_ms: o.latencyMs }));
+}
+
+export const dnsReplicasProbe: ProbeRow = async ({ config, assigned }) => {
+  const p = config.probes.dns;
+  const first = p?.names[0];
+  if (first === undefined) return null;
+  const name = fqdn(first, parseResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => '')).search);
+  return {
+    // No list from the exporter yet (or it knows no replicas): no field, so no series.
+    round: async (limits) => {
+      const replicas = assigned.dnsReplicas;
+      return replicas.length === 0 ? {} : { dns_replicas: await probeDnsReplicas(replicas, name, limits) };
+    },
+  };
+};

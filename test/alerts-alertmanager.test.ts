@@ -25,7 +25,7 @@ t.test('amtool check-config accepts the example', async (t) => {
   if (!amtool) return;
   const r = spawnSync(amtool, ['check-config', CONFIG], { encoding: 'utf8' });
   t.equal(r.status, 0, r.stdout + r.stderr);
-  t.match(r.stdout, /SUCCESS[\s\S]*6 inhibit rules[\s\S]*3 receivers/);
+  t.match(r.stdout, /SUCCESS[\s\S]*7 inhibit rules[\s\S]*3 receivers/);
 });
 
 t.test('amtool config routes test: every alert goes to the receiver of its severity', async (t) => {

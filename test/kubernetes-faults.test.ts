@@ -9,6 +9,9 @@ import { eventually } from './helpers/cli.js';
 import { postReport, report, sample, startTestExporter } from './helpers/exporter.js';
 import { agentPod, discoveryArgs, FakeKube, node } from './helpers/fake-kube.js';
 
+/** Lists and watches of pods and nodes are counted here: the DNS Service's EndpointSlice watch is off (test/dns-replicas.test.ts has it). */
+const PODS_AND_NODES_ONLY = ['--dns-service', ''];
+
 async function check(url: string): Promise<{ status: number; text: string; names: string[] }> {
   const res = await fetch(`${url}/api/v1/connectivity_check`);
   const text = await res.text();
@@ -30,7 +33,7 @@ async function setup(t: Test, args: string[] = []): Promise<{ kube: FakeKube; ex
   const kube = await FakeKube.start(t);
   kube.apply('nodes', node('n1'));
   kube.apply('pods', agentPod('netchecker-agent-a', { node: 'n1' }), agentPod('netchecker-agent-b', { node: 'n1' }));
-  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0', ...args]);
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), ...PODS_AND_NODES_ONLY, '--startup-grace', '0', ...args]);
   return { kube, ex };
 }
 
@@ -64,7 +67,7 @@ t.test('a paged list whose continue token expires (410) is started over, and the
   const n = 2 * LIST_PAGE_SIZE + 100;
   for (let i = 0; i < n; i++) kube.apply('pods', agentPod(`netchecker-agent-${i}`, { node: 'n1' }));
   kube.expirePages();
-  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), ...PODS_AND_NODES_ONLY, '--startup-grace', '0']);
   await eventually(async () => ((await check(ex.url)).names.length === n ? true : undefined), 15_000, `all ${n} agents expected`);
   const pods = kube.requests().filter((r) => r.verb === 'list' && r.resource === 'pods');
   t.same(
@@ -127,7 +130,7 @@ t.test('API down at start: 500 and not ready until the first lists arrive', asyn
   kube.apply('nodes', node('n1'));
   kube.apply('pods', agentPod('netchecker-agent-a', { node: 'n1' }));
   await kube.down();
-  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), ...PODS_AND_NODES_ONLY, '--startup-grace', '0']);
   const c = await eventually(
     async () => {
       const now = await check(ex.url);
@@ -152,7 +155,7 @@ t.test('403: connectivity_check answers 500 naming the missing permission; recov
   kube.apply('nodes', node('n1'));
   kube.apply('pods', agentPod('netchecker-agent-a', { node: 'n1' }));
   kube.forbid('pods', 'list');
-  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), ...PODS_AND_NODES_ONLY, '--startup-grace', '0']);
   const c = await eventually(
     async () => {
       const now = await check(ex.url);
@@ -199,7 +202,7 @@ t.test('403 in one namespace names the namespace', async (t) => {
   const kube = await FakeKube.start(t);
   kube.apply('nodes', node('n1'));
   kube.forbid('pods');
-  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--namespace', 'netchecker']);
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), ...PODS_AND_NODES_ONLY, '--namespace', 'netchecker']);
   const c = await eventually(
     async () => {
       const now = await check(ex.url);
@@ -232,7 +235,7 @@ t.test("500 from the API at start: the check's 500 carries the API's message, bo
   kube.apply('nodes', node('n1'));
   const token = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
   kube.failWith(500, `etcdserver: request timed out\n(Authorization: Bearer ${token}, token=s3cr3t-value) ${'x'.repeat(2000)}`);
-  const ex = await startTestExporter(t, [...discoveryArgs(kube), '--startup-grace', '0']);
+  const ex = await startTestExporter(t, [...discoveryArgs(kube), ...PODS_AND_NODES_ONLY, '--startup-grace', '0']);
   const c = await eventually(
     async () => {
       const now = await check(ex.url);

@@ -118,4 +118,7 @@ t.test('netchecker local --dns-server: the resolver is also a DNS replica both a
     'both agents answered by the replica',
   );
   t.pass(series);
+  // Ctrl-C, as a user stops it: local takes its exporter and agents down (SIGKILL at teardown would orphan them).
+  local.child.kill('SIGINT');
+  t.equal(await local.exited(), 0, 'Ctrl-C stops local with exit 0');
 });

@@ -178,7 +178,7 @@ t.test('which families a peer is probed over', async (t) => {
         ['agent-dual', 'ipv6'],
       ],
     ],
-    [ownDual, [half], [['agent-half', null]]], // one family only: not dual-stack
+    [ownDual, [half], [['agent-half', null]]], // a single family: not dual-stack
     [{ ipv4: '10.0.0.9:8090' }, [dual], [['agent-dual', null]]],
   ];
   for (const [own, peers, want] of table)

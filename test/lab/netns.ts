@@ -8,7 +8,7 @@
 //   <p>-pI:  eth0 198.19.I.2/24 behind the node's pod0 198.19.I.1 (pod network)
 //
 // Dual-stack (option ipv6): each also gets an IPv6 ULA address beside its IPv4 one, inside the
-// lab's namespaces only: exporter fd00:18::2, node fd00:18::(10+I), pod fd00:19:I::2 behind the
+// lab's namespaces and nowhere else: exporter fd00:18::2, node fd00:18::(10+I), pod fd00:19:I::2 behind the
 // node's pod0 fd00:19:I::1, all /64, added without duplicate address detection (no wait).
 //
 // Names carry the test process id so parallel runs never collide; teardown kills whatever runs

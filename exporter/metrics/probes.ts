@@ -8,7 +8,7 @@
 // peer series, theirs and their probers' (a constant 8 more series); single-stack ones do not.
 // Pure: no I/O.
 
-import { familyOf, parsePeerAddress } from '../../report/address.js';
+import { dualStackPrimary } from '../../report/address.js';
 import {
   DNS_RESULTS,
   type DnsResult,
@@ -77,17 +77,7 @@ function exporterProbe(r: Report): Probe | undefined {
   return undefined;
 }
 
-/**
- * The family of a dual-stack agent's primary address (its `listen`); null for a single-stack agent.
- * A peer result without a family (a pair probed once, at the peer's primary address) counts there.
- */
-export function dualStackPrimary(r: Report): IpFamily | null {
-  const byFamily = r.listenByFamily;
-  if (!byFamily || !IP_FAMILIES.every((f) => byFamily[f] !== undefined) || !r.listen) return null;
-  const address = parsePeerAddress(r.listen);
-  return address ? familyOf(address.ip) : null;
-}
-
+/** A peer result without a family (a pair probed once, at the peer's primary address) counts there. */
 const familyOfResult = (p: PeerResult, primary: IpFamily): IpFamily => p.family ?? primary;
 
 function peersBy(

@@ -3,33 +3,9 @@
 // and `netchecker check`. Reports go through the HTTP API; the clock is injected.
 import t from 'tap';
 import { runCli } from './helpers/cli.js';
-import { FakeClock, postReport, report, startTestExporter } from './helpers/exporter.js';
+import { dualStackReport, FakeClock, postReport, report, startTestExporter } from './helpers/exporter.js';
 
 const NAMES = ['agent-a', 'agent-b', 'agent-c'];
-const nodeOf = (name: string): string => `node-${name.slice(-1)}`;
-const ip = (i: number) => ({ ipv4: `198.18.0.${i + 1}:8090`, ipv6: `[fd00:18::${i + 1}]:8090` });
-
-/** A dual-stack agent's report: every other agent probed over each family, `cut` failing over ipv6. */
-function dualReport(i: number, cut: readonly string[]): string {
-  const name = NAMES[i] as string;
-  const peers = NAMES.filter((p) => p !== name).flatMap((p) =>
-    (['ipv4', 'ipv6'] as const).map((family) => {
-      const failed = family === 'ipv6' && cut.includes(name) && cut.includes(p);
-      return {
-        name: p,
-        node: nodeOf(p),
-        network: 'pod',
-        result: failed ? 'timeout' : 'ok',
-        sent: 3,
-        lost: failed ? 3 : 0,
-        rtt_ms: failed ? null : 1,
-        family,
-      };
-    }),
-  );
-  return report({ nodename: nodeOf(name), network: 'pod', report_interval: 5, listen: ip(i).ipv4, listen_by_family: ip(i), peers });
-}
-
 interface Answer {
   families?: Record<string, { state: string; reason: string; failing_agents: string[]; unknown_agents: string[] }>;
   agents: Array<{ name: string; families?: Record<string, { state: string; reason: string; failing_nodes: string[] }> }>;
@@ -52,7 +28,8 @@ t.test('single-stack: the answer has exactly the keys it had', async (t) => {
 t.test('dual-stack: ipv6 cut between two nodes is named; the check still passes', async (t) => {
   const clock = new FakeClock();
   const ex = await startTestExporter(t, ['--expect', NAMES.join(','), '--log-level', 'warn'], clock);
-  for (const [i, name] of NAMES.entries()) t.equal((await postReport(ex.url, name, dualReport(i, ['agent-a', 'agent-b']))).status, 200);
+  for (const [i, name] of NAMES.entries())
+    t.equal((await postReport(ex.url, name, dualStackReport(NAMES, i, ['agent-a', 'agent-b']))).status, 200);
   const res = await fetch(`${ex.url}/api/v1/connectivity_check`);
   t.equal(res.status, 200, 'a one-family partition leaves the status code alone');
   const text = await res.text();
@@ -95,7 +72,7 @@ t.test('dual-stack: ipv6 cut between two nodes is named; the check still passes'
 
   // agent-c falls silent: unknown, never ok, and the check fails as it always did.
   clock.advance(11);
-  for (const [i, name] of NAMES.slice(0, 2).entries()) await postReport(ex.url, name, dualReport(i, []));
+  for (const [i, name] of NAMES.slice(0, 2).entries()) await postReport(ex.url, name, dualStackReport(NAMES, i, []));
   const late = await fetch(`${ex.url}/api/v1/connectivity_check`);
   t.equal(late.status, 400);
   const lateBody = (await late.json()) as Answer & { Outdated: string[] };

@@ -6,7 +6,7 @@ import type { KeyInput, Page } from 'puppeteer-core';
 import t from 'tap';
 import { launchBrowser, open as openPage, screenshot as shoot } from './helpers/browser.js';
 import { spawnCli, type Spawned } from './helpers/cli.js';
-import { FakeClock, postReport, report, startTestExporter } from './helpers/exporter.js';
+import { dualStackReport, FakeClock, postReport, report, startTestExporter } from './helpers/exporter.js';
 
 const browser = await launchBrowser(t);
 const open = (t: Parameters<typeof openPage>[1], url: string, scheme?: 'light' | 'dark') => openPage(browser, t, url, scheme);
@@ -345,30 +345,9 @@ t.test('IP families: shown only with a dual-stack agent, the broken family marke
 
   const ex = await startTestExporter(t, ['--log-level', 'warn']);
   const names = ['netchecker-agent-1', 'netchecker-agent-2', 'netchecker-agent-3'];
-  const at = (i: number) => ({ ipv4: `198.18.0.${i + 1}:8090`, ipv6: `[fd00:18::${i + 1}]:8090` });
   // IPv6 cut between node-1 and node-2; IPv4 works everywhere.
-  for (const [i, name] of names.entries()) {
-    const peers = names
-      .filter((p) => p !== name)
-      .flatMap((p) =>
-        (['ipv4', 'ipv6'] as const).map((family) => {
-          const cut = family === 'ipv6' && [name, p].every((x) => x !== 'netchecker-agent-3');
-          const node = `node-${p.slice(-1)}`;
-          return {
-            name: p,
-            node,
-            network: 'pod',
-            result: cut ? 'timeout' : 'ok',
-            sent: 3,
-            lost: cut ? 3 : 0,
-            rtt_ms: cut ? null : 1,
-            family,
-          };
-        }),
-      );
-    const body = report({ nodename: `node-${i + 1}`, network: 'pod', listen: at(i).ipv4, listen_by_family: at(i), peers });
-    t.equal((await postReport(ex.url, name, body)).status, 200);
-  }
+  for (const [i, name] of names.entries())
+    t.equal((await postReport(ex.url, name, dualStackReport(names, i, ['netchecker-agent-1', 'netchecker-agent-2']))).status, 200);
   const { page, problems } = await open(t, `${ex.url}/`);
   t.same(
     await page.$$eval('#families li', (lis) => lis.map((li) => li.textContent)),

@@ -246,6 +246,8 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
       firstWithinMs?: number;
       quietWithinMs?: number;
       awaitQuiet?: boolean;
+      /** Notifications a heal may add: an inhibited symptom that outlives its inhibitor by a round. */
+      healAllowed?: RegExp;
       /** Alerts that may stay pending while the fault lasts: symptoms that flap, inhibited by the expected alert. */
       pendingAllowed?: readonly string[];
     },
@@ -302,7 +304,14 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
       await within(10 * EVAL_MS, 'the resolved notifications', async () =>
         firing.every((k) => resolvedKeys(webhook.received.slice(from)).includes(k)) ? true : undefined,
       );
-    t.same(firingKeys(webhook.received.slice(from)), firing, 'nothing else notified while healing');
+    const afterHeal = firingKeys(webhook.received.slice(from)).filter((k) => !firing.includes(k));
+    const racing = afterHeal.filter((k) => o.healAllowed?.test(k));
+    if (racing.length > 0) t.comment(`${fault}: notified while healing, as allowed: ${racing.join('; ')}`);
+    t.same(
+      afterHeal.filter((k) => !racing.includes(k)),
+      [],
+      'nothing else notified while healing',
+    );
     t.comment(`${fault}: healthy and quiet ${healed} ms after the heal`);
     return during;
   };
@@ -364,6 +373,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     t.comment(`dual-stack, healthy and quiet ${await quiet(keepFiringMs + 20 * INTERVAL_MS, 'rolled to dual-stack')} ms after the roll`);
     const n2 = nodeOf(2);
     t.teardown(() => undo(n2.hostNs, 'ip6 lab_v6_cut'));
+    const healRace = /^NetcheckerPeerUnreachable info node=node-[13] network=(pod|host) family=ipv6$/;
     // Every IPv6 packet in or out of node-2 and its pod but neighbour discovery (ICMPv6), so that
     // probes time out as through a broken IPv6 path rather than turn unreachable when the
     // neighbour entry fails; IPv4 (the reports included) untouched.
@@ -376,6 +386,10 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
       ],
       {
         firstWithinMs: within1('NetcheckerNodeUnreachable', 2 * INTERVAL_MS),
+        // On the heal the page's ratio clears once most probers reach node-2 again, a prober's
+        // own pair to it a round later at worst: with the same keep_firing_for, that per-pair
+        // ticket (info, inhibited while the page fired) may outlive the page and go out.
+        healAllowed: healRace,
         inject: () =>
           c.net.nft(
             n2.hostNs,
@@ -405,9 +419,11 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     await roll(false);
     t.comment(`single-stack again, healthy and quiet ${await quiet(keepFiringMs + 20 * INTERVAL_MS, 'rolled back')} ms after the roll`);
     t.same(
-      firingKeys(webhook.received.slice(from)).filter((k) => !(results[results.length - 1] as Result).notified.includes(k)),
+      firingKeys(webhook.received.slice(from)).filter(
+        (k) => !(results[results.length - 1] as Result).notified.includes(k) && !healRace.test(k),
+      ),
       [],
-      'the rolls to dual-stack and back notified nothing',
+      'the rolls to dual-stack and back notified nothing (the heal checked its own)',
     );
   });
 

@@ -15,7 +15,7 @@ import { decodeReport } from '../report/decode.js';
 import type { Report } from '../report/schema.js';
 import { postReport, report, sample, startTestExporter } from './helpers/exporter.js';
 import { agentPod, discoveryArgs, endpointSlice, FakeKube, node } from './helpers/fake-kube.js';
-import { runCli } from './helpers/cli.js';
+import { eventually, runCli, spawnCli } from './helpers/cli.js';
 import { startDnsmasq } from './lab/dnsmasq.js';
 
 const KUBE_DNS = { namespace: 'kube-system', name: 'kube-dns' };
@@ -333,4 +333,35 @@ t.test('agent: each handed-out replica queried directly, a stopped one a timeout
   });
   const off = { probes: { dns: null } } as unknown as ProbeSettings;
   t.equal(await dnsReplicasProbe({ config: off, log: createLogger('error', {}, () => {}), assigned }), null, 'off without DNS probes');
+});
+
+t.test('agent without --listen: it fetches the replica list itself and queries each replica', async (t) => {
+  const name = 'kubernetes.default.svc.cluster.local';
+  const up = await startDnsmasq(t, { address: '127.0.0.1', port: 0, records: [[name, '10.96.0.1']] });
+  const down = await startDnsmasq(t, { address: '127.0.0.1', port: 0, records: [[name, '10.96.0.1']] });
+  await down.stop();
+  const ex = await startTestExporter(t, ['--dns-replicas', `${up.server}=coredns-a@n1,${down.server}=coredns-b@n2`]);
+  const agent = 'netchecker-agent-nolisten';
+  const interval = 1;
+  spawnCli(t, [
+    'agent',
+    ...['--server', ex.url, '--name', agent, '--node', 'n1', '--interval', String(interval)],
+    ...['--dns-server', up.server, '--dns-names', name, '--no-icmp', '--mtu-sizes', '', '--log-level', 'warn'],
+  ]);
+  const replica = (server: string, pod: string, node: string, status: string) =>
+    `netchecker_dns_replica_agents{replica="${server}",replica_pod="${pod}",replica_node="${node}",status="${status}"}`;
+  // The list arrives with the first round, the queries go out in the next: a few intervals; the bound only catches a hang.
+  const text = await eventually(
+    async () => {
+      const m = (await ex.monitor.fresh(1000), ex.monitor.metricsText());
+      return sample(m, replica(down.server, 'coredns-b', 'n2', 'failing')) === 1 ? m : undefined;
+    },
+    60_000,
+    'the agent to report its queries to both replicas',
+  );
+  t.equal(sample(text, replica(up.server, 'coredns-a', 'n1', 'ok')), 1, 'the replica that answers: ok');
+  t.equal(sample(text, replica(down.server, 'coredns-b', 'n2', 'failing')), 1, 'the stopped one: failing');
+  const stored = await fetch(`${ex.url}/api/v1/agents/${agent}`);
+  t.equal(stored.status, 200);
+  t.notMatch(await stored.text(), /"listen"/, 'no listener: no peer probes, only the replica list');
 });

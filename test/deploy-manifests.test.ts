@@ -246,6 +246,11 @@ t.test('selectors match pod labels; the names users rely on', async (t) => {
     t.equal(podLabels.app, 'netchecker-server');
     const svc = one(objs, 'Service', 'netchecker-service');
     t.ok(subset(svc.spec?.selector, podLabels), `${dir}: netchecker-service selects the exporter`);
+    t.equal(
+      svc.spec?.ipFamilyPolicy,
+      'PreferDualStack',
+      `${dir}: netchecker-service has an address of each family where the cluster has both`,
+    );
     const ports = svc.spec?.ports ?? [];
     t.same(
       ports.map((p) => [p.name, p.port]),

@@ -41,6 +41,11 @@ export const THRESHOLDS = {
     help: 'share of agents that cannot reach the API server: above it the cluster alert fires, at or below it the per-node one',
   },
   clusterDnsFailingRatio: { alerts: ['NetcheckerClusterDnsFailing'], default: 0.5, help: 'share of agents whose DNS fails' },
+  dnsReplicaFailingRatio: {
+    alerts: ['NetcheckerDnsReplicaFailing'],
+    default: 0.5,
+    help: 'share of agents whose direct query to one cluster DNS replica fails: above it the replica alert fires, while another replica stays below it',
+  },
   dnsSlowSeconds: { alerts: ['NetcheckerDnsSlow'], default: 0.25, help: 'average DNS latency over 10 minutes' },
   clockSkewSeconds: { alerts: ['NetcheckerClockSkew'], default: 1, help: 'absolute clock offset of an agent' },
 } as const satisfies Record<string, Threshold>;

@@ -3,8 +3,10 @@
 // /proc over a window that starts once every agent probes its 10 peers. The agents run with the
 // Node flags the DaemonSets give them (test/deploy-manifests.test.ts keeps the two the same),
 // and with every probe on, each against a local endpoint: the API server (a TLS server here,
-// both ways), a must-be-blocked target (a closed port), DNS (dnsmasq), ICMP and path MTU (ping,
-// when this machine lets the agents ping). The probes that ran are read back from the exporter.
+// both ways), a must-be-blocked target (a closed port), DNS (dnsmasq), two cluster DNS replicas
+// queried directly (the same dnsmasq and a second one, handed out by the exporter), ICMP and path
+// MTU (ping, when this machine lets the agents ping). The probes that ran are read back from the
+// exporter.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -38,17 +40,27 @@ export const AGENT_NODE_FLAGS: readonly string[] = ['--single-threaded'];
 
 const DNS_NAMES = ['netchecker-service.default.svc.cluster.local', 'kubernetes.default.svc.cluster.local'];
 
-/** The endpoints of the probes besides peers and the exporter, on loopback; the agents' flags and env for them. */
-async function localEndpoints(cleanups: (() => unknown)[]): Promise<{ args: string[]; env: Record<string, string> }> {
+/** Cluster DNS replicas the exporter hands out (--dns-replicas), each queried directly by every agent. */
+const DNS_REPLICAS = 2;
+
+/** The endpoints of the probes besides peers and the exporter, on loopback; the agents' and the exporter's flags and env for them. */
+async function localEndpoints(
+  cleanups: (() => unknown)[],
+): Promise<{ args: string[]; env: Record<string, string>; exporterArgs: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const api = https.createServer(selfSigned(dir, 'kube-apiserver', 'IP:127.0.0.1,DNS:localhost'), (_req, res) => res.end('ok'));
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => (api.closeAllConnections(), api.close()));
-  const dns = await startDnsmasq(
-    { teardown: (fn) => void cleanups.push(fn) },
-    { address: '127.0.0.1', port: 0, records: DNS_NAMES.map((n) => [n, '127.0.0.1'] as const) },
-  );
+  // The first resolver stands for the DNS Service's address too, as in `netchecker local`.
+  const servers = [];
+  for (let i = 0; i < DNS_REPLICAS; i++) {
+    const records = DNS_NAMES.map((n) => [n, '127.0.0.1'] as const);
+    servers.push(await startDnsmasq({ teardown: (fn) => void cleanups.push(fn) }, { address: '127.0.0.1', port: 0, records }));
+  }
+  const dns = servers[0];
+  if (!dns) throw new Error('no DNS server started');
+  const replicas = servers.map((d, i) => `${d.server}=coredns-${i}@node-${i}`);
   return {
     args: [
       ...['--api-server-name', 'localhost', '--api-server-ca', join(dir, 'cert.pem')],
@@ -56,6 +68,7 @@ async function localEndpoints(cleanups: (() => unknown)[]): Promise<{ args: stri
       ...['--dns-server', dns.server, '--dns-names', DNS_NAMES.join(',')],
     ],
     env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String((api.address() as AddressInfo).port) },
+    exporterArgs: ['--dns-replicas', replicas.join(',')],
   };
 }
 
@@ -65,12 +78,17 @@ async function localEndpoints(cleanups: (() => unknown)[]): Promise<{ args: stri
  */
 function probesRun(text: string, count: number): string[] {
   const every = (re: RegExp): boolean => [...text.matchAll(re)].length === count;
+  // The replica series count the agents that are not starved (a busy machine starves some): each of those, answered.
+  const starved = [...text.matchAll(/^netchecker_agent_starved\{[^}]*\} 1$/gm)].length;
+  const replicaOk = [...text.matchAll(/^netchecker_dns_replica_agents\{[^}]*status="ok"\} (\d+)$/gm)].map((m) => Number(m[1]));
   const must = {
     'the exporter and 10 peers (HTTP)': every(/^netchecker_agent_exporter_probe_success\{[^}]*\} 1$/gm),
     'the API server (TLS, Service address and DNS name)':
       [...text.matchAll(/^netchecker_agent_api_server_up\{[^}]*check="https"\} 1$/gm)].length === 2 * count,
     'a must-be-blocked target': every(/^netchecker_agent_blocked_paths\{[^}]*status="blocked"\} 1$/gm),
     [`DNS (${DNS_NAMES.length} names)`]: every(/^netchecker_agent_dns_up\{[^}]*\} 1$/gm),
+    [`${DNS_REPLICAS} DNS replicas (direct queries)`]:
+      replicaOk.length === DNS_REPLICAS && starved < count && replicaOk.every((n) => n === count - starved),
   };
   const failed = Object.entries(must).filter(([, ok]) => !ok);
   if (failed.length > 0) throw new Error(`not every agent ran ${failed.map(([p]) => p).join(', ')}`);
@@ -80,10 +98,11 @@ function probesRun(text: string, count: number): string[] {
 
 export async function benchAgent(intervalSeconds: number, windowSeconds: number): Promise<AgentRow> {
   const cleanups: (() => unknown)[] = [];
-  const exporter = await startExporter(['--mesh-peers', String(PEERS)]);
   const agents: ChildProcess[] = [];
   try {
     const local = await localEndpoints(cleanups);
+    const exporter = await startExporter(['--mesh-peers', String(PEERS), ...local.exporterArgs]);
+    cleanups.push(() => exporter.stop()); // stopped first: cleanups run in reverse
     for (let i = 0; i <= PEERS; i++) {
       const args = [
         ...AGENT_NODE_FLAGS,
@@ -125,7 +144,6 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
     };
   } finally {
     for (const a of agents) a.kill('SIGTERM');
-    await exporter.stop();
     for (const c of cleanups.reverse()) await c();
   }
 }

@@ -65,15 +65,22 @@ export const node: DashboardSpec = {
       '{{network}} {{phase}}',
     ),
     series('Exporter probe success', '1 while the probe to the exporter succeeds.', on('netchecker_agent_exporter_probe_success'), 'short'),
-    series('DNS up', "1 while the agent's DNS probes succeed.", on('netchecker_agent_dns_up'), 'short'),
+    // A dual-stack agent's DNS series carry family (one line per family); single-stack ones none (the legend's end is empty).
+    series(
+      'DNS up',
+      "1 while the agent's DNS probes succeed (per IP family, for a dual-stack agent).",
+      on('netchecker_agent_dns_up'),
+      'short',
+      '{{network}} {{family}}',
+    ),
     series(
       'DNS queries per second by result',
       'DNS queries per second by result class (ok, nxdomain, servfail, refused, timeout, other).',
-      `sum by (network, result) (rate(netchecker_agent_dns_queries_total{job=~"$job", node="$node"}[$__rate_interval]))`,
+      `sum by (network, result, family) (rate(netchecker_agent_dns_queries_total{job=~"$job", node="$node"}[$__rate_interval]))`,
       'reqps',
-      '{{network}} {{result}}',
+      '{{network}} {{result}} {{family}}',
     ),
-    series('DNS latency', "Latency of the agent's DNS lookups.", on('netchecker_agent_dns_latency_seconds'), 's'),
+    series('DNS latency', "Latency of the agent's DNS lookups.", on('netchecker_agent_dns_latency_seconds'), 's', '{{network}} {{family}}'),
     series(
       'API server reachable',
       "1 while the agent's anonymous HTTPS GET of the API server answers, through its Service address (service) and its DNS name (dns).",

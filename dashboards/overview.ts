@@ -149,6 +149,33 @@ export const overview: DashboardSpec = {
       width: 8,
     },
     {
+      kind: 'timeseries',
+      title: 'Agents failing each DNS replica',
+      description:
+        'Per cluster DNS replica (an endpoint of the DNS Service, named by its pod and node), the agents whose direct query to it fails. NetcheckerDnsReplicaFailing fires when most agents fail one replica while another passes. Replicas serve both networks: the network variable does not apply.',
+      targets: [
+        {
+          expr: once('netchecker_dns_replica_agents{job=~"$job", status="failing"}'),
+          legend: '{{replica_pod}} on {{replica_node}} ({{replica}})',
+        },
+      ],
+      unit: 'short',
+      width: 8,
+    },
+    {
+      kind: 'timeseries',
+      title: 'DNS replica latency',
+      description: "Per cluster DNS replica, the median answer time of the agents' direct queries to it that were answered.",
+      targets: [
+        {
+          expr: once('netchecker_dns_replica_latency_seconds{job=~"$job"}'),
+          legend: '{{replica_pod}} on {{replica_node}} ({{replica}})',
+        },
+      ],
+      unit: 's',
+      width: 8,
+    },
+    {
       kind: 'table',
       title: 'Paths that must be blocked but are open',
       description:
@@ -160,7 +187,7 @@ export const overview: DashboardSpec = {
         },
       ],
       transformations: [TABLE_COLUMNS],
-      width: 8,
+      width: 24,
     },
   ],
 };

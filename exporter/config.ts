@@ -324,7 +324,8 @@ const DNS_SERVICE = /^([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)\/([a-z0-9]([-a-z0-9]{
 
 /** The static list wins; the Service's slices need Kubernetes discovery (its client and credentials). */
 function dnsReplicaConfig(entries: readonly string[], service: string, discovery: DiscoveryKind): DnsReplicaConfig {
-  if (entries.length > LIMITS.dnsReplicasMax) badFlag(`--dns-replicas takes at most ${LIMITS.dnsReplicasMax} replicas`);
+  if (entries.length > LIMITS.dnsReplicasMax)
+    badFlag(`--dns-replicas takes at most ${LIMITS.dnsReplicasMax} replicas, got ${entries.length}`);
   if (entries.length > 0) {
     const replicas = entries.map(
       (e) => parseReplicaEntry(e) ?? badFlag(`--dns-replicas: "${e.slice(0, 80)}" is not IP[:PORT][=POD[@NODE]]`),

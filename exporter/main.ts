@@ -61,6 +61,7 @@ export async function startExporter(config: ExporterConfig, log: Logger, clock: 
   });
   self.watchStore(() => store.health());
   self.watchDiscovery(() => discovery.ready());
+  if (config.dnsReplicas !== null) self.watchDnsReplicas(dnsReplicas);
   const monitor = new Monitor({
     store,
     discovery,

@@ -184,6 +184,7 @@ export class Monitor {
     });
     const { changes } = this.#tracker.observe(verdict);
     for (const c of changes) this.#logChange(c);
+    store.judged(verdict.agents);
     const recordsChanged = this.#dirty || expected !== this.#probedExpected;
     this.#series.update({
       verdict,

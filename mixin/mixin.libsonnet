@@ -6,7 +6,8 @@
 //   runbookBaseUrl   where the runbooks live (no trailing slash)
 //   keepFiringFor    how long alerts keep firing once their series vanish           '5m'
 //   thresholds       { nodeUnreachableRatio, nodeReachesFewPeersRatio, networkDegradedAgentRatio,
-//                      packetLossRatio, highLatencySeconds, clusterDnsFailingRatio, dnsSlowSeconds,
+//                      packetLossRatio, highLatencySeconds, apiServerUnreachableRatio,
+//                      clusterDnsFailingRatio, dnsReplicaFailingRatio, dnsSlowSeconds,
 //                      clockSkewSeconds }
 //   for              { <alert name>: <duration> } replacing an alert's `for:`
 // The rules and dashboards come from generated/bundle.json, which `npm run alerts:generate` writes

@@ -219,6 +219,7 @@ function dnsQuery(m: Fields, at: string): DnsQuery {
     name: required(m.get('name'), `${at}.name`, LIMITS.nameMaxLength),
     result: oneOf<DnsResult>(m.get('result'), `${at}.result`, DNS_RESULTS),
     latencyMs: duration(m.get('latency_ms'), `${at}.latency_ms`),
+    ...optFamily(m.get('family'), `${at}.family`),
   };
 }
 
@@ -241,8 +242,13 @@ function peerResult(m: Fields, at: string): PeerResult {
     sent,
     lost: int(m.get('lost'), `${at}.lost`, 0, sent),
     rttMs: duration(m.get('rtt_ms'), `${at}.rtt_ms`),
-    ...(m.get('family') == null ? {} : { family: oneOf<IpFamily>(m.get('family'), `${at}.family`, IP_FAMILIES) }),
+    ...optFamily(m.get('family'), `${at}.family`),
   };
+}
+
+/** The `family` of a per-family result: absent when not sent, as the agents that do not send it expect. */
+function optFamily(v: unknown, field: string): { family?: IpFamily } {
+  return v == null ? {} : { family: oneOf<IpFamily>(v, field, IP_FAMILIES) };
 }
 
 /** At most one check per via: each is a label value of the exporter's series. */

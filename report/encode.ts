@@ -68,7 +68,14 @@ export function wireAdditions(r: Report): Additions {
     out.exporter_by_family = Object.fromEntries(
       Object.entries(r.exporterByFamily).map(([f, p]) => [f, { result: p.result, latency_ms: p.latencyMs }]),
     );
-  if (r.dns != null) out.dns = r.dns.map((q) => ({ server: q.server, name: q.name, result: q.result, latency_ms: q.latencyMs }));
+  if (r.dns != null)
+    out.dns = r.dns.map((q) => ({
+      server: q.server,
+      name: q.name,
+      result: q.result,
+      latency_ms: q.latencyMs,
+      ...(q.family == null ? {} : { family: q.family }),
+    }));
   if (r.peers != null) out.peers = r.peers.map(wirePeer);
   if (r.icmpAvailable != null) out.icmp_available = r.icmpAvailable;
   if (r.pathMtu != null) out.path_mtu = { exporter: r.pathMtu.exporterBytes, peers: r.pathMtu.peersBytes };

@@ -13,7 +13,7 @@ import { LIMITS, PHASES } from './schema.js';
  */
 export const MEMBERS_MAX =
   2 *
-  (2 * (1 + 2 * LIMITS.interfacesMax) + LIMITS.probesMax * (2 + 11 + PHASES.length) + LIMITS.dnsQueriesMax * 5 + LIMITS.peersMax * 8 + 64);
+  (2 * (1 + 2 * LIMITS.interfacesMax) + LIMITS.probesMax * (2 + 11 + PHASES.length) + LIMITS.dnsQueriesMax * 6 + LIMITS.peersMax * 8 + 64);
 
 /**
  * Array entries and object members in all (one per comma, so an empty or one-entry array counts

@@ -81,6 +81,8 @@ export interface WireDns {
   result: DnsResult;
   /** null when no answer arrived. */
   latency_ms: number | null;
+  /** Dual-stack agents only: the family asked (ipv4: an A query, ipv6: AAAA); absent: an A query, as before. */
+  family?: IpFamily;
 }
 
 /** Ours: the probes of one assigned peer in the round. */
@@ -289,6 +291,8 @@ export interface DnsQuery {
   name: string;
   result: DnsResult;
   latencyMs: number | null;
+  /** Absent (or null) for an A query of a single-stack agent. */
+  family?: IpFamily | null;
 }
 
 export interface PeerResult {

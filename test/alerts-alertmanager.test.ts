@@ -146,6 +146,18 @@ t.test('cluster DNS failing silences the per-node DNS alerts, not the others', a
   });
 });
 
+t.test('dual-stack: cluster DNS failing over one family silences the per-node DNS alerts of that family only', async (t) => {
+  const r = await inhibit(t, [
+    a('NetcheckerClusterDnsFailing', { severity: 'critical', family: 'ipv6' }),
+    a('NetcheckerNodeDnsFailing', { node: 'n5', family: 'ipv6' }),
+    a('NetcheckerNodeDnsFailing', { node: 'n6', family: 'ipv4' }),
+  ]);
+  t.same(r, {
+    notified: ['NetcheckerClusterDnsFailing ', 'NetcheckerNodeDnsFailing n6'],
+    suppressed: ['NetcheckerNodeDnsFailing n5'],
+  });
+});
+
 t.test('the API server unreachable from most agents silences the per-node API server alerts, not the others', async (t) => {
   const r = await inhibit(t, [
     a('NetcheckerApiServerUnreachable', { severity: 'critical' }),

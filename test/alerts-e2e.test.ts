@@ -5,7 +5,7 @@
 // killed, the exporter killed; each alert fires, reaches the receiver, and resolves when the
 // fault is removed. The connectivity-check alert fires in Prometheus but is inhibited, so it never
 // reaches the receiver. Meanwhile every dashboard query returns data, for every metric family the
-// exporter exposes.
+// exporter exposes (the DNS replica panels too: the loopback DNS server is a --dns-replicas entry).
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
@@ -95,6 +95,10 @@ async function startLab(t: Test): Promise<Lab | undefined> {
   const webhook = await startWebhook(t);
   const am = await startAlertmanager(t, alertmanager, exampleAlertmanagerConfig(ROOT, webhook.url));
 
+  // The agents probe each other and DNS where this build has those probes, as `netchecker local`
+  // does; the DNS server is also the one cluster DNS replica the exporter hands out.
+  const help = spawnSync(process.execPath, [CLI, 'agent', '--help'], { encoding: 'utf8' }).stdout;
+  const dns = help.includes('--dns-server') ? await startDns(t) : undefined;
   const exporterArgs = (listen: string) => [
     'exporter',
     '--listen',
@@ -103,12 +107,10 @@ async function startLab(t: Test): Promise<Lab | undefined> {
     Object.values(AGENTS).join(','),
     '--startup-grace',
     '1',
+    ...(dns ? [`--dns-replicas=${dns}=coredns-a@node-a`] : []),
   ];
   let exporter = spawnCli(t, exporterArgs('127.0.0.1:0'));
   const [, url] = (await exporter.waitFor(/"url":"(http:\/\/127\.0\.0\.1:\d+)"/)) as [string, string];
-  // The agents probe each other and DNS where this build has those probes, as `netchecker local` does.
-  const help = spawnSync(process.execPath, [CLI, 'agent', '--help'], { encoding: 'utf8' }).stdout;
-  const dns = help.includes('--dns-server') ? await startDns(t) : undefined;
   const probeFlags = [...(help.includes('--listen') ? ['--listen=127.0.0.1:0'] : []), ...(dns ? [`--dns-server=${dns}`] : [])];
   t.comment(`agent probe flags: ${probeFlags.join(' ') || 'none (this agent has no mesh or DNS probes)'}`);
   const agent = (name: string, node: string, network: string) =>

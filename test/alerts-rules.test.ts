@@ -43,6 +43,16 @@ t.test('promtool test rules: every unit test passes', async (t) => {
   }
 });
 
+t.test('every unit test file that loads the recording rules evaluates them first', async (t) => {
+  // Without group_eval_order promtool evaluates the groups in map order, which is random: an
+  // alert then reads a recording rule one step late now and then, and a test at its for: fails.
+  for (const file of TEST_FILES) {
+    const text = readFileSync(`${ROOT}${file}`, 'utf8');
+    if (!text.includes('../rules/recording.yaml')) continue;
+    t.match(text, /^group_eval_order: \[netchecker\.recording, /m, file);
+  }
+});
+
 t.test('the unit tests would catch a broken alert (a shorter for: makes them fail)', async (t) => {
   const promtool = requireBinary(t, 'prometheus', 'promtool');
   if (!promtool) return;

@@ -22,7 +22,7 @@ t.test('npm run bench -- --quick measures every figure', async (t) => {
   t.match(stdout, /Agents at a 2 s interval with 10 peers each, over 3 s .*: RSS [\d,]+ MB .*CPU [\d.]+% of a core/);
   t.match(
     stdout,
-    /^Every agent probed, each round: the exporter and 10 peers \(HTTP\), the API server \(TLS, Service address and DNS name\), a must-be-blocked target, DNS \(2 names\), /m,
+    /^Every agent probed, each round: the exporter and 10 peers \(HTTP\), the API server \(TLS, Service address and DNS name\), a must-be-blocked target, DNS \(2 names\), 2 DNS replicas \(direct queries\), /m,
     'the agents ran with every probe on',
   );
 });

@@ -27,6 +27,7 @@ import { AGENT_NODE_FLAGS } from '../bench/agent.js';
 import { EXPORTER_NODE_FLAGS } from '../bench/lib.js';
 import { type ExporterConfig, exporterFlags, parseExporterConfig } from '../exporter/config.js';
 import { CLOSE_DEADLINE_MS } from '../exporter/shutdown.js';
+import { STATES } from '../exporter/verdict/verdict.js';
 import { ciliumPolicyProblems } from './helpers/cilium-policy.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -245,6 +246,11 @@ t.test('selectors match pod labels; the names users rely on', async (t) => {
     t.equal(podLabels.app, 'netchecker-server');
     const svc = one(objs, 'Service', 'netchecker-service');
     t.ok(subset(svc.spec?.selector, podLabels), `${dir}: netchecker-service selects the exporter`);
+    t.equal(
+      svc.spec?.ipFamilyPolicy,
+      'PreferDualStack',
+      `${dir}: netchecker-service has an address of each family where the cluster has both`,
+    );
     const ports = svc.spec?.ports ?? [];
     t.same(
       ports.map((p) => [p.name, p.port]),
@@ -580,7 +586,13 @@ t.test('the compat component: --auth none and agent pods of any namespace admitt
 t.test('the kubernetes-store overlay: the AgentShard CRD, a Role for exactly it in the namespace, --store=kubernetes', async (t) => {
   const objs = rendered.get('deploy/overlays/kubernetes-store');
   if (!objs) return t.fail('deploy/overlays/kubernetes-store did not render');
-  type Schema = { type?: string; properties?: Record<string, Schema>; additionalProperties?: Schema | boolean; items?: Schema };
+  type Schema = {
+    type?: string;
+    enum?: string[];
+    properties?: Record<string, Schema>;
+    additionalProperties?: Schema | boolean;
+    items?: Schema;
+  };
   type Crd = Obj & {
     spec: {
       group: string;
@@ -613,8 +625,14 @@ t.test('the kubernetes-store overlay: the AgentShard CRD, a Role for exactly it 
   t.same(untyped, [], 'a structural schema');
   t.same(
     version?.additionalPrinterColumns?.map((c) => c.name),
-    ['Agents', 'Writer', 'Updated', 'Age'],
-    'kubectl get agentshards shows count, writer, last write',
+    ['Agents', 'Not ok', 'Writer', 'Updated', 'Age'],
+    'kubectl get agentshards shows count, agents not ok, writer, last write',
+  );
+  const entry = version?.schema.openAPIV3Schema.properties?.spec?.properties?.agents?.additionalProperties;
+  t.same(
+    typeof entry === 'object' ? entry.properties?.state?.enum : undefined,
+    [...STATES],
+    "an agent's stored state takes exactly the verdict's states",
   );
   const role = one(objs, 'Role', 'netchecker-exporter-store');
   t.equal(role.metadata?.namespace, 'netchecker');

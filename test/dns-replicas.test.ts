@@ -6,7 +6,7 @@ import t from 'tap';
 import { dnsReplicasProbe, probeDnsReplicas } from '../agent/probes/dns-replicas.js';
 import type { ProbeSettings } from '../agent/probes/probe.js';
 import { parseExporterConfig } from '../exporter/config.js';
-import { parseReplicaEntry, replicasFromSlices } from '../exporter/discovery/dns-replicas.js';
+import { capReplicas, parseReplicaEntry, replicasFromSlices } from '../exporter/discovery/dns-replicas.js';
 import { replicaViews } from '../exporter/metrics/dns-replicas.js';
 import type { AgentVerdict } from '../exporter/verdict/verdict.js';
 import { createLogger } from '../lib/log.js';
@@ -15,6 +15,7 @@ import { decodeReport } from '../report/decode.js';
 import type { Report } from '../report/schema.js';
 import { postReport, report, sample, startTestExporter } from './helpers/exporter.js';
 import { agentPod, discoveryArgs, endpointSlice, FakeKube, node } from './helpers/fake-kube.js';
+import { eventually, runCli, spawnCli } from './helpers/cli.js';
 import { startDnsmasq } from './lab/dnsmasq.js';
 
 const KUBE_DNS = { namespace: 'kube-system', name: 'kube-dns' };
@@ -35,6 +36,18 @@ t.test('replicas from EndpointSlices: ready endpoints, the dns UDP port, sorted,
     { address: '10.0.0.20:1053', pod: 'p', node: 'n4' },
   ]);
   t.same(replicasFromSlices([]), []);
+  const many = replicasFromSlices([
+    endpointSlice(
+      'kube-dns-many',
+      KUBE_DNS,
+      Array.from({ length: 70 }, (_, i) => ({ ip: `10.0.${i % 2}.${i}`, pod: `coredns-${i}`, node: 'n1' })),
+    ),
+  ]);
+  t.equal(many.length, 70, 'every ready endpoint is known');
+  const cut = capReplicas(many);
+  t.equal(cut.length, 64, 'an agent takes 64');
+  t.same(cut, many.slice(0, 64), 'the first by address: the same cut on every exporter replica');
+  t.same(capReplicas([...many].reverse().sort((a, b) => (a.address < b.address ? -1 : 1))), cut, 'whatever order the slices came in');
 });
 
 t.test('--dns-replicas entries and flags', async (t) => {
@@ -60,6 +73,16 @@ t.test('--dns-replicas entries and flags', async (t) => {
   t.match(config(['--dns-replicas', 'dns.example']), /--dns-replicas: "dns.example" is not IP\[:PORT\]/);
   t.match(config(['--dns-replicas', '10.0.0.1,10.0.0.1:53']), /each address once/);
   t.match(config(['--discovery', 'kubernetes', '--dns-replicas', '10.0.0.1']), { kind: 'static' }, 'the static list wins');
+  const list = (n: number): string => Array.from({ length: n }, (_, i) => `10.0.1.${i}`).join(',');
+  t.match(config(['--dns-replicas', list(64)]), { kind: 'static' }, '64 replicas: taken');
+  t.equal(config(['--dns-replicas', list(65)]), '--dns-replicas takes at most 64 replicas, got 65', 'over the cap: refused');
+  const r = await runCli(['exporter', '--listen', '127.0.0.1:0', '--dns-replicas', list(65)]);
+  t.equal(r.status, 2, 'a static list over the cap stops the exporter at start: exit 2');
+  t.same(
+    r.stderr.trim().split('\n'),
+    ['netchecker exporter: --dns-replicas takes at most 64 replicas, got 65'],
+    'one line naming the flag',
+  );
 });
 
 t.test('the peers answer: dns_replicas is optional and validated', async (t) => {
@@ -203,6 +226,46 @@ t.test('exporter: replicas from the DNS Service EndpointSlices, in the peers ans
   );
 });
 
+t.test('exporter: more ready endpoints than an agent takes: the first 64 by address, logged once per change, counted', async (t) => {
+  const kube = await FakeKube.start(t);
+  kube.apply('nodes', node('n1'));
+  const endpoints = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ ip: `10.0.${Math.floor(i / 200)}.${i % 200}`, pod: `coredns-${i}`, node: 'n1' }));
+  kube.apply('endpointslices', endpointSlice('kube-dns-x1', KUBE_DNS, endpoints(66)));
+  const ex = await startTestExporter(t, discoveryArgs(kube));
+  const replicasOf = async (): Promise<string[] | undefined> =>
+    ((await (await fetch(`${ex.url}/api/v1/peers/agent-x`)).json()) as { dns_replicas?: string[] }).dns_replicas;
+  for (let i = 0; i < 100 && (await replicasOf()) === undefined; i++) await new Promise((r) => setTimeout(r, 50));
+  const sorted = endpoints(66)
+    .map((e) => `${e.ip}:53`)
+    .sort();
+  t.same(await replicasOf(), sorted.slice(0, 64), 'the first 64 by address handed out');
+  const cuts = () => ex.logs.filter((l) => l.msg === 'more DNS replicas than agents take: the first by address are handed out');
+  t.match(cuts(), [{ level: 'warn', known: 66, handedOut: 64, firstLeftOut: sorted.slice(64) }], 'logged once');
+  const scrape = async () => (await fetch(`${ex.url}/metrics`)).text();
+  t.equal(sample(await scrape(), 'netchecker_dns_replicas{status="handed_out"}'), 64);
+  t.equal(sample(await scrape(), 'netchecker_dns_replicas{status="left_out"}'), 2, 'the replicas left out, counted');
+
+  // The same slices again (a resync): no new log line. One more endpoint: one more.
+  kube.apply('endpointslices', endpointSlice('kube-dns-x1', KUBE_DNS, endpoints(66)));
+  kube.apply('endpointslices', endpointSlice('kube-dns-x1', KUBE_DNS, endpoints(67)));
+  for (let i = 0; i < 100 && cuts().length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  t.match(cuts(), [{ known: 66 }, { known: 67, handedOut: 64 }], 'once per change');
+  t.equal(sample(await scrape(), 'netchecker_dns_replicas{status="left_out"}'), 3);
+
+  // Back under the cap: every replica handed out, said once.
+  kube.apply('endpointslices', endpointSlice('kube-dns-x1', KUBE_DNS, endpoints(3)));
+  for (let i = 0; i < 100 && (await replicasOf())?.length !== 3; i++) await new Promise((r) => setTimeout(r, 50));
+  t.equal((await replicasOf())?.length, 3);
+  t.match(
+    ex.logs.filter((l) => l.msg === 'every DNS replica is handed out again'),
+    [{ level: 'info', known: 3 }],
+  );
+  t.equal(sample(await scrape(), 'netchecker_dns_replicas{status="left_out"}'), 0);
+  t.equal(sample(await scrape(), 'netchecker_dns_replicas{status="handed_out"}'), 3);
+  t.equal(cuts().length, 2, 'no cut logged under the cap');
+});
+
 t.test('exporter: without RBAC for EndpointSlices it stays ready and hands out no replicas', async (t) => {
   const kube = await FakeKube.start(t);
   kube.apply('nodes', node('n1'));
@@ -219,6 +282,8 @@ t.test('exporter: without RBAC for EndpointSlices it stays ready and hands out n
     'the log says which RBAC is missing',
   );
   t.notMatch(ex.monitor.metricsText(), /netchecker_dns_replica/, 'no replica series');
+  const scraped = await (await fetch(`${ex.url}/metrics`)).text();
+  t.equal(sample(scraped, 'netchecker_dns_replicas{status="handed_out"}'), 0, 'the Service is watched: none known, none handed out');
 });
 
 t.test('exporter: a static list (--dns-replicas) without Kubernetes', async (t) => {
@@ -237,9 +302,13 @@ t.test('exporter: a static list (--dns-replicas) without Kubernetes', async (t) 
     ),
     1,
   );
+  const scraped = await (await fetch(`${ex.url}/metrics`)).text();
+  t.equal(sample(scraped, 'netchecker_dns_replicas{status="handed_out"}'), 2);
+  t.equal(sample(scraped, 'netchecker_dns_replicas{status="left_out"}'), 0);
   const none = await startTestExporter(t);
   t.same(await (await fetch(`${none.url}/api/v1/peers/agent-x`)).json(), { peers: [] }, 'no list, no Kubernetes: no replicas');
   t.notMatch(none.monitor.metricsText(), /netchecker_dns_replica/);
+  t.notMatch(await (await fetch(`${none.url}/metrics`)).text(), /^netchecker_dns_replicas\{/m, 'no replica source: no count either');
 });
 
 t.test('agent: each handed-out replica queried directly, a stopped one a timeout', async (t) => {
@@ -264,4 +333,35 @@ t.test('agent: each handed-out replica queried directly, a stopped one a timeout
   });
   const off = { probes: { dns: null } } as unknown as ProbeSettings;
   t.equal(await dnsReplicasProbe({ config: off, log: createLogger('error', {}, () => {}), assigned }), null, 'off without DNS probes');
+});
+
+t.test('agent without --listen: it fetches the replica list itself and queries each replica', async (t) => {
+  const name = 'kubernetes.default.svc.cluster.local';
+  const up = await startDnsmasq(t, { address: '127.0.0.1', port: 0, records: [[name, '10.96.0.1']] });
+  const down = await startDnsmasq(t, { address: '127.0.0.1', port: 0, records: [[name, '10.96.0.1']] });
+  await down.stop();
+  const ex = await startTestExporter(t, ['--dns-replicas', `${up.server}=coredns-a@n1,${down.server}=coredns-b@n2`]);
+  const agent = 'netchecker-agent-nolisten';
+  const interval = 1;
+  spawnCli(t, [
+    'agent',
+    ...['--server', ex.url, '--name', agent, '--node', 'n1', '--interval', String(interval)],
+    ...['--dns-server', up.server, '--dns-names', name, '--no-icmp', '--mtu-sizes', '', '--log-level', 'warn'],
+  ]);
+  const replica = (server: string, pod: string, node: string, status: string) =>
+    `netchecker_dns_replica_agents{replica="${server}",replica_pod="${pod}",replica_node="${node}",status="${status}"}`;
+  // The list arrives with the first round, the queries go out in the next: a few intervals; the bound only catches a hang.
+  const text = await eventually(
+    async () => {
+      const m = (await ex.monitor.fresh(1000), ex.monitor.metricsText());
+      return sample(m, replica(down.server, 'coredns-b', 'n2', 'failing')) === 1 ? m : undefined;
+    },
+    60_000,
+    'the agent to report its queries to both replicas',
+  );
+  t.equal(sample(text, replica(up.server, 'coredns-a', 'n1', 'ok')), 1, 'the replica that answers: ok');
+  t.equal(sample(text, replica(down.server, 'coredns-b', 'n2', 'failing')), 1, 'the stopped one: failing');
+  const stored = await fetch(`${ex.url}/api/v1/agents/${agent}`);
+  t.equal(stored.status, 200);
+  t.notMatch(await stored.text(), /"listen"/, 'no listener: no peer probes, only the replica list');
 });

@@ -195,7 +195,7 @@ t.test('the member cap still takes the largest report LIMITS allow', async (t) =
     network: 'pod',
     agent_version: '1',
     listen: '10.0.0.1:8081',
-    dns: Array.from({ length: LIMITS.dnsQueriesMax }, () => ({ server: 's', name: 'n', result: 'ok', latency_ms: 1 })),
+    dns: Array.from({ length: LIMITS.dnsQueriesMax }, () => ({ server: 's', name: 'n', result: 'ok', latency_ms: 1, family: 'ipv6' })),
     peers: Array.from({ length: LIMITS.peersMax }, (_, i) => ({
       name: `p${i}`,
       node: 'n',

@@ -57,7 +57,15 @@ t.test('merge: the later receipt wins unless the stored entry is still the one t
 });
 
 t.test('decode: invalid entries are skipped and counted, valid ones kept', async (t) => {
-  const ok = { node: 'n1', intervalSeconds: 15, receivedAt: 1_700_000_000, network: 'host', listen: '10.0.0.1:8082', source: '10.0.0.1' };
+  const ok = {
+    node: 'n1',
+    intervalSeconds: 15,
+    receivedAt: 1_700_000_000,
+    network: 'host',
+    listen: '10.0.0.1:8082',
+    source: '10.0.0.1',
+    state: 'outdated',
+  };
   const cases: Array<[string, unknown, number]> = [
     ['valid', ok, 0],
     ['no node', { ...ok, node: undefined }, 1],
@@ -67,6 +75,8 @@ t.test('decode: invalid entries are skipped and counted, valid ones kept', async
     ['unknown network', { ...ok, network: 'mesh' }, 1],
     ['listen with a host name', { ...ok, listen: 'node-1:8082' }, 1],
     ['source not an IP', { ...ok, source: 'somewhere' }, 1],
+    ['no state (not judged yet)', { ...ok, state: undefined }, 0],
+    ['a state the verdict does not know', { ...ok, state: 'broken' }, 1],
     ['not an object', 'agent', 1],
   ];
   for (const [what, raw, invalid] of cases) {

@@ -257,3 +257,24 @@ t.test('pruning after --report-ttl removes the agent from the AgentShard objects
   t.ok(shardEntries(kube).has('staying-agent'), 'the other agent stays');
   t.ok(ex.logs.some((l) => l.msg === 'agent pruned' && l.agent === 'gone-agent'));
 });
+
+t.test("each agent's state is in the API as its writer judged it, written as soon as it changes", async (t) => {
+  const kube = await FakeKube.start(t);
+  const ex = await startTestExporter(t, storeArgs(kube));
+  const stateOf = (name: string): unknown => shardEntries(kube).get(name)?.state;
+  const notOk = (): number =>
+    kube.list('agentshards').reduce((n, o) => n + Number((o.spec as { notOkCount?: number } | undefined)?.notOkCount ?? 0), 0);
+  // Interval 1 s: outdated once silent for more than 2 s; the other agent stays ok for a minute.
+  const quiet = report({ report_interval: 1 });
+  t.equal((await postReport(ex.url, 'quiet-agent', quiet)).status, 200);
+  t.equal((await postReport(ex.url, 'busy-agent', report({ report_interval: 60 }))).status, 200);
+  await eventually(async () => (stateOf('quiet-agent') === 'ok' && stateOf('busy-agent') === 'ok' ? true : undefined), 10_000, 'judged ok');
+  t.equal(notOk(), 0, 'no agent counted not ok');
+  // A state change does not wait for the 5 s heartbeat: stored within a verdict tick and a write.
+  await eventually(async () => (stateOf('quiet-agent') === 'outdated' ? true : undefined), 10_000, 'outdated once silent');
+  t.equal(stateOf('busy-agent'), 'ok', 'the other agent stays ok');
+  t.equal(notOk(), 1, 'kubectl get agentshards counts it under "Not ok"');
+  t.equal((await postReport(ex.url, 'quiet-agent', quiet)).status, 200);
+  await eventually(async () => (stateOf('quiet-agent') === 'ok' ? true : undefined), 10_000, 'ok again once it reports');
+  t.equal(notOk(), 0);
+});

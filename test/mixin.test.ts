@@ -67,7 +67,7 @@ t.test("every _config setting lands where the generator's settings do", async (t
     clusterLabel: 'k8s_cluster',
     runbookBaseUrl: 'https://wiki.example.com/netchecker',
     keepFiringFor: '7m',
-    thresholds+: { dnsSlowSeconds: 0.8, clockSkewSeconds: 2, packetLossRatio: 0.02 },
+    thresholds+: { dnsSlowSeconds: 0.8, clockSkewSeconds: 2, packetLossRatio: 0.02, dnsReplicaFailingRatio: 0.7 },
     'for'+: { NetcheckerAgentOutdated: '2m' },
   } }`;
   const settings = parseSettings(
@@ -76,7 +76,7 @@ t.test("every _config setting lands where the generator's settings do", async (t
       clusterLabel: 'k8s_cluster',
       runbookBaseUrl: 'https://wiki.example.com/netchecker',
       keepFiringFor: '7m',
-      thresholds: { dnsSlowSeconds: 0.8, clockSkewSeconds: 2, packetLossRatio: 0.02 },
+      thresholds: { dnsSlowSeconds: 0.8, clockSkewSeconds: 2, packetLossRatio: 0.02, dnsReplicaFailingRatio: 0.7 },
       for: { NetcheckerAgentOutdated: '2m' },
     },
     alertNames(readRuleDir(`${ROOT}alerts/rules`)),
@@ -87,6 +87,9 @@ t.test("every _config setting lands where the generator's settings do", async (t
   const text = JSON.stringify(got);
   t.notMatch(text, /NETCHECKER_MIXIN|netchecker_mixin|netchecker-mixin\.invalid|12345000\d\d/, 'no marker is left');
   t.match(text, 'job=\\"nc\\"');
+  const replica = got?.alerts.groups.flatMap((g) => g.rules).find((r) => r.alert === 'NetcheckerDnsReplicaFailing');
+  t.equal(replica?.expr.match(/[<>] 0\.7\b/g)?.length, 2, 'the replica threshold on both sides: most agents fail it, another passes');
+  t.notMatch(replica?.expr, /0\.5/);
 });
 
 t.test("promtool accepts the mixin's rules", async (t) => {

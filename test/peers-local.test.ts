@@ -47,9 +47,16 @@ t.test("local agents are each other's peers and skip DNS without a resolver", as
 });
 
 t.test('with --dns-server the agents probe that resolver', async (t) => {
-  const dns = await startDnsmasq(t, { address: '127.0.0.1', port: 0, records: [['kubernetes.default.svc.cluster.local', '127.0.0.9']] });
+  // An address of each family: on a machine with IPv6 (not loopback) the agents are dual-stack and ask AAAA too.
+  const name = 'kubernetes.default.svc.cluster.local';
+  const records: Array<[string, string]> = [
+    [name, '127.0.0.9'],
+    [name, 'fd00::9'],
+  ];
+  const dns = await startDnsmasq(t, { address: '127.0.0.1', port: 0, records });
   const text = await metricsOf(t, ['--dns-server', dns.server]);
   // The exporter's address is an IP here, so the default names are kubernetes.default.svc.cluster.local only.
-  t.match(text, new RegExp(`^netchecker_agent_dns_up\\{agent="${POD}",[^}]*\\} 1$`, 'm'));
-  t.match(text, new RegExp(`^netchecker_agent_dns_queries_total\\{agent="${HOST}",[^}]*result="ok"\\} [1-9]`, 'm'));
+  const up = text.split('\n').filter((l) => l.startsWith(`netchecker_agent_dns_up{agent="${POD}",`));
+  t.ok(up.length > 0 && up.every((l) => l.endsWith(' 1')), `DNS up (each family, when dual-stack): ${up.join('; ')}`);
+  t.match(text, new RegExp(`^netchecker_agent_dns_queries_total\\{agent="${HOST}",[^}]*result="ok"[^}]*\\} [1-9]`, 'm'));
 });

@@ -115,6 +115,11 @@ function dualStackRecords(list: readonly PeerCandidate[], failing: IpFamily | nu
         ipv4: { result: 'ok', latencyMs: 1.2 },
         ipv6: { result: failing === 'ipv6' ? 'timeout' : 'ok', latencyMs: null },
       },
+      dns: (base.dns ?? []).flatMap((q) =>
+        (['ipv4', 'ipv6'] as const).map((family) =>
+          family === failing ? { ...q, family, result: 'timeout' as const, latencyMs: null } : { ...q, family },
+        ),
+      ),
       peers: (base.peers ?? []).flatMap((p) =>
         (['ipv4', 'ipv6'] as const).map((family) =>
           family === failing ? { ...p, family, result: 'timeout', lost: 3, rttMs: null } : { ...p, family },
@@ -241,6 +246,8 @@ t.test('one family partitioned: its series fail, the other family stays reachabl
   t.ok(sparse.length > 0 && sparse.every((l) => l.includes('family="ipv6"')), 'every failing pair names IPv6');
   t.equal(value('netchecker_agent_exporter_family_up', 'family="ipv6"'), 0, 'the exporter over IPv6: failing');
   t.equal(value('netchecker_agent_exporter_family_up', 'family="ipv4"'), 1, 'the exporter over IPv4: ok');
+  t.equal(value('netchecker_agent_dns_up', 'family="ipv6"'), 0, 'DNS over IPv6 (AAAA): failing');
+  t.equal(value('netchecker_agent_dns_up', 'family="ipv4"'), 1, 'DNS over IPv4 (A): ok');
 });
 
 t.test('one node cut over one family: its own failed probes are no loss towards the others', async (t) => {

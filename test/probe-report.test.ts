@@ -68,7 +68,7 @@ t.test('the extra probe fields round-trip through the wire', async (t) => {
   );
 });
 
-t.test('a dual-stack agent: its listener per family and each peer result family round-trip', async (t) => {
+t.test('a dual-stack agent: its listener per family, each peer result and DNS query family round-trip', async (t) => {
   const body = {
     report_interval: 15,
     listen: '198.18.0.11:8090',
@@ -79,6 +79,17 @@ t.test('a dual-stack agent: its listener per family and each peer result family 
       { name: 'agent-pod-n2', node: 'node-2', network: 'pod', result: 'timeout', sent: 3, lost: 3, rtt_ms: null, family: 'ipv6' },
       { name: 'agent-pod-n3', node: 'node-3', network: 'pod', result: 'ok', sent: 3, lost: 0, rtt_ms: 0.5 },
     ],
+    dns: [
+      { server: '10.96.0.10', name: 'netchecker-service.netchecker.svc.cluster.local', result: 'ok', latency_ms: 0.7, family: 'ipv4' },
+      {
+        server: '10.96.0.10',
+        name: 'netchecker-service.netchecker.svc.cluster.local',
+        result: 'timeout',
+        latency_ms: null,
+        family: 'ipv6',
+      },
+      { server: '10.96.0.10', name: 'kubernetes.default.svc.cluster.local', result: 'ok', latency_ms: 0.5 },
+    ],
   };
   const decoded = decodeReport(JSON.stringify(body));
   if (!decoded.ok) throw new Error(decoded.detail);
@@ -88,6 +99,11 @@ t.test('a dual-stack agent: its listener per family and each peer result family 
     decoded.value.peers?.map((p) => p.family ?? null),
     ['ipv4', 'ipv6', null],
   );
+  t.same(
+    decoded.value.dns?.map((q) => q.family ?? null),
+    ['ipv4', 'ipv6', null],
+    'each DNS query its family (an A query of an agent that sends none: none)',
+  );
   const again = decodeReport(JSON.stringify({ report_interval: 15, ...wireAdditions(decoded.value) }));
   t.same(again.ok && again.value, decoded.value, 'encoded back (the store, other replicas): the same report');
   for (const [field, value] of [
@@ -96,6 +112,7 @@ t.test('a dual-stack agent: its listener per family and each peer result family 
     ['listen_by_family', {}],
     ['listen_by_family', '198.18.0.11:8090'],
     ['peers', [{ ...body.peers[0], family: 'ipv5' }]],
+    ['dns', [{ ...body.dns[0], family: 'AAAA' }]],
     ['exporter_by_family', { ipv5: { result: 'ok', latency_ms: 1 } }],
     ['exporter_by_family', { ipv4: { result: 'OK!', latency_ms: 1 } }],
     ['exporter_by_family', { ipv4: 'ok' }],

@@ -3,11 +3,13 @@
 // Service address (dns.ts). A Service spreads queries over its replicas, so one broken replica
 // fails only one lookup in N there; queried directly it fails every time, and the exporter can
 // name it. The query is dns.ts's, for the first --dns-names name; on while DNS probes are.
-// Never throws.
+// The list comes with the peers answer: the peer row fetches it with --listen; without a
+// listener this row fetches it itself, so every agent that probes DNS gets it. Never throws.
 
 import { readFile } from 'node:fs/promises';
 import type { WireDnsReplica } from '../../report/schema.js';
 import { fqdn, parseResolvConf, probeDns } from './dns.js';
+import { fetchPeers } from './peer.js';
 import type { ProbeLimits, ProbeRow } from './probe.js';
 
 /** One query of `name` to each replica (IP:PORT). */
@@ -21,11 +23,18 @@ export const dnsReplicasProbe: ProbeRow = async ({ config, assigned }) => {
   const first = p?.names[0];
   if (first === undefined) return null;
   const name = fqdn(first, parseResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => '')).search);
+  const fetchesList = config.probes.listen === null; // else the peer row does, with the peers
   return {
-    // No list from the exporter yet (or it knows no replicas): no field, so no series.
+    // The replicas handed out last round; the next round's list fetched meanwhile. No list from
+    // the exporter yet (or it knows no replicas): no field, so no series.
     round: async (limits) => {
       const replicas = assigned.dnsReplicas;
-      return replicas.length === 0 ? {} : { dns_replicas: await probeDnsReplicas(replicas, name, limits) };
+      const [queried, fresh] = await Promise.all([
+        replicas.length === 0 ? null : probeDnsReplicas(replicas, name, limits),
+        fetchesList ? fetchPeers(config.serverUrl, config.name, limits) : null,
+      ]);
+      if (fresh) assigned.dnsReplicas = fresh.dnsReplicas;
+      return queried === null ? {} : { dns_replicas: queried };
     },
   };
 };

@@ -1,7 +1,8 @@
 // DNS probe: one A query for a name to one resolver over UDP (dns-packet), retried over TCP when
 // the answer is truncated. The rcode becomes a result class (classify.ts); the latency is from
 // sending the query to the answer. Never throws. The row queries each resolver (resolv.conf's or
-// --dns-server) for each --dns-names name every round. Also the pure resolv.conf reader.
+// --dns-server) for each --dns-names name every round. A dual-stack agent asks per IP family (A
+// and AAAA, each result carrying its family; see dnsTargets). Also the pure resolv.conf reader.
 
 import dgram from 'node:dgram';
 import { readFile } from 'node:fs/promises';
@@ -10,7 +11,8 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { DecodedPacket, Packet } from 'dns-packet';
 import { splitHostPort } from '../../report/address.js';
-import type { DnsResult, ResultClass, WireDns } from '../../report/schema.js';
+import { type DnsResult, IP_FAMILIES, LIMITS, type IpFamily, type ResultClass, type WireDns } from '../../report/schema.js';
+import { isDualStack } from '../addresses.js';
 import { classifyRcode } from './classify.js';
 import type { Outcome, ProbeLimits, ProbeRow } from './probe.js';
 
@@ -23,6 +25,8 @@ export interface DnsTarget {
   readonly server: string;
   /** Fully qualified name to look up. */
   readonly name: string;
+  /** The family asked: ipv4 an A query, ipv6 AAAA; absent: an A query, no family reported. */
+  readonly family?: IpFamily;
 }
 
 export interface DnsOutcome extends Outcome {
@@ -30,6 +34,7 @@ export interface DnsOutcome extends Outcome {
   readonly name: string;
   /** Null when no answer arrived. */
   readonly latencyMs: number | null;
+  readonly family?: IpFamily;
 }
 
 /** The wire's older DNS words for the result classes a DNS query can have; the rest is `other`. */
@@ -42,27 +47,57 @@ const WIRE_DNS: Partial<Record<ResultClass, DnsResult>> = {
 };
 
 export function wireDns(d: DnsOutcome): WireDns {
-  return { server: d.server, name: d.name, result: WIRE_DNS[d.result] ?? 'other', latency_ms: d.latencyMs };
+  const wire: WireDns = { server: d.server, name: d.name, result: WIRE_DNS[d.result] ?? 'other', latency_ms: d.latencyMs };
+  if (d.family) wire.family = d.family;
+  return wire;
 }
+
+const QUERY_TYPE = { ipv4: 'A', ipv6: 'AAAA' } as const;
 
 /** A name without a dot gets the first search domain, as the resolver's search list would. Pure. */
 export const fqdn = (name: string, search: readonly string[]): string => (name.includes('.') || !search[0] ? name : `${name}.${search[0]}`);
 
-/** Each resolver x each name. Pure. */
-export function dnsTargets(servers: readonly string[], names: readonly string[], search: readonly string[]): DnsTarget[] {
+/** The family of a resolver's address; null when it is not an IP. Pure. */
+const resolverFamily = (server: string): IpFamily | null => {
+  const r = parseResolver(server);
+  return r ? (net.isIPv6(r.host) ? 'ipv6' : 'ipv4') : null;
+};
+
+/**
+ * Each resolver x each name; for a dual-stack agent x each family asked. With resolvers of both
+ * families (a dual-stack DNS Service's ClusterIPs), each resolver is asked in its own family only
+ * (A over IPv4, AAAA over IPv6), so that a path broken in one family fails that family alone;
+ * with resolvers of one family (a pod's usual single nameserver), each is asked A and AAAA. Pure.
+ */
+export function dnsTargets(
+  servers: readonly string[],
+  names: readonly string[],
+  search: readonly string[],
+  dualStack = false,
+): DnsTarget[] {
   const full = names.map((n) => fqdn(n, search));
-  return servers.flatMap((server) => full.map((name) => ({ server, name })));
+  const transports = new Set(servers.map(resolverFamily));
+  const bothTransports = IP_FAMILIES.every((f) => transports.has(f));
+  return servers.flatMap((server) => {
+    const own = resolverFamily(server);
+    const families: ReadonlyArray<IpFamily | null> = !dualStack ? [null] : bothTransports && own ? [own] : IP_FAMILIES;
+    return full.flatMap((name) => families.map((family) => (family ? { server, name, family } : { server, name })));
+  });
 }
 
 export const dnsProbe: ProbeRow = async ({ config, log }) => {
   const p = config.probes.dns;
   if (!p) return null;
   const conf = parseResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
-  const targets = dnsTargets(p.servers ?? conf.nameservers, p.names, conf.search);
-  if (targets.length === 0) {
+  const all = dnsTargets(p.servers ?? conf.nameservers, p.names, conf.search, isDualStack(config.probes.advertise));
+  if (all.length === 0) {
     log.warn('dns probes have no resolver', { hint: 'give --dns-server' });
     return null;
   }
+  // The exporter refuses a report with more queries: the first ones are kept, and said so once.
+  const targets = all.slice(0, LIMITS.dnsQueriesMax);
+  if (all.length > targets.length)
+    log.warn('too many dns queries per round: the first ones only', { queries: all.length, kept: targets.length });
   return { round: async (limits) => ({ dns: (await Promise.all(targets.map((t) => probeDns(t, limits)))).map(wireDns) }) };
 };
 
@@ -89,13 +124,18 @@ export function parseResolvConf(text: string): { nameservers: string[]; search: 
 
 export function probeDns(target: DnsTarget, { timeoutMs, signal }: ProbeLimits): Promise<DnsOutcome> {
   const resolver = parseResolver(target.server);
-  const base = { server: target.server, name: target.name };
+  const base = { server: target.server, name: target.name, ...(target.family ? { family: target.family } : {}) };
   if (!resolver) return Promise.resolve({ ...base, result: 'error', latencyMs: null, error: 'resolver is not an IP address' });
   const start = performance.now();
   const timeout = AbortSignal.timeout(Math.ceil(timeoutMs));
   const stop = signal ? AbortSignal.any([timeout, signal]) : timeout;
   const id = Math.floor(Math.random() * 0x10000);
-  const query = { type: 'query' as const, id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A' as const, name: target.name }] };
+  const query = {
+    type: 'query' as const,
+    id,
+    flags: dnsPacket.RECURSION_DESIRED,
+    questions: [{ type: QUERY_TYPE[target.family ?? 'ipv4'], name: target.name }],
+  };
   const answered = (flags: number | undefined): DnsOutcome => ({
     ...base,
     result: classifyRcode((flags ?? 0) & 0xf),

@@ -88,8 +88,9 @@ export interface ProbeStart {
   readonly health?: HealthSource;
   /**
    * The peers and cluster DNS replicas the exporter assigned, shared by the probes that use them:
-   * the peer probe replaces both after its round's awaits; the others read them synchronously when
-   * their round starts, so every probe of a round sees the same lists.
+   * the peer probe replaces both after its round's awaits (without a listener, the DNS replica
+   * probe replaces the replicas); the others read them synchronously when their round starts, so
+   * every probe of a round sees the same lists.
    */
   readonly assigned: { peers: readonly Peer[]; dnsReplicas: readonly string[] };
 }

@@ -17,17 +17,20 @@ export interface DnsReplica {
 }
 
 export interface DnsReplicaSource {
-  /** The current replicas, sorted by address; the same array until they change. */
+  /** The replicas handed out, sorted by address, at most LIMITS.dnsReplicasMax; the same array until they change. */
   replicas(): readonly DnsReplica[];
+  /** The replicas known before that cap: more than replicas().length when some are left out. */
+  known(): number;
   close(): Promise<void>;
 }
 
 /** No replicas known: nothing handed out, no series. */
-export const NO_REPLICAS: DnsReplicaSource = { replicas: () => [], close: async () => {} };
+export const NO_REPLICAS: DnsReplicaSource = { replicas: () => [], known: () => 0, close: async () => {} };
 
+/** The list is checked against the cap at startup (exporter/config.ts), so it is handed out whole. */
 export function staticReplicas(replicas: readonly DnsReplica[]): DnsReplicaSource {
   const frozen = Object.freeze([...replicas]);
-  return { replicas: () => frozen, close: async () => {} };
+  return { replicas: () => frozen, known: () => frozen.length, close: async () => {} };
 }
 
 /** Where the replicas come from (exporter/config.ts): the static list, the DNS Service's slices, or nowhere. */
@@ -71,9 +74,10 @@ function dnsPort(slice: Slice): number {
 }
 
 /**
- * The ready endpoints of a Service's EndpointSlices, one replica per address, sorted, at most
- * LIMITS.dnsReplicasMax (an agent takes no more). Not-ready endpoints are out of the Service's
- * rotation (kube-proxy skips them), so they are not probed either. Pure.
+ * The ready endpoints of a Service's EndpointSlices, one replica per address, sorted by address
+ * (so that every exporter replica cuts the same list at LIMITS.dnsReplicasMax: capReplicas).
+ * Not-ready endpoints are out of the Service's rotation (kube-proxy skips them), so they are not
+ * probed either. Pure.
  */
 export function replicasFromSlices(slices: readonly unknown[]): DnsReplica[] {
   const out = new Map<string, DnsReplica>();
@@ -90,7 +94,12 @@ export function replicasFromSlices(slices: readonly unknown[]): DnsReplica[] {
       }
     }
   }
-  return [...out.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)).slice(0, LIMITS.dnsReplicasMax);
+  return [...out.values()].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
+}
+
+/** The replicas handed out of a sorted list: the first LIMITS.dnsReplicasMax (an agent takes no more). Pure. */
+export function capReplicas(sorted: readonly DnsReplica[]): DnsReplica[] {
+  return sorted.slice(0, LIMITS.dnsReplicasMax);
 }
 
 /** Same replicas in the same order: a watch event that changed nothing keeps the old array. */

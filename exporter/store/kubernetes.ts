@@ -46,7 +46,7 @@ import {
   VERSION,
 } from './kube-shard.js';
 import { monoFromWall } from './record-codec.js';
-import type { AgentRecord, Store, StoreContext, StoreHealth, StoreOp } from './store.js';
+import type { AgentRecord, Judgement, Store, StoreContext, StoreHealth, StoreOp } from './store.js';
 import { WriteBudget } from './write-budget.js';
 
 /** Often enough to spend a budget of 10 writes/s evenly. */
@@ -99,6 +99,8 @@ export class KubernetesStore implements Store {
   readonly #owing = new Set<number>();
   /** Per agent received here: the stored entry when its latest record arrived or was written (null: none). */
   readonly #basis = new Map<string, ShardEntry | null>();
+  /** Per agent received here, the state the latest verdict judged it in: stored as soon as it changes. */
+  readonly #states = new Map<string, string>();
   /** Per shard, the resourceVersion of the watched object last applied. */
   readonly #seen = new Map<string, string>();
   #synced = false;
@@ -193,6 +195,7 @@ export class KubernetesStore implements Store {
     this.#records.delete(name);
     this.#remote.delete(name);
     this.#basis.delete(name);
+    this.#states.delete(name);
     const shard = this.#shardOf(name);
     const stored = shard.stored.get(name);
     if (!stored) {
@@ -202,6 +205,15 @@ export class KubernetesStore implements Store {
     shard.tombs.set(name, Math.max(stored.receivedAt, Math.floor(record.receivedWallMs / 1000)));
     shard.pending.add(name);
     shard.changedAtMs ??= this.#clock.monoMs();
+  }
+
+  judged(agents: readonly Judgement[]): void {
+    const now = this.#clock.monoMs();
+    for (const { name, state } of agents) {
+      if (this.#states.get(name) === state || !this.#records.has(name) || this.#remote.has(name)) continue;
+      this.#states.set(name, state);
+      this.#mark(this.#shardOf(name), name, now);
+    }
   }
 
   get(name: string): AgentRecord | undefined {
@@ -264,11 +276,12 @@ export class KubernetesStore implements Store {
       shard.pending.delete(name);
       return;
     }
-    const mine = entryOf(record);
-    if (stored && sameEntry(stored, mine)) shard.pending.delete(name);
+    const mine = entryOf(record, this.#states.get(name));
+    if (stored && sameEntry(stored, mine) && stored.state === mine.state) shard.pending.delete(name);
     else {
       shard.pending.add(name);
-      if (!stored || !sameIdentity(stored, mine)) shard.changedAtMs ??= nowMs;
+      // A new receipt alone waits for the heartbeat; a new agent, a move or a new state goes out now.
+      if (!stored || !sameIdentity(stored, mine) || stored.state !== mine.state) shard.changedAtMs ??= nowMs;
       else shard.staleAtMs ??= nowMs;
     }
   }
@@ -328,7 +341,7 @@ export class KubernetesStore implements Store {
     const mine = new Map<string, ShardEntry>();
     for (const name of shard.pending) {
       const r = this.#records.get(name);
-      if (r && !this.#remote.has(name)) mine.set(name, entryOf(r));
+      if (r && !this.#remote.has(name)) mine.set(name, entryOf(r, this.#states.get(name)));
     }
     const tombs = new Map(shard.tombs);
     const merged = mergeEntries(shard.stored, mine, tombs, this.#basis);
@@ -462,13 +475,14 @@ export class KubernetesStore implements Store {
       if (tomb !== undefined) shard.tombs.delete(name); // reported to another replica after the prune here
       const held = this.#records.get(name);
       if (held) {
-        const mine = entryOf(held);
+        const mine = entryOf(held, undefined); // receipt and identity: what decides who holds the record
         if (this.#remote.has(name) ? sameEntry(mine, e) : unchangedSince(e, this.#basis.get(name)) || e.receivedAt <= mine.receivedAt)
           continue;
       }
       this.#records.set(name, recordFromEntry(name, e, nowMono, nowWall));
       this.#remote.add(name);
       this.#basis.delete(name);
+      this.#states.delete(name); // another replica holds it now, and judges it
       changed = true;
     }
     for (const name of shard.stored.keys()) {
@@ -477,6 +491,7 @@ export class KubernetesStore implements Store {
         this.#records.delete(name);
         this.#remote.delete(name);
         this.#basis.delete(name);
+        this.#states.delete(name);
         changed = true;
       }
     }

@@ -36,6 +36,9 @@ export class MemoryStore implements Store {
   /** Nothing changes a Map behind this process's back. */
   onChange(): void {}
 
+  /** Every replica derives the verdict from the full records it holds. */
+  judged(): void {}
+
   health(): StoreHealth {
     return HEALTHY;
   }

@@ -47,9 +47,20 @@ export interface Store {
   synced(): boolean;
   /** Called when records change without a put/delete here: another replica, lease expiry, reload. */
   onChange(listener: () => void): void;
+  /**
+   * The latest verdict, once per recompute: a store shared through the API keeps each agent's
+   * state for replicas and `kubectl` (kubernetes); the others hold the full records and ignore it.
+   */
+  judged(agents: readonly Judgement[]): void;
   /** For self-metrics. */
   health(): StoreHealth;
   close(): Promise<void>;
+}
+
+/** One agent as the verdict judged it; `state` is one of verdict.ts's STATES (the store sits below the verdict). */
+export interface Judgement {
+  readonly name: string;
+  readonly state: string;
 }
 
 /** The backend cannot hold this record, now or later (etcd: larger than one request): 413. */

@@ -154,7 +154,10 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
   let dns: ChildProcess | null = null;
   const startDns = async (): Promise<void> => {
     if (dns && dns.exitCode === null) return; // running already
-    const records = DNS_NAMES.map((n) => `--host-record=${n},${ex}`);
+    // Dual-stack: each name has an address of each family, and dnsmasq answers on both (the DNS
+    // Service's ClusterIP of each family, as a dual-stack cluster's kube-dns may have).
+    const ex6 = options.dualStack ? net.exporterIp6 : null;
+    const records = DNS_NAMES.map((n) => `--host-record=${n},${ex}${ex6 ? `,${ex6}` : ''}`);
     dns = await spawnIn(
       net.exporterNs,
       [
@@ -165,7 +168,7 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
         '--conf-file=/dev/null',
         '--pid-file=',
         '--user=root',
-        `--listen-address=${ex}`,
+        `--listen-address=${ex}${ex6 ? `,${ex6}` : ''}`,
         '--bind-interfaces',
         '--log-facility=-',
         ...records,
@@ -233,7 +236,7 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
         '--advertise',
         ip6 ? `${ip},${ip6}` : ip,
         '--dns-server',
-        options.agentDnsServer ?? ex,
+        options.agentDnsServer ?? (net.exporterIp6 && options.dualStack ? `${ex},${net.exporterIp6}` : ex),
         '--dns-names',
         DNS_NAMES.join(','),
         '--timeout',
@@ -333,16 +336,19 @@ export async function partition(net: LabNet, a: LabNode, b: LabNode): Promise<()
  * `ip6` nft table in the first node's host namespace. Resolves with the undo.
  */
 export async function partitionFamily(net: LabNet, a: LabNode, b: LabNode, family: 'ipv4' | 'ipv6'): Promise<() => Promise<unknown>> {
-  const [table, match, other] =
-    family === 'ipv4'
-      ? ['ip', 'ip', `{ ${b.hostIp}, 198.19.${b.index}.0/24 }`]
-      : ['ip6', 'ip6', `{ ${b.hostIp6}, fd00:19:${b.index}::/64 }`];
+  const other = family === 'ipv4' ? `{ ${b.hostIp}, 198.19.${b.index}.0/24 }` : `{ ${b.hostIp6}, fd00:19:${b.index}::/64 }`;
+  return blockFamily(net, a, family, other);
+}
+
+/** Drops one family between node `a` (its host and pod) and `other` (an nft address, set or prefix); returns the undo. */
+export async function blockFamily(net: LabNet, a: LabNode, family: 'ipv4' | 'ipv6', other: string): Promise<() => Promise<unknown>> {
+  const table = family === 'ipv4' ? 'ip' : 'ip6';
   await net.nft(
     a.hostNs,
     `table ${table} lab_family_partition {
-      chain input { type filter hook input priority 0; ${match} saddr ${other} drop; }
-      chain output { type filter hook output priority 0; ${match} daddr ${other} drop; }
-      chain forward { type filter hook forward priority 0; ${match} saddr ${other} drop; ${match} daddr ${other} drop; }
+      chain input { type filter hook input priority 0; ${table} saddr ${other} drop; }
+      chain output { type filter hook output priority 0; ${table} daddr ${other} drop; }
+      chain forward { type filter hook forward priority 0; ${table} saddr ${other} drop; ${table} daddr ${other} drop; }
     }`,
   );
   return () => net.exec(a.hostNs, ['nft', 'delete', 'table', table, 'lab_family_partition']).catch(() => undefined);

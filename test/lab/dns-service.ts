@@ -53,7 +53,9 @@ export async function startDnsService(t: Test, c: LabCluster): Promise<LabDnsSer
   await run('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
   for (const n of net.nodes) await run('ip', ['-n', ns, 'route', 'add', `198.19.${n.index}.0/24`, 'via', n.hostIp]);
 
-  const records = DNS_NAMES.map((name) => [name, net.exporterIp] as const);
+  // A dual-stack lab's agents ask AAAA too: each name gets the exporter's address of each family.
+  const addresses = [net.exporterIp, ...(net.exporterIp6 ? [net.exporterIp6] : [])];
+  const records = DNS_NAMES.flatMap((name) => addresses.map((ip) => [name, ip] as const));
   const serve = (i: number, withRecords: boolean): Promise<Dnsmasq> =>
     startDnsmasq(t, { address: IPS[i] as string, port: 53, records: withRecords ? records : [], netns: ns });
   const running: Dnsmasq[] = [await serve(0, true), await serve(1, true)];

@@ -12,7 +12,7 @@ export interface DnsmasqOptions {
   readonly address: string;
   /** 0: a free port (loopback only). */
   readonly port: number;
-  /** name -> IPv4 address; a name may repeat (several A records). */
+  /** name -> IPv4 or IPv6 address (an A or AAAA record); a name may repeat. */
   readonly records: ReadonlyArray<readonly [string, string]>;
   /** Domains answered NXDOMAIN. */
   readonly nxdomains?: readonly string[];

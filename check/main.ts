@@ -54,6 +54,14 @@ export function formatAnswer(a: CheckAnswer, pass: boolean): string {
     for (const name of a.absent) lines.push(`  absent    ${name}`);
     for (const name of a.outdated) lines.push(`  outdated  ${name}`);
   }
+  // Dual-stack: each IP family's state (it never changes PASS or FAIL), and the agents it fails for.
+  for (const [family, f] of Object.entries(a.families)) {
+    lines.push(`${family}: ${f.state}: ${f.reason}`);
+    for (const x of a.agents) {
+      const mine = x.families?.[family as keyof typeof x.families];
+      if (mine?.state === 'failing') lines.push(`  failing   ${x.name}${x.node ? ` (node ${x.node})` : ''}: ${mine.reason}`);
+    }
+  }
   return `${lines.join('\n')}\n`;
 }
 

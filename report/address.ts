@@ -3,6 +3,8 @@
 // and peer hand-out, the agent before it probes. Pure: IPs are parsed to bytes by hand, so that
 // 127.0.0.1, ::ffff:127.0.0.1 and a CIDR compare as numbers, not as spellings.
 
+import type { IpFamily, Report } from './schema.js';
+
 /** An IP as bytes: 4 for IPv4 (IPv4-mapped IPv6 included), 16 for IPv6. */
 export type IpBytes = readonly number[];
 
@@ -54,6 +56,17 @@ export function parseIp(s: string): IpBytes | null {
 
 /** The family of an IP's bytes (IPv4-mapped IPv6 reads as IPv4, as parseIp gives it). */
 export const familyOf = (ip: IpBytes): 'ipv4' | 'ipv6' => (ip.length === 4 ? 'ipv4' : 'ipv6');
+
+/**
+ * The family of a dual-stack agent's primary address (its `listen`): a report with a listener
+ * address of each family; null for a single-stack agent.
+ */
+export function dualStackPrimary(r: Pick<Report, 'listen' | 'listenByFamily'>): IpFamily | null {
+  const byFamily = r.listenByFamily;
+  if (!byFamily?.ipv4 || !byFamily.ipv6 || !r.listen) return null;
+  const address = parsePeerAddress(r.listen);
+  return address ? familyOf(address.ip) : null;
+}
 
 export const sameIp = (a: IpBytes, b: IpBytes): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 

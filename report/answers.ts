@@ -4,7 +4,7 @@
 // writes and the side that reads share these types. Pure: no I/O.
 
 import { parseByFamily, parsePeerAddress } from './address.js';
-import { type ByFamily, isValidAgentName, LIMITS, NETWORKS, type Network } from './schema.js';
+import { type ByFamily, IP_FAMILIES, type IpFamily, isValidAgentName, LIMITS, NETWORKS, type Network } from './schema.js';
 
 /** One assigned peer: where an agent reaches another agent's listener. */
 export interface Peer {
@@ -59,6 +59,30 @@ export function parseDnsReplicas(body: unknown): string[] | null {
   return out.length === list.length && new Set(out).size === out.length ? out : null;
 }
 
+/**
+ * What the mesh says of one IP family: `ok` (every probe over it answered in the last round),
+ * `failing` (one did not), `unknown` (no fresh evidence: no fresh report, or no probe over it).
+ */
+export const FAMILY_STATES = ['ok', 'failing', 'unknown'] as const;
+export type FamilyState = (typeof FAMILY_STATES)[number];
+
+/** One IP family of one dual-stack agent: its own probes over the family and those of its probers. */
+export interface CheckFamily {
+  readonly state: FamilyState;
+  /** One sentence for a person: the counts behind the state, or what evidence is missing. */
+  readonly reason: string;
+  /** Nodes this agent failed to reach, or whose agents failed to reach it, over the family. */
+  readonly failing_nodes: readonly string[];
+}
+
+/** One IP family over the whole answer: its worst state among the dual-stack agents the check judges. */
+export interface CheckFamilySummary {
+  readonly state: FamilyState;
+  readonly reason: string;
+  readonly failing_agents: readonly string[];
+  readonly unknown_agents: readonly string[];
+}
+
 /** One agent in connectivity_check's per-agent list (ours; the original server had none). */
 export interface CheckAgent {
   name: string;
@@ -69,6 +93,8 @@ export interface CheckAgent {
   expected: boolean;
   last_report_age_seconds: number | null;
   report_interval_seconds: number | null;
+  /** Per IP family, for a dual-stack agent only (an address of each); absent otherwise. */
+  families?: Readonly<Record<IpFamily, CheckFamily>>;
 }
 
 /** connectivity_check's body: the original's three keys, in order, null on pass; then ours. */
@@ -76,6 +102,8 @@ export interface CheckWire {
   readonly Message: string;
   readonly Absent: readonly string[] | null;
   readonly Outdated: readonly string[] | null;
+  /** Only when some agent is dual-stack: which family is broken. Never changes the status code. */
+  readonly families?: Readonly<Record<IpFamily, CheckFamilySummary>>;
   readonly agents: readonly CheckAgent[];
 }
 
@@ -84,6 +112,8 @@ export interface CheckAnswer {
   message: string;
   absent: string[];
   outdated: string[];
+  /** Empty without dual-stack agents (and from the original server). */
+  families: Partial<Record<IpFamily, CheckFamilySummary>>;
   agents: CheckAgent[];
 }
 
@@ -109,5 +139,20 @@ export function parseCheckAnswer(body: string): CheckAnswer | null {
           typeof a === 'object' && a !== null && typeof (a as CheckAgent).name === 'string' && typeof (a as CheckAgent).state === 'string',
       )
     : [];
-  return { message: o.Message, absent, outdated, agents };
+  // A family summary that is not one is left out, as a malformed agent is: the verdict stands on the three keys.
+  const families: CheckAnswer['families'] = {};
+  const given = typeof o.families === 'object' && o.families !== null ? (o.families as Record<string, unknown>) : {};
+  for (const f of IP_FAMILIES) if (isFamilySummary(given[f])) families[f] = given[f];
+  return { message: o.Message, absent, outdated, families, agents };
+}
+
+function isFamilySummary(v: unknown): v is CheckFamilySummary {
+  if (typeof v !== 'object' || v === null) return false;
+  const s = v as Record<string, unknown>;
+  return (
+    FAMILY_STATES.includes(s.state as FamilyState) &&
+    typeof s.reason === 'string' &&
+    isStrings(s.failing_agents) &&
+    isStrings(s.unknown_agents)
+  );
 }

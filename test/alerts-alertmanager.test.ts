@@ -25,7 +25,7 @@ t.test('amtool check-config accepts the example', async (t) => {
   if (!amtool) return;
   const r = spawnSync(amtool, ['check-config', CONFIG], { encoding: 'utf8' });
   t.equal(r.status, 0, r.stdout + r.stderr);
-  t.match(r.stdout, /SUCCESS[\s\S]*7 inhibit rules[\s\S]*3 receivers/);
+  t.match(r.stdout, /SUCCESS[\s\S]*8 inhibit rules[\s\S]*3 receivers/);
 });
 
 t.test('amtool config routes test: every alert goes to the receiver of its severity', async (t) => {
@@ -109,13 +109,15 @@ t.test('exporter down silences every other netchecker alert', async (t) => {
   });
 });
 
-t.test('a node unreachable from most peers silences its own alerts and the pairs towards it', async (t) => {
+t.test('a node unreachable from most peers silences its own alerts and the pairs towards it and from it', async (t) => {
   const r = await inhibit(t, [
     a('NetcheckerNodeUnreachable', { severity: 'critical', node: 'n2', peer_node: 'n2', network: 'pod' }),
     a('NetcheckerAgentOutdated', { node: 'n2', network: 'pod' }),
     a('NetcheckerNodeReachesFewPeers', { node: 'n2', network: 'host' }),
     a('NetcheckerNodeDnsFailing', { node: 'n2', network: 'pod' }),
     a('NetcheckerPeerUnreachable', { severity: 'info', node: 'n3', peer_node: 'n2' }),
+    // Cut off over one family (dual-stack), it still reports: its own pairs fail over that family.
+    a('NetcheckerPeerUnreachable', { severity: 'info', node: 'n2', peer_node: 'n5', family: 'ipv6' }),
     a('NetcheckerAgentOutdated', { node: 'n4', network: 'pod' }),
     a('NetcheckerPeerUnreachable', { severity: 'info', node: 'n3', peer_node: 'n4' }),
   ]);
@@ -125,6 +127,7 @@ t.test('a node unreachable from most peers silences its own alerts and the pairs
       'NetcheckerAgentOutdated n2',
       'NetcheckerNodeDnsFailing n2',
       'NetcheckerNodeReachesFewPeers n2',
+      'NetcheckerPeerUnreachable n2->n5',
       'NetcheckerPeerUnreachable n3->n2',
     ],
   });

@@ -9,6 +9,11 @@
 // Every `for:` of the shipped rules is scaled from minutes to seconds (SCALE) through the
 // generator's settings, so the ordering that inhibition relies on is kept; every timing bound
 // comes from those durations and the agent interval. The table lands in docs/alerts.md.
+// The lab has IPv6 addresses, its agents single-stack but for the one row that cuts one family:
+// they are rolled to dual-stack for it and back after (family labels exist only for dual-stack
+// agents, so every other row sees what a single-stack cluster shows).
+// While developing: MATRIX_ROWS=REGEX runs the baseline and the rows whose name matches it (a
+// row may rely on an earlier one: the rolling update), and leaves docs/alerts.md alone.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -62,10 +67,14 @@ const forMs = (alert: string): number => {
   return v;
 };
 
-/** What a notification is asserted on: alert name, severity, node, network. */
-const keyOf = (l: Record<string, string>): string => `${l.alertname} ${l.severity} node=${l.node ?? '-'} network=${l.network ?? '-'}`;
-const key = (alertname: string, severity: string, nodeName?: string, network?: string): string =>
-  keyOf({ alertname, severity, ...(nodeName ? { node: nodeName } : {}), ...(network ? { network } : {}) });
+/** What a notification is asserted on: alert name, severity, node, network, and the IP family where it has one. */
+const keyOf = (l: Record<string, string>): string =>
+  `${l.alertname} ${l.severity} node=${l.node ?? '-'} network=${l.network ?? '-'}${l.family ? ` family=${l.family}` : ''}`;
+const key = (alertname: string, severity: string, nodeName?: string, network?: string, family?: string): string =>
+  keyOf({ alertname, severity, ...(nodeName ? { node: nodeName } : {}), ...(network ? { network } : {}), ...(family ? { family } : {}) });
+
+/** MATRIX_ROWS: a regular expression over the rows' names; unset, every row (and the docs table). */
+const ROWS = process.env.MATRIX_ROWS ? new RegExp(process.env.MATRIX_ROWS) : null;
 
 interface Result {
   readonly fault: string;
@@ -97,6 +106,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
   const c = await startLabCluster(t, 3, {
     discovery: [...discoveryArgs(kube), '--startup-grace', '10'],
     hostServices: [new URL(kube.url).host],
+    ipv6: true,
     resolvConf: true,
     agents: paths.agents,
     agentDnsServer: DNS_VIP,
@@ -236,6 +246,8 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
       firstWithinMs?: number;
       quietWithinMs?: number;
       awaitQuiet?: boolean;
+      /** Notifications a heal may add: an inhibited symptom that outlives its inhibitor by a round. */
+      healAllowed?: RegExp;
       /** Alerts that may stay pending while the fault lasts: symptoms that flap, inhibited by the expected alert. */
       pendingAllowed?: readonly string[];
     },
@@ -257,7 +269,10 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     // Nothing pending any more, and one group_wait plus an evaluation for the last to notify.
     await within(Math.max(...FOR_MS.values()) + 10 * INTERVAL_MS, 'no alert pending', async () =>
       (await promNow()).every((a) => a.state === 'firing' || o.pendingAllowed?.includes(a.labels.alertname ?? '')) ? true : undefined,
-    );
+    ).catch(async (e: Error) => {
+      const pending = (await promNow()).filter((a) => a.state !== 'firing').map((a) => keyOf(a.labels));
+      throw new Error(`${e.message}; still pending: ${pending.join('; ')}`);
+    });
     await sleep(2 * EVAL_MS + EVAL_MS);
     const during = mine();
     const firing = firingKeys(during);
@@ -289,7 +304,14 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
       await within(10 * EVAL_MS, 'the resolved notifications', async () =>
         firing.every((k) => resolvedKeys(webhook.received.slice(from)).includes(k)) ? true : undefined,
       );
-    t.same(firingKeys(webhook.received.slice(from)), firing, 'nothing else notified while healing');
+    const afterHeal = firingKeys(webhook.received.slice(from)).filter((k) => !firing.includes(k));
+    const racing = afterHeal.filter((k) => o.healAllowed?.test(k));
+    if (racing.length > 0) t.comment(`${fault}: notified while healing, as allowed: ${racing.join('; ')}`);
+    t.same(
+      afterHeal.filter((k) => !racing.includes(k)),
+      [],
+      'nothing else notified while healing',
+    );
     t.comment(`${fault}: healthy and quiet ${healed} ms after the heal`);
     return during;
   };
@@ -318,28 +340,94 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
   // Every agent is replaced here: its new pod is not Ready for a moment (away), which leaves its
   // node out of PacketLoss for the rule's 5-minute window. The loss row, last, waits out the rest.
   let rolledAt = 0;
-  await t.test('agent DaemonSet rolling update', async (t) => {
-    await row(t, 'agent DaemonSet rolling update (one pod at a time, new pod names)', [], {
-      inject: async () => {
-        for (const a of c.agents) {
-          // The old pod terminates (SIGTERM; the lab kills) and goes; its replacement is created
-          // under a new name, starts, and turns Ready before the next node's (maxUnavailable 1).
-          createPod(a, { deleting: true });
-          await c.stopAgent(a);
-          kube.remove('pods', nameOf(a), NS);
-          names.set(a, `${a.name}-v2`);
-          restarts.set(a, 0);
-          createPod(a, { container: { ready: false } });
-          await c.startAgent(a, nameOf(a));
-          await sleep(INTERVAL_MS); // readiness passes once a round started
-          setPod(a, 'Running', { ready: true });
-        }
-        rolledAt = Date.now();
-      },
-    });
+  let version = 1;
+  /** A DaemonSet rolling update: every agent replaced under a new pod name, dual-stack or not. */
+  const roll = async (dualStack: boolean): Promise<void> => {
+    version++;
+    for (const a of c.agents) {
+      // The old pod terminates (SIGTERM; the lab kills) and goes; its replacement is created
+      // under a new name, starts, and turns Ready before the next node's (maxUnavailable 1).
+      createPod(a, { deleting: true });
+      await c.stopAgent(a);
+      kube.remove('pods', nameOf(a), NS);
+      names.set(a, `${a.name}-v${version}`);
+      restarts.set(a, 0);
+      createPod(a, { container: { ready: false } });
+      await c.startAgent(a, nameOf(a), { dualStack });
+      await sleep(INTERVAL_MS); // readiness passes once a round started
+      setPod(a, 'Running', { ready: true });
+    }
+    rolledAt = Date.now();
+  };
+  /** A row's subtest, unless MATRIX_ROWS leaves it out. */
+  const rowTest = (name: string, fn: (t: Test) => Promise<void>): Promise<unknown> =>
+    !ROWS || ROWS.test(name) ? t.test(name, fn) : Promise.resolve();
+  await rowTest('agent DaemonSet rolling update', async (t) => {
+    await row(t, 'agent DaemonSet rolling update (one pod at a time, new pod names)', [], { inject: () => roll(false) });
   });
 
-  await t.test('one agent process killed, its pod restarts it', async (t) => {
+  await rowTest('one IP family cut on one node', async (t) => {
+    // The agents rolled to dual-stack (each probes each peer over both families), quietly.
+    const from = webhook.received.length;
+    await roll(true);
+    t.comment(`dual-stack, healthy and quiet ${await quiet(keepFiringMs + 20 * INTERVAL_MS, 'rolled to dual-stack')} ms after the roll`);
+    const n2 = nodeOf(2);
+    t.teardown(() => undo(n2.hostNs, 'ip6 lab_v6_cut'));
+    const healRace = /^NetcheckerPeerUnreachable info node=node-[13] network=(pod|host) family=ipv6$/;
+    // Every IPv6 packet in or out of node-2 and its pod but neighbour discovery (ICMPv6), so that
+    // probes time out as through a broken IPv6 path rather than turn unreachable when the
+    // neighbour entry fails; IPv4 (the reports included) untouched.
+    await row(
+      t,
+      'one IP family cut on one node (node-2: IPv6 dropped, IPv4 works)',
+      [
+        key('NetcheckerNodeUnreachable', 'critical', 'node-2', 'host', 'ipv6'),
+        key('NetcheckerNodeUnreachable', 'critical', 'node-2', 'pod', 'ipv6'),
+      ],
+      {
+        firstWithinMs: within1('NetcheckerNodeUnreachable', 2 * INTERVAL_MS),
+        // On the heal the page's ratio clears once most probers reach node-2 again, a prober's
+        // own pair to it a round later at worst: with the same keep_firing_for, that per-pair
+        // ticket (info, inhibited while the page fired) may outlive the page and go out.
+        healAllowed: healRace,
+        inject: () =>
+          c.net.nft(
+            n2.hostNs,
+            `table ip6 lab_v6_cut {
+          chain input { type filter hook input priority 0; iifname "lo" accept; meta l4proto ipv6-icmp accept; drop; }
+          chain output { type filter hook output priority 0; oifname "lo" accept; meta l4proto ipv6-icmp accept; drop; }
+          chain forward { type filter hook forward priority 0; meta l4proto ipv6-icmp accept; drop; }
+        }`,
+          ),
+        heal: async () => {
+          // Before the heal: the check passes (every agent reports over IPv4) and names the family.
+          const check = await c.get('/api/v1/connectivity_check');
+          const families = (JSON.parse(check.body) as { families?: Record<string, { state: string; reason: string }> }).families;
+          t.equal(check.status, 200, 'connectivity_check passes: every agent reports');
+          t.same(
+            [families?.ipv4?.state, families?.ipv6?.state],
+            ['ok', 'failing'],
+            `connectivity_check names ipv6 (${families?.ipv6?.reason ?? 'no families'})`,
+          );
+          t.match(families?.ipv6?.reason, /between node-1 and node-2, node-2 and node-3, within node-2$/);
+          await undo(n2.hostNs, 'ip6 lab_v6_cut');
+        },
+      },
+    );
+    timely(t, 'NetcheckerNodeUnreachable', 2 * INTERVAL_MS);
+    // Back to single-stack for the other rows, quietly: their series carry no family.
+    await roll(false);
+    t.comment(`single-stack again, healthy and quiet ${await quiet(keepFiringMs + 20 * INTERVAL_MS, 'rolled back')} ms after the roll`);
+    t.same(
+      firingKeys(webhook.received.slice(from)).filter(
+        (k) => !(results[results.length - 1] as Result).notified.includes(k) && !healRace.test(k),
+      ),
+      [],
+      'the rolls to dual-stack and back notified nothing (the heal checked its own)',
+    );
+  });
+
+  await rowTest('one agent process killed, its pod restarts it', async (t) => {
     const a = agent(1, 'host');
     await row(t, 'one agent process killed (pod restarts)', [], {
       inject: async () => {
@@ -350,7 +438,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     });
   });
 
-  await t.test('agents down: CrashLoopBackOff, ImagePullBackOff, Pending', async (t) => {
+  await rowTest('agents down: CrashLoopBackOff, ImagePullBackOff, Pending', async (t) => {
     const [crash, pull, pending] = [agent(1, 'pod'), agent(2, 'host'), agent(3, 'pod')];
     await row(
       t,
@@ -379,7 +467,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     timely(t, 'NetcheckerAgentDown', INTERVAL_MS);
   });
 
-  await t.test('node cordoned', async (t) => {
+  await rowTest('node cordoned', async (t) => {
     await row(t, 'node cordoned', [], {
       inject: async () => {
         setNode(3, { cordoned: true });
@@ -389,7 +477,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     });
   });
 
-  await t.test("exporter restart, back within ExporterDown's for:", async (t) => {
+  await rowTest("exporter restart, back within ExporterDown's for:", async (t) => {
     let downMs = 0;
     await row(t, "exporter restart (back within ExporterDown's for:)", [], {
       inject: async () => {
@@ -405,7 +493,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     );
   });
 
-  await t.test('DNS broken on one node', async (t) => {
+  await rowTest('DNS broken on one node', async (t) => {
     const n2 = nodeOf(2);
     t.teardown(() => undo(n2.hostNs, 'inet lab_dns'));
     await row(
@@ -428,7 +516,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     timely(t, 'NetcheckerNodeDnsFailing', 2 * INTERVAL_MS);
   });
 
-  await t.test('one cluster DNS replica broken (answers REFUSED)', async (t) => {
+  await rowTest('one cluster DNS replica broken (answers REFUSED)', async (t) => {
     t.teardown(() => dnsService.heal(1));
     // Through the Service address about half the lookups fail from every node: the cluster and
     // node DNS alerts may go pending and fire, inhibited by the replica alert that fires first.
@@ -442,7 +530,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     timely(t, 'NetcheckerDnsReplicaFailing', 2 * INTERVAL_MS);
   });
 
-  await t.test("one node's pod network partitioned; then the exporter killed past ExporterDown's for:", async (t) => {
+  await rowTest("one node's pod network partitioned; then the exporter killed past ExporterDown's for:", async (t) => {
     const n1 = nodeOf(1);
     t.teardown(() => undo(n1.hostNs, 'inet lab_podnet'));
     // The node drops what its pod sends or receives; the kubelet (the node itself) still reaches
@@ -487,7 +575,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     t.same(resolvedDuringOutage, [], 'no "resolved" while the exporter was down');
   });
 
-  await t.test('one node isolated, then NotReady', async (t) => {
+  await rowTest('one node isolated, then NotReady', async (t) => {
     const n3 = nodeOf(3);
     const on3 = c.agents.filter((a) => a.node.index === 3);
     t.teardown(() => c.net.exec(c.net.switchNs, ['ip', 'link', 'set', n3.switchPort, 'up']));
@@ -515,7 +603,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     timely(t, 'NetcheckerNodeUnreachable', OUTDATED_MS);
   });
 
-  await t.test('node drain: cordon, reboot, uncordon', async (t) => {
+  await rowTest('node drain: cordon, reboot, uncordon', async (t) => {
     const on3 = c.agents.filter((a) => a.node.index === 3);
     await row(t, 'node drain (node-3: cordon, reboot, uncordon)', [], {
       inject: async () => {
@@ -537,7 +625,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     });
   });
 
-  await t.test('the API server unreachable from one node', async (t) => {
+  await rowTest('the API server unreachable from one node', async (t) => {
     const n2 = nodeOf(2);
     t.teardown(() => undo(n2.hostNs, 'inet lab_api_cut'));
     await row(
@@ -556,7 +644,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     timely(t, 'NetcheckerNodeApiServerUnreachable', 2 * INTERVAL_MS);
   });
 
-  await t.test('the API server down for every agent', async (t) => {
+  await rowTest('the API server down for every agent', async (t) => {
     t.teardown(() => api.start());
     // The per-node alert is the cluster alert's symptom: inhibited, and its expression leaves it out.
     await row(t, 'the API server down (every agent refused)', [key('NetcheckerApiServerUnreachable', 'critical')], {
@@ -567,7 +655,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     timely(t, 'NetcheckerApiServerUnreachable', 2 * INTERVAL_MS);
   });
 
-  await t.test('a must-be-blocked path open from one node', async (t) => {
+  await rowTest('a must-be-blocked path open from one node', async (t) => {
     const n3 = nodeOf(3);
     t.teardown(() => blocked.block(n3));
     await row(
@@ -583,7 +671,7 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     timely(t, 'NetcheckerBlockedPathOpen', 2 * INTERVAL_MS);
   });
 
-  await t.test('packet loss to one node', async (t) => {
+  await rowTest('packet loss to one node', async (t) => {
     const n2 = nodeOf(2);
     t.teardown(() => undo(n2.hostNs, 'inet lab_loss'));
     // Half of what comes in for the agents' listeners (port 8090) on node-2 and its pod: its
@@ -605,6 +693,10 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
   });
 
   await t.test('docs/alerts.md carries the measured table', async (t) => {
+    if (ROWS) {
+      t.comment(`MATRIX_ROWS=${ROWS.source}: docs/alerts.md left alone`);
+      return;
+    }
     const path = `${ROOT}docs/alerts.md`;
     const doc = readFileSync(path, 'utf8');
     const [begin, end] = ['<!-- fault-matrix -->', '<!-- /fault-matrix -->'];

@@ -2,9 +2,10 @@
 // lab's namespaces only), agents listen on [::] and advertise both. Blocking one family between
 // two nodes (an nft `ip` or `ip6` table) must show on that family only, in /metrics, while the
 // other family keeps every pair reachable and connectivity_check keeps passing (reports travel
-// over IPv4 to the exporter, which the partition does not touch). DNS likewise: the cluster DNS
-// answers on an address of each family, agents ask A over IPv4 and AAAA over IPv6; IPv6 blocked
-// between one node and it fails that node's DNS over ipv6 only.
+// over IPv4 to the exporter, which the partition does not touch) while its `families` names the
+// broken family between those two nodes. DNS likewise: the cluster DNS answers on an address of
+// each family, agents ask A over IPv4 and AAAA over IPv6; IPv6 blocked between one node and it
+// fails that node's DNS over ipv6 only.
 import t from 'tap';
 import {
   blockFamily,
@@ -87,8 +88,15 @@ t.test('lab: one IP family partitioned between two nodes, the other works', asyn
         t.equal(select(m, 'netchecker_agent_probed_by', { agent: a, family, status: 'unreachable' })[0]?.value, 2, `${a} as a target`);
         t.equal(select(m, 'netchecker_agent_probed_by', { agent: a, family: other, status: 'unreachable' })[0]?.value, 0);
       }
-      const check = await c.get('/api/v1/connectivity_check');
-      t.equal(check.status, 200, 'every agent still reports: connectivity_check passes');
+      // The verdict names the broken family and where, once every agent's round saw the cut.
+      const named = await within(ROUND_MS, `connectivity_check names ${family} between node-1 and node-2`, async () => {
+        const check = await c.get('/api/v1/connectivity_check');
+        const f = (JSON.parse(check.body) as { families?: Record<string, { state: string; reason: string }> }).families;
+        return f?.[family]?.state === 'failing' && f[other]?.state === 'ok' && f[family].reason.endsWith('between node-1 and node-2')
+          ? check
+          : undefined;
+      });
+      t.equal(named.value.status, 200, 'every agent still reports: connectivity_check passes, and names the family');
       await undo();
       t.comment(`recovered ${await healthy(c, 4 * ROUND_MS)} ms after the ${family} partition was lifted`);
     });

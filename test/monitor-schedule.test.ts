@@ -62,6 +62,7 @@ const verdictOf = (agents: Array<Partial<AgentVerdict> & { name: string }>): Ver
   outdated: [],
   pass: true,
   okCount: agents.length,
+  families: null,
 });
 
 t.test('the tracker counts a miss once however often the verdict is recomputed', async (t) => {

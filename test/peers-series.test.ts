@@ -250,6 +250,27 @@ t.test('one family partitioned: its series fail, the other family stays reachabl
   t.equal(value('netchecker_agent_dns_up', 'family="ipv4"'), 1, 'DNS over IPv4 (A): ok');
 });
 
+t.test('one node cut over one family: its own failed probes are no loss towards the others', async (t) => {
+  const list = agents(6);
+  const records = dualStackRecords(list, null);
+  const cut = (p: { family?: IpFamily | null; node: string }, node: string): boolean =>
+    p.family === 'ipv6' && (node === 'node-1' || p.node === 'node-1');
+  for (const [name, r] of records) {
+    const peers = (r.report.peers ?? []).map((p) => (cut(p, r.report.nodeName) ? { ...p, result: 'timeout', lost: 3, rttMs: null } : p));
+    records.set(name, { ...r, report: { ...r.report, peers } });
+  }
+  const m = new ProbeMetrics();
+  m.refresh(list, (name) => records.get(name));
+  const loss = (agent: string, node: string): number =>
+    Number(
+      new RegExp(`^netchecker_agent_probed_loss_ratio\\{agent="${agent}",node="${node}",network="pod"\\} (\\S+)$`, 'm').exec(
+        exposition(m),
+      )?.[1] ?? NaN,
+    );
+  t.ok(loss('agent-pod-1', 'node-1') > 0.4, 'the cut node: its probers lose their IPv6 probes to it');
+  t.equal(loss('agent-pod-3', 'node-3'), 0, "another node: the cut node's failed probes left out");
+});
+
 t.test('single-stack agents: no family label anywhere', async (t) => {
   const { text } = render(agents(6), new Set(['agent-host-3']));
   t.notMatch(text, /family=/);

@@ -6,7 +6,7 @@ import type { KeyInput, Page } from 'puppeteer-core';
 import t from 'tap';
 import { launchBrowser, open as openPage, screenshot as shoot } from './helpers/browser.js';
 import { spawnCli, type Spawned } from './helpers/cli.js';
-import { FakeClock, postReport, report, startTestExporter } from './helpers/exporter.js';
+import { dualStackReport, FakeClock, postReport, report, startTestExporter } from './helpers/exporter.js';
 
 const browser = await launchBrowser(t);
 const open = (t: Parameters<typeof openPage>[1], url: string, scheme?: 'light' | 'dark') => openPage(browser, t, url, scheme);
@@ -329,5 +329,46 @@ t.test('DNS replicas: a table only when the exporter knows replicas, the broken 
     ['10.0.0.12:53', 'coredns-b', 'n2', '1', '✗ 2', '1.0 ms', 'netchecker-agent-a, netchecker-agent-b'],
   ]);
   t.equal(await page.$eval('#replicas tbody tr:nth-child(2) td:nth-child(5)', (td) => td.className), 's-fail');
+  t.same(problems, []);
+});
+
+t.test('IP families: shown only with a dual-stack agent, the broken family marked with where it fails', async (t) => {
+  const plain = await startTestExporter(t, ['--log-level', 'warn']);
+  t.equal((await postReport(plain.url, 'netchecker-agent-s', report({ nodename: 'n1', network: 'pod' }))).status, 200);
+  const single = await open(t, `${plain.url}/`);
+  t.same(
+    await single.page.evaluate(() => [document.getElementById('families')?.hidden, document.getElementById('families-col')?.hidden]),
+    [true, true],
+    'single-stack: no families line, no column',
+  );
+  t.equal(await single.page.$$eval('#nodes tbody tr:first-child td', (tds) => tds.length), 9, 'and no cell for it');
+
+  const ex = await startTestExporter(t, ['--log-level', 'warn']);
+  const names = ['netchecker-agent-1', 'netchecker-agent-2', 'netchecker-agent-3'];
+  // IPv6 cut between node-1 and node-2; IPv4 works everywhere.
+  for (const [i, name] of names.entries())
+    t.equal((await postReport(ex.url, name, dualStackReport(names, i, ['netchecker-agent-1', 'netchecker-agent-2']))).status, 200);
+  const { page, problems } = await open(t, `${ex.url}/`);
+  t.same(
+    await page.$$eval('#families li', (lis) => lis.map((li) => li.textContent)),
+    [
+      '✓ ipv4 ok every probe over ipv4 of the 3 dual-stack agents answered in their last round',
+      '✗ ipv6 failing 2 of 3 dual-stack agents fail over ipv6, between node-1 and node-2',
+    ],
+    "the verdict names the broken family, as connectivity_check's families",
+  );
+  t.equal(await page.$eval('#families li[data-family="ipv6"] .state', (e) => e.className), 'state s-fail');
+  t.equal(await page.$eval('#families-col', (e) => (e as HTMLElement).hidden), false, 'the IP families column');
+  const cells = await page.$$eval('#nodes tbody tr', (rows) =>
+    rows.map((r) => [(r as HTMLElement).dataset.node, r.querySelector('td:nth-child(4)')?.textContent]),
+  );
+  t.same(cells, [
+    ['node-1', '✓ ipv4 ✗ ipv6 netchecker-agent-1: over ipv6: reached 1 of 2 peers, reached by 1 of 2 probers; failing with node-2'],
+    ['node-2', '✓ ipv4 ✗ ipv6 netchecker-agent-2: over ipv6: reached 1 of 2 peers, reached by 1 of 2 probers; failing with node-1'],
+    ['node-3', '✓ ipv4 ✓ ipv6 '],
+  ]);
+  await page.click('button[data-sort="families"]');
+  t.equal(await page.$eval('#nodes tbody tr:first-child', (r) => (r as HTMLElement).dataset.node), 'node-1', 'sorted worst first');
+  await page.screenshot({ path: `${process.env.TMPDIR ?? '/tmp'}/status-page-families.png`, fullPage: false });
   t.same(problems, []);
 });

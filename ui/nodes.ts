@@ -3,10 +3,10 @@
 
 import type { AgentRow, StatusBody } from '../exporter/status/status.js';
 import { byId, el, seconds } from './dom.js';
-import { look } from './states.js';
+import { familyLook, look } from './states.js';
 
 type NodeEntry = StatusBody['nodes'][number];
-type Key = 'node' | 'pod' | 'host' | 'age' | 'interval' | 'dns' | 'api' | 'blocked' | 'mtu' | 'offset';
+type Key = 'node' | 'pod' | 'host' | 'families' | 'age' | 'interval' | 'dns' | 'api' | 'blocked' | 'mtu' | 'offset';
 
 /** The agent of a network on the node; with several (a rollout), the one in the worst state. */
 function agentOf(n: NodeEntry, network: string): AgentRow | undefined {
@@ -37,10 +37,28 @@ const mtu = (n: NodeEntry): number | null => pick(n, (a) => a.path_mtu_bytes?.pe
 const offset = (n: NodeEntry): number | null => pick(n, (a) => a.clock_offset_seconds);
 const interval = (n: NodeEntry): number | null => pick(n, (a) => a.report_interval_seconds);
 
+const FAMILY_RANK: Record<string, number> = { failing: 0, unknown: 1, ok: 2 };
+
+/** Per IP family, the worst state among the node's dual-stack agents and the first agent in it; null without one. */
+function familiesOf(n: NodeEntry): Array<{ family: string; state: string; reason: string }> | null {
+  const worst = new Map<string, { family: string; state: string; reason: string }>();
+  for (const a of n.agents)
+    for (const [family, f] of Object.entries(a.families ?? {})) {
+      const w = worst.get(family);
+      if (!w || (FAMILY_RANK[f.state] ?? 1) < (FAMILY_RANK[w.state] ?? 1))
+        worst.set(family, { family, state: f.state, reason: `${a.name}: ${f.reason}` });
+    }
+  return worst.size > 0 ? [...worst.values()] : null;
+}
+
 const SORT_VALUE: Record<Key, (n: NodeEntry) => string | number | null> = {
   node: (n) => n.node,
   pod: (n) => look(agentOf(n, 'pod')?.state ?? '').rank,
   host: (n) => look(agentOf(n, 'host')?.state ?? '').rank,
+  families: (n) => {
+    const f = familiesOf(n);
+    return f ? Math.min(...f.map((x) => FAMILY_RANK[x.state] ?? 1)) : null;
+  },
   age: oldestAge,
   interval,
   dns: dnsFailed,
@@ -68,6 +86,21 @@ function checksText(d: { count: number; failed: number; worst: string | null; ma
   return `✓ ${d.count} ok${d.max_latency_ms === null ? '' : `, ≤ ${d.max_latency_ms.toFixed(1)} ms`}`;
 }
 
+/** A node's IP families: each family's worst state, and why, where one is not ok. */
+function familiesCell(n: NodeEntry): HTMLTableCellElement {
+  const f = familiesOf(n);
+  if (!f) return el('td', {}, '–');
+  const bad = f.find((x) => x.state !== 'ok');
+  return el(
+    'td',
+    {},
+    ...f.map((x) =>
+      el('span', { class: `state ${familyLook(x.state).cls}`, 'data-family': x.family }, `${familyLook(x.state).symbol} ${x.family} `),
+    ),
+    bad ? el('span', { class: 'reason' }, bad.reason) : null,
+  );
+}
+
 const dnsText = (n: NodeEntry): string => checksText(pick(n, (a) => a.dns && { ...a.dns, count: a.dns.queries }));
 function blockedText(n: NodeEntry): string {
   const open = openPaths(n);
@@ -91,6 +124,8 @@ export class NodeTable {
   readonly #body = byId<HTMLTableElement>('nodes').tBodies[0] as HTMLTableSectionElement;
   readonly #name = byId<HTMLInputElement>('filter-name');
   readonly #state = byId<HTMLSelectElement>('filter-state');
+  /** The IP families column, shown while some agent is dual-stack. */
+  readonly #familiesCol = byId('families-col');
 
   constructor(states: readonly string[]) {
     for (const s of states) this.#state.append(el('option', { value: s }, `${look(s).symbol} ${s}`));
@@ -127,6 +162,8 @@ export class NodeTable {
       .map((n) => ({ n, v: value(n) }))
       .sort((x, y) => (x.v === y.v ? 0 : x.v === null ? 1 : y.v === null ? -1 : x.v < y.v ? -sign : sign));
     const out = document.createDocumentFragment();
+    const families = this.#nodes.some((n) => n.agents.some((a) => a.families));
+    this.#familiesCol.hidden = !families;
     for (const { n } of rows.slice(0, this.#limit)) {
       const off = offset(n);
       const m = mtu(n);
@@ -137,6 +174,7 @@ export class NodeTable {
           el('th', { scope: 'row' }, n.node || '(node unknown)'),
           agentCell(agentOf(n, 'pod')),
           agentCell(agentOf(n, 'host')),
+          families ? familiesCell(n) : null,
           el('td', {}, seconds(oldestAge(n))),
           el('td', {}, seconds(interval(n))),
           el('td', {}, dnsText(n)),
@@ -153,7 +191,13 @@ export class NodeTable {
         this.#limit = Infinity;
         this.#render();
       });
-      out.append(el('tr', {}, el('td', { colspan: '10' }, `${rows.length - this.#limit} more; sort or filter to find them, or `, all)));
+      out.append(
+        el(
+          'tr',
+          {},
+          el('td', { colspan: families ? '11' : '10' }, `${rows.length - this.#limit} more; sort or filter to find them, or `, all),
+        ),
+      );
     }
     this.#body.replaceChildren(out);
     byId('shown').textContent =

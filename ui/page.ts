@@ -6,7 +6,7 @@ import type { StatusBody } from '../exporter/status/status.js';
 import { byId, el } from './dom.js';
 import { Matrix } from './matrix.js';
 import { NodeTable } from './nodes.js';
-import { LOOKS, look } from './states.js';
+import { LOOKS, familyLook, look } from './states.js';
 
 /** Poll period: half the shortest report interval, 1 to 5 s, so a change shows within an interval. */
 function pollMs(s: StatusBody): number {
@@ -37,6 +37,19 @@ function renderVerdict(s: StatusBody): void {
     ...Object.entries(s.counts)
       .filter(([, n]) => n > 0)
       .map(([state, n]) => el('li', { class: look(state).cls }, `${look(state).symbol} ${state}: ${n}`)),
+  );
+  // Only with a dual-stack agent: which IP family is broken, as connectivity_check's `families` says.
+  const families = byId('families');
+  families.hidden = s.families === null;
+  families.replaceChildren(
+    ...Object.entries(s.families ?? {}).map(([family, f]) =>
+      el(
+        'li',
+        { 'data-family': family },
+        el('span', { class: `state ${familyLook(f.state).cls}` }, `${familyLook(f.state).symbol} ${family} ${f.state}`),
+        ` ${f.reason}`,
+      ),
+    ),
   );
   const failing = byId<HTMLTableElement>('failing');
   failing.hidden = s.failing.length === 0;

@@ -30,3 +30,8 @@ const UNKNOWN: Look = { cls: 's-none', symbol: '?', rank: 6 };
 export function look(state: string): Look {
   return LOOKS[state] ?? UNKNOWN;
 }
+
+/** How an IP family's state looks (ok, failing, unknown): failing as a failure, unknown as no data. */
+export function familyLook(state: string): Look {
+  return state === 'failing' ? FAIL : look(state);
+}

@@ -9,7 +9,7 @@
 // their DNS queries carry a family (8 more); single-stack ones do not.
 // Pure: no I/O.
 
-import { familyOf, parsePeerAddress } from '../../report/address.js';
+import { dualStackPrimary } from '../../report/address.js';
 import {
   DNS_RESULTS,
   type DnsQuery,
@@ -92,17 +92,7 @@ function exporterProbe(r: Report): Probe | undefined {
   return undefined;
 }
 
-/**
- * The family of a dual-stack agent's primary address (its `listen`); null for a single-stack agent.
- * A peer result without a family (a pair probed once, at the peer's primary address) counts there.
- */
-export function dualStackPrimary(r: Report): IpFamily | null {
-  const byFamily = r.listenByFamily;
-  if (!byFamily || !IP_FAMILIES.every((f) => byFamily[f] !== undefined) || !r.listen) return null;
-  const address = parsePeerAddress(r.listen);
-  return address ? familyOf(address.ip) : null;
-}
-
+/** A peer result without a family (a pair probed once, at the peer's primary address) counts there. */
 const familyOfResult = (p: PeerResult, primary: IpFamily): IpFamily => p.family ?? primary;
 
 function peersBy(
@@ -361,7 +351,10 @@ export function median(sorted: readonly number[]): number | null {
 
 /**
  * Per agent: which agents probed it in their last round, and with what outcome. Loss and round
- * trip leave out starved probers: their timeouts and delays are their own CPU's, not the target's.
+ * trip leave out starved probers: their timeouts and delays are their own CPU's, not the target's;
+ * and a prober's probes over a family (or of a single-stack pair) in which it failed to reach most
+ * of its peers: its own path is cut (its NodeUnreachable or ReachesFewPeers says so), and its
+ * failures are no loss towards the nodes it probes.
  */
 export function probedByCounts(records: Iterable<AgentRecord>): Map<string, ProbedBy> {
   const all = [...records];
@@ -375,6 +368,7 @@ export function probedByCounts(records: Iterable<AgentRecord>): Map<string, Prob
   const acc = new Map<string, Counts & { sent: number; lost: number; rtts: number[]; byFamily: Record<IpFamily, Counts> | null }>();
   for (const r of all) {
     const starved = r.report.integrity?.starved === true;
+    const cut = cutOffFamilies(r.report.peers ?? []);
     for (const p of r.report.peers ?? []) {
       if (p.name === r.name) continue;
       let c = acc.get(p.name);
@@ -384,7 +378,7 @@ export function probedByCounts(records: Iterable<AgentRecord>): Map<string, Prob
       const status = p.result === 'ok' ? 'reachable' : 'unreachable';
       c[status]++;
       if (c.byFamily && primary !== undefined) c.byFamily[familyOfResult(p, primary)][status]++;
-      if (starved) continue;
+      if (starved || cut.has(p.family ?? null)) continue;
       c.sent += p.sent;
       c.lost += p.lost;
       if (p.rttMs !== null) c.rtts.push(p.rttMs / 1000);
@@ -401,6 +395,19 @@ export function probedByCounts(records: Iterable<AgentRecord>): Map<string, Prob
     });
   }
   return out;
+}
+
+/** The families (null: pairs probed once) in which a prober failed to reach more than half of its peers. */
+function cutOffFamilies(peers: readonly PeerResult[]): Set<IpFamily | null> {
+  const tally = new Map<IpFamily | null, { failed: number; all: number }>();
+  for (const p of peers) {
+    const key = p.family ?? null;
+    let t = tally.get(key);
+    if (!t) tally.set(key, (t = { failed: 0, all: 0 }));
+    t.all++;
+    if (p.result !== 'ok') t.failed++;
+  }
+  return new Set([...tally].filter(([, t]) => 2 * t.failed > t.all).map(([key]) => key));
 }
 
 const NOBODY: ProbedBy = Object.freeze({ reachable: 0, unreachable: 0, lossRatio: null, rttSeconds: null, byFamily: null });

@@ -35,6 +35,8 @@ export interface StatusBody {
   readonly check:
     | { http_status: number; Message: string; Absent: readonly string[] | null; Outdated: readonly string[] | null }
     | { http_status: 500; error: string };
+  /** connectivity_check's `families`: which IP family is broken; null without a dual-stack agent. */
+  readonly families: Verdict['families'];
   readonly counts: Record<State, number>;
   readonly failing: ReadonlyArray<{ name: string; node: string; network: Network; state: State; reason: string }>;
   readonly nodes: ReadonlyArray<{ node: string; agents: readonly AgentRow[] }>;
@@ -156,7 +158,7 @@ export class StatusText {
       };
     });
     return (
-      `{"generated_at":${JSON.stringify(new Date(input.nowWallMs).toISOString())},"check":${JSON.stringify(check)},"counts":${JSON.stringify(counts)},` +
+      `{"generated_at":${JSON.stringify(new Date(input.nowWallMs).toISOString())},"check":${JSON.stringify(check)},"families":${JSON.stringify(verdict.families)},"counts":${JSON.stringify(counts)},` +
       `"failing":${JSON.stringify(failing)},"nodes":[${nodes.join(',')}],` +
       `"mesh":{"nodes":${JSON.stringify([...this.#nodes.keys()])},"paths":${JSON.stringify(PATHS)},"results":${JSON.stringify([...this.#results.keys()])},"links":[${links.join(',')}]},` +
       `"dns_replicas":${JSON.stringify(dnsReplicas)},"transitions":${JSON.stringify(transitions)}}`

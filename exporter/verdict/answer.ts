@@ -27,11 +27,13 @@ export function agentDetail(a: AgentVerdict): CheckAgent {
     expected: a.expected,
     last_report_age_seconds: a.lastReportAgeSeconds === null ? null : Math.round(a.lastReportAgeSeconds * 1000) / 1000,
     report_interval_seconds: a.intervalSeconds,
+    ...(a.families ? { families: a.families } : {}),
   };
 }
 
 /** The whole answer's JSON text. */
 export function checkBody(v: Verdict): string {
-  const body: CheckWire = { ...compatAnswer(v), agents: v.agents.map(agentDetail) };
+  // The family summary before the (long) agent list; only when some agent is dual-stack.
+  const body: CheckWire = { ...compatAnswer(v), ...(v.families ? { families: v.families } : {}), agents: v.agents.map(agentDetail) };
   return JSON.stringify(body);
 }

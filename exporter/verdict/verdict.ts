@@ -4,6 +4,7 @@
 import { networkOf, type Network } from '../../report/schema.js';
 import { CHURN_REASONS, type ExpectedAgent } from '../discovery/discovery.js';
 import type { AgentRecord } from '../store/store.js';
+import { type AgentFamilies, type FamiliesVerdict, familyVerdict } from './families.js';
 
 /**
  * Every state an agent can be in; exactly one holds. The same strings are label values. After
@@ -35,6 +36,8 @@ export interface AgentVerdict {
   readonly intervalSeconds: number | null;
   /** Intervals missed in the current silence: 1 once silent for more than 2 intervals, +1 per interval after. */
   readonly missedInGap: number;
+  /** Per IP family, for a dual-stack agent only (families.ts). */
+  readonly families?: AgentFamilies;
 }
 
 export interface Verdict {
@@ -44,6 +47,8 @@ export interface Verdict {
   readonly pass: boolean;
   /** Expected agents with a fresh report: the N of the compat "All N pods" message. */
   readonly okCount: number;
+  /** Which IP family is broken, when some agent is dual-stack; null otherwise. Never changes `pass`. */
+  readonly families: FamiliesVerdict['summary'] | null;
 }
 
 export interface VerdictInput {
@@ -60,8 +65,11 @@ export interface VerdictInput {
 export function computeVerdict(input: VerdictInput): Verdict {
   const agents: AgentVerdict[] = [];
   const seen = new Set<string>();
+  /** Records that may be dual-stack (families.ts decides): none in a single-stack cluster. */
+  const perFamily = new Map<string, AgentRecord>();
   for (const record of input.records) {
     seen.add(record.name);
+    if (record.report.listenByFamily) perFamily.set(record.name, record);
     const known = input.expected?.get(record.name);
     agents.push(reported(record, known, input.expected === null || known !== undefined, input));
   }
@@ -83,7 +91,20 @@ export function computeVerdict(input: VerdictInput): Verdict {
     if (a.lastReportAgeSeconds === null) absent.push(a.name);
     else outdated.push(a.name);
   }
-  return { agents, absent, outdated, pass: absent.length === 0 && outdated.length === 0, okCount };
+  const pass = absent.length === 0 && outdated.length === 0;
+  const families =
+    perFamily.size === 0
+      ? null
+      : familyVerdict(
+          agents.map((a) => ({ ...a, judged: a.expected && (a.state === 'ok' || failing.has(a.state)) })),
+          perFamily,
+        );
+  if (!families) return { agents, absent, outdated, pass, okCount, families: null };
+  const withFamilies = agents.map((a) => {
+    const f = families.agents.get(a.name);
+    return f ? { ...a, families: f } : a;
+  });
+  return { agents: withFamilies, absent, outdated, pass, okCount, families: families.summary };
 }
 
 function reported(record: AgentRecord, known: ExpectedAgent | undefined, expected: boolean, input: VerdictInput): AgentVerdict {

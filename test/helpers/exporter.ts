@@ -69,6 +69,35 @@ export function report(fields: Record<string, unknown> = {}): string {
   return JSON.stringify({ report_interval: 2, nodename: 'node-a', podname: 'x', hostdate: new Date().toISOString(), ...fields });
 }
 
+/**
+ * A dual-stack agent's report body: agent `names[i]` on node `node-<last character of its name>`,
+ * a listener in each family, every other agent of `names` probed over each, IPv6 failing between
+ * the agents in `cutV6`.
+ */
+export function dualStackReport(names: readonly string[], i: number, cutV6: readonly string[]): string {
+  const name = names[i] as string;
+  const nodeOf = (n: string): string => `node-${n.slice(-1)}`;
+  const at = { ipv4: `198.18.0.${i + 1}:8090`, ipv6: `[fd00:18::${i + 1}]:8090` };
+  const peers = names
+    .filter((p) => p !== name)
+    .flatMap((p) =>
+      (['ipv4', 'ipv6'] as const).map((family) => {
+        const cut = family === 'ipv6' && cutV6.includes(name) && cutV6.includes(p);
+        return {
+          name: p,
+          node: nodeOf(p),
+          network: 'pod',
+          result: cut ? 'timeout' : 'ok',
+          sent: 3,
+          lost: cut ? 3 : 0,
+          rtt_ms: cut ? null : 1,
+          family,
+        };
+      }),
+    );
+  return report({ nodename: nodeOf(name), network: 'pod', report_interval: 5, listen: at.ipv4, listen_by_family: at, peers });
+}
+
 /** Value of one series in an exposition text, or undefined. */
 export function sample(text: string, series: string): number | undefined {
   for (const line of text.split('\n')) {

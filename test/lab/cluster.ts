@@ -39,6 +39,11 @@ export interface LabOptions {
    * discovery knows only a report's source address, which is IPv4.
    */
   readonly dualStack?: boolean;
+  /**
+   * IPv6 addresses in the lab (as with dualStack) while the agents stay single-stack: an agent
+   * started with `startAgent(a, name, { dualStack: true })` is dual-stack from then on.
+   */
+  readonly ipv6?: boolean;
   /** Agent flags after the lab's own, and environment variables (KUBERNETES_SERVICE_HOST, ...); called once, with the lab network. */
   readonly agents?: (net: LabNet) => { readonly args?: readonly string[]; readonly env?: Readonly<Record<string, string>> };
   /** The nodes' and pods' resolv.conf names the cluster DNS (through /etc/netns), as a pod's does: getaddrinfo resolves in-cluster names. */
@@ -60,8 +65,8 @@ export interface LabCluster {
   startExporter(): Promise<void>;
   /** Kills an agent process (SIGKILL) and waits for it to exit; quiet when it is not running. */
   stopAgent(a: LabAgent): Promise<void>;
-  /** Starts an agent process, under another name when its pod was replaced. */
-  startAgent(a: LabAgent, name?: string): Promise<void>;
+  /** Starts an agent process, under another name when its pod was replaced; dual-stack or not (the lab's option by default). */
+  startAgent(a: LabAgent, name?: string, o?: { dualStack?: boolean }): Promise<void>;
   /** GET a path of the exporter; status and body. */
   get(path: string): Promise<{ status: number; body: string }>;
   metrics(): Promise<Metric[]>;
@@ -96,7 +101,7 @@ export function select(ms: readonly Metric[], name: string, labels: Record<strin
 }
 
 export async function startLabCluster(t: Test, nodeCount = 4, options: LabOptions = {}): Promise<LabCluster> {
-  const net = await createLabNet(t, nodeCount, { ipv6: options.dualStack === true });
+  const net = await createLabNet(t, nodeCount, { ipv6: options.dualStack === true || options.ipv6 === true });
   const socket = `${tmpdir()}/${net.prefix}-exporter.sock`;
   const serviceSocket = (i: number): string => `${tmpdir()}/${net.prefix}-service${i}.sock`;
   const children: ChildProcess[] = [];
@@ -197,7 +202,7 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
       '--listen',
       '0.0.0.0:8081',
       ...discovery,
-      ...(options.dualStack ? ['--peer-cidrs', 'fd00:18::/64,fd00:19::/32'] : []),
+      ...(net.exporterIp6 ? ['--peer-cidrs', 'fd00:18::/64,fd00:19::/32'] : []),
       ...(options.exporterArgs ?? []),
       '--log-level',
       'warn',
@@ -206,9 +211,9 @@ export async function startLabCluster(t: Test, nodeCount = 4, options: LabOption
   await startExporter();
   await spawnIn(net.exporterNs, [process.execPath, PROXY, `unix:${socket}`, '127.0.0.1:8081', '0'], /proxy listening/);
   const running = new Map<LabAgent, ChildProcess>();
-  const startAgent = async (a: LabAgent, name = a.name): Promise<void> => {
+  const startAgent = async (a: LabAgent, name = a.name, { dualStack = options.dualStack === true } = {}): Promise<void> => {
     const ip = a.network === 'pod' ? a.node.podIp : a.node.hostIp;
-    const ip6 = a.network === 'pod' ? a.node.podIp6 : a.node.hostIp6;
+    const ip6 = dualStack ? (a.network === 'pod' ? a.node.podIp6 : a.node.hostIp6) : null;
     running.set(
       a,
       await spawnIn(a.network === 'pod' ? a.node.podNs : a.node.hostNs, [

@@ -3,7 +3,7 @@
 // agent queries each replica directly. Pure readers as tables; the exporter against the fake
 // Kubernetes API, as a user sees it (peers answer, /metrics); the agent's probe against dnsmasq.
 import t from 'tap';
-import { dnsReplicasProbe, probeDnsReplicas } from '../agent/probes/dns-replicas.js';
+import { dnsReplicasProbe, probeDnsReplicas, replicasInReach } from '../agent/probes/dns-replicas.js';
 import type { ProbeSettings } from '../agent/probes/probe.js';
 import { parseExporterConfig } from '../exporter/config.js';
 import { capReplicas, parseReplicaEntry, replicasFromSlices } from '../exporter/discovery/dns-replicas.js';
@@ -309,6 +309,21 @@ t.test('exporter: a static list (--dns-replicas) without Kubernetes', async (t) 
   t.same(await (await fetch(`${none.url}/api/v1/peers/agent-x`)).json(), { peers: [] }, 'no list, no Kubernetes: no replicas');
   t.notMatch(none.monitor.metricsText(), /netchecker_dns_replica/);
   t.notMatch(await (await fetch(`${none.url}/metrics`)).text(), /^netchecker_dns_replicas\{/m, 'no replica source: no count either');
+});
+
+t.test('agent: only replicas of a family it has an address in are queried (loopback ones always)', async (t) => {
+  const list = ['10.96.0.10:53', '[fd00:10::a]:53', '127.0.0.2:53', '[::1]:5353'];
+  const cases: Array<[string, readonly string[], string[]]> = [
+    ['dual-stack', ['ipv4', 'ipv6'], list],
+    ['IPv4 only: the IPv6 endpoint would only fail', ['ipv4'], ['10.96.0.10:53', '127.0.0.2:53', '[::1]:5353']],
+    ['IPv6 only', ['ipv6'], ['[fd00:10::a]:53', '127.0.0.2:53', '[::1]:5353']],
+  ];
+  for (const [what, families, want] of cases)
+    t.same(
+      replicasInReach(list, (f) => families.includes(f)),
+      want,
+      what,
+    );
 });
 
 t.test('agent: each handed-out replica queried directly, a stopped one a timeout', async (t) => {

@@ -114,12 +114,13 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
   const dnsService = await startDnsService(t, c);
   // ExporterDown's for: must outlast an exporter restart plus a scrape and an evaluation (the
   // restart row), and keep_firing_for must outlast it (a page is inhibited before it resolves).
-  // A restart takes what this machine takes: measured here, in this run, with a margin of 2.
+  // A restart takes what this machine takes: measured here, in this run, with a margin of 3 (with
+  // two CPU hogs one restart took 8.4 s and a later one over 15 s: Node's start is CPU-bound).
   const restartStarted = Date.now();
   await c.stopExporter();
   await c.startExporter();
   const restartMs = Date.now() - restartStarted;
-  const exporterDownMs = Math.max(forMs('NetcheckerExporterDown'), Math.ceil((2 * restartMs + 2 * EVAL_MS) / 1000) * 1000);
+  const exporterDownMs = Math.max(forMs('NetcheckerExporterDown'), Math.ceil((3 * restartMs + 2 * EVAL_MS) / 1000) * 1000);
   FOR_MS.set('NetcheckerExporterDown', exporterDownMs);
   keepFiringMs = Math.max(keepFiringMs, exporterDownMs + 6 * EVAL_MS);
   t.comment(`exporter restart ${restartMs} ms: ExporterDown for: ${exporterDownMs / 1000} s, keep_firing_for ${keepFiringMs / 1000} s`);

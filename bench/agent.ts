@@ -31,6 +31,8 @@ export interface AgentRow {
   bareNodeRssBytes: number;
   /** The probes every agent ran, as read from the exporter (ICMP and path MTU only where ping is allowed). */
   probes: string[];
+  /** Of the last round's results above, those that failed, by probe (a busy machine times some out). */
+  failedResults: string;
 }
 
 const PEERS = 10;
@@ -73,27 +75,45 @@ async function localEndpoints(
 }
 
 /**
- * The probes every one of `count` agents ran in its last round, read from the exporter's metrics;
- * throws when one of those always on did not work, since the figure would not be for all probes.
+ * The probes every one of `count` agents ran in its last round, read from the exporter's metrics,
+ * and how many of their results failed. Throws when one of those always on did not run, since the
+ * figure would not be for all probes; a failed result still ran (a busy machine times some out).
  */
-function probesRun(text: string, count: number): string[] {
-  const every = (re: RegExp): boolean => [...text.matchAll(re)].length === count;
-  // The replica series count the agents that are not starved (a busy machine starves some): each of those, answered.
-  const starved = [...text.matchAll(/^netchecker_agent_starved\{[^}]*\} 1$/gm)].length;
-  const replicaOk = [...text.matchAll(/^netchecker_dns_replica_agents\{[^}]*status="ok"\} (\d+)$/gm)].map((m) => Number(m[1]));
-  const must = {
-    'the exporter and 10 peers (HTTP)': every(/^netchecker_agent_exporter_probe_success\{[^}]*\} 1$/gm),
-    'the API server (TLS, Service address and DNS name)':
-      [...text.matchAll(/^netchecker_agent_api_server_up\{[^}]*check="https"\} 1$/gm)].length === 2 * count,
-    'a must-be-blocked target': every(/^netchecker_agent_blocked_paths\{[^}]*status="blocked"\} 1$/gm),
-    [`DNS (${DNS_NAMES.length} names)`]: every(/^netchecker_agent_dns_up\{[^}]*\} 1$/gm),
-    [`${DNS_REPLICAS} DNS replicas (direct queries)`]:
-      replicaOk.length === DNS_REPLICAS && starved < count && replicaOk.every((n) => n === count - starved),
+function probesRun(text: string, count: number): { probes: string[]; failed: string } {
+  /** The values of a family's series, and how many agents have one (a dual-stack agent has one per family). */
+  const results = (re: RegExp): { values: number[]; agents: number } => {
+    const ms = [...text.matchAll(re)];
+    return { values: ms.map((m) => Number(m[2])), agents: new Set(ms.map((m) => m[1])).size };
   };
-  const failed = Object.entries(must).filter(([, ok]) => !ok);
-  if (failed.length > 0) throw new Error(`not every agent ran ${failed.map(([p]) => p).join(', ')}`);
-  const icmp = every(/^netchecker_agent_icmp_available\{[^}]*\} 1$/gm);
-  return [...Object.keys(must), ...(icmp ? ['ICMP', 'path MTU (4 sizes)'] : ['no ICMP nor path MTU (ping not allowed here)'])];
+  // The replica series count the agents that are not starved (a busy machine starves some): each of those, answered or not.
+  const starved = results(/^netchecker_agent_starved\{agent="([^"]*)"[^}]*\} (1)$/gm).agents;
+  const replicas = (status: string): number[] =>
+    [...text.matchAll(new RegExp(`^netchecker_dns_replica_agents\\{[^}]*status="${status}"\\} (\\d+)$`, 'gm'))].map((m) => Number(m[1]));
+  const [replicaOk, replicaFailing] = [replicas('ok'), replicas('failing')];
+  const exporter = results(/^netchecker_agent_exporter_probe_success\{agent="([^"]*)"[^}]*\} ([01])$/gm);
+  const apiServer = results(/^netchecker_agent_api_server_up\{agent="([^"]*)"[^}]*check="https"\} ([01])$/gm);
+  const blocked = results(/^netchecker_agent_blocked_paths\{agent="([^"]*)"[^}]*status="blocked"\} ([01])$/gm);
+  const dns = results(/^netchecker_agent_dns_up\{agent="([^"]*)"[^}]*\} ([01])$/gm);
+  const must = {
+    'the exporter and 10 peers (HTTP)': exporter.agents === count,
+    'the API server (TLS, Service address and DNS name)': apiServer.agents === count && apiServer.values.length >= 2 * count,
+    'a must-be-blocked target': blocked.agents === count,
+    [`DNS (${DNS_NAMES.length} names)`]: dns.agents === count,
+    [`${DNS_REPLICAS} DNS replicas (direct queries)`]:
+      replicaOk.length === DNS_REPLICAS && starved < count && replicaOk.every((n, i) => n + (replicaFailing[i] ?? 0) === count - starved),
+  };
+  const notRun = Object.entries(must).filter(([, ran]) => !ran);
+  if (notRun.length > 0) throw new Error(`not every one of ${count} agents ran ${notRun.map(([p]) => p).join(', ')}`);
+  const failedBy = Object.entries({ exporter, 'API server': apiServer, 'blocked target': blocked, DNS: dns })
+    .map(([name, r]) => [name, r.values.filter((v) => v === 0).length] as const)
+    .concat([['DNS replicas', replicaFailing.reduce((a, b) => a + b, 0)]])
+    .filter(([, n]) => n > 0);
+  const failed = failedBy.length === 0 ? '0' : failedBy.map(([name, n]) => `${name} ${n}`).join(', ');
+  const icmp = results(/^netchecker_agent_icmp_available\{agent="([^"]*)"[^}]*\} (1)$/gm).agents === count;
+  return {
+    probes: [...Object.keys(must), ...(icmp ? ['ICMP', 'path MTU (4 sizes)'] : ['no ICMP nor path MTU (ping not allowed here)'])],
+    failed,
+  };
 }
 
 export async function benchAgent(intervalSeconds: number, windowSeconds: number): Promise<AgentRow> {
@@ -118,6 +138,10 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
         String(intervalSeconds),
         '--listen',
         '127.0.0.1:0',
+        // Single-stack whatever this machine's interfaces (an IPv6 address would make the agents
+        // dual-stack and ask AAAA of a resolver that has only A records).
+        '--advertise',
+        '127.0.0.1',
         '--log-level',
         'warn',
         ...local.args,
@@ -129,7 +153,7 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
     const cpu0 = pids.map(cpuSeconds);
     await sleep(windowSeconds * 1000);
     const cpu = pids.map((pid, i) => cpuSeconds(pid) - (cpu0[i] as number));
-    const probes = probesRun(await fetch(`${exporter.url}/metrics`).then((r) => r.text()), agents.length);
+    const { probes, failed } = probesRun(await fetch(`${exporter.url}/metrics`).then((r) => r.text()), agents.length);
     const bare = spawn(process.execPath, [...AGENT_NODE_FLAGS, '-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
     agents.push(bare);
     await sleep(1000);
@@ -141,6 +165,7 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
       cpuPercent: median(cpu.map((s) => (100 * s) / windowSeconds)),
       bareNodeRssBytes: rssBytes(bare.pid as number),
       probes,
+      failedResults: failed,
     };
   } finally {
     for (const a of agents) a.kill('SIGTERM');

@@ -45,7 +45,9 @@ async function agentSection(plan: { agentInterval: number; agentWindow: number }
     `Agents at a ${a.intervalSeconds} s interval with ${a.peers} peers each, over ${a.windowSeconds} s (median of ${a.peers + 1} agents): RSS ${fmt(a.rssBytes / 1e6)} MB (target <= 70), CPU ${fmt(a.cpuPercent, 2)}% of a core (target <= 1 at 15 s).`,
   );
   say();
-  say(`Every agent probed, each round: ${a.probes.join(', ')}; each against a local endpoint (bench/agent.ts).`);
+  say(
+    `Every agent probed, each round: ${a.probes.join(', ')}; each against a local endpoint (bench/agent.ts). Failed results in the last round: ${a.failedResults}.`,
+  );
   say();
   say(
     `A Node process that does nothing has an RSS of ${fmt(a.bareNodeRssBytes / 1e6)} MB here, mostly pages of the node binary that every Node process on the machine shares; the agent's own share is the difference.`,

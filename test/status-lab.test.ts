@@ -47,9 +47,13 @@ t.test('lab: a partition between two nodes shows in the matrix', async (t) => {
   });
   t.pass(`failing on the page ${failing.ms} ms after the partition: ${failing.value}`);
   t.match(failing.value, /: timeout, no RTT, (\d+)\/\1 lost$/, 'every attempt lost');
-  // node-1 -> node-3 is not partitioned.
+  // node-1 -> node-3 is not partitioned. One round of it may still time out on a busy machine (a
+  // run with two CPU hogs saw 3/3 lost once), which is that round's truth: within two rounds, ok.
   await page.keyboard.press('ArrowRight');
-  t.match(await cell(), /^node-1 \(pod\) → node-3 \(pod\): ok, /, 'the other pairs stay ok');
+  await within(2 * ROUND_MS, 'the other pair (node-1 -> node-3) to read ok', async () =>
+    /^node-1 \(pod\) → node-3 \(pod\): ok, /.test(await cell()) ? true : undefined,
+  );
+  t.pass('the other pairs stay ok');
   t.equal(await page.$eval('#verdict', (e) => (e as HTMLElement).dataset.status), '200', 'everybody still reports: the check passes');
 
   await undo();

@@ -4,8 +4,10 @@
 // times a recomputation's measured cost, so the verdict's share of a core stays about a tenth at
 // any scale. The gap follows the agent count, not a timing, so the same cluster gets the same
 // schedule on a quiet or a busy machine. Each recomputation counts
-// misses (verdict/tracker.ts), logs state changes, prunes agents that are gone and updates the
-// series of the agents whose view changed (metrics/agent-series.ts). Reads get the latest verdict.
+// misses (verdict/tracker.ts), logs state changes and prunes agents that are gone. The series of
+// the agents whose view changed (metrics/agent-series.ts) are rendered at most once per tick, so an
+// agent that reports many times a second costs one render a second; a scrape first renders what
+// changed since, so it shows the latest verdict. Reads get the latest verdict.
 
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../lib/log.js';
@@ -54,6 +56,10 @@ export class Monitor {
   #computedRealMs = 0;
   /** Records changed since the last recomputation. */
   #dirty = true;
+  /** Real time of the last series render; whether a verdict, or records, changed since it. */
+  #renderedRealMs = Number.NEGATIVE_INFINITY;
+  #seriesBehind = false;
+  #recordsSinceRender = false;
   #scheduled: { timer: NodeJS.Timeout; atRealMs: number; done: Promise<void>; resolve: () => void } | null = null;
   #ticker: NodeJS.Timeout | null = null;
   /** The expected set and store sync the last recomputation read. */
@@ -115,6 +121,7 @@ export class Monitor {
 
   /** The agent series (presence, probes, counts and, when on, legacy) in the Prometheus text format, as byte chunks. */
   metricsExposition(): Exposition {
+    if (this.#seriesBehind) this.#render();
     return this.#series.exposition();
   }
 
@@ -185,23 +192,33 @@ export class Monitor {
     const { changes } = this.#tracker.observe(verdict);
     for (const c of changes) this.#logChange(c);
     store.judged(verdict.agents);
-    const recordsChanged = this.#dirty || expected !== this.#probedExpected;
-    this.#series.update({
-      verdict,
-      counts: (name) => this.#tracker.counts(name),
-      record: (name) => store.get(name),
-      recordsChanged,
-      dnsReplicas: this.#o.dnsReplicas?.() ?? [],
-    });
+    this.#recordsSinceRender ||= this.#dirty || expected !== this.#probedExpected;
+    this.#seriesBehind = true;
     this.#probedExpected = expected;
     this.#syncedSeen = store.synced();
     this.#verdict = verdict;
     this.#dirty = false;
     this.#computedMonoMs = now;
+    if (performance.now() - this.#renderedRealMs >= TICK_MS) this.#render();
     this.#computedRealMs = performance.now();
     end();
     this.#unschedule();
     return verdict;
+  }
+
+  /** Brings the agent series to the latest verdict and the records as they are now. */
+  #render(): void {
+    const { store } = this.#o;
+    this.#series.update({
+      verdict: this.#verdict,
+      counts: (name) => this.#tracker.counts(name),
+      record: (name) => store.get(name),
+      recordsChanged: this.#recordsSinceRender,
+      dnsReplicas: this.#o.dnsReplicas?.() ?? [],
+    });
+    this.#seriesBehind = false;
+    this.#recordsSinceRender = false;
+    this.#renderedRealMs = performance.now();
   }
 
   /** Deletes agents that are gone, before the verdict that would still show them. */

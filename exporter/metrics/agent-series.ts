@@ -1,7 +1,7 @@
 // The one owner of the per-agent series: presence (families.ts), probes (probes.ts), the counts
 // per state and, when on, the original's ncagent_* series (legacy.ts). Fed by accepted reports and
-// by each recomputed verdict; re-renders only the agents whose view changed, so a tick at 10,000
-// agents costs the agents that moved, not all of them.
+// by the latest verdict (the monitor's, once per tick and before a scrape); re-renders only the
+// agents whose view changed, so a tick at 10,000 agents costs the agents that moved, not all of them.
 
 import type { Report } from '../../report/schema.js';
 import type { DnsReplica } from '../discovery/dns-replicas.js';

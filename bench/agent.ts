@@ -74,12 +74,21 @@ async function localEndpoints(
   };
 }
 
+/** Per DNS replica, the agents its series count: ok and failing. */
+function replicaCounts(text: string): { ok: number[]; failing: number[] } {
+  const of = (status: string): number[] =>
+    [...text.matchAll(new RegExp(`^netchecker_dns_replica_agents\\{[^}]*status="${status}"\\} (\\d+)$`, 'gm'))].map((m) => Number(m[1]));
+  return { ok: of('ok'), failing: of('failing') };
+}
+
 /**
  * The probes every one of `count` agents ran in its last round, read from the exporter's metrics,
  * and how many of their results failed. Throws when one of those always on did not run, since the
  * figure would not be for all probes; a failed result still ran (a busy machine times some out).
+ * The DNS replica series count only agents that are up and were not starved, which on a busy
+ * machine may be none at one moment: `replicasSeen` is the most each replica counted in any scrape.
  */
-function probesRun(text: string, count: number): { probes: string[]; failed: string } {
+function probesRun(text: string, count: number, replicasSeen: readonly number[]): { probes: string[]; failed: string } {
   const agentsWith = (re: RegExp): Set<string> => new Set([...text.matchAll(re)].map((m) => m[1] ?? ''));
   /** The values of a family's series, and how many agents have one (a dual-stack agent has one per family). */
   const results = (re: RegExp): { values: number[]; agents: number } => ({
@@ -90,9 +99,7 @@ function probesRun(text: string, count: number): { probes: string[]; failed: str
   // last round (a busy machine starves some, makes some late, cuts some rounds short).
   const starved = agentsWith(/^netchecker_agent_starved\{agent="([^"]*)"[^}]*\} 1$/gm);
   const counted = [...agentsWith(/^netchecker_agent_up\{agent="([^"]*)"[^}]*\} 1$/gm)].filter((a) => !starved.has(a)).length;
-  const replicas = (status: string): number[] =>
-    [...text.matchAll(new RegExp(`^netchecker_dns_replica_agents\\{[^}]*status="${status}"\\} (\\d+)$`, 'gm'))].map((m) => Number(m[1]));
-  const [replicaOk, replicaFailing] = [replicas('ok'), replicas('failing')];
+  const { ok: replicaOk, failing: replicaFailing } = replicaCounts(text);
   const replicaQueried = replicaOk.map((n, i) => n + (replicaFailing[i] ?? 0));
   const exporter = results(/^netchecker_agent_exporter_probe_success\{agent="([^"]*)"[^}]*\} ([01])$/gm);
   const apiServer = results(/^netchecker_agent_api_server_up\{agent="([^"]*)"[^}]*check="https"\} ([01])$/gm);
@@ -104,10 +111,13 @@ function probesRun(text: string, count: number): { probes: string[]; failed: str
     'a must-be-blocked target': blocked.agents === count,
     [`DNS (${DNS_NAMES.length} names)`]: dns.agents === count,
     [`${DNS_REPLICAS} DNS replicas (direct queries)`]:
-      replicaOk.length === DNS_REPLICAS && replicaQueried.every((n) => n > 0 && n <= counted),
+      replicasSeen.length === DNS_REPLICAS && replicasSeen.every((n) => n > 0) && replicaQueried.every((n) => n <= counted),
   };
   const notRun = Object.entries(must).filter(([, ran]) => !ran);
-  if (notRun.length > 0) throw new Error(`not every one of ${count} agents ran ${notRun.map(([p]) => p).join(', ')}`);
+  if (notRun.length > 0) {
+    const replicaFigures = `DNS replicas: queried by at most [${replicasSeen.join(', ')}] agents, now [${replicaQueried.join(', ')}] of ${counted} counted`;
+    throw new Error(`not every one of ${count} agents ran ${notRun.map(([p]) => p).join(', ')} (${replicaFigures})`);
+  }
   const failedBy = Object.entries({ exporter, 'API server': apiServer, 'blocked target': blocked, DNS: dns })
     .map(([name, r]) => [name, r.values.filter((v) => v === 0).length] as const)
     .concat([
@@ -155,12 +165,19 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
       ];
       agents.push(spawn(process.execPath, args, { stdio: 'ignore', env: { ...process.env, ...local.env } }));
     }
-    await everyAgentProbing(exporter.url, agents.length, 60_000, 5 * intervalSeconds * 1000 + 10_000);
+    const replicasSeen: number[] = [];
+    const seen = (text: string): void => {
+      const { ok, failing } = replicaCounts(text);
+      ok.forEach((n, i) => (replicasSeen[i] = Math.max(replicasSeen[i] ?? 0, n + (failing[i] ?? 0))));
+    };
+    await everyAgentProbing(exporter.url, agents.length, 60_000, 5 * intervalSeconds * 1000 + 10_000, seen);
     const pids = agents.map((a) => a.pid as number);
     const cpu0 = pids.map(cpuSeconds);
     await sleep(windowSeconds * 1000);
     const cpu = pids.map((pid, i) => cpuSeconds(pid) - (cpu0[i] as number));
-    const { probes, failed } = probesRun(await fetch(`${exporter.url}/metrics`).then((r) => r.text()), agents.length);
+    const text = await fetch(`${exporter.url}/metrics`).then((r) => r.text());
+    seen(text);
+    const { probes, failed } = probesRun(text, agents.length, replicasSeen);
     const bare = spawn(process.execPath, [...AGENT_NODE_FLAGS, '-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
     agents.push(bare);
     await sleep(1000);
@@ -184,14 +201,21 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
  * Waits until every agent's last round probed all its peers (the mesh needs a round to form).
  * Two bounds: `startMs` for every agent to have reported once (process start, which a busy
  * machine stretches), then `stallMs` without the mesh growing: a busy machine slows the rounds,
- * and only a mesh that stops growing is stuck.
+ * and only a mesh that stops growing is stuck. Each scrape is handed to `scraped` too.
  */
-async function everyAgentProbing(url: string, count: number, startMs: number, stallMs: number): Promise<void> {
+async function everyAgentProbing(
+  url: string,
+  count: number,
+  startMs: number,
+  stallMs: number,
+  scraped: (text: string) => void,
+): Promise<void> {
   let until = Date.now() + startMs;
   let started = false;
   let most = 0;
   for (;;) {
     const text = await fetch(`${url}/metrics`).then((r) => r.text());
+    scraped(text);
     const probed = new Map<string, number>();
     for (const m of text.matchAll(/^netchecker_agent_peers\{agent="([^"]+)"[^}]*\} (\d+)$/gm))
       probed.set(m[1] as string, (probed.get(m[1] as string) ?? 0) + Number(m[2]));

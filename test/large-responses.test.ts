@@ -50,7 +50,8 @@ async function loaded(t: Test, writeTimeoutS: number): Promise<TestExporter> {
     const report: Report = { ...decoded.value, intervalSeconds: 3600, nodeName: `node-${i >> 1}`, podName: `netchecker-agent-${i}` };
     await ex.monitor.ingest(`netchecker-agent-${i}`, report);
   }
-  await ex.monitor.fresh(Infinity); // the verdict and series with every agent in
+  await ex.monitor.fresh(Infinity); // the verdict with every agent in
+  ex.monitor.metricsExposition(); // and their series, which follow the verdict once a second, before any baseline
   return ex;
 }
 

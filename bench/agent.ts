@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { selfSigned } from '../test/helpers/fake-kube.js';
 import { freePort } from '../test/helpers/prometheus.js';
-import { startDnsmasq } from '../test/lab/dnsmasq.js';
+import { type Dnsmasq, startDnsmasq } from '../test/lab/dnsmasq.js';
 import { CLI, cpuSeconds, median, rssBytes, startExporter } from './lib.js';
 
 export interface AgentRow {
@@ -48,20 +48,21 @@ const DNS_REPLICAS = 2;
 /** The endpoints of the probes besides peers and the exporter, on loopback; the agents' and the exporter's flags and env for them. */
 async function localEndpoints(
   cleanups: (() => unknown)[],
-): Promise<{ args: string[]; env: Record<string, string>; exporterArgs: string[] }> {
+): Promise<{ args: string[]; env: Record<string, string>; exporterArgs: string[]; replicaQueries: () => number[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-agent-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const api = https.createServer(selfSigned(dir, 'kube-apiserver', 'IP:127.0.0.1,DNS:localhost'), (_req, res) => res.end('ok'));
   await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve));
   cleanups.push(() => (api.closeAllConnections(), api.close()));
-  // The first resolver stands for the DNS Service's address too, as in `netchecker local`.
-  const servers = [];
-  for (let i = 0; i < DNS_REPLICAS; i++) {
-    const records = DNS_NAMES.map((n) => [n, '127.0.0.1'] as const);
-    servers.push(await startDnsmasq({ teardown: (fn) => void cleanups.push(fn) }, { address: '127.0.0.1', port: 0, records }));
-  }
-  const dns = servers[0];
-  if (!dns) throw new Error('no DNS server started');
+  // The DNS Service's address is a resolver of its own, so that each replica counts only the
+  // direct queries to it: the evidence that every agent ran them, whether or not the exporter
+  // counts an agent (it leaves out starved ones, and on a busy machine that can be all).
+  const records = DNS_NAMES.map((n) => [n, '127.0.0.1'] as const);
+  const teardown = { teardown: (fn: () => unknown) => void cleanups.push(fn) };
+  const dns = await startDnsmasq(teardown, { address: '127.0.0.1', port: 0, records });
+  const servers: Dnsmasq[] = [];
+  for (let i = 0; i < DNS_REPLICAS; i++)
+    servers.push(await startDnsmasq(teardown, { address: '127.0.0.1', port: 0, records, countQueries: true }));
   const replicas = servers.map((d, i) => `${d.server}=coredns-${i}@node-${i}`);
   return {
     args: [
@@ -71,6 +72,7 @@ async function localEndpoints(
     ],
     env: { KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String((api.address() as AddressInfo).port) },
     exporterArgs: ['--dns-replicas', replicas.join(',')],
+    replicaQueries: () => servers.map((d) => d.queries()),
   };
 }
 
@@ -85,10 +87,9 @@ function replicaCounts(text: string): { ok: number[]; failing: number[] } {
  * The probes every one of `count` agents ran in its last round, read from the exporter's metrics,
  * and how many of their results failed. Throws when one of those always on did not run, since the
  * figure would not be for all probes; a failed result still ran (a busy machine times some out).
- * The DNS replica series count only agents that are up and were not starved, which on a busy
- * machine may be none at one moment: `replicasSeen` is the most each replica counted in any scrape.
+ * The DNS replicas are checked at the replicas: `replicaQueries` is how many queries each received.
  */
-function probesRun(text: string, count: number, replicasSeen: readonly number[]): { probes: string[]; failed: string } {
+function probesRun(text: string, count: number, replicaQueries: readonly number[]): { probes: string[]; failed: string } {
   const agentsWith = (re: RegExp): Set<string> => new Set([...text.matchAll(re)].map((m) => m[1] ?? ''));
   /** The values of a family's series, and how many agents have one (a dual-stack agent has one per family). */
   const results = (re: RegExp): { values: number[]; agents: number } => ({
@@ -111,11 +112,11 @@ function probesRun(text: string, count: number, replicasSeen: readonly number[])
     'a must-be-blocked target': blocked.agents === count,
     [`DNS (${DNS_NAMES.length} names)`]: dns.agents === count,
     [`${DNS_REPLICAS} DNS replicas (direct queries)`]:
-      replicasSeen.length === DNS_REPLICAS && replicasSeen.every((n) => n > 0) && replicaQueried.every((n) => n <= counted),
+      replicaQueries.length === DNS_REPLICAS && replicaQueries.every((n) => n >= count) && replicaQueried.every((n) => n <= counted),
   };
   const notRun = Object.entries(must).filter(([, ran]) => !ran);
   if (notRun.length > 0) {
-    const replicaFigures = `DNS replicas: queried by at most [${replicasSeen.join(', ')}] agents, now [${replicaQueried.join(', ')}] of ${counted} counted`;
+    const replicaFigures = `DNS replicas: [${replicaQueries.join(', ')}] queries received, [${replicaQueried.join(', ')}] agents counted of ${counted} up and not starved`;
     throw new Error(`not every one of ${count} agents ran ${notRun.map(([p]) => p).join(', ')} (${replicaFigures})`);
   }
   const failedBy = Object.entries({ exporter, 'API server': apiServer, 'blocked target': blocked, DNS: dns })
@@ -165,19 +166,13 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
       ];
       agents.push(spawn(process.execPath, args, { stdio: 'ignore', env: { ...process.env, ...local.env } }));
     }
-    const replicasSeen: number[] = [];
-    const seen = (text: string): void => {
-      const { ok, failing } = replicaCounts(text);
-      ok.forEach((n, i) => (replicasSeen[i] = Math.max(replicasSeen[i] ?? 0, n + (failing[i] ?? 0))));
-    };
-    await everyAgentProbing(exporter.url, agents.length, 60_000, 5 * intervalSeconds * 1000 + 10_000, seen);
+    await everyAgentProbing(exporter.url, agents.length, 60_000, 5 * intervalSeconds * 1000 + 10_000);
     const pids = agents.map((a) => a.pid as number);
     const cpu0 = pids.map(cpuSeconds);
     await sleep(windowSeconds * 1000);
     const cpu = pids.map((pid, i) => cpuSeconds(pid) - (cpu0[i] as number));
     const text = await fetch(`${exporter.url}/metrics`).then((r) => r.text());
-    seen(text);
-    const { probes, failed } = probesRun(text, agents.length, replicasSeen);
+    const { probes, failed } = probesRun(text, agents.length, local.replicaQueries());
     const bare = spawn(process.execPath, [...AGENT_NODE_FLAGS, '-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
     agents.push(bare);
     await sleep(1000);
@@ -201,21 +196,14 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
  * Waits until every agent's last round probed all its peers (the mesh needs a round to form).
  * Two bounds: `startMs` for every agent to have reported once (process start, which a busy
  * machine stretches), then `stallMs` without the mesh growing: a busy machine slows the rounds,
- * and only a mesh that stops growing is stuck. Each scrape is handed to `scraped` too.
+ * and only a mesh that stops growing is stuck.
  */
-async function everyAgentProbing(
-  url: string,
-  count: number,
-  startMs: number,
-  stallMs: number,
-  scraped: (text: string) => void,
-): Promise<void> {
+async function everyAgentProbing(url: string, count: number, startMs: number, stallMs: number): Promise<void> {
   let until = Date.now() + startMs;
   let started = false;
   let most = 0;
   for (;;) {
     const text = await fetch(`${url}/metrics`).then((r) => r.text());
-    scraped(text);
     const probed = new Map<string, number>();
     for (const m of text.matchAll(/^netchecker_agent_peers\{agent="([^"]+)"[^}]*\} (\d+)$/gm))
       probed.set(m[1] as string, (probed.get(m[1] as string) ?? 0) + Number(m[2]));

@@ -18,6 +18,8 @@ export interface DnsmasqOptions {
   readonly nxdomains?: readonly string[];
   /** Run inside this network namespace (ip netns exec). */
   readonly netns?: string;
+  /** Log each query, so that queries() counts them. */
+  readonly countQueries?: boolean;
 }
 
 export interface Dnsmasq {
@@ -26,6 +28,8 @@ export interface Dnsmasq {
   stop(): Promise<void>;
   /** Starts it again after stop(), same address and port. */
   start(): Promise<void>;
+  /** Queries received since it was ready (countQueries only; 0 otherwise). */
+  queries(): number;
 }
 
 async function freeUdpPort(): Promise<number> {
@@ -65,15 +69,26 @@ async function startOn(t: Pick<Test, 'teardown'>, o: DnsmasqOptions, port: numbe
     '--cache-size=0',
     ...o.records.map(([name, ip]) => `--host-record=${name},${ip}`),
     ...(o.nxdomains ?? []).map((d) => `--address=/${d}/`),
+    ...(o.countQueries ? ['--log-queries'] : []),
   ];
   let child: ChildProcess | null = null;
   let log = '';
+  let queries = 0;
+  let partial = '';
+  const count = (d: string): void => {
+    const lines = (partial + d).split('\n');
+    partial = lines.pop() ?? '';
+    queries += lines.filter((l) => / query\[/.test(l)).length;
+  };
   const start = async (): Promise<void> => {
     const [cmd, argv] = o.netns ? ['ip', ['netns', 'exec', o.netns, 'dnsmasq', ...args]] : ['dnsmasq', args];
     const c = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
     child = c;
     c.on('error', (e) => (log += `\n${e.message}`));
-    c.stderr?.setEncoding('utf8').on('data', (d: string) => (log = (log + d).slice(-4000)));
+    c.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      log = (log + d).slice(-4000);
+      count(d);
+    });
     // Ready when it answers (REFUSED for a name it does not know is an answer).
     const probe = o.records[0]?.[0] ?? 'ready.invalid';
     for (let i = 0; i < 50; i++) {
@@ -81,6 +96,7 @@ async function startOn(t: Pick<Test, 'teardown'>, o: DnsmasqOptions, port: numbe
       const r = o.netns ? { result: 'ok' } : await probeDns({ server, name: probe }, { timeoutMs: 200 });
       if (r.result !== 'timeout' && r.result !== 'other') {
         if (o.netns) await new Promise((res) => setTimeout(res, 300));
+        queries = 0; // the readiness probes are not the test's queries
         return;
       }
     }
@@ -97,5 +113,5 @@ async function startOn(t: Pick<Test, 'teardown'>, o: DnsmasqOptions, port: numbe
   };
   await start();
   t.teardown(stop);
-  return { server, stop, start };
+  return { server, stop, start, queries: () => queries };
 }

@@ -36,11 +36,11 @@ t.test(
         '; ',
       );
 
-    // An agent counts while its report is fresh and it is not starved (with two CPU hogs, half of
-    // them at a time): a check wants at least half counted, and nobody counted saying otherwise.
-    const enough = (n: number | undefined): boolean => n !== undefined && n >= all / 2;
+    // An agent counts while its report is fresh and it is not starved. With two CPU hogs that can
+    // be a single agent at a time: a check wants some agent counted, and every counted one agreeing.
+    const enough = (n: number | undefined): boolean => n !== undefined && n >= 1;
     // Agents get the replicas with their first peers answer and query them from the next round.
-    const up = await within(30_000, 'at least half the agents answered by both replicas, none failing', async () => {
+    const up = await within(30_000, 'some agent answered by both replicas, none failing', async () => {
       const ms = await c.metrics();
       last = seen(ms);
       return REPLICAS.every((r) => enough(replicaAgents(ms, r.address, 'ok')) && replicaAgents(ms, r.address, 'failing') === 0)
@@ -49,7 +49,7 @@ t.test(
     }).catch((e: Error) => {
       throw new Error(`${e.message}; last seen: ${last}`);
     });
-    t.comment(`both replicas ok for at least half of the ${all} agents after ${up.ms} ms`);
+    t.comment(`both replicas ok, none failing, after ${up.ms} ms (${last})`);
     const healthy = await c.metrics();
     t.match(select(healthy, 'netchecker_dns_replica_agents', { replica: b.address, status: 'ok' })[0]?.labels, {
       replica_pod: 'coredns-b',
@@ -58,20 +58,16 @@ t.test(
 
     await dns.break(1);
     const brokenAt = Date.now();
-    const broken = await within(
-      ROUND_MS * 2,
-      'replica b failing and replica a ok for at least half the agents, for none the other way',
-      async () => {
-        const ms = await c.metrics();
-        last = seen(ms);
-        return enough(replicaAgents(ms, b.address, 'failing')) &&
-          replicaAgents(ms, b.address, 'ok') === 0 &&
-          enough(replicaAgents(ms, a.address, 'ok')) &&
-          replicaAgents(ms, a.address, 'failing') === 0
-          ? true
-          : undefined;
-      },
-    ).catch((e: Error) => {
+    const broken = await within(ROUND_MS * 2, 'replica b failing and replica a ok for some agents, for none the other way', async () => {
+      const ms = await c.metrics();
+      last = seen(ms);
+      return enough(replicaAgents(ms, b.address, 'failing')) &&
+        replicaAgents(ms, b.address, 'ok') === 0 &&
+        enough(replicaAgents(ms, a.address, 'ok')) &&
+        replicaAgents(ms, a.address, 'failing') === 0
+        ? true
+        : undefined;
+    }).catch((e: Error) => {
       throw new Error(`${e.message}; last seen: ${last}`);
     });
     t.comment(`replica b named failing by the agents ${broken.ms} ms after the break: ${last}`);
@@ -96,7 +92,7 @@ t.test(
     t.equal(delta('ok') + delta('refused'), total, 'the others answer ok: nothing else failed');
 
     await dns.heal(1);
-    const healed = await within(ROUND_MS * 2, 'replica b ok again for at least half the agents, failing for none', async () => {
+    const healed = await within(ROUND_MS * 2, 'replica b ok again for some agents, failing for none', async () => {
       const ms = await c.metrics();
       last = seen(ms);
       return enough(replicaAgents(ms, b.address, 'ok')) && replicaAgents(ms, b.address, 'failing') === 0 ? true : undefined;

@@ -76,13 +76,6 @@ async function localEndpoints(
   };
 }
 
-/** Per DNS replica, the agents its series count: ok and failing. */
-function replicaCounts(text: string): { ok: number[]; failing: number[] } {
-  const of = (status: string): number[] =>
-    [...text.matchAll(new RegExp(`^netchecker_dns_replica_agents\\{[^}]*status="${status}"\\} (\\d+)$`, 'gm'))].map((m) => Number(m[1]));
-  return { ok: of('ok'), failing: of('failing') };
-}
-
 /**
  * The probes every one of `count` agents ran in its last round, read from the exporter's metrics,
  * and how many of their results failed. Throws when one of those always on did not run, since the
@@ -100,7 +93,9 @@ function probesRun(text: string, count: number, replicaQueries: readonly number[
   // last round (a busy machine starves some, makes some late, cuts some rounds short).
   const starved = agentsWith(/^netchecker_agent_starved\{agent="([^"]*)"[^}]*\} 1$/gm);
   const counted = [...agentsWith(/^netchecker_agent_up\{agent="([^"]*)"[^}]*\} 1$/gm)].filter((a) => !starved.has(a)).length;
-  const { ok: replicaOk, failing: replicaFailing } = replicaCounts(text);
+  const replicas = (status: string): number[] =>
+    [...text.matchAll(new RegExp(`^netchecker_dns_replica_agents\\{[^}]*status="${status}"\\} (\\d+)$`, 'gm'))].map((m) => Number(m[1]));
+  const [replicaOk, replicaFailing] = [replicas('ok'), replicas('failing')];
   const replicaQueried = replicaOk.map((n, i) => n + (replicaFailing[i] ?? 0));
   const exporter = results(/^netchecker_agent_exporter_probe_success\{agent="([^"]*)"[^}]*\} ([01])$/gm);
   const apiServer = results(/^netchecker_agent_api_server_up\{agent="([^"]*)"[^}]*check="https"\} ([01])$/gm);
@@ -171,8 +166,11 @@ export async function benchAgent(intervalSeconds: number, windowSeconds: number)
     const cpu0 = pids.map(cpuSeconds);
     await sleep(windowSeconds * 1000);
     const cpu = pids.map((pid, i) => cpuSeconds(pid) - (cpu0[i] as number));
-    const text = await fetch(`${exporter.url}/metrics`).then((r) => r.text());
-    const { probes, failed } = probesRun(text, agents.length, local.replicaQueries());
+    const { probes, failed } = probesRun(
+      await fetch(`${exporter.url}/metrics`).then((r) => r.text()),
+      agents.length,
+      local.replicaQueries(),
+    );
     const bare = spawn(process.execPath, [...AGENT_NODE_FLAGS, '-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
     agents.push(bare);
     await sleep(1000);

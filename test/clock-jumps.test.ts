@@ -284,7 +284,7 @@ t.test('etcd store: a step then an etcd blip does not age the records this expor
     step(offset);
     const before = await age();
     // Blind for 2 s: the watch and the puts time out, the store reloads from etcd once it answers.
-    member.signal('SIGSTOP');
+    await member.signal('SIGSTOP');
     // Another agent's report meets the frozen etcd: the store goes blind and reloads afterwards.
     const uptime = offset + 7200; // a different report each time
     const trigger = JSON.stringify({
@@ -302,7 +302,7 @@ t.test('etcd store: a step then an etcd blip does not age the records this expor
     );
     t.equal((await fetch(`${url}/readyz`)).status, 503, 'the store knows etcd is away');
     await sleep(1500);
-    member.signal('SIGCONT');
+    await member.signal('SIGCONT');
     await waitHealthy(etcd);
     await eventually(async () => ((await fetch(`${url}/readyz`)).status === 200 ? true : undefined), 20_000, 'reloaded from etcd');
     const after = await age();

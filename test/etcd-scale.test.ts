@@ -111,10 +111,10 @@ t.test(`${AGENTS} records through etcd: start, restart, second replica, an 8 s f
       every(2000, async () => void checks.push(await check(ex).catch(() => ({ status: 0, passed: null })))),
     ]),
   );
-  member.signal('SIGSTOP');
+  await member.signal('SIGSTOP');
   t.teardown(() => member.signal('SIGCONT'));
   await sleep(FREEZE_MS);
-  member.signal('SIGCONT');
+  await member.signal('SIGCONT');
   for (const ex of [a, b]) {
     // The write-back, a circuit breaker's 5 s and a whole reload, with both replicas reloading at
     // once while polled: on a busy machine many times one load of this run, at least a minute.

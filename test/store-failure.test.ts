@@ -114,7 +114,7 @@ t.test('etcd frozen (SIGSTOP), write-back buffer on: 503 or buffered 200 within 
   const before = await Promise.all(agents.map((a) => send(ex.url, a, 1)));
   t.same([...new Set(before.map((a) => a.status))], [200], 'stored while etcd runs');
 
-  member.signal('SIGSTOP');
+  await member.signal('SIGSTOP');
   const during = await sendFor(ex.url, agents, 5000, 2);
   const slow = during.filter((a) => a.ms > ANSWER_LIMIT_MS);
   t.same(
@@ -140,7 +140,7 @@ t.test('etcd frozen (SIGSTOP), write-back buffer on: 503 or buffered 200 within 
   t.equal(sample(m, 'netchecker_store_queued_writes'), agents.length, 'every agent waits for write-back');
   t.equal((await fetch(`${ex.url}/readyz`)).status, 503, 'not ready while etcd is frozen');
 
-  member.signal('SIGCONT');
+  await member.signal('SIGCONT');
   await waitHealthy(etcd);
   await eventually(async () => ((await fetch(`${ex.url}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready after SIGCONT');
   t.equal(sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_store_queued_writes'), 0, 'the buffer is written back');
@@ -154,7 +154,7 @@ t.test('etcd frozen, write-back off (--etcd-queue-max 0): every report 503 withi
   const before = await Promise.all(agents.map((a) => send(ex.url, a, 1)));
   t.same([...new Set(before.map((a) => a.status))], [200]);
 
-  member.signal('SIGSTOP');
+  await member.signal('SIGSTOP');
   const during = await sendFor(ex.url, agents, 4000, 2);
   t.same(
     [...new Set(during.map((a) => `${a.status} ${a.error ?? ''}`))],
@@ -174,7 +174,7 @@ t.test('etcd frozen, write-back off (--etcd-queue-max 0): every report 503 withi
   const rejected = sample(await (await fetch(`${ex.url}/metrics`)).text(), 'netchecker_reports_rejected_total{reason="store_unavailable"}');
   t.equal(rejected, during.length + 1, 'each 503 counted in netchecker_reports_rejected_total{reason="store_unavailable"}');
 
-  member.signal('SIGCONT');
+  await member.signal('SIGCONT');
   await waitHealthy(etcd);
   await eventually(async () => ((await fetch(`${ex.url}/readyz`)).status === 200 ? true : undefined), 20_000, 'ready after SIGCONT');
   const after = await Promise.all(agents.map((a) => send(ex.url, a, 1000)));

@@ -5,7 +5,7 @@
 // TLS certificates made with openssl (makeCerts).
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,9 +32,44 @@ export interface EtcdMember {
   readonly output: () => string;
   running(): boolean;
   kill(): Promise<void>;
-  /** Sends a signal, e.g. SIGSTOP to freeze the member (calls to it hang) and SIGCONT to resume it. */
-  signal(sig: NodeJS.Signals): void;
+  /**
+   * Sends a signal, e.g. SIGSTOP to freeze the member (calls to it hang) and SIGCONT to resume it.
+   * For those two it resolves once every thread of etcd has stopped or runs again: on a busy
+   * machine a stop takes effect only when etcd next gets a CPU, and until then etcd still answers.
+   */
+  signal(sig: NodeJS.Signals): Promise<void>;
   start(): Promise<void>;
+}
+
+/** Waits until all threads of pid are stopped (state T), or none is; the process may exit meanwhile. */
+async function threadsStopped(pid: number, stopped: boolean): Promise<void> {
+  const state = (tid: string): string[] => {
+    try {
+      // The state follows the command name, which is in parentheses and may hold anything.
+      return [
+        readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+          .replace(/^.*\) /s, '')
+          .charAt(0),
+      ];
+    } catch {
+      return []; // the thread ended meanwhile
+    }
+  };
+  const states = (): string[] | null => {
+    try {
+      return readdirSync(`/proc/${pid}/task`).flatMap(state);
+    } catch {
+      return null; // the process exited
+    }
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const s = states();
+    if (s === null || s.every((st) => (st === 'T') === stopped)) return;
+    if (Date.now() > deadline)
+      throw new Error(`etcd (pid ${pid}) did not ${stopped ? 'stop' : 'continue'} within 30 s: thread states ${s.join('')}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }
 
 export interface EtcdCluster {
@@ -150,8 +185,11 @@ export async function startEtcd(t: Test, options: { members?: number; tls?: Etcd
         c.kill('SIGKILL');
         await exited;
       },
-      signal(sig) {
-        if (member.running()) child?.kill(sig);
+      async signal(sig) {
+        const c = child;
+        if (!c?.pid || !member.running()) return;
+        c.kill(sig);
+        if (sig === 'SIGSTOP' || sig === 'SIGCONT') await threadsStopped(c.pid, sig === 'SIGSTOP');
       },
     };
     return member;

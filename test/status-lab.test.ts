@@ -41,12 +41,20 @@ t.test('lab: a partition between two nodes shows in the matrix', async (t) => {
   const [n1, n2] = c.net.nodes as [(typeof c.net.nodes)[0], (typeof c.net.nodes)[0]];
   const undo = await partition(c.net, n1, n2);
   t.teardown(undo);
-  const failing = await within(ROUND_MS, 'the cell to fail', async () => {
+  // Until node-1's first report with a round probed across the partition, the cell may read ok (an
+  // earlier round) or no data (node-1's report is late on a busy machine): both true. Nothing else.
+  const seen = new Set<string>();
+  const failing = await within(2 * ROUND_MS, 'the cell to show every attempt lost', async () => {
     const text = await cell();
-    return /^node-1 \(pod\) → node-2 \(pod\): (?!ok)/.test(text) ? text : undefined;
+    seen.add(text.replace(/: ok, .*/, ': ok'));
+    return /: timeout, no RTT, (\d+)\/\1 lost$/.test(text) ? text : undefined;
   });
-  t.pass(`failing on the page ${failing.ms} ms after the partition: ${failing.value}`);
-  t.match(failing.value, /: timeout, no RTT, (\d+)\/\1 lost$/, 'every attempt lost');
+  t.pass(`every attempt lost, on the page ${failing.ms} ms after the partition: ${failing.value}`);
+  t.same(
+    [...seen].filter((s) => !/: (ok|no data \(not probed, or the prober has no fresh report\)|timeout, no RTT, (\d+)\/\2 lost)$/.test(s)),
+    [],
+    `before that, only ok or no data (${[...seen].join(' | ')})`,
+  );
   // node-1 -> node-3 is not partitioned. One round of it may still time out on a busy machine (a
   // run with two CPU hogs saw 3/3 lost once), which is that round's truth: within two rounds, ok.
   await page.keyboard.press('ArrowRight');

@@ -68,11 +68,16 @@ export function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : NaN;
 }
 
+/** The fields of a /proc stat file after the command name, which is in parentheses and may hold anything: [0] is the state. */
+export function procStatFields(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ');
+}
+
 /** CPU seconds (user + system) a process has used so far (Linux /proc). */
 export function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    .replace(/^.*\) /, '')
-    .split(' ');
+  const fields = procStatFields(`/proc/${pid}/stat`);
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 

@@ -5,7 +5,7 @@
 // TLS certificates made with openssl (makeCerts).
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,8 @@ import { Etcd3 } from 'etcd3';
 import type { Test } from 'tap';
 import { decodeReport } from '../../report/decode.js';
 import { encodeRecord } from '../../exporter/store/record-codec.js';
-import { type Spawned, spawnCli } from './cli.js';
+import { procStatFields } from '../../bench/lib.js';
+import { eventually, type Spawned, spawnCli } from './cli.js';
 
 export interface EtcdTls {
   /** PEM files: CA that signed the server cert, the server's cert and key, a client cert and key. */
@@ -41,35 +42,24 @@ export interface EtcdMember {
   start(): Promise<void>;
 }
 
-/** Waits until all threads of pid are stopped (state T), or none is; the process may exit meanwhile. */
+/** Resolves once every thread of pid is stopped (state T), or once none is; at once if it exited. */
 async function threadsStopped(pid: number, stopped: boolean): Promise<void> {
-  const state = (tid: string): string[] => {
+  const settled = (): boolean => {
+    let tids: string[];
     try {
-      // The state follows the command name, which is in parentheses and may hold anything.
-      return [
-        readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
-          .replace(/^.*\) /s, '')
-          .charAt(0),
-      ];
+      tids = readdirSync(`/proc/${pid}/task`);
     } catch {
-      return []; // the thread ended meanwhile
+      return true; // the process exited
     }
+    return tids.every((tid) => {
+      try {
+        return (procStatFields(`/proc/${pid}/task/${tid}/stat`)[0] === 'T') === stopped;
+      } catch {
+        return true; // that thread ended meanwhile
+      }
+    });
   };
-  const states = (): string[] | null => {
-    try {
-      return readdirSync(`/proc/${pid}/task`).flatMap(state);
-    } catch {
-      return null; // the process exited
-    }
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const s = states();
-    if (s === null || s.every((st) => (st === 'T') === stopped)) return;
-    if (Date.now() > deadline)
-      throw new Error(`etcd (pid ${pid}) did not ${stopped ? 'stop' : 'continue'} within 30 s: thread states ${s.join('')}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await eventually(async () => (settled() ? true : undefined), 30_000, `etcd (pid ${pid}) to ${stopped ? 'stop' : 'continue'}`);
 }
 
 export interface EtcdCluster {

@@ -28,6 +28,7 @@ import {
   exampleAlertmanagerConfig,
   freePort,
   promAlerts,
+  promSamples,
   requireBinary,
   startAlertmanager,
   startAlertingPrometheus,
@@ -229,6 +230,38 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
       ...new Set(ns.flatMap((n) => n.alerts.filter((a) => a.status === 'resolved' && underTest(a.labels)).map((a) => keyOf(a.labels)))),
     ].sort();
   const results: Result[] = [];
+  /**
+   * A failed row's story, in seconds from its start: each notification, and from Prometheus when
+   * each alert was pending or firing and when each agent was not ok, so an order of signals on a
+   * busy machine can be told from a rule that is wrong.
+   */
+  const timeline = async (from: number, start: number, healAt: number | null): Promise<string> => {
+    const at = (ms: number): string => `${((ms - start) / 1000).toFixed(1)}`;
+    const lines = healAt === null ? [] : [`${at(healAt)} s heal`];
+    for (const n of webhook.received.slice(from))
+      lines.push(`${at(n.receivedAt)} s notified: ${n.alerts.map((a) => `${a.status} ${keyOf(a.labels)}`).join('; ')}`);
+    const seconds = (Date.now() - start) / 1000 + 1;
+    const series = [
+      ...(await promSamples(prom.url, 'ALERTS', seconds)),
+      ...(await promSamples(prom.url, 'netchecker_agent_state{state!="ok"}', seconds)),
+    ];
+    for (const { metric, values } of series) {
+      const times = values.filter(([, v]) => v === '1').map(([s]) => s * 1000);
+      const runs: string[] = [];
+      for (const [i, ms] of times.entries()) {
+        if (i === 0 || ms - (times[i - 1] as number) > 2 * EVAL_MS) runs.push(at(ms));
+        else runs[runs.length - 1] = `${(runs[runs.length - 1] as string).split('-')[0]}-${at(ms)}`;
+      }
+      const { __name__: name, job: _job, instance: _instance, ...labels } = metric;
+      if (runs.length > 0)
+        lines.push(
+          `${name}{${Object.entries(labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',')}}: ${runs.join(', ')} s`,
+        );
+    }
+    return lines.join('\n');
+  };
 
   /**
    * One row: inject, wait for the expected notifications, then until nothing is pending in
@@ -283,7 +316,8 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
         firing.every((k) => o.allowed?.includes(k)),
         `${fault}: notified only ${o.allowed.join('; ')} (got: ${firing.join('; ') || 'none'})`,
       );
-    else t.same(firing, [...expected].sort(), `${fault}: exactly ${expected.join('; ') || 'no notification'}`);
+    else if (!t.same(firing, [...expected].sort(), `${fault}: exactly ${expected.join('; ') || 'no notification'}`))
+      t.comment(await timeline(from, start, null));
     // An earlier row's alert may resolve late (Alertmanager sends it once ExporterDown stops inhibiting).
     t.same(
       resolvedKeys(during).filter((k) => !expected.includes(k) && !results.some((r) => r.notified.includes(k))),
@@ -296,9 +330,15 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
       notifications: during.filter((n) => n.status === 'firing' && n.alerts.some((a) => underTest(a.labels))).length,
       firstMs: first ? first.receivedAt - start : null,
     });
+    const healAt = Date.now();
     await o.heal?.();
     if (o.awaitQuiet === false) return during;
-    const healed = await quiet(o.quietWithinMs ?? keepFiringMs + 20 * INTERVAL_MS, `${fault}: healthy and quiet again`);
+    const healed = await quiet(o.quietWithinMs ?? keepFiringMs + 20 * INTERVAL_MS, `${fault}: healthy and quiet again`).catch(
+      async (e: Error) => {
+        t.comment(await timeline(from, start, healAt));
+        throw e;
+      },
+    );
     const after = webhook.received.slice(from);
     const notResolved = firing.filter((k) => !k.includes(' info ') && !resolvedKeys(after).includes(k));
     if (notResolved.length > 0)
@@ -308,11 +348,14 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     const afterHeal = firingKeys(webhook.received.slice(from)).filter((k) => !firing.includes(k));
     const racing = afterHeal.filter((k) => o.healAllowed?.test(k));
     if (racing.length > 0) t.comment(`${fault}: notified while healing, as allowed: ${racing.join('; ')}`);
-    t.same(
-      afterHeal.filter((k) => !racing.includes(k)),
-      [],
-      'nothing else notified while healing',
-    );
+    if (
+      !t.same(
+        afterHeal.filter((k) => !racing.includes(k)),
+        [],
+        'nothing else notified while healing',
+      )
+    )
+      t.comment(await timeline(from, start, healAt));
     t.comment(`${fault}: healthy and quiet ${healed} ms after the heal`);
     return during;
   };

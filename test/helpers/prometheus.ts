@@ -181,19 +181,28 @@ export interface PromSample {
   readonly value: [number, string];
 }
 
+async function query<R>(url: string, expr: string): Promise<{ resultType: string; result: R }> {
+  const res = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query: expr })}`);
+  const body = (await res.json()) as { status: string; error?: string; data?: { resultType: string; result: R } };
+  if (body.status !== 'success' || !body.data) throw new Error(`query ${expr}: ${body.error ?? res.status}`);
+  return body.data;
+}
+
 /** An instant query; throws on an error answer. */
 export async function promQuery(url: string, expr: string): Promise<PromSample[]> {
-  const res = await fetch(`${url}/api/v1/query?${new URLSearchParams({ query: expr })}`);
-  const body = (await res.json()) as {
-    status: string;
-    error?: string;
-    data?: { resultType: string; result: PromSample[] | [number, string] };
-  };
-  if (body.status !== 'success' || !body.data) throw new Error(`query ${expr}: ${body.error ?? res.status}`);
+  const data = await query<PromSample[] | [number, string]>(url, expr);
   // Scalars (e.g. time()) count as one sample.
-  return body.data.resultType === 'scalar'
-    ? [{ metric: {}, value: body.data.result as [number, string] }]
-    : (body.data.result as PromSample[]);
+  return data.resultType === 'scalar' ? [{ metric: {}, value: data.result as [number, string] }] : (data.result as PromSample[]);
+}
+
+export interface PromSeries {
+  readonly metric: Record<string, string>;
+  readonly values: ReadonlyArray<[number, string]>;
+}
+
+/** The raw samples of `selector` over the last `seconds` (a range-vector query), for a failure's timeline. */
+export async function promSamples(url: string, selector: string, seconds: number): Promise<PromSeries[]> {
+  return (await query<PromSeries[]>(url, `${selector}[${Math.ceil(seconds)}s]`)).result;
 }
 
 export interface PromAlert {

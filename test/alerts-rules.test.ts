@@ -178,7 +178,7 @@ function selectors(expr: string): Array<{ name: string; matchers: string }> {
   const out: Array<{ name: string; matchers: string }> = [];
   for (const m of expr.matchAll(/(?<![\w:"])([a-zA-Z_:][\w:]*)\s*(\{[^}]*\})?(?!\s*\()/g)) {
     const name = m[1] as string;
-    if (!/^(netchecker_|ncagent_|up$)|:/.test(name)) continue;
+    if (!/^(netchecker_|ncagent_|up$|ALERTS$)|:/.test(name)) continue;
     out.push({ name, matchers: m[2] ?? '' });
   }
   return out;

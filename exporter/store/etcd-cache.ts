@@ -118,9 +118,13 @@ export class EtcdCache {
     return changed;
   }
 
-  /** True when etcd's revision is below what this cache has seen: etcd lost its data (or was restored). */
-  isBehind(rev: number): boolean {
-    return rev < this.#highestRev;
+  /**
+   * The highest etcd revision this cache has seen. A read sent now answers at this revision or
+   * later unless etcd lost its data (or was restored); take it before sending: a put answered
+   * while the read is in flight may have been served after it.
+   */
+  get highestRevision(): number {
+    return this.#highestRev;
   }
 
   /** The watch was lost at nowMonoMs: from here on, ages of records not received here stand still. */

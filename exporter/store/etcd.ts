@@ -220,13 +220,15 @@ export class EtcdStore implements Store {
 
   /** One small read: etcd answers (puts may go to it again) and its revision shows whether it was wiped. */
   async #reach(): Promise<void> {
+    const seen = this.#cache.highestRevision;
     const res = await withTimeout(this.#ns.get('').exec(), this.#cfg.timeoutMs);
-    this.#checkRevision(Number(res.header.revision));
+    this.#checkRevision(Number(res.header.revision), seen);
     this.#writable = true;
   }
 
-  #checkRevision(rev: number): void {
-    if (!this.#cache.isBehind(rev)) return;
+  /** `seen`: the highest revision known when the read that answered at `rev` was sent. */
+  #checkRevision(rev: number, seen: number): void {
+    if (rev >= seen) return;
     // A wiped or restored etcd: what this replica holds is the latest there is, so it goes back.
     this.#log.warn('etcd holds an older state than this exporter saw: writing back every record it holds', {
       revision: rev,
@@ -247,13 +249,14 @@ export class EtcdStore implements Store {
     const limit = pageKeys(this.#cfg.maxRequestBytes);
     for (;;) {
       const page = this.#ns.getAll().inRange(new Range(l.from, ZERO_KEY)).limit(limit);
+      const seen = this.#cache.highestRevision;
       const res = await withTimeout((l.rev === 0 ? page : page.revision(l.rev)).exec(), this.#cfg.timeoutMs).catch((e: unknown) => {
         if (/revision/.test(String(e))) this.#loading = null; // "required revision has been compacted" or "is a future revision"
         throw e;
       });
       if (l.rev === 0) {
         l.rev = Number(res.header.revision);
-        this.#checkRevision(l.rev);
+        this.#checkRevision(l.rev, seen);
       }
       l.pages++;
       for (const kv of res.kvs) {

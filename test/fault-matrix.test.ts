@@ -247,17 +247,19 @@ t.test('the fault matrix: one fault at a time, the exact notifications', async (
     ];
     for (const { metric, values } of series) {
       const times = values.filter(([, v]) => v === '1').map(([s]) => s * 1000);
-      const runs: string[] = [];
-      for (const [i, ms] of times.entries()) {
-        if (i === 0 || ms - (times[i - 1] as number) > 2 * EVAL_MS) runs.push(at(ms));
-        else runs[runs.length - 1] = `${(runs[runs.length - 1] as string).split('-')[0]}-${at(ms)}`;
+      // Samples closer than two evaluations apart belong to one run: [first, last].
+      const runs: [number, number][] = [];
+      for (const ms of times) {
+        const last = runs.at(-1);
+        if (last !== undefined && ms - last[1] <= 2 * EVAL_MS) last[1] = ms;
+        else runs.push([ms, ms]);
       }
       const { __name__: name, job: _job, instance: _instance, ...labels } = metric;
       if (runs.length > 0)
         lines.push(
           `${name}{${Object.entries(labels)
             .map(([k, v]) => `${k}=${v}`)
-            .join(',')}}: ${runs.join(', ')} s`,
+            .join(',')}}: ${runs.map(([a, b]) => (a === b ? at(a) : `${at(a)}-${at(b)}`)).join(', ')} s`,
         );
     }
     return lines.join('\n');

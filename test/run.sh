@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as README says: installs what the tests need (Debian packages via apt
 # when root, npm packages from the lock file), builds, type-checks, lints (the full run), runs
-# every tap test and ends with one line "N passed, N failed". Anything missing that cannot be
-# installed is a failure.
+# every tap test and ends with one line "N passed, N failed" (each failure named just above it).
+# Anything missing that cannot be installed is a failure.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 

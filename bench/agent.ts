@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { selfSigned } from '../test/helpers/fake-kube.js';
-import { freePort } from '../test/helpers/prometheus.js';
+import { freePort } from '../test/helpers/ports.js';
 import { type Dnsmasq, startDnsmasq } from '../test/lab/dnsmasq.js';
 import { CLI, cpuSeconds, median, rssBytes, startExporter } from './lib.js';
 

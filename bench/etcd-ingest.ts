@@ -8,24 +8,14 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort } from '../test/helpers/ports.js';
 import { fmt, median, run, type Server, startExporter, wrkRate } from './lib.js';
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/original-agent/report-pod.json', import.meta.url));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startEtcd(dir: string): Promise<{ url: string; child: ChildProcess }> {
   const [client, peer] = [await freePort(), await freePort()];

@@ -14,7 +14,7 @@ import { runAgent } from '../agent/main.js';
 import { createLogger } from '../lib/log.js';
 import { startFakeExporter } from './helpers/agent-server.js';
 import { eventually } from './helpers/cli.js';
-import { freePort } from './helpers/prometheus.js';
+import { freePort } from './helpers/ports.js';
 
 const get = async (port: number, p: string, method = 'GET'): Promise<[number, string]> => {
   const res = await fetch(`http://127.0.0.1:${port}${p}`, { method });

@@ -6,7 +6,7 @@
 // fault is removed. The connectivity-check alert fires in Prometheus but is inhibited, so it never
 // reaches the receiver. Meanwhile every dashboard query returns data, for every metric family the
 // exporter exposes (the DNS replica panels too: the loopback DNS server is a --dns-replicas entry).
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t, { type Test } from 'tap';
 import { ruleGroups } from '../alerts/generate.js';
@@ -20,8 +20,6 @@ import {
   type Server,
   amAlerts,
   exampleAlertmanagerConfig,
-  findBinary,
-  freePort,
   promAlerts,
   promQuery,
   requireBinary,
@@ -29,6 +27,7 @@ import {
   startAlertingPrometheus,
   startWebhook,
 } from './helpers/prometheus.js';
+import { startDnsmasq } from './lab/dnsmasq.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const JOB = 'netchecker-e2e';
@@ -49,32 +48,6 @@ function exposedFamilies(text: string): Set<string> {
 /** The exporter series a query reads (recording rules and `up` come from Prometheus). */
 function metricsOf(expr: string): string[] {
   return [...new Set([...expr.matchAll(/(?<![\w:])((?:netchecker|ncagent)_[a-z0-9_]+)/g)].map((m) => m[1] as string))];
-}
-
-/** Loopback DNS server answering every name, so the agents' DNS probes have something to ask. */
-async function startDns(t: Test): Promise<string | undefined> {
-  const dnsmasq = findBinary('dnsmasq');
-  if (!dnsmasq) return undefined;
-  const port = await freePort();
-  const child = spawn(
-    dnsmasq,
-    [
-      '--keep-in-foreground',
-      '--conf-file=/dev/null',
-      '--no-resolv',
-      '--no-hosts',
-      '--bind-interfaces',
-      '--listen-address=127.0.0.1',
-      `--port=${port}`,
-      '--address=/#/127.0.0.1',
-      '--pid-file=',
-      '--user=nobody',
-    ],
-    { stdio: 'ignore' },
-  );
-  t.teardown(() => void child.kill('SIGKILL'));
-  await new Promise((r) => setTimeout(r, 300));
-  return child.exitCode === null ? `127.0.0.1:${port}` : undefined;
 }
 
 interface Lab {
@@ -98,7 +71,9 @@ async function startLab(t: Test): Promise<Lab | undefined> {
   // The agents probe each other and DNS where this build has those probes, as `netchecker local`
   // does; the DNS server is also the one cluster DNS replica the exporter hands out.
   const help = spawnSync(process.execPath, [CLI, 'agent', '--help'], { encoding: 'utf8' }).stdout;
-  const dns = help.includes('--dns-server') ? await startDns(t) : undefined;
+  const dns = help.includes('--dns-server')
+    ? (await startDnsmasq(t, { address: '127.0.0.1', port: 0, records: [['kubernetes.default.svc.cluster.local', '127.0.0.1']] })).server
+    : undefined;
   const exporterArgs = (listen: string) => [
     'exporter',
     '--listen',

@@ -26,7 +26,6 @@ import {
   type Notification,
   amAlerts,
   exampleAlertmanagerConfig,
-  freePort,
   promAlerts,
   promSamples,
   requireBinary,
@@ -37,6 +36,7 @@ import {
 import { INTERVAL_SECONDS, type LabAgent, PROXY, startLabCluster, within } from './lab/cluster.js';
 import { API_SERVER_PORT, dropOnNode, labPaths } from './lab/paths.js';
 import { DNS_VIP, REPLICAS, startDnsService } from './lab/dns-service.js';
+import { freePort } from './helpers/ports.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const JOB = 'netchecker-matrix';

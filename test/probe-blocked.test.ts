@@ -10,7 +10,7 @@ import { ProbeRound } from '../agent/probes/round.js';
 import { createLogger } from '../lib/log.js';
 import { startFakeExporter } from './helpers/agent-server.js';
 import { postReport, report, sample, startTestExporter } from './helpers/exporter.js';
-import { freePort } from './helpers/prometheus.js';
+import { freePort } from './helpers/ports.js';
 
 async function listening(t: Test): Promise<number> {
   const held: net.Socket[] = [];
@@ -26,7 +26,7 @@ async function listening(t: Test): Promise<number> {
   return (s.address() as net.AddressInfo).port;
 }
 
-/** A loopback port nothing listens on (helpers/prometheus.ts's free port). */
+/** A loopback port nothing listens on (below the ephemeral range: no other test takes it). */
 const closedPort = freePort;
 
 t.test('a target that answers is open; one that refuses is blocked', async (t) => {

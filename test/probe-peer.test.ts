@@ -2,7 +2,6 @@
 // attempts lost; the peer list from the exporter is validated like any other input; a peer the
 // exporter withdraws is dropped from the round, never reported as unreachable. Dual-stack: the
 // listener binds both families, and two dual-stack agents probe each other once per family.
-import net from 'node:net';
 import t from 'tap';
 import { parseAgentConfig } from '../agent/config.js';
 import { startListener } from '../agent/listener.js';
@@ -13,15 +12,8 @@ import { parsePeersAnswer, type Peer } from '../report/answers.js';
 import { ProbeRound } from '../agent/probes/round.js';
 import { createLogger } from '../lib/log.js';
 import { startFakeExporter } from './helpers/agent-server.js';
+import { freePort } from './helpers/ports.js';
 import { report, postReport, startTestExporter } from './helpers/exporter.js';
-
-async function closedPort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 t.test('a live listener answers, a closed port is refused', async (t) => {
   const listener = await startListener('127.0.0.1', 0);
@@ -33,7 +25,7 @@ t.test('a live listener answers, a closed port is refused', async (t) => {
   const res = await fetch(`http://127.0.0.1:${listener.port}/other`);
   t.equal(res.status, 404, 'the listener serves nothing but /');
 
-  const port = await closedPort();
+  const port = await freePort();
   const refused = await probePeer({ ...peer, address: `127.0.0.1:${port}` }, { timeoutMs: 1000, attempts: 2 });
   t.match(refused, { result: 'refused', sent: 2, lost: 2, rttMs: null });
 });
@@ -120,8 +112,8 @@ t.test('a withdrawn peer is dropped from the round, a still assigned dead peer i
   t.teardown(() => live.close());
   const peer = (name: string, port: number): Peer => ({ name, node: `node-${name}`, network: 'pod', address: `127.0.0.1:${port}` });
   const a = peer('agent-b', live.port);
-  const dead = peer('agent-c', await closedPort());
-  const withdrawn = peer('agent-d', await closedPort());
+  const dead = peer('agent-c', await freePort());
+  const withdrawn = peer('agent-d', await freePort());
   // The lists the exporter hands out, one per round: then agent-d is withdrawn, then no answer.
   const lists = [[a, dead, withdrawn], [a, dead], undefined];
   const fake = await startFakeExporter({ peers: (i) => (lists[i] === undefined ? undefined : { peers: lists[i] }) });
@@ -197,7 +189,7 @@ t.test('the listener binds both families; a dual-stack peer is probed over each'
   const listener = await startListener('0.0.0.0', 0);
   t.teardown(() => listener.close());
   t.equal(listener.dualStack, true, 'an unspecified host binds :: (both families)');
-  const port = await closedPort();
+  const port = await freePort();
   const peer: Peer = {
     name: 'agent-b',
     node: 'node-b',

@@ -6,7 +6,6 @@
 
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -15,6 +14,7 @@ import { decodeReport } from '../../report/decode.js';
 import { encodeRecord } from '../../exporter/store/record-codec.js';
 import { procStatFields } from '../../bench/lib.js';
 import { eventually, type Spawned, spawnCli } from './cli.js';
+import { freePort } from './ports.js';
 
 export interface EtcdTls {
   /** PEM files: CA that signed the server cert, the server's cert and key, a client cert and key. */
@@ -69,17 +69,6 @@ export interface EtcdCluster {
   etcdctl(args: string[]): Promise<string>;
   /** Index of the current leader. */
   leader(): Promise<number>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function run(cmd: string, args: string[], timeoutMs = 10_000): Promise<string> {

@@ -5,12 +5,13 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { type AddressInfo, createServer as createNetServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { parse, stringify } from 'yaml';
 import { eventually } from './cli.js';
+import { freePort } from './ports.js';
 
 /** The first of `names` on PATH, or undefined. */
 export function findBinary(...names: string[]): string | undefined {
@@ -26,17 +27,6 @@ export function requireBinary(t: Test, pkg: string, ...names: string[]): string 
   const found = findBinary(...names);
   if (!found) t.fail(`${names.join(' or ')} is missing: install the Debian package ${pkg}`);
   return found;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface Server {

@@ -3,9 +3,9 @@
 // never reads this machine's resolv.conf or hosts file. Stopped when the test ends.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import dgram from 'node:dgram';
 import type { Test } from 'tap';
 import { probeDns } from '../../agent/probes/dns.js';
+import { freePort } from '../helpers/ports.js';
 
 export interface DnsmasqOptions {
   /** Address to serve on (loopback or a namespace's address). */
@@ -32,20 +32,12 @@ export interface Dnsmasq {
   queries(): number;
 }
 
-async function freeUdpPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => s.bind(0, '127.0.0.1', resolve));
-  const { port } = s.address();
-  await new Promise<void>((resolve) => s.close(() => resolve()));
-  return port;
-}
-
 /** `t` stops it at its teardown: a tap test, or the benchmark's own list (bench/agent.ts). */
 export async function startDnsmasq(t: Pick<Test, 'teardown'>, o: DnsmasqOptions): Promise<Dnsmasq> {
-  // A free UDP port may still be taken for TCP (dnsmasq wants both): try a few.
+  // A port free a moment ago may be taken by the time dnsmasq binds it (TCP and UDP): try a few.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOn(t, o, o.port || (await freeUdpPort()));
+      return await startOn(t, o, o.port || (await freePort()));
     } catch (e) {
       if (o.port || attempt >= 5 || !/Address already in use/.test((e as Error).message)) throw e;
     }

@@ -2,7 +2,7 @@
 // same load generator (wrk, in its own process), with a fresh connection per report as the
 // original agent does, and with keep-alive. Runs are interleaved; each figure is a median.
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,6 +80,7 @@ export async function benchIngest(payloads: Record<string, string>, opts: { seco
     }
   } finally {
     await Promise.all([exporter.stop(), ceiling.stop()]);
+    rmSync(dir, { recursive: true, force: true });
   }
   return rows;
 }

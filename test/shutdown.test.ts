@@ -6,8 +6,9 @@
 // Timing: "503 within 100 ms of SIGTERM" is asserted on the exporter's own log line, written in
 // the signal handler right after readiness flipped, against the wall-clock moment this test sent
 // the signal (same machine, same clock), plus the slowest /readyz answer just before the signal:
-// on a busy machine the exporter may wait that long for a CPU, whatever it does. A poller (every 10 ms) checks what users see: every
-// /readyz request sent after that moment answered 503, and the poller's own delay is printed.
+// on a busy machine the exporter may wait that long for a CPU, whatever it does. A poller (every
+// 10 ms) checks what users see: every /readyz request sent after that moment answered 503, and
+// the poller's own delay is printed.
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
